@@ -1,0 +1,56 @@
+# The two commands: `make run` serves the API, `make test` runs lint and the whole suite.
+# Both set everything up first (virtual environment, pinned dependencies, migrations).
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+POSTGRES_TEST_URL ?= postgres://postgres@127.0.0.1:5432/test
+
+.PHONY: run test lint format migrate venv clean simulator test-sqlite test-postgres
+
+run: $(VENV)/.installed migrate
+	@echo ""
+	@echo "  Teleconsultation API  http://$(HOST):$(PORT)/"
+	@echo "  API docs (Swagger)    http://$(HOST):$(PORT)/documentation/"
+	@echo "  OpenAPI document      http://$(HOST):$(PORT)/documentation/json"
+	@echo "  Admin                 http://$(HOST):$(PORT)/admin/  (create a login: $(BIN)/python manage.py createsuperuser)"
+	@echo "  Health                http://$(HOST):$(PORT)/-/healthz"
+	@echo ""
+	$(BIN)/python manage.py runserver $(HOST):$(PORT)
+
+test: $(VENV)/.installed lint test-sqlite test-postgres
+
+lint: $(VENV)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(VENV)/.installed
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+test-sqlite: $(VENV)/.installed
+	@echo "==> Test suite on SQLite"
+	DATABASE_URL= $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+test-postgres: $(VENV)/.installed
+	@$(BIN)/python scripts/postgres_leg.py "$(POSTGRES_TEST_URL)" $(PYTEST_ARGS)
+
+migrate: $(VENV)/.installed
+	$(BIN)/python manage.py migrate --noinput
+
+simulator: $(VENV)/.installed
+	$(BIN)/python manage.py kaleyra_simulator --port 8787
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: requirements/base.txt requirements/test.txt
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed; set PYTHON=python3.11")'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements/test.txt
+	touch $@
+
+clean:
+	rm -rf $(VENV) var staticfiles

@@ -1,0 +1,8 @@
+"""The teleconsultation domain: records, services, API views, admin and commands."""
+
+from django.apps import AppConfig
+
+
+class RoomsConfig(AppConfig):
+    name = "rooms"
+    verbose_name = "Teleconsultations"

@@ -1,0 +1,129 @@
+"""Reads of the teleconsultation domain: completeness, the lock, and what a participant may see.
+
+`teleconsultation_access` is the GET endpoint: two SQL queries and one provider call. A
+participant's join link is handed out only when the room exists and the immutable period has
+begun; before that the answer says from when it will be.
+"""
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from django.utils import timezone
+
+from kaleyra.errors import KaleyraError
+from kaleyra.provider import get_video_provider
+from kaleyra.types import Room
+from rooms.errors import TeleconsultationNotFound, UnauthorizedUser
+from rooms.storage import get_storage
+from teleconsultation_project.formats import format_datetime
+from teleconsultation_project.identity import Caller
+from teleconsultation_project.service_config import get_service_config
+
+logger = logging.getLogger("teleconsultation.rooms")
+
+
+def is_complete(teleconsultation, members: Sequence) -> bool:
+    return len(members) >= teleconsultation.participants_number
+
+
+def is_locked(teleconsultation, members: Sequence, *, now: datetime) -> bool:
+    return is_complete(teleconsultation, members) and now >= teleconsultation.immutable_from
+
+
+@dataclass(frozen=True)
+class CallParticipant:
+    kaleyra_user_id: str
+    full_name: str
+
+
+@dataclass(frozen=True)
+class Access:
+    kaleyra_user_id: str
+    access_link: str | None
+    available_from: datetime
+    participants: tuple[CallParticipant, ...]
+    details: dict | None
+
+
+def room_details(room: Room) -> dict:
+    """The Kaleyra room as the Mia service shows it in `details`."""
+    return {
+        "recording": room.recording,
+        "recordingStatus": room.recording_status,
+        "callType": room.call_type,
+        "description": room.description,
+        "status": room.status,
+        "disabled": room.disabled,
+        "creationDate": format_datetime(room.creation_date),
+        "durationInSeconds": room.duration,
+        "durationUsedInSeconds": room.duration_used,
+        "live": room.live,
+    }
+
+
+def personal_link(link: str, *, language: str | None, display_name: str, background: bool) -> str:
+    """The stored join link with the participant's options (Kaleyra's documented parameters)."""
+    parts = urlsplit(link)
+    query = [(k, v) for k, v in parse_qsl(parts.query) if k not in ("language", "display_name")]
+    query.append(("display_name", display_name))
+    if language:
+        query.append(("language", language))
+    if background:
+        query.append(("virtual_background", "image"))
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+def teleconsultation_access(
+    *,
+    teleconsultation_id: str,
+    caller: Caller | None,
+    language: str | None = None,
+    use_background: bool = False,
+) -> Access:
+    if caller is None:
+        raise UnauthorizedUser()
+    teleconsultation = get_storage().find(teleconsultation_id)
+    if teleconsultation is None:
+        raise TeleconsultationNotFound(teleconsultation_id)
+    members = list(teleconsultation.participants.all())
+    me = next((member for member in members if member.external_id == caller.id), None)
+    if me is None:
+        raise UnauthorizedUser()
+    available = (
+        is_complete(teleconsultation, members)
+        and teleconsultation.kaleyra_room_id
+        and me.access_link
+        and timezone.now() >= teleconsultation.immutable_from
+    )
+    link = None
+    if available:
+        background = use_background or get_service_config().wants_background(
+            [*caller.groups, *me.groups]
+        )
+        link = personal_link(
+            me.access_link,
+            language=language or me.language or None,
+            display_name=me.full_name,
+            background=background,
+        )
+    return Access(
+        kaleyra_user_id=me.kaleyra_user_id,
+        access_link=link,
+        available_from=teleconsultation.immutable_from,
+        participants=tuple(CallParticipant(m.kaleyra_user_id, m.full_name) for m in members),
+        details=_details(teleconsultation.kaleyra_room_id),
+    )
+
+
+def _details(room_id: str | None) -> dict | None:
+    if not room_id:
+        return None
+    try:
+        return room_details(get_video_provider().get_room(room_id))
+    except KaleyraError as exc:
+        # The participant must still get the link: details are informative only.
+        logger.warning("Room details unavailable for %s: %s", room_id, type(exc).__name__)
+        return None

@@ -1,0 +1,181 @@
+"""Request and response shapes of the /teleconsultation API (Mia's field names).
+
+Input serializers only check shapes and types and turn the body into service inputs; the rules
+that need the database or the configuration live in the services.
+"""
+
+from django.conf import settings
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from rooms.participants import LANGUAGES, ParticipantInput
+from rooms.schedule import ScheduleInput
+from rooms.services import ParticipantsInput
+from teleconsultation_project.fields import (
+    OffsetDateTimeField,
+    StrictCharField,
+    StrictIntegerField,
+    StrictSerializer,
+)
+
+
+class ParticipantDataSerializer(StrictSerializer):
+    userExternalId = StrictCharField(max_length=255)
+    groups = serializers.ListField(
+        child=StrictCharField(max_length=100), required=False, allow_empty=True
+    )
+    fullName = StrictCharField(max_length=255, required=False)
+    language = serializers.ChoiceField(choices=LANGUAGES, required=False)
+
+    def validate(self, attrs):
+        if settings.AUTH_SERVICE:
+            for key in ("groups", "fullName"):
+                if key in attrs:
+                    raise serializers.ValidationError(
+                        {key: ["Comes from the user directory (AUTH_SERVICE); do not send it."]}
+                    )
+        return attrs
+
+    def to_input(self) -> ParticipantInput:
+        return participant_input(self.validated_data)
+
+
+def participant_input(data: dict) -> ParticipantInput:
+    groups = data.get("groups")
+    return ParticipantInput(
+        external_id=data["userExternalId"],
+        groups=tuple(groups) if groups is not None else None,
+        full_name=data.get("fullName"),
+        language=data.get("language"),
+    )
+
+
+class ParticipantsObjectSerializer(StrictSerializer):
+    number = StrictIntegerField(min_value=2, max_value=25)
+    data = ParticipantDataSerializer(many=True, max_length=25)
+
+
+@extend_schema_field(
+    {
+        "oneOf": [
+            {"$ref": "#/components/schemas/ParticipantsObject"},
+            {
+                "type": "array",
+                "items": {"type": "string"},
+                "description": "User ids; only when AUTH_SERVICE is set",
+            },
+        ]
+    }
+)
+class ParticipantsField(serializers.Field):
+    """`{"number", "data": [...]}`, or (AUTH_SERVICE mode) an array of user ids."""
+
+    def to_internal_value(self, value) -> ParticipantsInput:
+        if isinstance(value, list):
+            return self._from_ids(value)
+        if not isinstance(value, dict):
+            raise serializers.ValidationError(
+                'Must be an object {"number", "data"} or, with AUTH_SERVICE, an array of user ids.'
+            )
+        nested = ParticipantsObjectSerializer(data=value)
+        if not nested.is_valid():
+            raise serializers.ValidationError(nested.errors)
+        entries = tuple(participant_input(item) for item in nested.validated_data["data"])
+        return ParticipantsInput(number=nested.validated_data["number"], entries=entries)
+
+    def _from_ids(self, value: list) -> ParticipantsInput:
+        if not settings.AUTH_SERVICE:
+            raise serializers.ValidationError(
+                "An array of user ids needs the user directory (AUTH_SERVICE is not set); send "
+                '{"number": n, "data": [{"userExternalId", "groups", "fullName"}]} instead.'
+            )
+        if not all(isinstance(item, str) and item.strip() for item in value):
+            raise serializers.ValidationError("Every user id must be a non-empty string.")
+        entries = tuple(ParticipantInput(external_id=item.strip()) for item in value)
+        return ParticipantsInput(number=len(entries), entries=entries)
+
+    def to_representation(self, value):
+        raise NotImplementedError("input only")
+
+
+class TeleconsultationWriteSerializer(StrictSerializer):
+    participants = ParticipantsField()
+    start_date = OffsetDateTimeField()
+    end_date = OffsetDateTimeField(required=False)
+    duration_in_seconds = StrictIntegerField(required=False, min_value=1)
+
+    def validate(self, attrs):
+        if "end_date" in attrs and "duration_in_seconds" in attrs:
+            raise serializers.ValidationError(
+                {"end_date": ["Send either end_date or duration_in_seconds, not both."]}
+            )
+        return attrs
+
+    def schedule(self) -> ScheduleInput:
+        data = self.validated_data
+        return ScheduleInput(
+            start=data.get("start_date"),
+            end=data.get("end_date"),
+            duration_seconds=data.get("duration_in_seconds"),
+        )
+
+
+class TeleconsultationCreateSerializer(TeleconsultationWriteSerializer):
+    def validate(self, attrs):
+        attrs = super().validate(attrs)
+        if "end_date" not in attrs and "duration_in_seconds" not in attrs:
+            raise serializers.ValidationError(
+                {"end_date": ["One of end_date or duration_in_seconds is required."]}
+            )
+        return attrs
+
+
+class TeleconsultationUpdateSerializer(TeleconsultationWriteSerializer):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            field.required = False
+
+
+class AccessQuerySerializer(StrictSerializer):
+    useBackground = serializers.ChoiceField(choices=["true", "false"], required=False)
+    language = serializers.ChoiceField(choices=LANGUAGES, required=False)
+
+
+class CreatedSerializer(serializers.Serializer):
+    roomId = serializers.CharField(help_text="Id of the new teleconsultation (24 hex characters)")
+
+
+class CallParticipantSerializer(serializers.Serializer):
+    bandyerUserId = serializers.CharField()
+    fullName = serializers.CharField()
+
+
+class RoomDetailsSerializer(serializers.Serializer):
+    recording = serializers.CharField(allow_null=True)
+    recordingStatus = serializers.CharField(allow_null=True)
+    callType = serializers.CharField(allow_null=True)
+    description = serializers.CharField(allow_null=True)
+    status = serializers.CharField(allow_null=True)
+    disabled = serializers.BooleanField(allow_null=True)
+    creationDate = serializers.CharField(allow_null=True)
+    durationInSeconds = serializers.IntegerField(allow_null=True)
+    durationUsedInSeconds = serializers.IntegerField(allow_null=True)
+    live = serializers.BooleanField(allow_null=True)
+
+
+class AccessSerializer(serializers.Serializer):
+    bandyerUserId = serializers.CharField()
+    accessLinkURL = serializers.CharField(
+        allow_null=True, help_text="Personal join link; null until available (poll until then)"
+    )
+    accessLinkAvailableFrom = serializers.CharField(
+        help_text="UTC time from which the link is handed out, once every participant is known"
+    )
+    participantsBandyerCall = CallParticipantSerializer(many=True)
+    details = RoomDetailsSerializer(allow_null=True)
+
+
+class UploadsDeletedSerializer(serializers.Serializer):
+    total = serializers.IntegerField()
+    deleted = serializers.IntegerField()

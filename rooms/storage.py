@@ -1,0 +1,131 @@
+"""The storage interface the services, admin actions and commands use, and its Django backend.
+
+Services never touch the ORM: they read and write through `get_storage()`, so another backend
+(Mia's CRUD Service over HTTP) can replace this one without touching them. `locked()` is the one
+place a write happens: a transaction holding the teleconsultation's row lock (SELECT ... FOR
+UPDATE on PostgreSQL; SQLite's IMMEDIATE transactions serialise writers). No provider call may be
+made while it is open.
+"""
+
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from functools import cache
+
+from django.db import transaction
+from django.db.models import F, Prefetch
+
+from rooms.models import Participant, PendingRoomDeletion, Teleconsultation, UserMapping
+
+
+class DjangoStorage:
+    def find(self, teleconsultation_id: str, *, include_trash: bool = False):
+        """The teleconsultation with its participants (two queries), or None."""
+        query = Teleconsultation.objects.filter(id=teleconsultation_id)
+        if not include_trash:
+            query = query.filter(state=Teleconsultation.State.PUBLIC)
+        ordered = Participant.objects.order_by("position")
+        return query.prefetch_related(Prefetch("participants", queryset=ordered)).first()
+
+    @contextmanager
+    def locked(self, teleconsultation_id: str) -> Iterator[Teleconsultation | None]:
+        """A live teleconsultation under its row lock, participants loaded; None when gone."""
+        with transaction.atomic():
+            teleconsultation = (
+                Teleconsultation.objects.select_for_update()
+                .filter(id=teleconsultation_id, state=Teleconsultation.State.PUBLIC)
+                .first()
+            )
+            if teleconsultation is not None:
+                ordered = list(teleconsultation.participants.order_by("position"))
+                teleconsultation.loaded_participants = ordered
+            yield teleconsultation
+
+    def insert(
+        self, teleconsultation: Teleconsultation, participants: Sequence[Participant]
+    ) -> Teleconsultation:
+        with transaction.atomic():
+            teleconsultation.save(force_insert=True)
+            for participant in participants:
+                participant.teleconsultation = teleconsultation
+            Participant.objects.bulk_create(participants)
+        return teleconsultation
+
+    def save(self, teleconsultation: Teleconsultation, *, actor: str, fields: Iterable[str]) -> None:
+        """Saves the fields named plus the audit fields, bumping the version (inside `locked`)."""
+        teleconsultation.updated_by = actor
+        teleconsultation.version = F("version") + 1
+        update_fields = {*fields, "version", "updated_by", "updated_at"}
+        teleconsultation.save(update_fields=sorted(update_fields))
+        teleconsultation.refresh_from_db(fields=["version"])
+
+    def replace_participants(
+        self, teleconsultation: Teleconsultation, participants: Sequence[Participant]
+    ) -> None:
+        teleconsultation.participants.all().delete()
+        for participant in participants:
+            participant.teleconsultation = teleconsultation
+        Participant.objects.bulk_create(participants)
+
+    def add_participant(self, participant: Participant) -> None:
+        participant.save(force_insert=True)
+
+    def remove_participant(self, teleconsultation: Teleconsultation, external_id: str) -> None:
+        teleconsultation.participants.filter(external_id=external_id).delete()
+
+    def set_access_links(self, teleconsultation: Teleconsultation, links: dict[str, str]) -> None:
+        """Stores each participant's link by Kaleyra user id (one UPDATE for them all)."""
+        participants = list(teleconsultation.participants.all())
+        for participant in participants:
+            participant.access_link = links.get(participant.kaleyra_user_id, "")
+        Participant.objects.bulk_update(participants, ["access_link"])
+
+    # --- user map ------------------------------------------------------------------------------
+    def mappings_for(self, external_ids: Iterable[str]) -> dict[str, UserMapping]:
+        mappings = UserMapping.objects.filter(external_id__in=set(external_ids))
+        return {mapping.external_id: mapping for mapping in mappings}
+
+    def save_mappings(
+        self, *, created: Sequence[UserMapping], role_changed: Sequence[UserMapping]
+    ) -> None:
+        if created:
+            # Two requests may map the same new user at once; ids are deterministic, so the
+            # second insert carries the same row and can be dropped.
+            UserMapping.objects.bulk_create(created, ignore_conflicts=True)
+        if role_changed:
+            UserMapping.objects.bulk_update(role_changed, ["role"])
+
+    # --- rooms that still have to be deleted on Kaleyra -----------------------------------------
+    def remember_room_deletion(self, *, room_id: str, teleconsultation_id: str, reason: str) -> None:
+        PendingRoomDeletion.objects.get_or_create(
+            kaleyra_room_id=room_id,
+            defaults={"teleconsultation_id": teleconsultation_id, "reason": reason[:255]},
+        )
+
+    def forget_room_deletion(self, room_id: str) -> None:
+        PendingRoomDeletion.objects.filter(kaleyra_room_id=room_id).delete()
+
+    def room_deletion_failed(self, room_id: str, error: str) -> None:
+        PendingRoomDeletion.objects.filter(kaleyra_room_id=room_id).update(
+            attempts=F("attempts") + 1, last_error=error[:255]
+        )
+
+    def pending_room_deletions(self, *, batch_size: int = 100) -> Iterator[PendingRoomDeletion]:
+        return PendingRoomDeletion.objects.order_by("id").iterator(chunk_size=batch_size)
+
+    def complete_without_room(self, *, claimed_before: datetime) -> Iterator[str]:
+        """Ids of live teleconsultations that are complete but have no room (failure leftovers)."""
+        candidates = (
+            Teleconsultation.objects.filter(state=Teleconsultation.State.PUBLIC)
+            .filter(kaleyra_room_id__isnull=True)
+            .exclude(room_claim__isnull=False, updated_at__gte=claimed_before)
+            .order_by("start")
+        )
+        for teleconsultation in candidates.iterator(chunk_size=100):
+            if teleconsultation.participants.count() == teleconsultation.participants_number:
+                yield teleconsultation.id
+
+
+@cache
+def get_storage() -> DjangoStorage:
+    return DjangoStorage()

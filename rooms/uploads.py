@@ -1,0 +1,54 @@
+"""Files shared during a call (File Share and Snapshot tools), deleted from Kaleyra on request.
+
+Kaleyra has no bulk delete: the room's uploads are listed (every page) and deleted one by one.
+A failure on one file does not stop the others; a later run deletes what is left.
+"""
+
+import logging
+from dataclasses import dataclass
+
+from django.conf import settings
+
+from kaleyra.errors import KaleyraError, KaleyraNotFound
+from kaleyra.provider import get_video_provider
+from rooms.errors import TeleconsultationNotFound
+from rooms.storage import get_storage
+
+logger = logging.getLogger("teleconsultation.uploads")
+
+
+@dataclass(frozen=True)
+class UploadsDeletion:
+    total: int
+    deleted: int
+
+    @property
+    def failed(self) -> int:
+        return self.total - self.deleted
+
+
+def uploads_delete(
+    *, teleconsultation_id: str, include_trash: bool = False, force: bool = False
+) -> UploadsDeletion | None:
+    """Deletes every upload of the teleconsultation's room; None when deletion is disabled."""
+    if not (settings.TELECONSULTATION_DELETE_UPLOADS or force):
+        return None
+    teleconsultation = get_storage().find(teleconsultation_id, include_trash=include_trash)
+    if teleconsultation is None:
+        raise TeleconsultationNotFound(teleconsultation_id)
+    if not teleconsultation.kaleyra_room_id:
+        return UploadsDeletion(total=0, deleted=0)
+    provider = get_video_provider()
+    # Listed in full first: deleting while paging by offset would skip files.
+    keys = [upload.key for upload in provider.iter_room_uploads(teleconsultation.kaleyra_room_id)]
+    deleted = 0
+    for key in keys:
+        try:
+            provider.delete_upload(key)
+        except KaleyraNotFound:
+            pass  # gone already, so it is not there any more: counts as deleted
+        except KaleyraError as exc:
+            logger.warning("Could not delete upload of %s: %s", teleconsultation_id, exc.status)
+            continue
+        deleted += 1
+    return UploadsDeletion(total=len(keys), deleted=deleted)

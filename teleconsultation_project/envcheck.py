@@ -1,0 +1,66 @@
+"""Start-up checks of the environment that must run before Django is configured.
+
+They live apart from settings.py so the messages can be tested without re-importing settings.
+"""
+
+from pathlib import Path
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+# Variables production must be given explicitly: no default is safe for any of them.
+PRODUCTION_REQUIRED = (
+    ("DJANGO_SECRET_KEY", "signs sessions and admin logins"),
+    ("DJANGO_ALLOWED_HOSTS", "host names the service answers to, comma separated"),
+    ("BANDYER_API_SECRET_KEY", "the Kaleyra Video API key"),
+    ("BANDYER_BASE_URL", "the Kaleyra Video API base URL, e.g. https://api.eu.bandyer.com"),
+)
+
+
+def environment_errors(env: environ.Env, *, debug: bool) -> list[str]:
+    """One message per production variable that is missing or blank."""
+    if debug:
+        return []
+    return [
+        f"{name} is not set ({why})"
+        for name, why in PRODUCTION_REQUIRED
+        if not env.str(name, default="").strip()
+    ]
+
+
+def read_database(env: environ.Env, base_dir: Path) -> dict:
+    """The default database from DATABASE_URL, or a SQLite file under var/."""
+    default_url = f"sqlite:///{base_dir / 'var' / 'db.sqlite3'}"
+    url = env.str("DATABASE_URL", default="") or default_url
+    try:
+        config = env.db_url_config(url)
+    except (ImproperlyConfigured, ValueError, KeyError) as exc:
+        raise ImproperlyConfigured(
+            f"DATABASE_URL is not a usable database URL ({exc}); expected e.g. "
+            "postgres://user:password@host:5432/name or sqlite:////absolute/path.sqlite3"
+        ) from exc
+    engine = config.get("ENGINE", "")
+    if engine.endswith("sqlite3"):
+        name = config.get("NAME") or ""
+        if name and name != ":memory:":
+            Path(name).parent.mkdir(parents=True, exist_ok=True)
+        # IMMEDIATE makes every transaction take the write lock up front, so concurrent writers
+        # queue instead of failing half-way with "database is locked".
+        config["OPTIONS"] = {
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
+    elif "postgresql" in engine:
+        # Persistent connections with a health check: gunicorn sync workers reuse one each.
+        config["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
+        config["CONN_HEALTH_CHECKS"] = True
+        config.setdefault("OPTIONS", {})["connect_timeout"] = env.int(
+            "DATABASE_CONNECT_TIMEOUT", default=5
+        )
+    else:
+        raise ImproperlyConfigured(
+            f"DATABASE_URL uses an unsupported engine ({engine or 'unknown'}); "
+            "use postgres:// or sqlite://"
+        )
+    return config

@@ -1,0 +1,83 @@
+"""Request-level middleware: request ids and access logs, body size limits, JSON error pages."""
+
+import logging
+import re
+import time
+import uuid
+
+from django.conf import settings
+
+from teleconsultation_project.errors import json_error
+from teleconsultation_project.logs import request_id_var
+
+access_logger = logging.getLogger("teleconsultation.access")
+error_logger = logging.getLogger("teleconsultation.errors")
+
+REQUEST_ID_HEADER = "x-request-id"
+ACCEPTABLE_REQUEST_ID = re.compile(r"^[\w.:/+=-]{1,128}$")
+
+
+class RequestIdMiddleware:
+    """Takes `x-request-id` from the gateway (or makes one), echoes it, logs one access line."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        incoming = request.headers.get(REQUEST_ID_HEADER, "")
+        request_id = incoming if ACCEPTABLE_REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        request.request_id = request_id
+        token = request_id_var.set(request_id)
+        started = time.perf_counter()
+        try:
+            response = self.get_response(request)
+            response[REQUEST_ID_HEADER] = request_id
+            access_logger.info(
+                "%s %s %s",
+                request.method,
+                request.path,
+                response.status_code,
+                extra={
+                    "method": request.method,
+                    "path": request.path,
+                    "status": response.status_code,
+                    "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+                },
+            )
+            return response
+        finally:
+            request_id_var.reset(token)
+
+
+class BodySizeLimitMiddleware:
+    """Refuses a body larger than REQUEST_MAX_BODY_BYTES before any of it is read."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        raw_length = request.META.get("CONTENT_LENGTH") or "0"
+        try:
+            length = int(raw_length)
+        except ValueError:
+            return json_error(400, f"Content-Length header is not a number: {raw_length[:20]!r}")
+        limit = settings.REQUEST_MAX_BODY_BYTES
+        if length > limit:
+            return json_error(413, f"The request body is {length} bytes; the limit is {limit}")
+        return self.get_response(request)
+
+
+class JsonErrorMiddleware:
+    """Unhandled exceptions outside DRF views become a logged JSON 500, never a traceback."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if settings.DEBUG and request.path.startswith("/admin/"):
+            return None  # Django's debug page is the developer's tool there.
+        error_logger.exception("Unhandled error", exc_info=exception)
+        return json_error(500, "An unexpected error occurred; it has been logged")

@@ -1,0 +1,36 @@
+"""OpenAPI pieces shared by every app: the error body and its examples."""
+
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse
+from rest_framework import serializers
+
+from teleconsultation_project.errors import error_body, reason
+
+
+class ErrorSerializer(serializers.Serializer):
+    statusCode = serializers.IntegerField()
+    error = serializers.CharField()
+    message = serializers.CharField()
+    details = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()),
+        required=False,
+        help_text="Validation errors by field path",
+    )
+
+
+def error_response(status: int, message: str, *, error: str | None = None) -> OpenApiResponse:
+    return OpenApiResponse(
+        response=ErrorSerializer,
+        description=error or reason(status),
+        examples=[
+            OpenApiExample(
+                f"{status}", value=error_body(status, message, error=error), status_codes=[status]
+            )
+        ],
+    )
+
+
+PROVIDER_ERRORS = {
+    502: error_response(502, "the video provider (Kaleyra) answered with an error (status 500)"),
+    503: error_response(503, "the video provider (Kaleyra) is unreachable"),
+    504: error_response(504, "the video provider (Kaleyra) did not answer in time"),
+}

@@ -1,0 +1,214 @@
+"""Django settings, read from the environment (django-environ) with Mia-Platform's variable names.
+
+Development (`DJANGO_DEBUG=true`, the default) runs with no configuration at all: a SQLite file and
+the bundled Kaleyra simulator. Production (`DJANGO_DEBUG=false`) refuses to start until every
+secret it needs is given; `environment_errors()` names each missing variable.
+"""
+
+from pathlib import Path
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+from teleconsultation_project.envcheck import environment_errors, read_database
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env()
+env.read_env(BASE_DIR / ".env", overwrite=False)
+
+DEBUG = env.bool("DJANGO_DEBUG", default=True)
+
+_missing = environment_errors(env, debug=DEBUG)
+if _missing:
+    raise ImproperlyConfigured(
+        "Refusing to start in production mode (DJANGO_DEBUG=false): " + "; ".join(_missing)
+    )
+
+SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="dev-only-insecure-key-never-used-in-production")
+ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
+CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "teleconsultation_project.apps.ProjectConfig",
+    "kaleyra.apps.KaleyraConfig",
+    "rooms.apps.RoomsConfig",
+    "settings_api.apps.SettingsApiConfig",
+]
+
+MIDDLEWARE = [
+    "teleconsultation_project.middleware.RequestIdMiddleware",
+    "teleconsultation_project.middleware.BodySizeLimitMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "teleconsultation_project.middleware.JsonErrorMiddleware",
+]
+
+ROOT_URLCONF = "teleconsultation_project.urls"
+WSGI_APPLICATION = "teleconsultation_project.wsgi.application"
+APPEND_SLASH = False
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {"default": read_database(env, BASE_DIR)}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+# Stored and returned dates are always UTC; TIME_ZONE only changes how the admin shows them.
+USE_TZ = True
+TIME_ZONE = env.str("DJANGO_TIME_ZONE", default="UTC")
+USE_I18N = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": (
+            "django.contrib.staticfiles.storage.StaticFilesStorage"
+            if DEBUG
+            else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        )
+    },
+}
+
+# Request bodies: JSON bodies are small; the background image upload is the one large body.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
+REQUEST_MAX_BODY_BYTES = env.int("REQUEST_MAX_BODY_BYTES", default=11 * 1024 * 1024)
+
+# Production hardening; each value can be relaxed by its variable (see docs/operations.md).
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=not DEBUG)
+SECURE_REDIRECT_EXEMPT = [r"^-/"]
+SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
+SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=not DEBUG)
+SESSION_COOKIE_SECURE = not DEBUG
+CSRF_COOKIE_SECURE = not DEBUG
+X_FRAME_OPTIONS = "DENY"
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "teleconsultation_project.identity.GatewayHeaderAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": [],
+    "UNAUTHENTICATED_USER": None,
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "EXCEPTION_HANDLER": "teleconsultation_project.errors.api_exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_PAGINATION_CLASS": None,
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Teleconsultation Service",
+    "DESCRIPTION": (
+        "Schedules video visits between doctors and patients on Kaleyra Video. "
+        "Drop-in replacement for Mia-Platform's Teleconsultation Service Backend."
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {},
+}
+
+# --- Mia-Platform variables (CONTRACT.md, Configuration) ---------------------------------------
+BANDYER_API_SECRET_KEY = env.str("BANDYER_API_SECRET_KEY", default="")
+BANDYER_BASE_URL = env.str("BANDYER_BASE_URL", default="")
+TELECONSULTATION_SERVICE_CONFIG_PATH = env.str("TELECONSULTATION_SERVICE_CONFIG_PATH", default="")
+TELECONSULTATIONS_CRUD_NAME = env.str("TELECONSULTATIONS_CRUD_NAME", default="teleconsultations")
+USER_ID_MAP_CRUD_NAME = env.str("USER_ID_MAP_CRUD_NAME", default="userIdMap")
+CRUD_SERVICE_URL = env.str("CRUD_SERVICE_URL", default="http://crud-service")
+AUTH_SERVICE = env.str("AUTH_SERVICE", default="")
+DEFAULT_CLIENT_TYPE = env.str("DEFAULT_CLIENT_TYPE", default="")
+ADDITIONAL_HEADERS_TO_PROXY = env.list("ADDITIONAL_HEADERS_TO_PROXY", default=[])
+UNLIMITED_TELECONSULTATION = env.bool("UNLIMITED_TELECONSULTATION", default=True)
+LIVE_TELECONSULTATION = env.bool("LIVE_TELECONSULTATION", default=True)
+IMMUTABLE_PERIOD_MS = env.int("IMMUTABLE_PERIOD_MS", default=0)
+TELECONSULTATION_DELETE_UPLOADS = env.bool("TELECONSULTATION_DELETE_UPLOADS", default=False)
+SETTINGS_ADMIN_GROUPS = env.list("SETTINGS_ADMIN_GROUPS", default=["admin"])
+
+USERID_HEADER_KEY = env.str("USERID_HEADER_KEY", default="miauserid")
+GROUPS_HEADER_KEY = env.str("GROUPS_HEADER_KEY", default="miausergroups")
+USER_PROPERTIES_HEADER_KEY = env.str("USER_PROPERTIES_HEADER_KEY", default="miauserproperties")
+CLIENTTYPE_HEADER_KEY = env.str("CLIENTTYPE_HEADER_KEY", default="client-type")
+BACKOFFICE_HEADER_KEY = env.str("BACKOFFICE_HEADER_KEY", default="isbackoffice")
+
+# --- Video provider ---------------------------------------------------------------------------
+# The simulator is chosen silently only in development without a key; production must say so.
+KALEYRA_BACKEND = env.str(
+    "KALEYRA_BACKEND",
+    default="simulator" if DEBUG and not BANDYER_API_SECRET_KEY else "http",
+)
+KALEYRA_CONNECT_TIMEOUT = env.float("KALEYRA_CONNECT_TIMEOUT", default=3.05)
+KALEYRA_READ_TIMEOUT = env.float("KALEYRA_READ_TIMEOUT", default=10.0)
+KALEYRA_MAX_RETRIES = env.int("KALEYRA_MAX_RETRIES", default=3)
+KALEYRA_RETRY_BACKOFF_SECONDS = env.float("KALEYRA_RETRY_BACKOFF_SECONDS", default=0.5)
+KALEYRA_RETRY_MAX_SECONDS = env.float("KALEYRA_RETRY_MAX_SECONDS", default=10.0)
+KALEYRA_SIMULATOR_DB = env.str(
+    "KALEYRA_SIMULATOR_DB", default=str(BASE_DIR / "var" / "kaleyra-simulator.sqlite3")
+)
+KALEYRA_SIMULATOR_PUBLIC_URL = env.str(
+    "KALEYRA_SIMULATOR_PUBLIC_URL", default="http://127.0.0.1:8000/kaleyra-simulator"
+)
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {
+        "request_id": {"()": "teleconsultation_project.logs.RequestIdFilter"},
+        "redact": {"()": "teleconsultation_project.logs.RedactSecretsFilter"},
+    },
+    "formatters": {"json": {"()": "teleconsultation_project.logs.JsonLineFormatter"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "json",
+            "filters": ["request_id", "redact"],
+        }
+    },
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "loggers": {
+        "django.server": {"level": "WARNING"},
+        "django.request": {"level": "ERROR"},
+    },
+}

@@ -1,0 +1,30 @@
+"""URL map: Mia-compatible API, operations probes, API docs, admin; JSON 404 for the rest."""
+
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from teleconsultation_project import health, views
+
+urlpatterns = [
+    path("-/healthz", health.HealthzView.as_view(), name="healthz"),
+    path("-/ready", health.ReadyView.as_view(), name="ready"),
+    path("-/check-up", health.CheckUpView.as_view(), name="check-up"),
+    path("documentation/json", SpectacularAPIView.as_view(), name="openapi"),
+    path("documentation/", SpectacularSwaggerView.as_view(url_name="openapi"), name="swagger"),
+    path("admin/", admin.site.urls),
+    path("", include("rooms.urls")),
+    path("", include("settings_api.urls")),
+]
+
+if settings.KALEYRA_BACKEND == "simulator":
+    urlpatterns.append(path("kaleyra-simulator/", include("kaleyra.simulator.urls")))
+
+# Last: every other path answers the JSON 404 of the contract, in debug mode too.
+urlpatterns.append(re_path(r"^.*$", views.not_found))
+
+handler400 = "teleconsultation_project.views.bad_request"
+handler403 = "teleconsultation_project.views.permission_denied"
+handler404 = "teleconsultation_project.views.not_found"
+handler500 = "teleconsultation_project.views.server_error"

@@ -1,0 +1,35 @@
+"""Shared test set-up: every test runs against the in-process Kaleyra simulator by default.
+
+Time is controlled explicitly with time-machine; nothing touches the network.
+"""
+
+import pytest
+from rest_framework.test import APIClient
+
+pytest_plugins = ["kaleyra.simulator.pytest_plugin"]
+
+
+@pytest.fixture(autouse=True)
+def _isolated_provider(request, settings, tmp_path):
+    """No test ever reaches a real provider; tests that want the simulator ask for it."""
+    if "simulator" not in request.fixturenames and "simulator_http" not in request.fixturenames:
+        settings.KALEYRA_BACKEND = "simulator"
+        settings.KALEYRA_SIMULATOR_DB = str(tmp_path / "kaleyra-simulator.sqlite3")
+
+
+class GatewayClient(APIClient):
+    """An API client that can act as a user behind the gateway (Mia's identity headers)."""
+
+    def as_user(self, user_id: str | None, groups: tuple[str, ...] = (), **extra):
+        headers = dict(extra)
+        if user_id is not None:
+            headers["miauserid"] = user_id
+        if groups:
+            headers["miausergroups"] = ",".join(groups)
+        self.credentials(**{f"HTTP_{k.upper().replace('-', '_')}": v for k, v in headers.items()})
+        return self
+
+
+@pytest.fixture
+def api() -> GatewayClient:
+    return GatewayClient()

@@ -1,0 +1,99 @@
+"""Start-up fails fast, naming what is wrong; the documented production settings pass --deploy."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from teleconsultation_project.envcheck import environment_errors
+
+ROOT = Path(__file__).resolve().parents[2]
+
+PRODUCTION = {
+    "DJANGO_DEBUG": "false",
+    "DJANGO_SECRET_KEY": "k" * 20 + "-a-long-random-production-secret-0123456789",
+    "DJANGO_ALLOWED_HOSTS": "teleconsultation.example.org",
+    "BANDYER_API_SECRET_KEY": "ak_live_example",
+    "BANDYER_BASE_URL": "https://api.eu.bandyer.com",
+}
+
+
+def manage(*args, **env_overrides):
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("DJANGO_", "BANDYER_", "KALEYRA_", "TELECONSULTATION_"))
+    }
+    env.update(env_overrides)
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+class Env:
+    def __init__(self, values):
+        self.values = values
+
+    def str(self, name, default=""):
+        return self.values.get(name, default)
+
+
+def test_production_names_every_missing_variable():
+    errors = environment_errors(Env({"DJANGO_SECRET_KEY": "x"}), debug=False)
+    named = " ".join(errors)
+    for variable in ("DJANGO_ALLOWED_HOSTS", "BANDYER_API_SECRET_KEY", "BANDYER_BASE_URL"):
+        assert variable in named
+    assert "DJANGO_SECRET_KEY" not in named
+
+
+def test_development_needs_no_variable():
+    assert environment_errors(Env({}), debug=True) == []
+
+
+def test_production_refuses_to_start_without_its_secrets():
+    result = manage("check", DJANGO_DEBUG="false", DJANGO_SECRET_KEY="only-this-one")
+    assert result.returncode != 0
+    assert "BANDYER_API_SECRET_KEY is not set" in result.stderr
+    assert "DJANGO_ALLOWED_HOSTS is not set" in result.stderr
+
+
+def test_the_documented_production_settings_pass_check_deploy(tmp_path):
+    result = manage(
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+        DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        **PRODUCTION,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("mysql://user@host/db", "unsupported engine"),
+        ("definitely not a url", "DATABASE_URL"),
+    ],
+)
+def test_a_bad_database_url_stops_start_up_with_a_clear_message(url, expected):
+    result = manage("check", DATABASE_URL=url)
+    assert result.returncode != 0
+    assert expected in result.stderr
+    assert "Traceback" not in result.stderr.splitlines()[-1]
+
+
+def test_a_broken_configuration_file_stops_start_up(tmp_path):
+    config = tmp_path / "config.json"
+    config.write_text('{"privileges": {"basic": {"groups": ["a"]}}}')
+    result = manage("check", TELECONSULTATION_SERVICE_CONFIG_PATH=str(config))
+    assert result.returncode != 0
+    assert f"{config}: privileges.plus: is required" in result.stderr

@@ -1,0 +1,214 @@
+"""POST /teleconsultation: participants, dates, Kaleyra users and the room, as the contract says."""
+
+from datetime import timedelta
+
+import pytest
+
+from kaleyra.ids import kaleyra_user_id_for
+from rooms.models import Participant, Teleconsultation, UserMapping
+from tests.rooms.conftest import NOW, START, body, doctor, iso, patient, person
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock")]
+
+
+def post(api, payload):
+    return api.post("/teleconsultation", payload, format="json")
+
+
+def test_the_contract_example_creates_a_teleconsultation_with_its_room(api, simulator):
+    payload = {
+        "participants": {
+            "number": 2,
+            "data": [
+                {
+                    "userExternalId": "doctor-1",
+                    "groups": ["doctor"],
+                    "fullName": "Dr. Ada Rossi",
+                    "language": "it",
+                },
+                {"userExternalId": "patient-7", "groups": ["customer"], "fullName": "Mario Bianchi"},
+            ],
+        },
+        "start_date": "2026-12-01T10:30:00+01:00",
+        "end_date": "2026-12-01T11:00:00+01:00",
+    }
+    response = post(api, payload)
+    assert response.status_code == 201
+    room_id = response.json()["roomId"]
+    assert len(room_id) == 24 and int(room_id, 16) >= 0
+    stored = Teleconsultation.objects.get(id=room_id)
+    assert stored.start.isoformat() == "2026-12-01T09:30:00+00:00"
+    assert stored.duration == timedelta(minutes=30)
+    assert simulator.room_exists(stored.kaleyra_room_id)
+    links = list(stored.participants.values_list("access_link", flat=True))
+    assert all(links) and len(set(links)) == 2
+
+
+def test_ids_are_unpredictable_and_distinct(create):
+    ids = {create([doctor(), patient(f"p{i}")]) for i in range(5)}
+    assert len(ids) == 5
+
+
+def test_the_room_gets_each_participants_role_tools_and_live_flag(api, simulator, settings):
+    settings.UNLIMITED_TELECONSULTATION = False
+    settings.LIVE_TELECONSULTATION = False
+    response = post(api, body([doctor(), patient()], duration=1200))
+    stored = Teleconsultation.objects.get(id=response.json()["roomId"])
+    room = simulator.get_room_record(stored.kaleyra_room_id)
+    admins = {p["user_id"]: p["is_admin"] for p in room["participants"]}
+    assert admins == {kaleyra_user_id_for("doctor-1"): True, kaleyra_user_id_for("patient-1"): False}
+    assert room["duration"] == 1200
+    assert room["live"] is False
+
+
+def test_an_unlimited_teleconsultation_sends_no_duration(api, simulator):
+    response = post(api, body([doctor(), patient()]))
+    stored = Teleconsultation.objects.get(id=response.json()["roomId"])
+    assert simulator.get_room_record(stored.kaleyra_room_id).get("duration") is None
+
+
+def test_an_incomplete_teleconsultation_has_no_room_yet_but_its_users_exist(api, simulator):
+    response = post(api, body([patient()], number=2))
+    assert response.status_code == 201
+    stored = Teleconsultation.objects.get(id=response.json()["roomId"])
+    assert stored.kaleyra_room_id is None
+    assert simulator.call_count("create_room") == 0
+    mapping = UserMapping.objects.get(external_id="patient-1")
+    assert simulator.user_role(mapping.kaleyra_user_id) == "basic"
+
+
+def test_no_plus_participant_is_refused_with_the_contract_text_and_nothing_is_stored(
+    api, simulator
+):
+    response = post(api, body([patient("a"), patient("b")]))
+    assert response.status_code == 400
+    assert response.json()["error"] == "Failed POST /teleconsultation: no plus user in room"
+    assert Teleconsultation.objects.count() == 0
+    assert simulator.call_count("create_room") == 0
+
+
+def test_known_users_are_reused_and_a_changed_role_is_updated_on_kaleyra(api, simulator):
+    post(api, body([doctor(), patient("p1")]))
+    created = simulator.call_count("create_user")
+    # p1 becomes a doctor: same Kaleyra user, new role.
+    post(api, body([doctor(), person("p1", groups=("doctor",))]))
+    assert simulator.call_count("create_user") == created
+    assert simulator.user_role(kaleyra_user_id_for("p1")) == "plus"
+    assert UserMapping.objects.get(external_id="p1").role == "plus"
+
+
+@pytest.mark.parametrize(
+    ("payload", "field", "text"),
+    [
+        (body([doctor()], number=1), "participants.number", "greater than or equal to 2"),
+        (body([doctor()], number=26), "participants.number", "less than or equal to 25"),
+        (body([doctor(), patient(), patient("x")], number=2), "participants.data", "number is 2"),
+        (body([doctor(), patient(), patient()]), "participants.data[2].userExternalId", "once"),
+        (body([doctor(), patient(language="es")]), "participants.data[1].language", "valid"),
+        (
+            body([doctor(), {"userExternalId": "p", "fullName": "P"}]),
+            "participants.data[1].groups",
+            "required",
+        ),
+        (
+            body([doctor(), {"userExternalId": "p", "groups": ["customer"]}]),
+            "participants.data[1].fullName",
+            "required",
+        ),
+        (
+            body([doctor(), person("nurse-1", groups=("nurse",))]),
+            "participants.data[1]",
+            "user nurse-1 has groups (nurse) that grant no role",
+        ),
+        (body([doctor(), patient()], number="2"), "participants.number", "integer"),
+        (
+            body([doctor(), {"userExternalId": 5, "groups": [], "fullName": "x"}]),
+            "participants.data[1].userExternalId",
+            "string",
+        ),
+        ({**body([doctor(), patient()]), "room": "x"}, "room", "Unknown field"),
+        ({**body([doctor(), patient()]), "participants": ["a", "b"]}, "participants", "AUTH_SERVICE"),
+        ({**body([doctor(), patient()]), "participants": "ab"}, "participants", "Must be an object"),
+    ],
+)
+def test_participant_rules_are_400s_naming_the_field(api, payload, field, text):
+    response = post(api, payload)
+    assert response.status_code == 400, response.json()
+    details = response.json()["details"]
+    assert field in details, details
+    assert text in " ".join(details[field])
+    assert Teleconsultation.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "text"),
+    [
+        ({"start_date": "2026-12-01T10:00:00"}, "start_date", "no time zone offset"),
+        ({"start_date": "tomorrow"}, "start_date", "ISO 8601"),
+        ({"start_date": "2026-12-01"}, "start_date", "ISO 8601"),
+        ({"end_date": iso(START + timedelta(minutes=30))}, "end_date", "not both"),
+        ({"duration_in_seconds": None}, "duration_in_seconds", "null"),
+        ({"duration_in_seconds": 299}, "end_date", "between 5 minutes and 24 hours"),
+        ({"duration_in_seconds": 86401}, "end_date", "between 5 minutes and 24 hours"),
+        ({"duration_in_seconds": "1800"}, "duration_in_seconds", "integer"),
+        (
+            {"start_date": iso(NOW - timedelta(hours=2)), "duration_in_seconds": 3600},
+            "end_date",
+            "in the past",
+        ),
+    ],
+)
+def test_date_rules_are_400s_naming_the_field(api, changes, field, text):
+    payload = {**body([doctor(), patient()]), **changes}
+    response = post(api, payload)
+    assert response.status_code == 400, response.json()
+    assert text in " ".join(response.json()["details"][field])
+
+
+def test_neither_end_date_nor_duration_is_a_400(api):
+    payload = body([doctor(), patient()])
+    del payload["duration_in_seconds"]
+    response = post(api, payload)
+    assert response.status_code == 400
+    assert "end_date" in response.json()["details"]
+
+
+def test_exact_limits_of_the_duration_are_accepted(api):
+    assert post(api, body([doctor(), patient()], duration=300)).status_code == 201
+    assert post(api, body([doctor(), patient()], duration=86400)).status_code == 201
+
+
+def test_a_teleconsultation_that_already_started_but_not_ended_is_accepted(api):
+    response = post(api, body([doctor(), patient()], start=NOW - timedelta(minutes=10)))
+    assert response.status_code == 201
+
+
+@pytest.mark.parametrize(("mode", "status"), [("500", 502), ("drop", 503), ("timeout", 504)])
+def test_a_provider_failure_answers_502_503_504_and_stores_nothing(api, simulator, mode, status):
+    simulator.fail_next("create_room", mode=mode)
+    response = post(api, body([doctor(), patient()]))
+    assert response.status_code == status
+    assert "video provider" in response.json()["message"]
+    assert Teleconsultation.objects.count() == 0
+    assert simulator.rooms() == []
+
+
+def test_a_storage_failure_after_the_room_was_made_deletes_the_room(api, simulator, monkeypatch):
+    from rooms import storage
+
+    def broken_insert(self, teleconsultation, participants):
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr(storage.DjangoStorage, "insert", broken_insert)
+    response = post(api, body([doctor(), patient()]))
+    assert response.status_code == 500
+    assert simulator.call_count("create_room") == 1
+    assert simulator.rooms() == []
+
+
+def test_participants_are_stored_with_role_groups_language_and_kaleyra_id(create):
+    room_id = create([doctor(language="it"), patient()])
+    first, second = Participant.objects.filter(teleconsultation_id=room_id).order_by("position")
+    assert (first.external_id, first.role, first.language) == ("doctor-1", "plus", "it")
+    assert (second.role, second.groups, second.full_name) == ("basic", ["customer"], "patient-1")
+    assert first.kaleyra_user_id == kaleyra_user_id_for("doctor-1")
