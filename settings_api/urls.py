@@ -1,0 +1,3 @@
+"""Routes of the /settings API."""
+
+urlpatterns: list = []
