@@ -39,7 +39,11 @@ CREATE_EXAMPLE = OpenApiExample(
                     "fullName": "Dr. Ada Rossi",
                     "language": "it",
                 },
-                {"userExternalId": "patient-7", "groups": ["customer"], "fullName": "Mario Bianchi"},
+                {
+                    "userExternalId": "patient-7",
+                    "groups": ["customer"],
+                    "fullName": "Mario Bianchi",
+                },
             ],
         },
         "start_date": "2026-12-01T09:30:00+01:00",

@@ -221,7 +221,9 @@ def participant_add(
     if current is None:
         raise TeleconsultationNotFound(teleconsultation_id)
     _check_can_add(current, list(current.participants.all()), entry.external_id)
-    resolved = get_participant_resolver().resolve([entry], field="body", request_headers=headers or {})
+    resolved = get_participant_resolver().resolve(
+        [entry], field="body", request_headers=headers or {}
+    )
     user_ids = kaleyra_users_for(resolved)
     claim = None
     with storage.locked(teleconsultation_id) as fresh:
@@ -322,5 +324,7 @@ def recreate_room(*, teleconsultation_id: str, actor: str | None) -> str | None:
         video_rooms.delete_room(room.id, teleconsultation_id=teleconsultation_id, reason="stale")
         raise Conflict("The teleconsultation was changed by another request meanwhile; try again")
     if old_room:
-        video_rooms.delete_room(old_room, teleconsultation_id=teleconsultation_id, reason="recreated")
+        video_rooms.delete_room(
+            old_room, teleconsultation_id=teleconsultation_id, reason="recreated"
+        )
     return room.id

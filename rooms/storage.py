@@ -51,7 +51,9 @@ class DjangoStorage:
             Participant.objects.bulk_create(participants)
         return teleconsultation
 
-    def save(self, teleconsultation: Teleconsultation, *, actor: str, fields: Iterable[str]) -> None:
+    def save(
+        self, teleconsultation: Teleconsultation, *, actor: str, fields: Iterable[str]
+    ) -> None:
         """Saves the fields named plus the audit fields, bumping the version (inside `locked`)."""
         teleconsultation.updated_by = actor
         teleconsultation.version = F("version") + 1
@@ -96,7 +98,9 @@ class DjangoStorage:
             UserMapping.objects.bulk_update(role_changed, ["role"])
 
     # --- rooms that still have to be deleted on Kaleyra -----------------------------------------
-    def remember_room_deletion(self, *, room_id: str, teleconsultation_id: str, reason: str) -> None:
+    def remember_room_deletion(
+        self, *, room_id: str, teleconsultation_id: str, reason: str
+    ) -> None:
         PendingRoomDeletion.objects.get_or_create(
             kaleyra_room_id=room_id,
             defaults={"teleconsultation_id": teleconsultation_id, "reason": reason[:255]},

@@ -31,11 +31,11 @@ def uploads_delete(
     *, teleconsultation_id: str, include_trash: bool = False, force: bool = False
 ) -> UploadsDeletion | None:
     """Deletes every upload of the teleconsultation's room; None when deletion is disabled."""
-    if not (settings.TELECONSULTATION_DELETE_UPLOADS or force):
-        return None
     teleconsultation = get_storage().find(teleconsultation_id, include_trash=include_trash)
     if teleconsultation is None:
         raise TeleconsultationNotFound(teleconsultation_id)
+    if not (settings.TELECONSULTATION_DELETE_UPLOADS or force):
+        return None
     if not teleconsultation.kaleyra_room_id:
         return UploadsDeletion(total=0, deleted=0)
     provider = get_video_provider()

@@ -5,8 +5,14 @@ from django.urls import path
 from rooms import apis
 
 urlpatterns = [
-    path("teleconsultation", apis.TeleconsultationCollectionApi.as_view(), name="teleconsultations"),
-    path("teleconsultation/<str:room_id>", apis.TeleconsultationApi.as_view(), name="teleconsultation"),
+    path(
+        "teleconsultation", apis.TeleconsultationCollectionApi.as_view(), name="teleconsultations"
+    ),
+    path(
+        "teleconsultation/<str:room_id>",
+        apis.TeleconsultationApi.as_view(),
+        name="teleconsultation",
+    ),
     path(
         "teleconsultation/<str:room_id>/participants/data",
         apis.ParticipantDataApi.as_view(),

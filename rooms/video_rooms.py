@@ -52,7 +52,9 @@ def participant_specs(members: Sequence[RoomMember]) -> list[ParticipantSpec]:
 def room_signature(members: Sequence[RoomMember], start: datetime, end: datetime) -> tuple:
     """Everything a Kaleyra room is made of; equal signatures can share one room."""
     specs = participant_specs(members)
-    people = sorted((spec.user_id, spec.is_admin, tuple(sorted(spec.tools.items()))) for spec in specs)
+    people = sorted(
+        (spec.user_id, spec.is_admin, tuple(sorted(spec.tools.items()))) for spec in specs
+    )
     return (tuple(people), room_duration(start, end), settings.LIVE_TELECONSULTATION)
 
 

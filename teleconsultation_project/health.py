@@ -37,7 +37,9 @@ def provider_status() -> str:
         get_video_provider().ping()
         return "OK"
     except KaleyraError as exc:
-        logger.warning("Video provider probe failed: %s (status %s)", type(exc).__name__, exc.status)
+        logger.warning(
+            "Video provider probe failed: %s (status %s)", type(exc).__name__, exc.status
+        )
         return "KO"
 
 

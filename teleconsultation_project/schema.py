@@ -1,5 +1,6 @@
 """OpenAPI pieces shared by every app: the error body and its examples."""
 
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse
 from rest_framework import serializers
 
@@ -34,3 +35,23 @@ PROVIDER_ERRORS = {
     503: error_response(503, "the video provider (Kaleyra) is unreachable"),
     504: error_response(504, "the video provider (Kaleyra) did not answer in time"),
 }
+
+
+class GatewayHeaderScheme(OpenApiAuthenticationExtension):
+    """Documents the gateway's identity header as the API's security scheme."""
+
+    target_class = "teleconsultation_project.identity.GatewayHeaderAuthentication"
+    name = "gatewayUser"
+
+    def get_security_definition(self, auto_schema):
+        from django.conf import settings
+
+        return {
+            "type": "apiKey",
+            "in": "header",
+            "name": settings.USERID_HEADER_KEY,
+            "description": (
+                "Set by the API gateway: the caller's id. Groups travel in "
+                f"`{settings.GROUPS_HEADER_KEY}` (comma separated)."
+            ),
+        }

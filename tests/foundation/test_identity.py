@@ -1,4 +1,4 @@
-"""Identity from the gateway's headers, with Mia's defaults, renamed headers and userIdPathInRequest."""
+"""Identity from the gateway headers: Mia defaults, renamed headers, userIdPathInRequest."""
 
 import json
 

@@ -104,9 +104,7 @@ def test_plus_wins_when_groups_match_both_privileges(tmp_path):
             "must be true or false",
         ),
         (
-            valid_document(
-                privileges={"basic": {"groups": ["c", "d"]}, "plus": {"groups": ["d"]}}
-            ),
+            valid_document(privileges={"basic": {"groups": ["c", "d"]}, "plus": {"groups": ["d"]}}),
             "privileges",
             "d are in both basic and plus",
         ),
@@ -124,7 +122,9 @@ def test_plus_wins_when_groups_match_both_privileges(tmp_path):
         (valid_document(groupsWithBackgroundList="doctor"), "groupsWithBackgroundList", "list"),
     ],
 )
-def test_each_kind_of_mistake_names_file_key_path_and_problem(tmp_path, document, key_path, problem):
+def test_each_kind_of_mistake_names_file_key_path_and_problem(
+    tmp_path, document, key_path, problem
+):
     path = write(tmp_path, document)
     with pytest.raises(ServiceConfigError) as error:
         load_service_config(path)

@@ -17,7 +17,9 @@ def person(user_id, groups=("customer",), full_name=None, language=None) -> dict
 
 
 def doctor(user_id="doctor-1", **kwargs) -> dict:
-    return person(user_id, groups=("doctor",), full_name=kwargs.pop("full_name", "Dr. Ada"), **kwargs)
+    return person(
+        user_id, groups=("doctor",), full_name=kwargs.pop("full_name", "Dr. Ada"), **kwargs
+    )
 
 
 def patient(user_id="patient-1", **kwargs) -> dict:

@@ -26,7 +26,11 @@ def test_the_contract_example_creates_a_teleconsultation_with_its_room(api, simu
                     "fullName": "Dr. Ada Rossi",
                     "language": "it",
                 },
-                {"userExternalId": "patient-7", "groups": ["customer"], "fullName": "Mario Bianchi"},
+                {
+                    "userExternalId": "patient-7",
+                    "groups": ["customer"],
+                    "fullName": "Mario Bianchi",
+                },
             ],
         },
         "start_date": "2026-12-01T10:30:00+01:00",
@@ -56,7 +60,10 @@ def test_the_room_gets_each_participants_role_tools_and_live_flag(api, simulator
     stored = Teleconsultation.objects.get(id=response.json()["roomId"])
     room = simulator.get_room_record(stored.kaleyra_room_id)
     admins = {p["user_id"]: p["is_admin"] for p in room["participants"]}
-    assert admins == {kaleyra_user_id_for("doctor-1"): True, kaleyra_user_id_for("patient-1"): False}
+    assert admins == {
+        kaleyra_user_id_for("doctor-1"): True,
+        kaleyra_user_id_for("patient-1"): False,
+    }
     assert room["duration"] == 1200
     assert room["live"] is False
 
@@ -127,8 +134,16 @@ def test_known_users_are_reused_and_a_changed_role_is_updated_on_kaleyra(api, si
             "string",
         ),
         ({**body([doctor(), patient()]), "room": "x"}, "room", "Unknown field"),
-        ({**body([doctor(), patient()]), "participants": ["a", "b"]}, "participants", "AUTH_SERVICE"),
-        ({**body([doctor(), patient()]), "participants": "ab"}, "participants", "Must be an object"),
+        (
+            {**body([doctor(), patient()]), "participants": ["a", "b"]},
+            "participants",
+            "AUTH_SERVICE",
+        ),
+        (
+            {**body([doctor(), patient()]), "participants": "ab"},
+            "participants",
+            "Must be an object",
+        ),
     ],
 )
 def test_participant_rules_are_400s_naming_the_field(api, payload, field, text):

@@ -1,0 +1,130 @@
+"""GET /teleconsultation/{id}: each participant's own link, only when it is time."""
+
+from datetime import timedelta
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from kaleyra.ids import kaleyra_user_id_for
+from rooms.models import Teleconsultation
+from tests.rooms.conftest import NOW, doctor, patient
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock")]
+
+
+def get(api, room_id, user_id, groups=(), **query):
+    return api.as_user(user_id, groups).get(f"/teleconsultation/{room_id}", query)
+
+
+@pytest.fixture
+def started(create, clock):
+    """A complete teleconsultation whose start has come."""
+    room_id = create([doctor(language="it"), patient(full_name="Mario Bianchi")])
+    clock.move_to(NOW + timedelta(hours=2))
+    return room_id
+
+
+def test_a_participant_gets_their_own_link_and_everyone_in_the_call(api, started):
+    response = get(api, started, "patient-1", ("customer",))
+    assert response.status_code == 200
+    answer = response.json()
+    own = Teleconsultation.objects.get(id=started).participants.get(external_id="patient-1")
+    assert answer["bandyerUserId"] == kaleyra_user_id_for("patient-1")
+    assert answer["accessLinkURL"].startswith(own.access_link.split("?")[0])
+    assert answer["participantsBandyerCall"] == [
+        {"bandyerUserId": kaleyra_user_id_for("doctor-1"), "fullName": "Dr. Ada"},
+        {"bandyerUserId": kaleyra_user_id_for("patient-1"), "fullName": "Mario Bianchi"},
+    ]
+    assert answer["details"]["live"] is True and "status" in answer["details"]
+
+
+def test_the_link_carries_the_display_name_and_the_participants_language(api, started):
+    link = get(api, started, "doctor-1").json()["accessLinkURL"]
+    query = parse_qs(urlsplit(link).query)
+    assert query["display_name"] == ["Dr. Ada"] and query["language"] == ["it"]
+    assert "virtual_background" not in query
+
+
+def test_query_language_and_use_background_override(api, started):
+    link = get(api, started, "doctor-1", language="de", useBackground="true").json()[
+        "accessLinkURL"
+    ]
+    query = parse_qs(urlsplit(link).query)
+    assert query["language"] == ["de"] and query["virtual_background"] == ["image"]
+
+
+def test_groups_with_background_get_it_without_asking(api, started, tmp_path, settings):
+    from teleconsultation_project.service_config import get_service_config
+
+    path = tmp_path / "config.json"
+    path.write_text(
+        '{"privileges": {"basic": {"groups": ["customer"]}, "plus": {"groups": ["doctor"]}},'
+        ' "groupsWithBackgroundList": ["doctor"]}'
+    )
+    settings.TELECONSULTATION_SERVICE_CONFIG_PATH = str(path)
+    try:
+        link = get(api, started, "doctor-1", ("doctor",)).json()["accessLinkURL"]
+        assert parse_qs(urlsplit(link).query)["virtual_background"] == ["image"]
+        link = get(api, started, "patient-1", ("customer",)).json()["accessLinkURL"]
+        assert "virtual_background" not in parse_qs(urlsplit(link).query)
+    finally:
+        get_service_config.cache_clear()
+
+
+def test_the_link_is_null_before_the_immutable_period_and_says_from_when(
+    api, create, settings, clock
+):
+    settings.IMMUTABLE_PERIOD_MS = 15 * 60 * 1000
+    room_id = create([doctor(), patient()])  # starts at NOW + 2h
+    answer = get(api, room_id, "patient-1").json()
+    assert answer["accessLinkURL"] is None
+    assert answer["accessLinkAvailableFrom"] == "2026-12-01T09:45:00.000Z"
+    clock.move_to(NOW + timedelta(hours=1, minutes=45))
+    assert get(api, room_id, "patient-1").json()["accessLinkURL"]
+
+
+def test_the_link_is_null_until_everyone_is_known(api, create, clock):
+    room_id = create([doctor()], number=2)
+    clock.move_to(NOW + timedelta(hours=2))
+    answer = get(api, room_id, "doctor-1").json()
+    assert answer["accessLinkURL"] is None and answer["details"] is None
+
+
+def test_no_identity_is_a_401(api, started):
+    response = api.get(f"/teleconsultation/{started}")
+    assert response.status_code == 401
+    assert response.json()["error"] == "Unauthorized user"
+
+
+def test_someone_who_is_not_a_participant_is_a_401(api, started):
+    response = get(api, started, "stranger", ("doctor",))
+    assert response.status_code == 401
+    assert response.json()["error"] == "Unauthorized user"
+
+
+def test_an_unknown_teleconsultation_is_a_404_with_the_contract_text(api):
+    response = get(api, "0123456789abcdef01234567", "doctor-1")
+    assert response.status_code == 404
+    assert response.json()["error"] == "Room with id 0123456789abcdef01234567 not found on CRUD"
+
+
+def test_the_link_is_still_given_when_the_provider_does_not_answer(api, started, simulator):
+    simulator.fail_next("get_room", mode="drop")
+    answer = get(api, started, "patient-1").json()
+    assert answer["details"] is None
+    assert answer["accessLinkURL"]
+
+
+def test_a_bad_query_value_is_a_400(api, started):
+    response = get(api, started, "patient-1", language="xx")
+    assert response.status_code == 400
+    assert "language" in response.json()["details"]
+
+
+def test_get_costs_at_most_three_queries_and_one_provider_call(
+    api, started, simulator, django_assert_max_num_queries
+):
+    simulator.reset_call_log()
+    with django_assert_max_num_queries(3):
+        assert get(api, started, "patient-1").status_code == 200
+    assert simulator.call_count() == 1

@@ -1,0 +1,81 @@
+"""Concurrent additions never lose a participant and never create two rooms (PostgreSQL)."""
+
+import threading
+
+import pytest
+from django.db import connection
+from django.test import Client
+
+from rooms.models import Teleconsultation
+from tests.rooms.conftest import body, doctor, patient
+
+pytestmark = [pytest.mark.postgres_only, pytest.mark.usefixtures("clock")]
+
+
+def run_in_parallel(actions):
+    barrier = threading.Barrier(len(actions))
+    results = [None] * len(actions)
+
+    def worker(index, action):
+        barrier.wait()
+        try:
+            results[index] = action()
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker, args=pair) for pair in enumerate(actions)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return results
+
+
+@pytest.mark.django_db(transaction=True)
+def test_parallel_additions_keep_every_participant_and_make_one_room(simulator):
+    created = Client().post(
+        "/teleconsultation", body([doctor()], number=6), content_type="application/json"
+    )
+    room_id = created.json()["roomId"]
+
+    def add(user_id):
+        return lambda: (
+            Client()
+            .post(
+                f"/teleconsultation/{room_id}/participants/data",
+                patient(user_id),
+                content_type="application/json",
+            )
+            .status_code
+        )
+
+    statuses = run_in_parallel([add(f"p{i}") for i in range(5)])
+    assert statuses == [201] * 5
+    stored = Teleconsultation.objects.get(id=room_id)
+    assert stored.participants.count() == 6
+    assert simulator.call_count("create_room") == 1
+    assert simulator.room_exists(stored.kaleyra_room_id)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_racing_for_the_last_place_admits_exactly_one(simulator):
+    created = Client().post(
+        "/teleconsultation", body([doctor()], number=2), content_type="application/json"
+    )
+    room_id = created.json()["roomId"]
+
+    def add(user_id):
+        return lambda: (
+            Client()
+            .post(
+                f"/teleconsultation/{room_id}/participants/data",
+                patient(user_id),
+                content_type="application/json",
+            )
+            .status_code
+        )
+
+    statuses = run_in_parallel([add(f"p{i}") for i in range(4)])
+    assert sorted(statuses) == [201, 409, 409, 409]
+    assert Teleconsultation.objects.get(id=room_id).participants.count() == 2
+    assert simulator.call_count("create_room") == 1

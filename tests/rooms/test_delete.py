@@ -1,0 +1,93 @@
+"""DELETE /teleconsultation/{id} and DELETE /teleconsultation/{id}/uploads."""
+
+import pytest
+
+from rooms.models import PendingRoomDeletion, Teleconsultation
+from tests.rooms.conftest import doctor, patient
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock")]
+
+
+def test_delete_removes_the_room_and_keeps_the_record_in_trash(api, create, simulator):
+    room_id = create([doctor(), patient()])
+    kaleyra_room = Teleconsultation.objects.get(id=room_id).kaleyra_room_id
+    response = api.delete(f"/teleconsultation/{room_id}")
+    assert response.status_code == 204
+    assert not simulator.room_exists(kaleyra_room)
+    assert Teleconsultation.objects.get(id=room_id).state == "TRASH"
+    assert not PendingRoomDeletion.objects.exists()
+
+
+def test_after_delete_every_endpoint_answers_404(api, create):
+    room_id = create([doctor(), patient()])
+    api.delete(f"/teleconsultation/{room_id}")
+    base = f"/teleconsultation/{room_id}"
+    api.as_user("doctor-1")
+    assert api.get(base).status_code == 404
+    assert api.delete(base).status_code == 404
+    assert api.patch(base, {"duration_in_seconds": 900}, format="json").status_code == 404
+    assert api.post(f"{base}/participants/data", patient("x"), format="json").status_code == 404
+    assert api.delete(f"{base}/uploads").status_code == 404
+
+
+def test_delete_without_a_room_does_not_call_kaleyra(api, create, simulator):
+    room_id = create([doctor()], number=2)
+    simulator.reset_call_log()
+    assert api.delete(f"/teleconsultation/{room_id}").status_code == 204
+    assert simulator.call_count() == 0
+
+
+def test_delete_works_when_the_provider_is_down_and_remembers_the_room(api, create, simulator):
+    room_id = create([doctor(), patient()])
+    kaleyra_room = Teleconsultation.objects.get(id=room_id).kaleyra_room_id
+    simulator.fail_next("delete_room", mode="drop")
+    assert api.delete(f"/teleconsultation/{room_id}").status_code == 204
+    assert Teleconsultation.objects.get(id=room_id).state == "TRASH"
+    assert PendingRoomDeletion.objects.get().kaleyra_room_id == kaleyra_room
+
+
+def test_delete_of_an_unknown_teleconsultation_is_a_404(api):
+    assert api.delete("/teleconsultation/0123456789abcdef01234567").status_code == 404
+
+
+def test_uploads_deletion_is_a_204_when_disabled(api, create, simulator):
+    room_id = create([doctor(), patient()])
+    simulator.reset_call_log()
+    response = api.delete(f"/teleconsultation/{room_id}/uploads")
+    assert response.status_code == 204
+    assert simulator.call_count() == 0
+
+
+def test_uploads_are_deleted_and_counted(api, create, simulator, settings):
+    settings.TELECONSULTATION_DELETE_UPLOADS = True
+    room_id = create([doctor(), patient()])
+    kaleyra_room = Teleconsultation.objects.get(id=room_id).kaleyra_room_id
+    for _ in range(3):
+        simulator.add_upload(kaleyra_room)
+    response = api.delete(f"/teleconsultation/{room_id}/uploads")
+    assert response.status_code == 200
+    assert response.json() == {"total": 3, "deleted": 3}
+    assert api.delete(f"/teleconsultation/{room_id}/uploads").json() == {"total": 0, "deleted": 0}
+
+
+def test_a_repeat_after_a_partial_failure_deletes_the_rest(api, create, simulator, settings):
+    settings.TELECONSULTATION_DELETE_UPLOADS = True
+    room_id = create([doctor(), patient()])
+    kaleyra_room = Teleconsultation.objects.get(id=room_id).kaleyra_room_id
+    for _ in range(3):
+        simulator.add_upload(kaleyra_room)
+    simulator.fail_next("delete_upload", mode="500")
+    assert api.delete(f"/teleconsultation/{room_id}/uploads").json() == {"total": 3, "deleted": 2}
+    assert api.delete(f"/teleconsultation/{room_id}/uploads").json() == {"total": 1, "deleted": 1}
+
+
+def test_uploads_of_an_unknown_teleconsultation_are_a_404(api, settings):
+    settings.TELECONSULTATION_DELETE_UPLOADS = True
+    assert api.delete("/teleconsultation/0123456789abcdef01234567/uploads").status_code == 404
+
+
+def test_listing_uploads_when_the_provider_is_down_is_a_503(api, create, simulator, settings):
+    settings.TELECONSULTATION_DELETE_UPLOADS = True
+    room_id = create([doctor(), patient()])
+    simulator.fail_next("iter_room_uploads", mode="drop")
+    assert api.delete(f"/teleconsultation/{room_id}/uploads").status_code == 503
