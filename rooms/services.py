@@ -115,14 +115,8 @@ def teleconsultation_create(
         created_by=_actor(actor),
         updated_by=_actor(actor),
     )
-    try:
+    with video_rooms.discarded_unless_stored(room, teleconsultation_id=teleconsultation.id):
         return get_storage().insert(teleconsultation, members)
-    except BaseException:
-        if room:
-            video_rooms.delete_room(
-                room.id, teleconsultation_id=teleconsultation.id, reason="insert failed"
-            )
-        raise
 
 
 def teleconsultation_update(
@@ -167,7 +161,10 @@ def _try_update(teleconsultation_id, participants, schedule, actor, headers) -> 
     new_room = None
     if complete and not same_room:
         new_room = video_rooms.create_room(members, start, end)
-    with storage.locked(teleconsultation_id) as fresh:
+    with (
+        video_rooms.discarded_unless_stored(new_room, teleconsultation_id=teleconsultation_id),
+        storage.locked(teleconsultation_id) as fresh,
+    ):
         if fresh is None or fresh.version != current.version:
             stale = True
         else:
@@ -270,7 +267,10 @@ def _create_claimed_room(teleconsultation, members, claim: str, *, added: str, a
                 fresh.room_claim = None
                 storage.save(fresh, actor=actor, fields=["room_claim"])
         raise
-    with storage.locked(teleconsultation.id) as fresh:
+    with (
+        video_rooms.discarded_unless_stored(room, teleconsultation_id=teleconsultation.id),
+        storage.locked(teleconsultation.id) as fresh,
+    ):
         owned = fresh is not None and fresh.room_claim == claim
         if owned:
             fresh.kaleyra_room_id, fresh.room_claim = room.id, None
@@ -309,7 +309,10 @@ def recreate_room(*, teleconsultation_id: str, actor: str | None) -> str | None:
     if not is_complete(current, members):
         raise InvalidRequest("participants", "the teleconsultation is not complete yet")
     room = video_rooms.create_room(members, current.start, current.end)
-    with storage.locked(teleconsultation_id) as fresh:
+    with (
+        video_rooms.discarded_unless_stored(room, teleconsultation_id=teleconsultation_id),
+        storage.locked(teleconsultation_id) as fresh,
+    ):
         owned = fresh is not None and fresh.version == current.version
         if owned:
             old_room = fresh.kaleyra_room_id

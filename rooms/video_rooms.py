@@ -7,7 +7,8 @@ is remembered in `PendingRoomDeletion` for `reconcile_rooms`.
 """
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Protocol
 
@@ -98,3 +99,14 @@ def delete_room(room_id: str, *, teleconsultation_id: str, reason: str) -> bool:
         return False
     storage.forget_room_deletion(room_id)
     return True
+
+
+@contextmanager
+def discarded_unless_stored(room: Room | None, *, teleconsultation_id: str) -> Iterator[None]:
+    """Deletes `room` when the block that stores it fails: an unrecorded room is an orphan."""
+    try:
+        yield
+    except BaseException:
+        if room is not None:
+            delete_room(room.id, teleconsultation_id=teleconsultation_id, reason="not stored")
+        raise
