@@ -1,0 +1,125 @@
+"""The one exception tree for provider trouble, and the one function that builds it.
+
+Callers map these to their own answers (502 bad answer, 503 unreachable, 504 timeout); the body is
+kept for logs, truncated and with the API key removed, because bodies and exception texts end up in
+log lines and error reports.
+"""
+
+BODY_LIMIT = 500
+REDACTED = "[redacted]"
+
+
+class KaleyraError(Exception):
+    """Base of every failure of a Kaleyra call."""
+
+    def __init__(self, message: str, *, operation: str, status: int | None = None, body: str = ""):
+        super().__init__(f"Kaleyra {operation}: {message}")
+        self.operation = operation
+        self.status = status
+        self.body = body
+
+
+class KaleyraUnavailable(KaleyraError):
+    """Connection refused, reset or dropped before an answer."""
+
+
+class KaleyraTimeout(KaleyraError):
+    """No connection or no answer within the configured timeouts."""
+
+
+class KaleyraAuthError(KaleyraError):
+    """401/403: the API key is wrong, revoked, or not allowed from this address."""
+
+
+class KaleyraNotFound(KaleyraError):
+    """404: the user, room or upload does not exist (any more)."""
+
+
+class KaleyraRateLimited(KaleyraError):
+    """429: too many requests; `retry_after` is the server's hint in seconds, when given."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs):
+        super().__init__(message, **kwargs)
+        self.retry_after = retry_after
+
+
+class KaleyraBadRequest(KaleyraError):
+    """400/409/422 and any other 4xx: Kaleyra refused what we sent."""
+
+
+class KaleyraServerError(KaleyraError):
+    """5xx: Kaleyra failed."""
+
+
+class KaleyraBadResponse(KaleyraError):
+    """2xx whose body is not what the wire format says (unparseable, missing or wrong fields)."""
+
+
+TRANSPORT_FAILURES = {"timeout": KaleyraTimeout, "unavailable": KaleyraUnavailable}
+
+
+def redact(text: str, secret: str) -> str:
+    """Removes the API key from `text` (bodies may echo headers; exception texts may quote URLs)."""
+    if secret:
+        text = text.replace(secret, REDACTED)
+    return text
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Retry-After in seconds; the HTTP-date form is ignored (never seen from Kaleyra)."""
+    if value is None:
+        return None
+    try:
+        seconds = float(value.strip())
+    except ValueError:
+        return None
+    return max(seconds, 0.0)
+
+
+def _class_for_status(status: int) -> type[KaleyraError]:
+    if 200 <= status < 300:
+        return KaleyraBadResponse
+    if status in (401, 403):
+        return KaleyraAuthError
+    if status == 404:
+        return KaleyraNotFound
+    if status == 429:
+        return KaleyraRateLimited
+    if 400 <= status < 500:
+        return KaleyraBadRequest
+    if status >= 500:
+        return KaleyraServerError
+    # 1xx/3xx: requests follows redirects, so reaching here means an answer we cannot use.
+    return KaleyraBadResponse
+
+
+def build_error(
+    operation: str,
+    *,
+    secret: str,
+    status: int | None = None,
+    body: str = "",
+    transport: str | None = None,
+    detail: str = "",
+    retry_after: str | None = None,
+) -> KaleyraError:
+    """The only place a KaleyraError is made: from an HTTP status, or from a transport failure
+    (`transport` = "timeout" | "unavailable"). `detail` says what was wrong with a 2xx body."""
+    safe_body = redact(body, secret)[:BODY_LIMIT]
+    safe_detail = redact(detail, secret)[:BODY_LIMIT]
+    if transport is not None:
+        cls = TRANSPORT_FAILURES[transport]
+        return cls(safe_detail or transport, operation=operation, body="")
+    if status is None:
+        raise ValueError("build_error needs a status or a transport failure")
+    cls = _class_for_status(status)
+    message = f"HTTP {status}" + (f": {safe_detail}" if safe_detail else "")
+    if cls is KaleyraRateLimited:
+        return KaleyraRateLimited(
+            message,
+            operation=operation,
+            status=status,
+            body=safe_body,
+            retry_after=parse_retry_after(retry_after),
+        )
+    return cls(message, operation=operation, status=status, body=safe_body)

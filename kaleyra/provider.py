@@ -1,0 +1,80 @@
+"""What the rest of the project sees of the video provider: the `VideoProvider` protocol and the
+configured backend (real HTTP client or the in-process simulator), built once and cached."""
+
+from collections.abc import Iterator, Sequence
+from functools import cache
+from typing import Protocol
+
+from django.conf import settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
+
+from kaleyra.types import (
+    Company,
+    KaleyraUser,
+    ParticipantSpec,
+    Role,
+    Room,
+    SdkCredentials,
+    Upload,
+    VirtualBackground,
+)
+
+
+class VideoProvider(Protocol):
+    def create_user(self, *, user_id: str, role: Role) -> KaleyraUser: ...
+
+    def get_user(self, user_id: str) -> KaleyraUser: ...
+
+    def update_user_role(self, *, user_id: str, role: Role) -> KaleyraUser: ...
+
+    def create_room(
+        self, *, participants: Sequence[ParticipantSpec], duration: int | None, live: bool
+    ) -> Room: ...
+
+    def get_room(self, room_id: str) -> Room: ...
+
+    def delete_room(self, room_id: str) -> None: ...
+
+    def iter_room_uploads(self, room_id: str) -> Iterator[Upload]: ...
+
+    def delete_upload(self, key: str) -> None: ...
+
+    def create_sdk_credentials(self, *, user_id: str, expires_in: int) -> SdkCredentials: ...
+
+    def get_company(self) -> Company: ...
+
+    def set_default_background(self, *, background_alias: str) -> Company: ...
+
+    def upload_background(
+        self, *, filename: str, content: bytes, content_type: str
+    ) -> VirtualBackground: ...
+
+    def ping(self) -> None: ...
+
+
+@cache
+def get_video_provider() -> VideoProvider:
+    """The backend named by KALEYRA_BACKEND (the system check refuses unknown values)."""
+    if settings.KALEYRA_BACKEND == "simulator":
+        from kaleyra.simulator.inprocess import InProcessSimulator
+
+        return InProcessSimulator.from_settings()
+    if settings.KALEYRA_BACKEND == "http":
+        from kaleyra.client import KaleyraClient
+
+        return KaleyraClient.from_settings()
+    raise ValueError(
+        f"KALEYRA_BACKEND must be 'http' or 'simulator', not {settings.KALEYRA_BACKEND!r}"
+    )
+
+
+def reset_video_provider() -> None:
+    get_video_provider.cache_clear()
+
+
+@receiver(setting_changed)
+def _reset_on_setting_change(*, setting: str, **kwargs) -> None:
+    # Tests change settings with pytest-django's `settings` fixture; the next call must see them.
+    if setting.startswith(("KALEYRA_", "BANDYER_")) or setting == "DEBUG":
+        reset_video_provider()

@@ -1,0 +1,202 @@
+"""The simulated Kaleyra company: v2 operations over the state file, with Kaleyra's rules.
+
+Takes request bodies and returns response bodies in the v2 wire shape (the ones `kaleyra.wire`
+parses), so the in-process provider and the HTTP server share one behaviour. Refusals are raised
+as `rules.Refusal` with the HTTP status Kaleyra would answer.
+"""
+
+import json
+import secrets
+import sqlite3
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from kaleyra.simulator import faults, rules, tokens
+from kaleyra.simulator.company import CompanyOperations
+from kaleyra.simulator.rules import Refusal, bad_request, not_found
+from kaleyra.simulator.store import Store, timestamp
+from kaleyra.simulator.uploads import UploadOperations
+
+
+class Engine(UploadOperations, CompanyOperations):
+    def __init__(self, path: str | Path, *, link_base: str):
+        self.store = Store(path)
+        self.link_base = link_base.rstrip("/")
+
+    def enter(self, operation: str) -> faults.Fault | None:
+        """Logs a call of `operation`; returns the fault to play instead of answering, if any."""
+        with self.store.transaction() as connection:
+            return faults.record_call(connection, operation)
+
+    # --- users --------------------------------------------------------------------------------
+
+    def create_user(self, body: Any) -> dict[str, Any]:
+        body = rules.require_object(body)
+        user_id = body.get("id")
+        user_id = "usr_" + secrets.token_hex(6) if user_id is None else rules.user_id(user_id)
+        role = rules.role(body.get("role"))
+        with self.store.transaction() as connection:
+            if self._user_row(connection, user_id) is not None:
+                raise Refusal(409, f"user {user_id} already exists")
+            connection.execute(
+                "INSERT INTO users (id, role, creation_date) VALUES (?, ?, ?)",
+                (user_id, role, timestamp()),
+            )
+        return {"id": user_id, "role": role}
+
+    def get_user(self, user_id: str) -> dict[str, Any]:
+        with self.store.transaction() as connection:
+            return self._user(connection, user_id)
+
+    def update_user(self, user_id: str, body: Any) -> dict[str, Any]:
+        role = rules.role(rules.require_object(body).get("role"))
+        with self.store.transaction() as connection:
+            self._user(connection, user_id)
+            connection.execute("UPDATE users SET role = ? WHERE id = ?", (role, user_id))
+            return self._user(connection, user_id)
+
+    def _user_row(self, connection: sqlite3.Connection, user_id: str) -> sqlite3.Row | None:
+        return connection.execute("SELECT * FROM users WHERE id = ?", (user_id,)).fetchone()
+
+    def _user(self, connection: sqlite3.Connection, user_id: str) -> dict[str, Any]:
+        row = self._user_row(connection, user_id)
+        if row is None:
+            raise not_found(f"user {user_id} not found")
+        return {"id": row["id"], "role": row["role"], "creation_date": row["creation_date"]}
+
+    # --- rooms --------------------------------------------------------------------------------
+
+    def create_room(self, body: Any) -> dict[str, Any]:
+        body = rules.require_object(body)
+        participants = [
+            self._participant(item) for item in rules.participant_count(body.get("participants"))
+        ]
+        user_ids = [participant[0] for participant in participants]
+        if len(set(user_ids)) != len(user_ids):
+            raise bad_request("a user can be in a room only once")
+        duration = rules.duration(body.get("duration"))
+        recording = rules.recording(body.get("recording"))
+        live = rules.boolean(body.get("live"), "live", default=True)
+        call_type = body.get("call_type") or "audio_video"
+        description = body.get("description")
+        if not isinstance(call_type, str) or not isinstance(description, str | None):
+            raise bad_request("call_type and description must be strings")
+        with self.store.transaction() as connection:
+            roles = self._roles(connection, user_ids)
+            unknown = [user_id for user_id in user_ids if user_id not in roles]
+            if unknown:
+                raise not_found(f"user {unknown[0]} not found")
+            if "plus" not in roles.values():
+                raise bad_request("a room needs at least one plus user")
+            room_id = "room_" + secrets.token_hex(6)
+            connection.execute(
+                "INSERT INTO rooms (id, recording, call_type, description, duration, live, "
+                "creation_date) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (room_id, recording, call_type, description, duration, live, timestamp()),
+            )
+            for position, (user_id, is_admin, tools) in enumerate(participants):
+                connection.execute(
+                    "INSERT INTO participants (room_id, position, user_id, is_admin, tools, token)"
+                    " VALUES (?, ?, ?, ?, ?, ?)",
+                    (
+                        room_id,
+                        position,
+                        user_id,
+                        is_admin,
+                        json.dumps(tools),
+                        secrets.token_hex(12),
+                    ),
+                )
+            return self._room(connection, room_id)
+
+    def get_room(self, room_id: str) -> dict[str, Any]:
+        with self.store.transaction() as connection:
+            return self._room(connection, room_id)
+
+    def delete_room(self, room_id: str) -> None:
+        with self.store.transaction() as connection:
+            if connection.execute("DELETE FROM rooms WHERE id = ?", (room_id,)).rowcount == 0:
+                raise not_found(f"room {room_id} not found")
+            connection.execute("DELETE FROM participants WHERE room_id = ?", (room_id,))
+
+    def _participant(self, item: Any) -> tuple[str, bool, dict[str, bool] | None]:
+        item = rules.require_object(item)
+        return (
+            rules.user_id(item.get("user_id"), "user_id"),
+            rules.boolean(item.get("is_admin"), "is_admin", default=False),
+            rules.tools(item.get("tools")),
+        )
+
+    def _roles(self, connection: sqlite3.Connection, user_ids: list[str]) -> dict[str, str]:
+        marks = ", ".join("?" for _ in user_ids)
+        rows = connection.execute(
+            f"SELECT id, role FROM users WHERE id IN ({marks})",  # noqa: S608 - placeholders only
+            user_ids,
+        ).fetchall()
+        return {row["id"]: row["role"] for row in rows}
+
+    def _room(self, connection: sqlite3.Connection, room_id: str) -> dict[str, Any]:
+        room = connection.execute("SELECT * FROM rooms WHERE id = ?", (room_id,)).fetchone()
+        if room is None:
+            raise not_found(f"room {room_id} not found")
+        rows = connection.execute(
+            "SELECT * FROM participants WHERE room_id = ? ORDER BY position", (room_id,)
+        ).fetchall()
+        return {
+            "id": room["id"],
+            "participants": [
+                {
+                    "user_id": row["user_id"],
+                    "is_admin": bool(row["is_admin"]),
+                    "tools": json.loads(row["tools"]),
+                    "link": f"{self.link_base}/join/{row['token']}",
+                }
+                for row in rows
+            ],
+            "recording": room["recording"],
+            "recording_status": None,
+            "call_type": room["call_type"],
+            "description": room["description"],
+            "status": "active",
+            "disabled": False,
+            "creation_date": room["creation_date"],
+            "duration": room["duration"],
+            "duration_used": 0,
+            "live": bool(room["live"]),
+        }
+
+    def join_target(self, token: str) -> dict[str, Any] | None:
+        """Who a join link is for: room id, user id, role and admin flag; None when unknown."""
+        with self.store.transaction() as connection:
+            row = connection.execute(
+                "SELECT p.room_id, p.user_id, p.is_admin, u.role FROM participants p "
+                "LEFT JOIN users u ON u.id = p.user_id WHERE p.token = ?",
+                (token,),
+            ).fetchone()
+        return None if row is None else dict(row)
+
+    # --- SDK credentials ------------------------------------------------------------------------
+
+    def create_credentials(self, body: Any) -> dict[str, Any]:
+        body = rules.require_object(body)
+        user_id = rules.user_id(body.get("user_id"), "user_id")
+        expires_in = rules.expires_in(body.get("expires_in"))
+        issued = datetime.now(UTC).replace(microsecond=0)
+        with self.store.transaction() as connection:
+            self._user(connection, user_id)
+            company = connection.execute("SELECT * FROM company").fetchone()
+        token = tokens.mint(
+            user_id=user_id,
+            company_id=company["company_id"],
+            issued_at=int(issued.timestamp()),
+            expires_in=expires_in,
+            secret=company["token_secret"],
+        )
+        expires_at = timestamp(issued + timedelta(seconds=expires_in))
+        return {"access_token": token, "expires_at": expires_at, "user_id": user_id}
+
+    def token_claims(self, token: str) -> dict[str, Any]:
+        with self.store.transaction() as connection:
+            secret = connection.execute("SELECT token_secret FROM company").fetchone()[0]
+        return tokens.decode(token, secret)

@@ -1,0 +1,130 @@
+"""The simulator's state: one stdlib sqlite3 file shared by every process that opens it.
+
+Not the Django ORM on purpose: the service counts its own SQL queries in tests, and the simulator
+must stay invisible to those counts (and needs no migrations). WAL mode and a busy timeout let the
+web server, a `manage.py kaleyra_simulator` process and tests read and write the same file.
+"""
+
+import secrets
+import sqlite3
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+BUSY_TIMEOUT_SECONDS = 10.0
+
+
+def timestamp(moment: datetime | None = None) -> str:
+    """UTC with milliseconds, as Kaleyra writes dates: 2022-01-10T11:41:19.000Z."""
+    moment = (moment or datetime.now(UTC)).astimezone(UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS company (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    company_id TEXT NOT NULL,
+    token_secret TEXT NOT NULL,
+    name TEXT,
+    default_language TEXT,
+    default_background TEXT,
+    end_call_redirect_url TEXT,
+    user_details_provider_url TEXT,
+    end_call_redirect_timeout_ms INTEGER
+);
+CREATE TABLE IF NOT EXISTS users (
+    id TEXT PRIMARY KEY, role TEXT NOT NULL, creation_date TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS rooms (
+    id TEXT PRIMARY KEY, recording TEXT NOT NULL, call_type TEXT NOT NULL, description TEXT,
+    duration INTEGER, live INTEGER NOT NULL, creation_date TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS participants (
+    room_id TEXT NOT NULL, position INTEGER NOT NULL, user_id TEXT NOT NULL,
+    is_admin INTEGER NOT NULL, tools TEXT, token TEXT NOT NULL UNIQUE,
+    PRIMARY KEY (room_id, user_id)
+);
+CREATE TABLE IF NOT EXISTS uploads (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, key TEXT NOT NULL UNIQUE, room_id TEXT,
+    user_id TEXT, session_id TEXT, upload_type TEXT NOT NULL, creation_date TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS backgrounds (
+    alias TEXT PRIMARY KEY, url TEXT NOT NULL, creation_date TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS faults (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, operation TEXT NOT NULL, mode TEXT NOT NULL,
+    remaining INTEGER NOT NULL, retry_after REAL, delay REAL
+);
+CREATE TABLE IF NOT EXISTS calls (operation TEXT PRIMARY KEY, count INTEGER NOT NULL);
+"""
+
+TABLES = (
+    "company",
+    "users",
+    "rooms",
+    "participants",
+    "uploads",
+    "backgrounds",
+    "faults",
+    "calls",
+)
+
+
+def insert_default_company(connection: sqlite3.Connection) -> None:
+    connection.execute(
+        "INSERT OR IGNORE INTO company (id, company_id, token_secret, name, default_language) "
+        "VALUES (1, ?, ?, 'Simulated company', 'en')",
+        (str(uuid.uuid4()), secrets.token_hex(32)),
+    )
+
+
+class Store:
+    """Opens a short-lived connection per transaction, so threads and processes never share one."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        connection = self._connect()
+        try:
+            # WAL is a property of the file: readers never block the one writer, across processes.
+            connection.execute("PRAGMA journal_mode=WAL")
+            connection.executescript(SCHEMA)  # idempotent; executescript manages its own commit
+        finally:
+            connection.close()
+        with self.transaction() as connection:
+            insert_default_company(connection)
+
+    def _connect(self) -> sqlite3.Connection:
+        connection = sqlite3.connect(
+            self.path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None, check_same_thread=False
+        )
+        connection.row_factory = sqlite3.Row
+        return connection
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction, taken up front (IMMEDIATE) so read-then-write cannot race."""
+        connection = self._connect()
+        try:
+            connection.execute("BEGIN IMMEDIATE")
+            yield connection
+            connection.execute("COMMIT")
+        except BaseException:
+            connection.execute("ROLLBACK")
+            raise
+        finally:
+            connection.close()
+
+    def wipe(self) -> None:
+        """Forgets every user, room, upload, background, fault and call; keeps the company id."""
+        with self.transaction() as connection:
+            for table in TABLES:
+                if table != "company":
+                    connection.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed names
+            connection.execute(
+                "UPDATE company SET name = 'Simulated company', default_language = 'en', "
+                "default_background = NULL, end_call_redirect_url = NULL, "
+                "user_details_provider_url = NULL, end_call_redirect_timeout_ms = NULL"
+            )

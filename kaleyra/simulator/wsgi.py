@@ -1,0 +1,166 @@
+"""The simulator over HTTP: a WSGI app speaking the v2 wire format the client expects.
+
+Routes map to the provider's operation names, so the call log and fault injection use the same
+names in-process and over HTTP. Injected faults are played as HTTP would show them: a 500, a 429
+with Retry-After, an answer slower than the client's read timeout, or a connection closed with no
+answer at all.
+"""
+
+import email.parser
+import email.policy
+import json
+import logging
+import re
+import time
+from collections.abc import Callable, Iterable
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import parse_qs
+
+from kaleyra import wire
+from kaleyra.simulator.engine import Engine
+from kaleyra.simulator.faults import Fault
+from kaleyra.simulator.join import render_join_page
+from kaleyra.simulator.rules import Refusal, bad_request, error_body
+
+logger = logging.getLogger("kaleyra.simulator")
+
+MAX_BODY_BYTES = 32 * 1024 * 1024
+Answer = tuple[int, Any]
+
+
+class Request:
+    def __init__(self, environ: dict[str, Any]):
+        self.environ = environ
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        if length > MAX_BODY_BYTES:
+            raise Refusal(413, "request body too large")
+        self.body = environ["wsgi.input"].read(length) if length else b""
+        self.query = {k: v[0] for k, v in parse_qs(environ.get("QUERY_STRING", "")).items()}
+
+    def json(self) -> Any:
+        try:
+            return json.loads(self.body or b"null")
+        except ValueError as exc:
+            raise bad_request("the body is not valid JSON") from exc
+
+    def file(self, field: str) -> tuple[str, bytes, str]:
+        """(filename, content, content type) of multipart field `field`."""
+        content_type = self.environ.get("CONTENT_TYPE", "")
+        head = f"Content-Type: {content_type}\r\n\r\n".encode("latin-1")
+        parser = email.parser.BytesParser(policy=email.policy.HTTP)
+        message = parser.parsebytes(head + self.body)
+        if message.is_multipart():
+            for part in message.iter_parts():
+                if part.get_param("name", header="content-disposition") == field:
+                    content = part.get_payload(decode=True) or b""
+                    return part.get_filename() or "", content, part.get_content_type()
+        raise bad_request(f"multipart field {field!r} is missing")
+
+
+def _routes(engine: Engine) -> list[tuple[str, re.Pattern, str, Callable[..., Answer]]]:
+    def background(request: Request) -> Answer:
+        filename, content, content_type = request.file(wire.BACKGROUND_FIELD)
+        return 201, engine.upload_background(
+            filename=filename, content=content, content_type=content_type
+        )
+
+    table = [
+        ("POST", r"/v2/users", "create_user", lambda r: (201, engine.create_user(r.json()))),
+        ("GET", r"/v2/users/([^/]+)", "get_user", lambda r, i: (200, engine.get_user(i))),
+        (
+            "PUT",
+            r"/v2/users/([^/]+)",
+            "update_user_role",
+            lambda r, i: (200, engine.update_user(i, r.json())),
+        ),
+        ("POST", r"/v2/rooms", "create_room", lambda r: (201, engine.create_room(r.json()))),
+        ("GET", r"/v2/rooms/([^/]+)", "get_room", lambda r, i: (200, engine.get_room(i))),
+        ("DELETE", r"/v2/rooms/([^/]+)", "delete_room", lambda r, i: (204, engine.delete_room(i))),
+        ("GET", r"/v2/uploads", "iter_room_uploads", lambda r: (200, engine.list_uploads(r.query))),
+        (
+            "DELETE",
+            r"/v2/uploads/(.+)",
+            "delete_upload",
+            lambda r, k: (204, engine.delete_upload(k)),
+        ),
+        (
+            "POST",
+            r"/v2/sdk/credentials",
+            "create_sdk_credentials",
+            lambda r: (200, engine.create_credentials(r.json())),
+        ),
+        ("GET", r"/v2/company", "get_company", lambda r: (200, engine.get_company())),
+        (
+            "PUT",
+            r"/v2/company",
+            "set_default_background",
+            lambda r: (200, engine.update_company(r.json())),
+        ),
+        ("POST", wire.BACKGROUND_UPLOAD_PATH, "upload_background", background),
+    ]
+    return [(method, re.compile(pattern), op, handler) for method, pattern, op, handler in table]
+
+
+class SimulatorApp:
+    def __init__(self, engine: Engine, *, api_key: str, timeout_delay: float):
+        self.engine = engine
+        self.api_key = api_key
+        self.timeout_delay = timeout_delay
+        self.routes = _routes(engine)
+
+    def __call__(self, environ: dict[str, Any], start_response) -> Iterable[bytes]:
+        method, path = environ["REQUEST_METHOD"], environ.get("PATH_INFO", "")
+        if method == "GET" and path.startswith("/join/"):
+            query = parse_qs(environ.get("QUERY_STRING", ""))
+            status, html = render_join_page(self.engine.join_target(path[len("/join/") :]), query)
+            return self._send(start_response, status, html.encode(), "text/html; charset=utf-8")
+        try:
+            status, payload, headers = self._answer(method, path, environ)
+        except Refusal as refusal:
+            status, payload = refusal.status, error_body(refusal.status, refusal.message)
+            headers = []
+        body = b"" if payload is None else payload.encode()
+        return self._send(start_response, status, body, "application/json", headers)
+
+    def _route(self, method: str, path: str) -> tuple[str, Callable[..., Answer], tuple]:
+        path_known = False
+        for route_method, pattern, operation, handler in self.routes:
+            match = pattern.fullmatch(path)
+            if match and route_method == method:
+                return operation, handler, match.groups()
+            path_known = path_known or match is not None
+        if path_known:
+            raise Refusal(405, f"{method} is not allowed on {path}")
+        raise Refusal(404, f"no route for {method} {path}")
+
+    def _answer(self, method: str, path: str, environ: dict[str, Any]):
+        operation, handler, arguments = self._route(method, path)
+        if environ.get("HTTP_APIKEY") != self.api_key:
+            raise Refusal(401, "missing or wrong apikey")
+        request = Request(environ)
+        fault = self.engine.enter(operation)
+        if fault is not None:
+            return self._play(fault)
+        status, payload = handler(request, *arguments)
+        return status, None if payload is None else json.dumps(payload), []
+
+    def _play(self, fault: Fault):
+        if fault.mode == "drop":
+            # wsgiref treats this as the client going away: it closes without writing anything.
+            raise ConnectionAbortedError("simulated dropped connection")
+        if fault.mode == "timeout":
+            time.sleep(self.timeout_delay if fault.delay is None else fault.delay)
+            return 504, error_body(504, "simulated timeout"), []
+        if fault.mode == "429":
+            retry_after = f"{fault.retry_after:g}"
+            return 429, error_body(429, "simulated rate limit"), [("Retry-After", retry_after)]
+        return 500, error_body(500, "simulated fault"), []
+
+    def _send(self, start_response, status: int, body: bytes, content_type: str, headers=()):
+        phrase = HTTPStatus(status).phrase
+        all_headers = [("Content-Length", str(len(body)))]
+        if body:
+            all_headers.append(("Content-Type", content_type))
+        start_response(f"{status} {phrase}", all_headers + list(headers))
+        return [body]

@@ -1,0 +1,104 @@
+"""Typed, immutable results of Kaleyra calls; the wire module builds them at the boundary."""
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    """Kaleyra user roles: only `plus` users may make a room exist (and consume a licence)."""
+
+    BASIC = "basic"
+    PLUS = "plus"
+
+
+TOOL_KEYS = (
+    "chat",
+    "screen_sharing",
+    "file_upload",
+    "whiteboard",
+    "snapshot",
+    "live_edit",
+    "live_pointer",
+    "present_to_everyone",
+)
+
+
+@dataclass(frozen=True)
+class ParticipantSpec:
+    """One participant asked for when creating a room."""
+
+    user_id: str
+    is_admin: bool
+    tools: Mapping[str, bool]
+
+
+@dataclass(frozen=True)
+class KaleyraUser:
+    id: str
+    role: Role | None
+
+
+@dataclass(frozen=True)
+class RoomParticipant:
+    user_id: str
+    is_admin: bool
+    link: str
+
+
+@dataclass(frozen=True)
+class Room:
+    id: str
+    participants: tuple[RoomParticipant, ...]
+    recording: str | None = None
+    recording_status: str | None = None
+    call_type: str | None = None
+    description: str | None = None
+    status: str | None = None
+    disabled: bool | None = None
+    creation_date: datetime | None = None
+    duration: int | None = None
+    duration_used: int | None = None
+    live: bool | None = None
+
+    def link_for(self, user_id: str) -> str | None:
+        """The personal join link of `user_id`, or None when not a participant."""
+        for participant in self.participants:
+            if participant.user_id == user_id:
+                return participant.link
+        return None
+
+
+@dataclass(frozen=True)
+class Upload:
+    key: str
+    user_id: str | None
+    room_id: str | None
+    session_id: str | None
+    upload_type: str | None
+    creation_date: datetime | None
+
+
+@dataclass(frozen=True)
+class SdkCredentials:
+    access_token: str
+    expires_at: datetime
+    user_id: str
+
+
+@dataclass(frozen=True)
+class Company:
+    name: str | None
+    default_language: str | None
+    default_background: str | None
+    end_call_redirect_url: str | None
+    user_details_provider_url: str | None
+    end_call_redirect_timeout_ms: int | None
+
+
+@dataclass(frozen=True)
+class VirtualBackground:
+    background_alias: str
+    url: str
+    creation_date: datetime | None

@@ -1,0 +1,277 @@
+"""The Kaleyra v2 wire format: request paths and bodies, and response parsing.
+
+EVERY GUESS ABOUT THE WIRE FORMAT LIVES HERE. Where the public sources disagree or are silent
+(see docs/kaleyra.md and the research notes), the choice is marked `UNCLEAR:` with its source, and
+the parser accepts each plausible variant, so confirming the real shape is one edit in this file.
+Parsers raise `WireError`; the client turns it into KaleyraBadResponse with the status and body.
+"""
+
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import quote
+
+from kaleyra.types import (
+    Company,
+    KaleyraUser,
+    ParticipantSpec,
+    Role,
+    Room,
+    RoomParticipant,
+    SdkCredentials,
+    Upload,
+    VirtualBackground,
+)
+
+UPLOADS_PAGE_LIMIT = 100  # what both first-party clients use [FP-CODE]
+BACKGROUND_FIELD = "virtual_background"  # UNCLEAR: name not shown in docs; 3P kaleyra-laravel
+BACKGROUND_UPLOAD_PATH = "/v2/company/virtual-background"  # UNCLEAR: 3P kaleyra-laravel
+
+
+class WireError(ValueError):
+    """A 2xx body that does not have the shape we expect."""
+
+
+def segment(value: str) -> str:
+    """One path segment, quoted: ids come from callers and must not change the route."""
+    return quote(value, safe="")
+
+
+def user_path(user_id: str) -> str:
+    return f"/v2/users/{segment(user_id)}"  # GET: 3P kaleyra-laravel; PUT (update): UNCLEAR, 3P
+
+
+def room_path(room_id: str) -> str:
+    return f"/v2/rooms/{segment(room_id)}"  # UNCLEAR: get/delete paths only in 3P code
+
+
+def upload_path(key: str) -> str:
+    return f"/v2/uploads/{segment(key)}"  # UNCLEAR: delete path only in 3P code
+
+
+# --- request bodies -----------------------------------------------------------------------------
+
+
+def create_user_body(user_id: str, role: Role) -> dict[str, Any]:
+    return {"id": user_id, "role": role.value}  # `id` named in the docs' prose [DOC]
+
+
+def update_user_body(role: Role) -> dict[str, Any]:
+    return {"role": role.value}  # UNCLEAR: updatable fields unknown; 3P sends a JSON body
+
+
+def create_room_body(
+    participants: Iterable[ParticipantSpec], duration: int | None, live: bool
+) -> dict[str, Any]:
+    # Participant item fields from the v2 add-participant page [DOC]; `recording` "none" is the
+    # v2 room page default [DOC]; `live` only in 3P config and CTX (UNCLEAR in v2).
+    body: dict[str, Any] = {
+        "participants": [
+            {"user_id": p.user_id, "is_admin": p.is_admin, "tools": dict(p.tools)}
+            for p in participants
+        ],
+        "recording": "none",
+        "live": live,
+    }
+    if duration is not None:
+        body["duration"] = duration  # absent means unlimited [DOC]
+    return body
+
+
+def credentials_body(user_id: str, expires_in: int) -> dict[str, Any]:
+    return {"user_id": user_id, "expires_in": expires_in}  # [DOC, FP-CODE]
+
+
+def set_default_background_body(background_alias: str) -> dict[str, Any]:
+    return {"background_alias": background_alias}  # UNCLEAR: v1 body name [LEGACY-DOC]
+
+
+# --- response parsing ---------------------------------------------------------------------------
+
+
+def _object(payload: Any, wrapper: str | None = None) -> Mapping[str, Any]:
+    """The JSON object, unwrapped from `{wrapper: {...}}` when v1-style wrapped."""
+    if not isinstance(payload, Mapping):
+        raise WireError("expected a JSON object")
+    if wrapper and isinstance(payload.get(wrapper), Mapping):
+        return payload[wrapper]
+    return payload
+
+
+def _first(obj: Mapping[str, Any], *names: str) -> Any:
+    for name in names:
+        if obj.get(name) is not None:
+            return obj[name]
+    return None
+
+
+def _str(obj: Mapping[str, Any], *names: str, required: bool = False) -> str | None:
+    value = _first(obj, *names)
+    if value is None:
+        if required:
+            raise WireError(f"missing field {names[0]!r}")
+        return None
+    if not isinstance(value, str) or (required and not value):
+        raise WireError(f"field {names[0]!r} is not a non-empty string")
+    return value
+
+
+def _int(obj: Mapping[str, Any], name: str) -> int | None:
+    value = obj.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise WireError(f"field {name!r} is not an integer")
+    return value
+
+
+def _bool(obj: Mapping[str, Any], name: str) -> bool | None:
+    value = obj.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, bool):
+        raise WireError(f"field {name!r} is not a boolean")
+    return value
+
+
+def parse_datetime(value: Any, name: str = "date") -> datetime:
+    """ISO 8601; a date without offset is taken as UTC (v1 samples omit it [LEGACY-DOC])."""
+    if not isinstance(value, str):
+        raise WireError(f"field {name!r} is not a date string")
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise WireError(f"field {name!r} is not an ISO 8601 date") from exc
+    if parsed.tzinfo is None:
+        return parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+def _date(obj: Mapping[str, Any], name: str) -> datetime | None:
+    value = obj.get(name)
+    return None if value is None else parse_datetime(value, name)
+
+
+def _role(value: Any) -> Role | None:
+    if value is None:
+        return None
+    try:
+        return Role(value)
+    except ValueError as exc:
+        raise WireError(f"unknown role {value!r}") from exc
+
+
+def parse_user(payload: Any) -> KaleyraUser:
+    # UNCLEAR: get-user fields; `id` as in the v2 user list [FP-CODE], `role` inferred.
+    user = _object(payload, "user")
+    return KaleyraUser(id=_str(user, "id", "user_id", required=True), role=_role(user.get("role")))
+
+
+def parse_created_user(payload: Any, user_id: str, role: Role) -> KaleyraUser:
+    """UNCLEAR: the create-user response body is not shown [DOC]; an empty body or one without
+    the fields means the user we asked for; a different id is a wrong answer."""
+    if payload is None:
+        return KaleyraUser(id=user_id, role=role)
+    user = _object(payload, "user")
+    returned_id = _str(user, "id", "user_id") or user_id
+    if returned_id != user_id:
+        raise WireError(f"asked for user {user_id!r}, got {returned_id!r}")
+    return KaleyraUser(id=user_id, role=_role(user.get("role")) or role)
+
+
+def _participant(item: Any) -> RoomParticipant:
+    if not isinstance(item, Mapping):
+        raise WireError("room participant is not an object")
+    # v2-plausible `{user_id, link}` (webhook sample [DOC]) or v1 `{user, url}` [LEGACY-DOC].
+    return RoomParticipant(
+        user_id=_str(item, "user_id", "user", required=True),
+        is_admin=bool(_bool(item, "is_admin")),
+        link=_str(item, "link", "url", required=True),
+    )
+
+
+def parse_room(payload: Any) -> Room:
+    """UNCLEAR: v2 room shape. Accepts `{"id"|"room_id", "participants"|"user_urls", ...}`, bare
+    or wrapped in `{"room": ...}` (v1 example [LEGACY-DOC]; `id` read by 3P kaleyra-laravel)."""
+    room = _object(payload, "room")
+    items = _first(room, "participants", "user_urls")
+    if not isinstance(items, list):
+        raise WireError("missing field 'participants'")
+    return Room(
+        id=_str(room, "id", "room_id", required=True),
+        participants=tuple(_participant(item) for item in items),
+        recording=_str(room, "recording"),
+        recording_status=_str(room, "recording_status"),
+        call_type=_str(room, "call_type"),
+        description=_str(room, "description"),
+        status=_str(room, "status"),
+        disabled=_bool(room, "disabled"),
+        creation_date=_date(room, "creation_date"),
+        duration=_int(room, "duration"),
+        duration_used=_int(room, "duration_used"),
+        live=_bool(room, "live"),
+    )
+
+
+def parse_upload(item: Any) -> Upload:
+    if not isinstance(item, Mapping):
+        raise WireError("upload is not an object")
+    return Upload(
+        key=_str(item, "key", required=True),
+        user_id=_str(item, "user_id"),
+        room_id=_str(item, "room_id"),
+        session_id=_str(item, "session_id"),
+        upload_type=_str(item, "upload_type"),
+        creation_date=_date(item, "creation_date"),
+    )
+
+
+def parse_uploads_page(payload: Any) -> tuple[list[Upload], bool]:
+    """One page of `GET /v2/uploads` [DOC file-share]: the uploads and whether more follow."""
+    page = _object(payload)
+    items = page.get("uploads")
+    if not isinstance(items, list):
+        raise WireError("missing field 'uploads'")
+    has_more = _bool(page, "has_more")
+    return [parse_upload(item) for item in items], bool(has_more)
+
+
+def parse_credentials(payload: Any) -> SdkCredentials:
+    # [DOC, FP-CODE]: `expires_at` is UTC with milliseconds.
+    credentials = _object(payload)
+    return SdkCredentials(
+        access_token=_str(credentials, "access_token", required=True),
+        expires_at=parse_datetime(credentials.get("expires_at"), "expires_at"),
+        user_id=_str(credentials, "user_id", required=True),
+    )
+
+
+def _background_alias(value: Any) -> str | None:
+    """UNCLEAR: a string in the v2 migration guide [DOC], an object in v1 [LEGACY-DOC]."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, Mapping):
+        return _str(value, "background_alias", "alias")
+    raise WireError("field 'default_background' is neither a string nor an object")
+
+
+def parse_company(payload: Any) -> Company:
+    company = _object(payload, "company")  # v2 is unwrapped, v1 wrapped [DOC migration guide]
+    return Company(
+        name=_str(company, "name"),
+        default_language=_str(company, "default_language"),
+        default_background=_background_alias(company.get("default_background")),
+        end_call_redirect_url=_str(company, "end_call_redirect_url"),
+        user_details_provider_url=_str(company, "user_details_provider_url"),
+        end_call_redirect_timeout_ms=_int(company, "end_call_redirect_timeout_ms"),
+    )
+
+
+def parse_background(payload: Any) -> VirtualBackground:
+    """UNCLEAR: alias field `background_alias` or `alias` [LEGACY-DOC]; maybe wrapped."""
+    background = _object(payload, "virtual_background")
+    return VirtualBackground(
+        background_alias=_str(background, "background_alias", "alias", required=True),
+        url=_str(background, "url", required=True),
+        creation_date=_date(background, "creation_date"),
+    )

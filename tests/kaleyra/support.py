@@ -1,0 +1,40 @@
+"""Shared builders of the kaleyra suite (plain functions, imported by the tests)."""
+
+from kaleyra.client import KaleyraClient
+from kaleyra.retry import Retrier, RetryPolicy
+
+BASE_URL = "https://api.sandbox.eu.bandyer.com"
+API_KEY = "ak_test_Secret123"
+
+
+class FakeTime:
+    """Clock and sleep in one: sleeping advances the clock, so the retry budget is exercised."""
+
+    def __init__(self):
+        self.now = 1000.0
+        self.sleeps: list[float] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+def make_client(fake_time, *, max_retries=3, backoff=0.5, budget=10.0, rand=None, **options):
+    """A client on BASE_URL whose sleeps are recorded; `rand` defaults to the jitter's maximum."""
+    retrier = Retrier(
+        RetryPolicy(max_retries=max_retries, backoff_seconds=backoff, max_total_seconds=budget),
+        sleep=fake_time.sleep,
+        clock=fake_time.clock,
+        rand=rand or (lambda low, high: high),
+    )
+    arguments = {
+        "base_url": BASE_URL,
+        "api_key": API_KEY,
+        "connect_timeout": 3.05,
+        "read_timeout": 10.0,
+        "retrier": retrier,
+    }
+    return KaleyraClient(**{**arguments, **options})

@@ -1,0 +1,85 @@
+"""The system check names each setting that stops the provider from working."""
+
+import pytest
+
+from kaleyra.checks import check_kaleyra_settings
+
+
+def ids(settings):
+    return [message.id for message in check_kaleyra_settings()]
+
+
+@pytest.fixture
+def http(settings):
+    settings.KALEYRA_BACKEND = "http"
+    settings.BANDYER_API_SECRET_KEY = "ak_live_x"
+    settings.BANDYER_BASE_URL = "https://api.eu.bandyer.com"
+    settings.DEBUG = False
+    return settings
+
+
+def test_a_complete_https_configuration_passes(http):
+    assert ids(http) == []
+
+
+def test_a_missing_api_key_is_an_error_naming_it(http):
+    http.BANDYER_API_SECRET_KEY = ""
+    (message,) = check_kaleyra_settings()
+    assert message.id == "kaleyra.E001"
+    assert "BANDYER_API_SECRET_KEY" in message.msg
+    assert message.is_serious()
+
+
+def test_a_missing_base_url_is_an_error_naming_it(http):
+    http.BANDYER_BASE_URL = ""
+    (message,) = check_kaleyra_settings()
+    assert message.id == "kaleyra.E002"
+    assert "BANDYER_BASE_URL" in message.msg
+
+
+@pytest.mark.parametrize(
+    "url", ["http://api.eu.bandyer.com", "http://127.0.0.1:8787", "ftp://x", "api.eu.bandyer.com"]
+)
+def test_a_non_https_base_url_is_an_error_in_production(http, url):
+    http.BANDYER_BASE_URL = url
+    assert ids(http) == ["kaleyra.E003"]
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:8787", "http://localhost:8787/"])
+def test_a_local_http_base_url_is_allowed_with_debug(http, url):
+    http.DEBUG = True
+    http.BANDYER_BASE_URL = url
+    assert ids(http) == []
+
+
+def test_a_remote_http_base_url_is_an_error_even_with_debug(http):
+    http.DEBUG = True
+    http.BANDYER_BASE_URL = "http://api.eu.bandyer.com"
+    assert ids(http) == ["kaleyra.E003"]
+
+
+def test_the_simulator_in_production_is_a_warning(settings):
+    settings.KALEYRA_BACKEND = "simulator"
+    settings.DEBUG = False
+    (message,) = check_kaleyra_settings()
+    assert message.id == "kaleyra.W001"
+    assert not message.is_serious()
+    assert "simulator" in message.msg
+
+
+def test_the_simulator_in_development_is_silent(settings):
+    settings.KALEYRA_BACKEND = "simulator"
+    settings.DEBUG = True
+    assert ids(settings) == []
+
+
+def test_an_unknown_backend_is_an_error(settings):
+    settings.KALEYRA_BACKEND = "fake"
+    assert ids(settings) == ["kaleyra.E004"]
+
+
+def test_the_check_is_registered_with_django(http):
+    from django.core import checks
+
+    http.BANDYER_API_SECRET_KEY = ""
+    assert "kaleyra.E001" in [message.id for message in checks.run_checks()]
