@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 POSTGRES_TEST_URL ?= postgres://postgres@127.0.0.1:5432/test
 
-.PHONY: run test lint format migrate venv clean simulator test-sqlite test-postgres
+.PHONY: run test lint format migrate venv clean simulator test-sqlite test-postgres bench
 
 run: $(VENV)/.installed migrate
 	@echo ""
@@ -39,6 +39,9 @@ test-postgres: $(VENV)/.installed
 
 migrate: $(VENV)/.installed
 	$(BIN)/python manage.py migrate --noinput
+
+bench: $(VENV)/.installed
+	$(BIN)/python bench/get_access.py 500
 
 simulator: $(VENV)/.installed
 	$(BIN)/python manage.py kaleyra_simulator --port 8787

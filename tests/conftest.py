@@ -33,3 +33,15 @@ class GatewayClient(APIClient):
 @pytest.fixture
 def api() -> GatewayClient:
     return GatewayClient()
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests marked postgres_only need real row locks and concurrent connections."""
+    from django.conf import settings
+
+    if "postgresql" in settings.DATABASES["default"]["ENGINE"]:
+        return
+    skip = pytest.mark.skip(reason="needs PostgreSQL (runs in the PostgreSQL leg of make test)")
+    for item in items:
+        if "postgres_only" in item.keywords:
+            item.add_marker(skip)
