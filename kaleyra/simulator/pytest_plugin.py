@@ -19,9 +19,10 @@ HTTP_READ_TIMEOUT = 0.3
 HTTP_TIMEOUT_FAULT_DELAY = 0.6  # longer than the read timeout, so a "timeout" fault times out
 
 
-def _fast_retries(settings) -> None:
+def _fast_retries(settings, budget: float) -> None:
     settings.KALEYRA_RETRY_BACKOFF_SECONDS = 0.001
-    settings.KALEYRA_RETRY_MAX_SECONDS = 0.2
+    # The budget also caps waits on Retry-After (fail_next(..., retry_after=0) waits not at all).
+    settings.KALEYRA_RETRY_MAX_SECONDS = budget
 
 
 @pytest.fixture
@@ -29,7 +30,7 @@ def simulator(settings, tmp_path):
     db_path = tmp_path / "kaleyra-simulator.sqlite3"
     settings.KALEYRA_SIMULATOR_DB = str(db_path)
     settings.KALEYRA_BACKEND = "simulator"
-    _fast_retries(settings)
+    _fast_retries(settings, budget=0.2)
     reset_video_provider()
     yield Simulator(db_path, link_base=settings.KALEYRA_SIMULATOR_PUBLIC_URL)
     reset_video_provider()
@@ -47,7 +48,7 @@ def simulator_http(settings, tmp_path):
         settings.BANDYER_API_SECRET_KEY = HTTP_API_KEY
         settings.KALEYRA_CONNECT_TIMEOUT = 1.0
         settings.KALEYRA_READ_TIMEOUT = HTTP_READ_TIMEOUT
-        _fast_retries(settings)
+        _fast_retries(settings, budget=1.0)  # room for one read timeout and a retry
         reset_video_provider()
         yield Simulator(db_path, link_base=base_url)
     reset_video_provider()

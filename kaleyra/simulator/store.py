@@ -101,6 +101,8 @@ class Store:
             self.path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None, check_same_thread=False
         )
         connection.row_factory = sqlite3.Row
+        # No fsync per commit: WAL with NORMAL survives a crashed process, and this is a simulator.
+        connection.execute("PRAGMA synchronous=NORMAL")
         return connection
 
     @contextmanager

@@ -1,4 +1,4 @@
-"""Throwaway settings for running the kaleyra suite before the project settings exist."""
+"""Throwaway settings for running the kaleyra suite alone while the project is mid-edit."""
 
 from pathlib import Path
 
@@ -7,7 +7,7 @@ SECRET_KEY = "test-only"
 DEBUG = True
 INSTALLED_APPS = ["django.contrib.contenttypes", "kaleyra.apps.KaleyraConfig"]
 DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}}
-ROOT_URLCONF = "tests.kaleyra._urls"
+ROOT_URLCONF = "tests.kaleyra.join_urls"
 USE_TZ = True
 ALLOWED_HOSTS = ["testserver"]
 BANDYER_API_SECRET_KEY = ""

@@ -24,6 +24,6 @@ def client(fake_time):
 
 
 @pytest.fixture
-def api():
+def wire_mock():
     with responses.RequestsMock(assert_all_requests_are_fired=True) as mock:
         yield mock

@@ -38,8 +38,8 @@ ROOM_URL = f"{BASE_URL}/v2/rooms/room_1"
         (504, KaleyraServerError),
     ],
 )
-def test_each_status_maps_to_its_error(api, client_factory, status, expected):
-    api.get(ROOM_URL, json={"error": "nope"}, status=status)
+def test_each_status_maps_to_its_error(wire_mock, client_factory, status, expected):
+    wire_mock.get(ROOM_URL, json={"error": "nope"}, status=status)
     with pytest.raises(expected) as caught:
         client_factory(max_retries=0).get_room("room_1")
     assert caught.value.status == status
@@ -47,22 +47,22 @@ def test_each_status_maps_to_its_error(api, client_factory, status, expected):
     assert caught.value.body == '{"error": "nope"}'
 
 
-def test_rate_limited_error_carries_retry_after(api, client_factory):
-    api.get(ROOM_URL, status=429, headers={"Retry-After": "7"})
+def test_rate_limited_error_carries_retry_after(wire_mock, client_factory):
+    wire_mock.get(ROOM_URL, status=429, headers={"Retry-After": "7"})
     with pytest.raises(KaleyraRateLimited) as caught:
         client_factory(max_retries=0).get_room("room_1")
     assert caught.value.retry_after == 7.0
 
 
-def test_connection_refused_is_unavailable(api, client_factory):
-    api.get(ROOM_URL, body=requests.ConnectionError("Connection refused"))
+def test_connection_refused_is_unavailable(wire_mock, client_factory):
+    wire_mock.get(ROOM_URL, body=requests.ConnectionError("Connection refused"))
     with pytest.raises(KaleyraUnavailable) as caught:
         client_factory(max_retries=0).get_room("room_1")
     assert caught.value.status is None
 
 
-def test_read_timeout_is_timeout(api, client_factory):
-    api.get(ROOM_URL, body=requests.ReadTimeout("read timed out"))
+def test_read_timeout_is_timeout(wire_mock, client_factory):
+    wire_mock.get(ROOM_URL, body=requests.ReadTimeout("read timed out"))
     with pytest.raises(KaleyraTimeout):
         client_factory(max_retries=0).get_room("room_1")
 
@@ -79,29 +79,29 @@ def test_read_timeout_is_timeout(api, client_factory):
         '{"id": "room_1", "participants": [], "creation_date": "yesterday"}',
     ],
 )
-def test_a_2xx_with_an_unusable_body_is_a_bad_response(api, client, body):
-    api.get(ROOM_URL, body=body, status=200)
+def test_a_2xx_with_an_unusable_body_is_a_bad_response(wire_mock, client, body):
+    wire_mock.get(ROOM_URL, body=body, status=200)
     with pytest.raises(KaleyraBadResponse) as caught:
         client.get_room("room_1")
     assert caught.value.status == 200
 
 
-def test_bad_response_is_not_retried(api, client, fake_time):
-    api.get(ROOM_URL, body="<html>", status=200)
+def test_bad_response_is_not_retried(wire_mock, client, fake_time):
+    wire_mock.get(ROOM_URL, body="<html>", status=200)
     with pytest.raises(KaleyraBadResponse):
         client.get_room("room_1")
-    assert len(api.calls) == 1
+    assert len(wire_mock.calls) == 1
 
 
-def test_the_error_body_is_truncated(api, client_factory):
-    api.get(ROOM_URL, body="x" * 5000, status=400)
+def test_the_error_body_is_truncated(wire_mock, client_factory):
+    wire_mock.get(ROOM_URL, body="x" * 5000, status=400)
     with pytest.raises(KaleyraBadRequest) as caught:
         client_factory(max_retries=0).get_room("room_1")
     assert len(caught.value.body) == errors.BODY_LIMIT
 
 
-def test_the_api_key_echoed_in_an_error_body_is_redacted(api, client_factory):
-    api.get(ROOM_URL, body=f'{{"error": "bad key {API_KEY}"}}', status=401)
+def test_the_api_key_echoed_in_an_error_body_is_redacted(wire_mock, client_factory):
+    wire_mock.get(ROOM_URL, body=f'{{"error": "bad key {API_KEY}"}}', status=401)
     with pytest.raises(KaleyraAuthError) as caught:
         client_factory(max_retries=0).get_room("room_1")
     assert API_KEY not in caught.value.body
@@ -109,8 +109,8 @@ def test_the_api_key_echoed_in_an_error_body_is_redacted(api, client_factory):
     assert API_KEY not in str(caught.value)
 
 
-def test_the_api_key_in_a_transport_error_text_is_redacted(api, client_factory):
-    api.get(ROOM_URL, body=requests.ConnectionError(f"proxy said apikey={API_KEY}"))
+def test_the_api_key_in_a_transport_error_text_is_redacted(wire_mock, client_factory):
+    wire_mock.get(ROOM_URL, body=requests.ConnectionError(f"proxy said apikey={API_KEY}"))
     with pytest.raises(KaleyraUnavailable) as caught:
         client_factory(max_retries=0).get_room("room_1")
     assert API_KEY not in str(caught.value)
@@ -118,8 +118,8 @@ def test_the_api_key_in_a_transport_error_text_is_redacted(api, client_factory):
     assert caught.value.__suppress_context__
 
 
-def test_the_api_key_in_a_bad_response_body_is_redacted(api, client):
-    api.get(ROOM_URL, body=f"not json {API_KEY}", status=200)
+def test_the_api_key_in_a_bad_response_body_is_redacted(wire_mock, client):
+    wire_mock.get(ROOM_URL, body=f"not json {API_KEY}", status=200)
     with pytest.raises(KaleyraBadResponse) as caught:
         client.get_room("room_1")
     assert API_KEY not in caught.value.body + str(caught.value)

@@ -24,8 +24,8 @@ def body_of(call):
     return json.loads(call.request.body)
 
 
-def test_create_user_posts_id_and_role(api, client):
-    api.post(
+def test_create_user_posts_id_and_role(wire_mock, client):
+    wire_mock.post(
         f"{BASE_URL}/v2/users",
         json={"id": "tc-1", "role": "plus"},
         status=201,
@@ -38,29 +38,31 @@ def test_create_user_posts_id_and_role(api, client):
     ("status", "body"),
     [(409, {"error": "Conflict"}), (400, {"message": "User with this id already exists"})],
 )
-def test_create_user_treats_an_existing_id_as_success(api, client, status, body):
-    api.post(f"{BASE_URL}/v2/users", json=body, status=status)
-    api.get(f"{BASE_URL}/v2/users/tc-1", json={"id": "tc-1", "role": "basic"}, match=[HEADERS])
+def test_create_user_treats_an_existing_id_as_success(wire_mock, client, status, body):
+    wire_mock.post(f"{BASE_URL}/v2/users", json=body, status=status)
+    wire_mock.get(
+        f"{BASE_URL}/v2/users/tc-1", json={"id": "tc-1", "role": "basic"}, match=[HEADERS]
+    )
     assert client.create_user(user_id="tc-1", role=Role.PLUS) == KaleyraUser("tc-1", Role.BASIC)
 
 
-def test_create_user_with_empty_answer_returns_the_user_asked_for(api, client):
-    api.post(f"{BASE_URL}/v2/users", body="", status=201)
+def test_create_user_with_empty_answer_returns_the_user_asked_for(wire_mock, client):
+    wire_mock.post(f"{BASE_URL}/v2/users", body="", status=201)
     assert client.create_user(user_id="tc-1", role=Role.BASIC) == KaleyraUser("tc-1", Role.BASIC)
 
 
-def test_get_user_reads_id_and_role(api, client):
-    api.get(f"{BASE_URL}/v2/users/tc-1", json={"id": "tc-1", "role": "plus"}, match=[HEADERS])
+def test_get_user_reads_id_and_role(wire_mock, client):
+    wire_mock.get(f"{BASE_URL}/v2/users/tc-1", json={"id": "tc-1", "role": "plus"}, match=[HEADERS])
     assert client.get_user("tc-1") == KaleyraUser("tc-1", Role.PLUS)
 
 
-def test_get_user_quotes_the_id_in_the_path(api, client):
-    api.get(f"{BASE_URL}/v2/users/a%2Fb%3Fc", json={"id": "a/b?c"})
+def test_get_user_quotes_the_id_in_the_path(wire_mock, client):
+    wire_mock.get(f"{BASE_URL}/v2/users/a%2Fb%3Fc", json={"id": "a/b?c"})
     assert client.get_user("a/b?c").id == "a/b?c"
 
 
-def test_update_user_role_puts_the_role(api, client):
-    api.put(
+def test_update_user_role_puts_the_role(wire_mock, client):
+    wire_mock.put(
         f"{BASE_URL}/v2/users/tc-1",
         json={"id": "tc-1", "role": "plus"},
         match=[HEADERS, matchers.json_params_matcher({"role": "plus"})],
@@ -83,7 +85,7 @@ def room_json(room_id="room_5beecf8c0f29"):
     }
 
 
-def test_create_room_posts_participants_recording_live_and_duration(api, client):
+def test_create_room_posts_participants_recording_live_and_duration(wire_mock, client):
     expected = {
         "participants": [
             {"user_id": "u1", "is_admin": True, "tools": ALL_TOOLS},
@@ -93,7 +95,7 @@ def test_create_room_posts_participants_recording_live_and_duration(api, client)
         "live": True,
         "duration": 1800,
     }
-    api.post(
+    wire_mock.post(
         f"{BASE_URL}/v2/rooms",
         json=room_json(),
         status=201,
@@ -110,16 +112,16 @@ def test_create_room_posts_participants_recording_live_and_duration(api, client)
     assert room.creation_date == datetime(2024, 6, 12, 10, tzinfo=UTC)
 
 
-def test_create_room_omits_duration_when_unlimited(api, client):
-    api.post(f"{BASE_URL}/v2/rooms", json=room_json())
+def test_create_room_omits_duration_when_unlimited(wire_mock, client):
+    wire_mock.post(f"{BASE_URL}/v2/rooms", json=room_json())
     client.create_room(participants=[ParticipantSpec("u1", True, {})], duration=None, live=False)
-    sent = body_of(api.calls[0])
+    sent = body_of(wire_mock.calls[0])
     assert "duration" not in sent
     assert sent["live"] is False
 
 
-def test_get_room_parses_every_detail(api, client):
-    api.get(f"{BASE_URL}/v2/rooms/room_5beecf8c0f29", json=room_json(), match=[HEADERS])
+def test_get_room_parses_every_detail(wire_mock, client):
+    wire_mock.get(f"{BASE_URL}/v2/rooms/room_5beecf8c0f29", json=room_json(), match=[HEADERS])
     room = client.get_room("room_5beecf8c0f29")
     assert (room.recording, room.call_type, room.duration, room.live) == (
         "none",
@@ -130,8 +132,8 @@ def test_get_room_parses_every_detail(api, client):
     assert [p.user_id for p in room.participants] == ["u1", "u2"]
 
 
-def test_delete_room_sends_delete(api, client):
-    api.delete(f"{BASE_URL}/v2/rooms/room_1", status=204, match=[HEADERS])
+def test_delete_room_sends_delete(wire_mock, client):
+    wire_mock.delete(f"{BASE_URL}/v2/rooms/room_1", status=204, match=[HEADERS])
     assert client.delete_room("room_1") is None
 
 
@@ -146,12 +148,12 @@ def upload_json(key, room_id="room_1"):
     }
 
 
-def test_iter_room_uploads_follows_pages_with_offset_and_limit(api, client):
+def test_iter_room_uploads_follows_pages_with_offset_and_limit(wire_mock, client):
     first = [upload_json(f"k{i}") for i in range(100)]
     for offset, uploads, has_more in ((0, first, True), (100, [upload_json("last")], False)):
         query = {"room_id": "room_1", "offset": str(offset), "limit": "100"}
         page = {"offset": offset, "limit": 100, "has_more": has_more, "count": len(uploads)}
-        api.get(
+        wire_mock.get(
             f"{BASE_URL}/v2/uploads",
             json={**page, "uploads": uploads},
             match=[HEADERS, matchers.query_param_matcher(query)],
@@ -163,18 +165,18 @@ def test_iter_room_uploads_follows_pages_with_offset_and_limit(api, client):
     )
 
 
-def test_iter_room_uploads_stops_on_an_empty_page_even_if_has_more(api, client):
-    api.get(f"{BASE_URL}/v2/uploads", json={"uploads": [], "has_more": True})
+def test_iter_room_uploads_stops_on_an_empty_page_even_if_has_more(wire_mock, client):
+    wire_mock.get(f"{BASE_URL}/v2/uploads", json={"uploads": [], "has_more": True})
     assert list(client.iter_room_uploads("room_1")) == []
 
 
-def test_delete_upload_sends_delete(api, client):
-    api.delete(f"{BASE_URL}/v2/uploads/key-1", status=204, match=[HEADERS])
+def test_delete_upload_sends_delete(wire_mock, client):
+    wire_mock.delete(f"{BASE_URL}/v2/uploads/key-1", status=204, match=[HEADERS])
     assert client.delete_upload("key-1") is None
 
 
-def test_create_sdk_credentials_posts_user_and_lifetime(api, client):
-    api.post(
+def test_create_sdk_credentials_posts_user_and_lifetime(wire_mock, client):
+    wire_mock.post(
         f"{BASE_URL}/v2/sdk/credentials",
         json={"access_token": "jwt", "expires_at": "2022-01-10T11:41:19.000Z", "user_id": "u1"},
         match=[HEADERS, matchers.json_params_matcher({"user_id": "u1", "expires_in": 3600})],
@@ -186,11 +188,11 @@ def test_create_sdk_credentials_posts_user_and_lifetime(api, client):
 
 @pytest.mark.parametrize("expires_in", [359, 86401, 0])
 def test_create_sdk_credentials_refuses_a_lifetime_out_of_range_without_calling(
-    api, client, expires_in
+    wire_mock, client, expires_in
 ):
     with pytest.raises(ValueError, match="between 360 and 86400"):
         client.create_sdk_credentials(user_id="u1", expires_in=expires_in)
-    assert len(api.calls) == 0
+    assert len(wire_mock.calls) == 0
 
 
 COMPANY = {
@@ -203,13 +205,13 @@ COMPANY = {
 }
 
 
-def test_get_company_parses_the_settings(api, client):
-    api.get(f"{BASE_URL}/v2/company", json=COMPANY, match=[HEADERS])
+def test_get_company_parses_the_settings(wire_mock, client):
+    wire_mock.get(f"{BASE_URL}/v2/company", json=COMPANY, match=[HEADERS])
     assert client.get_company() == Company("ACME", "en", "sea", "https://acme.test/bye", None, 5000)
 
 
-def test_set_default_background_puts_the_alias(api, client):
-    api.put(
+def test_set_default_background_puts_the_alias(wire_mock, client):
+    wire_mock.put(
         f"{BASE_URL}/v2/company",
         json=COMPANY,
         match=[HEADERS, matchers.json_params_matcher({"background_alias": "sea"})],
@@ -217,8 +219,8 @@ def test_set_default_background_puts_the_alias(api, client):
     assert client.set_default_background(background_alias="sea").default_background == "sea"
 
 
-def test_upload_background_sends_multipart_field_virtual_background(api, client):
-    api.post(
+def test_upload_background_sends_multipart_field_virtual_background(wire_mock, client):
+    wire_mock.post(
         f"{BASE_URL}/v2/company/virtual-background",
         json={"background_alias": "sea", "url": "https://static.test/sea.jpeg"},
         status=201,
@@ -228,17 +230,17 @@ def test_upload_background_sends_multipart_field_virtual_background(api, client)
         filename="sea.jpg", content=b"\xff\xd8\xffdata", content_type="image/jpeg"
     )
     assert background == VirtualBackground("sea", "https://static.test/sea.jpeg", None)
-    request = api.calls[0].request
+    request = wire_mock.calls[0].request
     assert request.headers["Content-Type"].startswith("multipart/form-data")
     assert b'name="virtual_background"; filename="sea.jpg"' in request.body
     assert b"Content-Type: image/jpeg" in request.body
 
 
-def test_ping_reads_the_company(api, client):
-    api.get(f"{BASE_URL}/v2/company", json=COMPANY, match=[HEADERS])
+def test_ping_reads_the_company(wire_mock, client):
+    wire_mock.get(f"{BASE_URL}/v2/company", json=COMPANY, match=[HEADERS])
     assert client.ping() is None
 
 
-def test_a_base_url_with_trailing_slash_gives_the_same_paths(api, client_factory):
-    api.get(f"{BASE_URL}/v2/company", json=COMPANY)
+def test_a_base_url_with_trailing_slash_gives_the_same_paths(wire_mock, client_factory):
+    wire_mock.get(f"{BASE_URL}/v2/company", json=COMPANY)
     client_factory(base_url=BASE_URL + "/").ping()
