@@ -2,9 +2,10 @@
 
 from django.urls import path
 
-from rooms import apis
+from rooms import apis, credentials_api
 
 urlpatterns = [
+    path("credentials", credentials_api.CredentialsApi.as_view(), name="credentials"),
     path(
         "teleconsultation", apis.TeleconsultationCollectionApi.as_view(), name="teleconsultations"
     ),
