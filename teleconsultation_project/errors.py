@@ -87,7 +87,10 @@ def flatten_details(detail: Any, prefix: str = "") -> dict[str, list[str]]:
         flat: dict[str, list[str]] = {}
         for key, value in detail.items():
             name = "" if key == "non_field_errors" else str(key)
-            path = f"{prefix}.{name}" if prefix and name else (prefix or name)
+            if name.isdigit():  # DRF keys list items by their index
+                path = f"{prefix}[{name}]"
+            else:
+                path = f"{prefix}.{name}" if prefix and name else (prefix or name)
             flat.update(flatten_details(value, path))
         return flat
     if isinstance(detail, list) and any(isinstance(item, dict | list) for item in detail):

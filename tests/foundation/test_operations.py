@@ -37,7 +37,7 @@ def test_ready_answers_503_when_the_database_does_not(client):
 @pytest.mark.django_db
 def test_check_up_reports_the_video_provider(client, simulator):
     assert client.get("/-/check-up").json()["checks"] == {"database": "OK", "videoProvider": "OK"}
-    simulator.fail_next("ping", mode="drop")
+    simulator.fail_next("get_company", mode="drop", times=10)  # a ping is GET /v2/company
     response = client.get("/-/check-up")
     assert response.status_code == 503
     assert response.json()["checks"]["videoProvider"] == "KO"

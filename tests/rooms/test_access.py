@@ -109,7 +109,7 @@ def test_an_unknown_teleconsultation_is_a_404_with_the_contract_text(api):
 
 
 def test_the_link_is_still_given_when_the_provider_does_not_answer(api, started, simulator):
-    simulator.fail_next("get_room", mode="drop")
+    simulator.fail_next("get_room", mode="drop", times=10)
     answer = get(api, started, "patient-1").json()
     assert answer["details"] is None
     assert answer["accessLinkURL"]

@@ -40,7 +40,7 @@ def test_delete_without_a_room_does_not_call_kaleyra(api, create, simulator):
 def test_delete_works_when_the_provider_is_down_and_remembers_the_room(api, create, simulator):
     room_id = create([doctor(), patient()])
     kaleyra_room = Teleconsultation.objects.get(id=room_id).kaleyra_room_id
-    simulator.fail_next("delete_room", mode="drop")
+    simulator.fail_next("delete_room", mode="drop", times=10)
     assert api.delete(f"/teleconsultation/{room_id}").status_code == 204
     assert Teleconsultation.objects.get(id=room_id).state == "TRASH"
     assert PendingRoomDeletion.objects.get().kaleyra_room_id == kaleyra_room
@@ -89,5 +89,5 @@ def test_uploads_of_an_unknown_teleconsultation_are_a_404(api, settings):
 def test_listing_uploads_when_the_provider_is_down_is_a_503(api, create, simulator, settings):
     settings.TELECONSULTATION_DELETE_UPLOADS = True
     room_id = create([doctor(), patient()])
-    simulator.fail_next("iter_room_uploads", mode="drop")
+    simulator.fail_next("iter_room_uploads", mode="drop", times=10)
     assert api.delete(f"/teleconsultation/{room_id}/uploads").status_code == 503
