@@ -1,0 +1,78 @@
+"""What we believe Kaleyra v2 answers (see kaleyra/wire.py for the sources of each shape).
+
+The contract suite replays these with `responses`, and checks that the simulator answers the same
+requests with the same shapes, so the client, the simulator and these recordings cannot drift.
+"""
+
+ROOM_ID = "room_5beecf8c0f29"
+LINK = "https://sandbox.bandyer.com/connect/direct-rest-call-handler/"
+
+USER_DOCTOR = {"id": "doctor", "role": "plus", "creation_date": "2024-06-12T10:00:00.000Z"}
+USER_PATIENT = {"id": "patient", "role": "basic", "creation_date": "2024-06-12T10:00:00.000Z"}
+CREATED_USER = {"id": "doctor", "role": "plus"}
+
+ROOM = {
+    "id": ROOM_ID,
+    "participants": [
+        {"user_id": "doctor", "is_admin": True, "tools": {"chat": True}, "link": LINK + "aaaa"},
+        {"user_id": "patient", "is_admin": False, "tools": {"chat": True}, "link": LINK + "bbbb"},
+    ],
+    "recording": "none",
+    "recording_status": None,
+    "call_type": "audio_video",
+    "description": None,
+    "status": "active",
+    "disabled": False,
+    "creation_date": "2024-06-12T10:00:00.000Z",
+    "duration": 1800,
+    "duration_used": 0,
+    "live": True,
+}
+
+
+def upload(key: str) -> dict:
+    return {
+        "key": key,
+        "user_id": "doctor",
+        "room_id": ROOM_ID,
+        "session_id": "session_5beecf8c0f29",
+        "upload_type": "file_upload",
+        "creation_date": "2024-06-12T10:05:00.000Z",
+    }
+
+
+def uploads_page(offset: int, keys: list[str], has_more: bool, limit: int = 100) -> dict:
+    return {
+        "offset": offset,
+        "limit": limit,
+        "has_more": has_more,
+        "count": len(keys),
+        "uploads": [upload(key) for key in keys],
+    }
+
+
+CREDENTIALS = {
+    "access_token": "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.e30.c2ln",
+    "expires_at": "2024-06-12T11:00:00.000Z",
+    "user_id": "doctor",
+}
+
+COMPANY = {
+    "name": "Simulated company",
+    "default_language": "en",
+    "default_background": None,
+    "end_call_redirect_url": None,
+    "user_details_provider_url": None,
+    "end_call_redirect_timeout_ms": None,
+}
+
+BACKGROUND = {
+    "background_alias": "bg_0a1b2c3d4e5f",
+    "url": "https://static.bandyer.com/corporate/virtual_backgrounds/sandbox/acme/bg.jpeg",
+    "creation_date": "2024-06-12T10:00:00.000Z",
+}
+
+
+def error(status_phrase: str, message: str) -> dict:
+    # UNCLEAR upstream: no Kaleyra Video error body was ever seen; the client only keeps it.
+    return {"error": status_phrase, "message": message}
