@@ -13,7 +13,7 @@ from datetime import datetime
 from functools import cache
 
 from django.db import transaction
-from django.db.models import F, Prefetch
+from django.db.models import Count, F, Prefetch, Q
 
 from rooms.models import Participant, PendingRoomDeletion, Teleconsultation, UserMapping
 
@@ -128,6 +128,106 @@ class DjangoStorage:
         for teleconsultation in candidates.iterator(chunk_size=100):
             if teleconsultation.participants.count() == teleconsultation.participants_number:
                 yield teleconsultation.id
+
+    # --- support work (admin actions, management commands) ------------------------------------
+    # Walks are keyset-paginated on the primary key: one batch in memory however many rows, and
+    # rows that change or vanish meanwhile (moved to TRASH, room attached) make none be skipped.
+
+    def teleconsultation_id_batches(
+        self, *, batch_size: int = 100, **selection
+    ) -> Iterator[list[str]]:
+        """Ids of the teleconsultations selected (see `count_teleconsultations`), a batch at a
+        time."""
+        return _id_batches(_selected_teleconsultations(**selection), batch_size)
+
+    def count_teleconsultations(self, **selection) -> int:
+        """Live teleconsultations (all with `include_trash`) ended in [`ended_after`,
+        `ended_before`), or the trashed ones last written before `trashed_before`."""
+        return _selected_teleconsultations(**selection).count()
+
+    def erase_trashed(self, teleconsultation_ids: Sequence[str]) -> list[str]:
+        """Erases for good those of the given teleconsultations still in TRASH; their ids."""
+        with transaction.atomic():
+            doomed = Teleconsultation.objects.filter(
+                pk__in=list(teleconsultation_ids), state=Teleconsultation.State.TRASH
+            )
+            erased = list(doomed.values_list("pk", flat=True))
+            Teleconsultation.objects.filter(pk__in=erased).delete()
+        return erased
+
+    def has_pending_room_deletion(self, teleconsultation_id: str) -> bool:
+        return PendingRoomDeletion.objects.filter(teleconsultation_id=teleconsultation_id).exists()
+
+    def count_pending_room_deletions(self) -> int:
+        return PendingRoomDeletion.objects.count()
+
+    def pending_room_deletion_batches(
+        self, *, batch_size: int = 100
+    ) -> Iterator[list[PendingRoomDeletion]]:
+        """Rooms still to delete, fewest attempts first: one that keeps failing goes last."""
+        last = None
+        while True:
+            page = PendingRoomDeletion.objects.order_by("attempts", "id")
+            if last is not None:
+                attempts, pk = last
+                page = page.filter(Q(attempts__gt=attempts) | Q(attempts=attempts, id__gt=pk))
+            rows = list(page[:batch_size])
+            if not rows:
+                return
+            yield rows
+            last = (rows[-1].attempts, rows[-1].id)
+
+    def complete_without_room_batches(
+        self, *, claimed_before: datetime, ends_after: datetime, batch_size: int = 100
+    ) -> Iterator[list[str]]:
+        """`complete_without_room` for teleconsultations not over yet, a batch of ids at a time."""
+        query = _complete_without_room(claimed_before=claimed_before, ends_after=ends_after)
+        return _id_batches(query, batch_size)
+
+    def count_complete_without_room(self, *, claimed_before: datetime, ends_after: datetime) -> int:
+        return _complete_without_room(claimed_before=claimed_before, ends_after=ends_after).count()
+
+
+def _selected_teleconsultations(
+    *,
+    ended_before: datetime | None = None,
+    ended_after: datetime | None = None,
+    include_trash: bool = False,
+    trashed_before: datetime | None = None,
+):
+    query = Teleconsultation.objects.all()
+    if trashed_before is not None:
+        query = query.filter(state=Teleconsultation.State.TRASH, updated_at__lt=trashed_before)
+    elif not include_trash:
+        query = query.filter(state=Teleconsultation.State.PUBLIC)
+    if ended_before is not None:
+        query = query.filter(end__lt=ended_before)
+    if ended_after is not None:
+        query = query.filter(end__gte=ended_after)
+    return query
+
+
+def _complete_without_room(*, claimed_before: datetime, ends_after: datetime):
+    return (
+        Teleconsultation.objects.filter(state=Teleconsultation.State.PUBLIC, end__gt=ends_after)
+        .filter(kaleyra_room_id__isnull=True)
+        .exclude(room_claim__isnull=False, updated_at__gte=claimed_before)
+        .annotate(known=Count("participants"))
+        .filter(known=F("participants_number"))
+    )
+
+
+def _id_batches(query, batch_size: int) -> Iterator[list]:
+    last = None
+    while True:
+        page = query.order_by("pk")
+        if last is not None:
+            page = page.filter(pk__gt=last)
+        ids = list(page.values_list("pk", flat=True)[:batch_size])
+        if not ids:
+            return
+        yield ids
+        last = ids[-1]
 
 
 @cache

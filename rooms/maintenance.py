@@ -1,0 +1,138 @@
+"""Support work on one item, run through the same services as the API, told as an `Outcome`.
+
+The admin actions and the management commands both call these, so an item is handled, and what
+happened is worded, the same way whichever of them asked. Nothing here raises for a service
+refusal or a provider failure: each becomes an outcome, and `provider_failed` tells a long run
+that it should stop rather than keep calling a provider in trouble.
+"""
+
+import enum
+from dataclasses import dataclass
+
+from kaleyra.errors import (
+    KaleyraError,
+    KaleyraRateLimited,
+    KaleyraTimeout,
+    KaleyraUnavailable,
+)
+from rooms import services, uploads, video_rooms
+from rooms.errors import TeleconsultationNotFound
+from rooms.models import PendingRoomDeletion
+from rooms.storage import get_storage
+from teleconsultation_project.errors import ApiError
+
+
+class Result(enum.Enum):
+    DONE = "done"
+    PARTLY_DONE = "partly done"  # the rest is left for a later run (or reconcile_rooms)
+    SKIPPED = "skipped"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    result: Result
+    message: str
+    provider_failed: bool = False
+
+
+def provider_trouble(exc: KaleyraError) -> str:
+    """What went wrong with Kaleyra, in words; never its body, which may echo what we sent."""
+    if isinstance(exc, KaleyraUnavailable):
+        return "the video provider (Kaleyra) is unreachable"
+    if isinstance(exc, KaleyraTimeout):
+        return "the video provider (Kaleyra) did not answer in time"
+    if isinstance(exc, KaleyraRateLimited):
+        return "the video provider (Kaleyra) is refusing calls for now (too many requests)"
+    status = f"HTTP {exc.status}" if exc.status else type(exc).__name__
+    return f"the video provider (Kaleyra) failed ({status})"
+
+
+def _provider_failure(teleconsultation_id: str, what: str, exc: KaleyraError) -> Outcome:
+    return Outcome(
+        Result.FAILED,
+        f"{teleconsultation_id}: {what}: {provider_trouble(exc)}; try again later",
+        provider_failed=True,
+    )
+
+
+def _refused(teleconsultation_id: str, exc: ApiError) -> Outcome:
+    return Outcome(Result.FAILED, f"{teleconsultation_id}: {exc.detail}")
+
+
+def move_to_trash(teleconsultation_id: str, *, actor: str) -> Outcome:
+    """Deletes the Kaleyra room and moves the teleconsultation to TRASH."""
+    try:
+        services.teleconsultation_delete(teleconsultation_id=teleconsultation_id, actor=actor)
+    except TeleconsultationNotFound:
+        return Outcome(Result.SKIPPED, f"{teleconsultation_id}: already in the trash")
+    except ApiError as exc:
+        return _refused(teleconsultation_id, exc)
+    if get_storage().has_pending_room_deletion(teleconsultation_id):
+        # The record is in TRASH; only the provider call is left, recorded for reconcile_rooms.
+        return Outcome(
+            Result.PARTLY_DONE,
+            f"{teleconsultation_id}: moved to trash, but its Kaleyra room could not be deleted "
+            "now; reconcile_rooms will delete it",
+            provider_failed=True,
+        )
+    return Outcome(Result.DONE, f"{teleconsultation_id}: moved to trash, Kaleyra room deleted")
+
+
+def delete_uploads(teleconsultation_id: str, *, force: bool) -> Outcome:
+    """Deletes the files uploaded in the teleconsultation's room, trashed ones included."""
+    try:
+        deletion = uploads.uploads_delete(
+            teleconsultation_id=teleconsultation_id, include_trash=True, force=force
+        )
+    except ApiError as exc:
+        return _refused(teleconsultation_id, exc)
+    except KaleyraError as exc:
+        return _provider_failure(teleconsultation_id, "uploads not deleted", exc)
+    if deletion is None:
+        return Outcome(
+            Result.SKIPPED,
+            f"{teleconsultation_id}: upload deletion is disabled (TELECONSULTATION_DELETE_UPLOADS)",
+        )
+    if deletion.total == 0:
+        return Outcome(Result.SKIPPED, f"{teleconsultation_id}: no uploads to delete")
+    counts = f"{deletion.deleted} of {deletion.total} uploads deleted"
+    if deletion.failed:
+        return Outcome(
+            Result.PARTLY_DONE,
+            f"{teleconsultation_id}: {counts}; run it again to delete the rest",
+            provider_failed=True,
+        )
+    return Outcome(Result.DONE, f"{teleconsultation_id}: {counts}")
+
+
+def recreate_room(teleconsultation_id: str, *, actor: str) -> Outcome:
+    """Gives a complete teleconsultation a new Kaleyra room; the old one, if any, is deleted."""
+    try:
+        room_id = services.recreate_room(teleconsultation_id=teleconsultation_id, actor=actor)
+    except TeleconsultationNotFound:
+        return Outcome(Result.SKIPPED, f"{teleconsultation_id}: in the trash, no room to create")
+    except ApiError as exc:
+        return _refused(teleconsultation_id, exc)
+    except KaleyraError as exc:
+        return _provider_failure(teleconsultation_id, "room not created", exc)
+    return Outcome(Result.DONE, f"{teleconsultation_id}: new Kaleyra room {room_id}")
+
+
+def finish_room_deletion(pending: PendingRoomDeletion) -> Outcome:
+    """Deletes a room a failure left behind; `delete_room` forgets it once gone."""
+    label = f"room {pending.kaleyra_room_id}"
+    if pending.teleconsultation_id:
+        label += f" (teleconsultation {pending.teleconsultation_id})"
+    deleted = video_rooms.delete_room(
+        pending.kaleyra_room_id,
+        teleconsultation_id=pending.teleconsultation_id,
+        reason=pending.reason,
+    )
+    if deleted:
+        return Outcome(Result.DONE, f"{label}: deleted")
+    return Outcome(
+        Result.FAILED,
+        f"{label}: the video provider (Kaleyra) failed again; still pending",
+        provider_failed=True,
+    )

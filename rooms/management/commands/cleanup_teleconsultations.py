@@ -1,0 +1,101 @@
+"""Moves the teleconsultations ended before a cut-off to TRASH, deleting their Kaleyra rooms, and
+erases long-trashed ones for good.
+
+    manage.py cleanup_teleconsultations --older-than-days 30 [--purge-trash-older-than-days 365]
+"""
+
+from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
+
+from rooms import maintenance
+from rooms.maintenance import Outcome, Result
+from rooms.management import progress
+from rooms.management.options import add_run_options, aware_datetime, days_ago, positive_int
+from rooms.storage import get_storage
+
+ACTOR = "cleanup_teleconsultations"
+
+
+class Command(BaseCommand):
+    help = (
+        "Deletes the Kaleyra rooms of teleconsultations ended before a cut-off and moves them to "
+        "TRASH; optionally erases trashed teleconsultations for good."
+    )
+
+    def add_arguments(self, parser):
+        cutoff = parser.add_mutually_exclusive_group()
+        cutoff.add_argument(
+            "--ended-before",
+            type=aware_datetime,
+            metavar="DATE",
+            help="ISO 8601 with offset, e.g. 2026-11-01T00:00:00Z",
+        )
+        cutoff.add_argument(
+            "--older-than-days", type=positive_int, metavar="N", help="ended more than N days ago"
+        )
+        parser.add_argument(
+            "--purge-trash-older-than-days",
+            type=positive_int,
+            metavar="N",
+            help="erase for good what has been in the trash for more than N days",
+        )
+        add_run_options(parser)
+
+    def handle(self, *args, **options):
+        ended_before = options["ended_before"]
+        if options["older_than_days"] is not None:
+            ended_before = days_ago(options["older_than_days"])
+        purge_days = options["purge_trash_older_than_days"]
+        trashed_before = days_ago(purge_days) if purge_days is not None else None
+        if ended_before is None and trashed_before is None:
+            raise CommandError(
+                "Say what to clean: --ended-before DATE or --older-than-days N, "
+                "and/or --purge-trash-older-than-days N"
+            )
+        if ended_before and ended_before > timezone.now():
+            raise CommandError(
+                f"--ended-before {ended_before.isoformat()} is in the future: "
+                "teleconsultations still to come are never cleaned up"
+            )
+        storage = get_storage()
+        batch_size, dry_run = options["batch_size"], options["dry_run"]
+        to_trash = storage.count_teleconsultations(ended_before=ended_before) if ended_before else 0
+        to_purge = (
+            storage.count_teleconsultations(trashed_before=trashed_before) if trashed_before else 0
+        )
+        if ended_before:
+            self.stdout.write(f"{to_trash} teleconsultation(s) ended before {ended_before}")
+        if trashed_before:
+            self.stdout.write(f"{to_purge} in the trash since before {trashed_before}")
+        with progress.tally(
+            self, total=to_trash + to_purge, dry_run=dry_run, verbosity=options["verbosity"]
+        ) as run:
+            if ended_before:
+                batches = storage.teleconsultation_id_batches(
+                    ended_before=ended_before, batch_size=batch_size
+                )
+                for teleconsultation_id in run.walk(batches):
+                    if dry_run:
+                        run.would(f"move {teleconsultation_id} to trash and delete its room")
+                    else:
+                        run.record(maintenance.move_to_trash(teleconsultation_id, actor=ACTOR))
+            if trashed_before:
+                batches = storage.teleconsultation_id_batches(
+                    trashed_before=trashed_before, batch_size=batch_size
+                )
+                for batch in run.walk([batch] for batch in batches):
+                    self._purge(run, storage, batch, dry_run=dry_run)
+
+    def _purge(self, run, storage, teleconsultation_ids, *, dry_run: bool) -> None:
+        """One batch erased in one statement: the records are in TRASH, no provider is called."""
+        if dry_run:
+            for teleconsultation_id in teleconsultation_ids:
+                run.would(f"erase {teleconsultation_id} for good")
+            return
+        erased = set(storage.erase_trashed(teleconsultation_ids))
+        for teleconsultation_id in teleconsultation_ids:
+            if teleconsultation_id in erased:
+                outcome = Outcome(Result.DONE, f"{teleconsultation_id}: erased")
+            else:
+                outcome = Outcome(Result.SKIPPED, f"{teleconsultation_id}: no longer in the trash")
+            run.record(outcome)

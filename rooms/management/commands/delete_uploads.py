@@ -1,0 +1,68 @@
+"""Deletes from Kaleyra the files uploaded during teleconsultations: those ended in a window, or
+one teleconsultation.
+
+    manage.py delete_uploads --ended-after 2026-11-01T00:00:00Z --ended-before 2026-12-01T00:00Z
+    manage.py delete_uploads --room 65a1f0c2e4b0a1b2c3d4e5f6
+"""
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
+
+from rooms import maintenance
+from rooms.management import progress
+from rooms.management.options import add_run_options, aware_datetime
+from rooms.storage import get_storage
+
+
+class Command(BaseCommand):
+    help = (
+        "Deletes the files uploaded in the Kaleyra rooms of the teleconsultations ended in a "
+        "window (trashed ones included), or of one teleconsultation."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--ended-after", type=aware_datetime, metavar="DATE")
+        parser.add_argument("--ended-before", type=aware_datetime, metavar="DATE")
+        parser.add_argument("--room", metavar="ID", help="one teleconsultation, by its id")
+        parser.add_argument(
+            "--force",
+            action="store_true",
+            help="delete even though TELECONSULTATION_DELETE_UPLOADS is false",
+        )
+        add_run_options(parser)
+
+    def handle(self, *args, **options):
+        after, before, room = options["ended_after"], options["ended_before"], options["room"]
+        if room and (after or before):
+            raise CommandError("Give either --room or an --ended-after/--ended-before window")
+        if not (room or after or before):
+            raise CommandError("Say which uploads: --room ID, or --ended-after/--ended-before")
+        if after and before and after >= before:
+            raise CommandError("--ended-after must be earlier than --ended-before")
+        if not (settings.TELECONSULTATION_DELETE_UPLOADS or options["force"]):
+            raise CommandError(
+                "Upload deletion is disabled (TELECONSULTATION_DELETE_UPLOADS is false); "
+                "nothing was deleted. Use --force to delete anyway."
+            )
+        storage = get_storage()
+        # Only teleconsultations that are over: a call still going on may still share files.
+        before = min(before or timezone.now(), timezone.now())
+        if room:
+            batches, total = [[room]], 1
+        else:
+            window = {"ended_after": after, "ended_before": before, "include_trash": True}
+            total = storage.count_teleconsultations(**window)
+            batches = storage.teleconsultation_id_batches(
+                batch_size=options["batch_size"], **window
+            )
+            self.stdout.write(f"{total} teleconsultation(s) ended in the window")
+        dry_run = options["dry_run"]
+        with progress.tally(
+            self, total=total, dry_run=dry_run, verbosity=options["verbosity"]
+        ) as run:
+            for teleconsultation_id in run.walk(batches):
+                if dry_run:
+                    run.would(f"delete the uploads of {teleconsultation_id}")
+                else:
+                    run.record(maintenance.delete_uploads(teleconsultation_id, force=True))

@@ -1,0 +1,107 @@
+"""Progress, summary and exit status shared by the support commands.
+
+A command walks its items in batches through `Tally.walk`, records each `Outcome`, and gets on
+stderr a progress line (done/total, rate) at most every few seconds, then a summary on stdout.
+The command fails (exit status 1) when any item failed, when the run stopped because the video
+provider is failing, or when it was interrupted; every item stands alone, so running it again
+carries on where it stopped.
+"""
+
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+
+from django.core.management.base import BaseCommand, CommandError
+
+from rooms.maintenance import Outcome, Result
+
+PROGRESS_EVERY_SECONDS = 5.0
+
+
+class Tally:
+    def __init__(self, command: BaseCommand, *, total: int, dry_run: bool, verbosity: int):
+        self.command = command
+        self.total = total
+        self.dry_run = dry_run
+        self.verbosity = verbosity
+        self.counts = dict.fromkeys(Result, 0)
+        self.stopped_because = ""
+        self.interrupted = False
+        self._started = self._last_line = time.monotonic()
+
+    @property
+    def handled(self) -> int:
+        return sum(self.counts.values())
+
+    def walk(self, batches: Iterable[list]) -> Iterator:
+        """The items of each batch in turn, until the run is stopped; progress after a batch."""
+        for batch in batches:
+            for item in batch:
+                if self.stopped_because:
+                    return
+                yield item
+            self._progress()
+
+    def record(self, outcome: Outcome) -> None:
+        self.counts[outcome.result] += 1
+        if self.verbosity >= 1 or outcome.result is Result.FAILED:
+            self.command.stdout.write(outcome.message, self._style(outcome.result))
+        if outcome.provider_failed and not self.stopped_because:
+            self.stopped_because = "the video provider is failing; the rest is left for later"
+
+    def would(self, message: str) -> None:
+        """A dry run's line: what would be done to one item."""
+        self.record(Outcome(Result.DONE, f"would {message}"))
+
+    def _style(self, result: Result):
+        style = self.command.style
+        return {
+            Result.DONE: style.SUCCESS,
+            Result.PARTLY_DONE: style.WARNING,
+            Result.SKIPPED: style.WARNING,
+            Result.FAILED: style.ERROR,
+        }[result]
+
+    def _progress(self, *, final: bool = False) -> None:
+        now = time.monotonic()
+        if not final and now - self._last_line < PROGRESS_EVERY_SECONDS:
+            return
+        self._last_line = now
+        elapsed = now - self._started
+        rate = self.handled / elapsed if elapsed > 0 else 0.0
+        share = f" ({self.handled * 100 // self.total}%)" if self.total else ""
+        self.command.stderr.write(
+            f"progress: {self.handled}/{self.total}{share}, {rate:.1f} items/s", ending="\n"
+        )
+
+    def summary(self) -> str:
+        parts = [f"{self.counts[result]} {result.value}" for result in Result]
+        line = ("Dry run, nothing changed: " if self.dry_run else "Summary: ") + ", ".join(parts)
+        if self.stopped_because:
+            line += f"; stopped: {self.stopped_because}"
+        if self.interrupted:
+            line += "; interrupted: run it again to carry on"
+        return line
+
+    def finish(self) -> None:
+        self._progress(final=True)
+        self.command.stdout.write(self.summary())
+        unfinished = self.counts[Result.FAILED] + self.counts[Result.PARTLY_DONE]
+        if unfinished or self.stopped_because or self.interrupted:
+            raise CommandError(
+                f"{unfinished} item(s) not done"
+                + (" (stopped early)" if self.stopped_because else "")
+                + (" (interrupted)" if self.interrupted else "")
+                + "; running the command again is safe"
+            )
+
+
+@contextmanager
+def tally(command: BaseCommand, *, total: int, dry_run: bool, verbosity: int) -> Iterator[Tally]:
+    """A run of `command`: ends with the summary and the exit status, even when interrupted."""
+    run = Tally(command, total=total, dry_run=dry_run, verbosity=verbosity)
+    try:
+        yield run
+    except KeyboardInterrupt:
+        run.interrupted = True
+    run.finish()

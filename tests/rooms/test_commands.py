@@ -1,0 +1,384 @@
+"""The support commands: cleanup_teleconsultations, delete_uploads, reconcile_rooms."""
+
+from datetime import timedelta
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.utils import timezone
+
+from rooms.models import Participant, PendingRoomDeletion, Teleconsultation
+from tests.rooms.conftest import NOW, doctor, patient
+
+pytestmark = pytest.mark.django_db
+
+AFTER_THE_VISITS = NOW + timedelta(days=3)  # every teleconsultation made at NOW has ended
+
+
+def run(*args) -> tuple[str, str]:
+    out, err = StringIO(), StringIO()
+    call_command(*args, stdout=out, stderr=err)
+    return out.getvalue(), err.getvalue()
+
+
+def run_failing(*args) -> tuple[str, str, str]:
+    out, err = StringIO(), StringIO()
+    with pytest.raises(CommandError) as failure:
+        call_command(*args, stdout=out, stderr=err)
+    return out.getvalue(), err.getvalue(), str(failure.value)
+
+
+def room_of(teleconsultation_id: str) -> str | None:
+    return Teleconsultation.objects.get(id=teleconsultation_id).kaleyra_room_id
+
+
+def state_of(teleconsultation_id: str) -> str:
+    return Teleconsultation.objects.get(id=teleconsultation_id).state
+
+
+@pytest.fixture
+def visits(create, clock):
+    """n complete teleconsultations, each with its Kaleyra room, starting two hours from NOW."""
+
+    def make(n: int) -> list[str]:
+        return [create([doctor(f"doctor-{i}"), patient(f"patient-{i}")]) for i in range(n)]
+
+    return make
+
+
+# --- cleanup_teleconsultations ---------------------------------------------------------------
+
+
+def test_cleanup_trashes_ended_teleconsultations_and_deletes_their_rooms(
+    visits, create, clock, simulator
+):
+    ended = visits(2)
+    rooms = [room_of(teleconsultation_id) for teleconsultation_id in ended]
+    clock.move_to(AFTER_THE_VISITS)
+    upcoming = create([doctor(), patient()], start=AFTER_THE_VISITS + timedelta(hours=1))
+
+    out, err = run("cleanup_teleconsultations", "--older-than-days", "1")
+
+    assert [state_of(t) for t in ended] == ["TRASH", "TRASH"]
+    assert not any(simulator.room_exists(room) for room in rooms)
+    assert state_of(upcoming) == "PUBLIC" and simulator.room_exists(room_of(upcoming))
+    assert f"{ended[0]}: moved to trash, Kaleyra room deleted" in out
+    assert "Summary: 2 done, 0 partly done, 0 skipped, 0 failed" in out
+    assert "progress: 2/2 (100%)" in err
+
+
+def test_cleanup_takes_an_iso_cut_off_with_its_offset(visits, clock):
+    (ended,) = visits(1)
+    clock.move_to(AFTER_THE_VISITS)
+    run("cleanup_teleconsultations", "--ended-before", "2026-12-01T11:00:00+01:00")
+    assert state_of(ended) == "PUBLIC"  # ended at 10:30Z, after 10:00Z
+    run("cleanup_teleconsultations", "--ended-before", "2026-12-01T12:00:00+01:00")
+    assert state_of(ended) == "TRASH"
+
+
+def test_cleanup_refuses_a_cut_off_without_offset(db):
+    _out, _err, message = run_failing(
+        "cleanup_teleconsultations", "--ended-before", "2026-12-01T11:00:00"
+    )
+    assert "has no offset" in message
+
+
+def test_cleanup_refuses_a_cut_off_in_the_future(visits):
+    (upcoming,) = visits(1)
+    _out, _err, message = run_failing(
+        "cleanup_teleconsultations", "--ended-before", "2027-01-01T00:00:00Z"
+    )
+    assert "is in the future" in message
+    assert state_of(upcoming) == "PUBLIC"
+
+
+def test_cleanup_needs_to_be_told_what_to_clean(db):
+    _out, _err, message = run_failing("cleanup_teleconsultations")
+    assert "--older-than-days" in message
+
+
+def test_cleanup_dry_run_says_what_it_would_do_and_changes_nothing(visits, clock, simulator):
+    ended = visits(2)
+    clock.move_to(AFTER_THE_VISITS)
+    simulator.reset_call_log()
+    out, _err = run("cleanup_teleconsultations", "--older-than-days", "1", "--dry-run")
+    assert f"would move {ended[0]} to trash and delete its room" in out
+    assert "Dry run, nothing changed: 2 done" in out
+    assert [state_of(t) for t in ended] == ["PUBLIC", "PUBLIC"]
+    assert simulator.call_count() == 0
+
+
+def test_cleanup_walks_every_row_in_small_batches(visits, clock):
+    ended = visits(5)
+    clock.move_to(AFTER_THE_VISITS)
+    out, err = run("cleanup_teleconsultations", "--older-than-days", "1", "--batch-size", "2")
+    assert all(state_of(t) == "TRASH" for t in ended)
+    assert "Summary: 5 done" in out
+    assert "progress: 5/5 (100%)" in err
+
+
+def test_cleanup_stops_when_the_provider_fails_and_a_rerun_finishes(visits, clock, simulator):
+    ended = visits(3)
+    clock.move_to(AFTER_THE_VISITS)
+    simulator.fail_next("delete_room", mode="500")
+
+    out, _err, message = run_failing("cleanup_teleconsultations", "--older-than-days", "1")
+
+    assert "could not be deleted now; reconcile_rooms will delete it" in out
+    assert "stopped: the video provider is failing" in out
+    assert "running the command again is safe" in message
+    assert sorted(state_of(t) for t in ended) == ["PUBLIC", "PUBLIC", "TRASH"]
+    (first,) = [t for t in ended if state_of(t) == "TRASH"]
+    first_room = room_of(first)
+    assert PendingRoomDeletion.objects.get().kaleyra_room_id == first_room
+
+    out, _err = run("cleanup_teleconsultations", "--older-than-days", "1")
+    assert "Summary: 2 done" in out
+    assert all(state_of(t) == "TRASH" for t in ended)
+    run("reconcile_rooms")
+    assert not simulator.room_exists(first_room)
+    assert not PendingRoomDeletion.objects.exists()
+
+
+def test_purge_erases_long_trashed_records_and_keeps_recent_ones(visits, clock, api):
+    old, recent = visits(2)
+    api.delete(f"/teleconsultation/{old}")
+    clock.move_to(NOW + timedelta(days=40))
+    api.delete(f"/teleconsultation/{recent}")
+
+    out, _err = run(
+        "cleanup_teleconsultations", "--purge-trash-older-than-days", "30", "--batch-size", "1"
+    )
+
+    assert f"{old}: erased" in out
+    assert not Teleconsultation.objects.filter(id=old).exists()
+    assert not Participant.objects.filter(teleconsultation_id=old).exists()
+    assert state_of(recent) == "TRASH"
+
+
+def test_purge_dry_run_erases_nothing(visits, clock, api):
+    (old,) = visits(1)
+    api.delete(f"/teleconsultation/{old}")
+    clock.move_to(NOW + timedelta(days=40))
+    out, _err = run("cleanup_teleconsultations", "--purge-trash-older-than-days", "30", "--dry-run")
+    assert f"would erase {old} for good" in out
+    assert state_of(old) == "TRASH"
+
+
+# --- delete_uploads --------------------------------------------------------------------------
+
+
+def test_delete_uploads_refuses_when_disabled_without_force(visits, clock, simulator):
+    (ended,) = visits(1)
+    simulator.add_upload(room_of(ended))
+    clock.move_to(AFTER_THE_VISITS)
+    _out, _err, message = run_failing("delete_uploads", "--room", ended)
+    assert "TELECONSULTATION_DELETE_UPLOADS is false" in message
+    assert "--force" in message
+    assert len(simulator.uploads()) == 1
+
+
+def test_delete_uploads_deletes_those_of_visits_ended_in_the_window_trash_included(
+    visits, create, clock, simulator, settings, api
+):
+    settings.TELECONSULTATION_DELETE_UPLOADS = True
+    first, trashed = visits(2)
+    for teleconsultation_id in (first, trashed):
+        simulator.add_upload(room_of(teleconsultation_id))
+        simulator.add_upload(room_of(teleconsultation_id), upload_type="snapshot")
+    api.delete(f"/teleconsultation/{trashed}")
+    later = create([doctor(), patient()], start=NOW + timedelta(days=1))
+    simulator.add_upload(room_of(later))
+    clock.move_to(AFTER_THE_VISITS)
+
+    out, _err = run(
+        "delete_uploads",
+        "--ended-after",
+        "2026-12-01T00:00:00Z",
+        "--ended-before",
+        "2026-12-02T00:00:00Z",
+    )
+
+    assert f"{first}: 2 of 2 uploads deleted" in out
+    assert f"{trashed}: 2 of 2 uploads deleted" in out
+    assert [upload.room_id for upload in simulator.uploads()] == [room_of(later)]
+
+
+def test_delete_uploads_of_one_room_with_force(visits, clock, simulator):
+    (ended,) = visits(1)
+    simulator.add_upload(room_of(ended))
+    out, _err = run("delete_uploads", "--room", ended, "--force")
+    assert f"{ended}: 1 of 1 uploads deleted" in out
+    assert simulator.uploads() == []
+
+
+def test_delete_uploads_of_an_unknown_room_fails(db, settings):
+    settings.TELECONSULTATION_DELETE_UPLOADS = True
+    out, _err, _message = run_failing("delete_uploads", "--room", "0123456789abcdef01234567")
+    assert "not found" in out
+    assert "Summary: 0 done, 0 partly done, 0 skipped, 1 failed" in out
+
+
+def test_delete_uploads_needs_a_room_or_a_window(db):
+    _out, _err, message = run_failing("delete_uploads", "--force")
+    assert "--room ID" in message
+
+
+def test_delete_uploads_dry_run_deletes_nothing(visits, clock, simulator):
+    (ended,) = visits(1)
+    simulator.add_upload(room_of(ended))
+    clock.move_to(AFTER_THE_VISITS)
+    out, _err = run("delete_uploads", "--ended-before", "2026-12-02T00:00Z", "--force", "--dry-run")
+    assert f"would delete the uploads of {ended}" in out
+    assert len(simulator.uploads()) == 1
+
+
+def test_delete_uploads_walks_every_row_in_small_batches(visits, clock, simulator):
+    ended = visits(5)
+    for teleconsultation_id in ended:
+        simulator.add_upload(room_of(teleconsultation_id))
+    clock.move_to(AFTER_THE_VISITS)
+    out, err = run(
+        "delete_uploads", "--ended-before", "2026-12-02T00:00Z", "--force", "--batch-size", "2"
+    )
+    assert simulator.uploads() == []
+    assert "Summary: 5 done" in out
+    assert "progress: 5/5 (100%)" in err
+
+
+def test_delete_uploads_stops_when_the_provider_fails_and_a_rerun_finishes(
+    visits, clock, simulator
+):
+    ended = visits(3)
+    for teleconsultation_id in ended:
+        simulator.add_upload(room_of(teleconsultation_id))
+    clock.move_to(AFTER_THE_VISITS)
+    simulator.fail_next("iter_room_uploads", mode="500")
+    window = ("delete_uploads", "--ended-before", "2026-12-02T00:00Z", "--force")
+
+    out, _err, _message = run_failing(*window)
+
+    assert "uploads not deleted: the video provider (Kaleyra) failed (HTTP 500)" in out
+    assert "Summary: 0 done, 0 partly done, 0 skipped, 1 failed" in out
+    assert len(simulator.uploads()) == 3
+
+    out, _err = run(*window)
+    assert "Summary: 3 done" in out
+    assert simulator.uploads() == []
+
+
+# --- reconcile_rooms -------------------------------------------------------------------------
+
+
+@pytest.fixture
+def pending_rooms(visits, api, simulator):
+    """n teleconsultations deleted while Kaleyra failed: their rooms are pending deletion."""
+
+    def make(n: int) -> list[str]:
+        rooms = []
+        for teleconsultation_id in visits(n):
+            rooms.append(room_of(teleconsultation_id))
+            simulator.fail_next("delete_room", mode="500")
+            assert api.delete(f"/teleconsultation/{teleconsultation_id}").status_code == 204
+        assert PendingRoomDeletion.objects.count() == n
+        return rooms
+
+    return make
+
+
+def lose_room(teleconsultation_id: str, *, claimed_minutes_ago: int | None = None) -> None:
+    """What a crash between creating and storing a room leaves: complete, without a room."""
+    claim = "c" * 32 if claimed_minutes_ago is not None else None
+    Teleconsultation.objects.filter(id=teleconsultation_id).update(
+        kaleyra_room_id=None,
+        room_claim=claim,
+        updated_at=timezone.now() - timedelta(minutes=claimed_minutes_ago or 0),
+    )
+
+
+def test_reconcile_deletes_the_rooms_left_pending(pending_rooms, simulator):
+    rooms = pending_rooms(2)
+    out, _err = run("reconcile_rooms")
+    assert not any(simulator.room_exists(room) for room in rooms)
+    assert not PendingRoomDeletion.objects.exists()
+    assert f"room {rooms[0]}" in out and "Summary: 2 done" in out
+
+
+def test_reconcile_gives_a_room_to_complete_teleconsultations_without_one(visits, simulator):
+    stranded, stale_claim = visits(2)
+    lose_room(stranded)
+    lose_room(stale_claim, claimed_minutes_ago=10)
+    out, _err = run("reconcile_rooms")
+    assert simulator.room_exists(room_of(stranded))
+    assert simulator.room_exists(room_of(stale_claim))
+    assert Participant.objects.filter(teleconsultation_id=stranded, access_link="").count() == 0
+    assert f"{stranded}: new Kaleyra room" in out
+
+
+def test_reconcile_leaves_a_fresh_room_claim_to_the_request_holding_it(visits):
+    (claimed,) = visits(1)
+    lose_room(claimed, claimed_minutes_ago=1)
+    out, _err = run("reconcile_rooms")
+    assert room_of(claimed) is None
+    assert "0 complete teleconsultation(s) without a room" in out
+
+
+def test_reconcile_skips_teleconsultations_that_are_over(visits, clock):
+    (over,) = visits(1)
+    lose_room(over)
+    clock.move_to(AFTER_THE_VISITS)
+    run("reconcile_rooms")
+    assert room_of(over) is None
+
+
+def test_reconcile_dry_run_changes_nothing(pending_rooms, visits, simulator):
+    (room,) = pending_rooms(1)
+    (stranded,) = visits(1)
+    lose_room(stranded)
+    out, _err = run("reconcile_rooms", "--dry-run")
+    assert f"would delete room {room} (deleted)" in out
+    assert f"would create a Kaleyra room for {stranded}" in out
+    assert simulator.room_exists(room) and room_of(stranded) is None
+
+
+def test_reconcile_stops_at_the_first_provider_failure_and_a_rerun_finishes(
+    pending_rooms, simulator
+):
+    rooms = pending_rooms(3)
+    simulator.reset_call_log()
+    simulator.fail_next("delete_room", mode="500")
+
+    out, _err, message = run_failing("reconcile_rooms")
+
+    assert simulator.call_count("delete_room") == 1  # not hammered: the others were not tried
+    assert "failed again; still pending" in out
+    assert "stopped: the video provider is failing" in out
+    assert "running the command again is safe" in message
+    assert PendingRoomDeletion.objects.get(kaleyra_room_id=rooms[0]).attempts == 2  # API + this
+
+    out, _err = run("reconcile_rooms")
+    assert "Summary: 3 done" in out
+    assert not PendingRoomDeletion.objects.exists()
+    assert not any(simulator.room_exists(room) for room in rooms)
+
+
+def test_reconcile_tries_the_room_that_keeps_failing_last(pending_rooms):
+    rooms = pending_rooms(2)
+    PendingRoomDeletion.objects.filter(kaleyra_room_id=rooms[0]).update(attempts=5)
+    out, _err = run("reconcile_rooms")
+    assert out.index(f"room {rooms[1]}") < out.index(f"room {rooms[0]}")
+
+
+def test_reconcile_walks_every_row_in_small_batches(pending_rooms):
+    pending_rooms(5)
+    out, err = run("reconcile_rooms", "--batch-size", "2")
+    assert "Summary: 5 done" in out
+    assert "progress: 5/5 (100%)" in err
+    assert not PendingRoomDeletion.objects.exists()
+
+
+def test_reconcile_with_nothing_to_do_succeeds(db):
+    out, _err = run("reconcile_rooms")
+    assert "0 room(s) to delete, 0 complete teleconsultation(s) without a room" in out
+    assert "Summary: 0 done" in out
