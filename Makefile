@@ -18,7 +18,8 @@ run: $(VENV)/.installed migrate
 	@echo "  Admin                 http://$(HOST):$(PORT)/admin/  (create a login: $(BIN)/python manage.py createsuperuser)"
 	@echo "  Health                http://$(HOST):$(PORT)/-/healthz"
 	@echo ""
-	$(BIN)/python manage.py runserver $(HOST):$(PORT)
+	KALEYRA_SIMULATOR_PUBLIC_URL=$${KALEYRA_SIMULATOR_PUBLIC_URL:-http://$(HOST):$(PORT)/kaleyra-simulator} \
+		$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 test: $(VENV)/.installed lint test-sqlite test-postgres
 
