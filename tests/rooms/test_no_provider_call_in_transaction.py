@@ -1,0 +1,53 @@
+"""No provider call ever runs while a database transaction is open (rule 12 of the lifecycle)."""
+
+import pytest
+from django.db import connection
+
+from kaleyra import provider as provider_module
+from tests.rooms.conftest import body, doctor, patient
+
+pytestmark = pytest.mark.usefixtures("clock")
+
+
+class TransactionGuard:
+    """Wraps the provider and records every call made inside an atomic block."""
+
+    def __init__(self, wrapped):
+        self.wrapped = wrapped
+        self.calls_in_transaction: list[str] = []
+        self.calls: list[str] = []
+
+    def __getattr__(self, name):
+        method = getattr(self.wrapped, name)
+
+        def guarded(*args, **kwargs):
+            self.calls.append(name)
+            if connection.in_atomic_block:
+                self.calls_in_transaction.append(name)
+            return method(*args, **kwargs)
+
+        return guarded
+
+
+@pytest.mark.django_db(transaction=True)
+def test_every_write_calls_the_provider_outside_transactions(api, simulator, monkeypatch, settings):
+    settings.TELECONSULTATION_DELETE_UPLOADS = True
+    guard = TransactionGuard(provider_module.get_video_provider())
+    for module in ("rooms.users", "rooms.video_rooms", "rooms.selectors", "rooms.uploads"):
+        monkeypatch.setattr(f"{module}.get_video_provider", lambda: guard)
+
+    room_id = api.post("/teleconsultation", body([doctor()], number=2), format="json").json()[
+        "roomId"
+    ]
+    api.post(f"/teleconsultation/{room_id}/participants/data", patient(), format="json")
+    api.patch(
+        f"/teleconsultation/{room_id}",
+        {"participants": {"number": 2, "data": [doctor(), patient("patient-2")]}},
+        format="json",
+    )
+    api.as_user("patient-2").get(f"/teleconsultation/{room_id}")
+    api.delete(f"/teleconsultation/{room_id}/uploads")
+    api.delete(f"/teleconsultation/{room_id}")
+
+    assert {"create_user", "create_room", "delete_room", "get_room"} <= set(guard.calls)
+    assert guard.calls_in_transaction == []
