@@ -128,15 +128,20 @@ def teleconsultation_update(
     headers: dict | None = None,
 ) -> None:
     """Applies a PATCH; replaces the Kaleyra room only when the change alters it."""
+    resolved = None
     if participants is not None:
         _check_participants(participants, "participants")
+        # Once per request: a retry after a concurrent change must not ask the directory again.
+        resolved = get_participant_resolver().resolve(
+            participants.entries, field="participants.data", request_headers=headers or {}
+        )
     for _attempt in range(WRITE_ATTEMPTS):
-        if _try_update(teleconsultation_id, participants, schedule, actor, headers or {}):
+        if _try_update(teleconsultation_id, participants, resolved, schedule, actor):
             return
     raise Conflict("The teleconsultation was changed by another request meanwhile; try again")
 
 
-def _try_update(teleconsultation_id, participants, schedule, actor, headers) -> bool:
+def _try_update(teleconsultation_id, participants, resolved, schedule, actor) -> bool:
     storage = get_storage()
     now = timezone.now()
     current = storage.find(teleconsultation_id)
@@ -150,7 +155,7 @@ def _try_update(teleconsultation_id, participants, schedule, actor, headers) -> 
         number, members = current.participants_number, current_members
     else:
         number = participants.number
-        members = _resolve(participants, field="participants", headers=headers)
+        members = _participant_rows(resolved, kaleyra_users_for(resolved))
     complete = len(members) == number
     if complete and not video_rooms.has_plus(members):
         raise NoPlusUser("PATCH /teleconsultation")

@@ -167,6 +167,15 @@ IMMUTABLE_PERIOD_MS = env.int("IMMUTABLE_PERIOD_MS", default=0)
 TELECONSULTATION_DELETE_UPLOADS = env.bool("TELECONSULTATION_DELETE_UPLOADS", default=False)
 SETTINGS_ADMIN_GROUPS = env.list("SETTINGS_ADMIN_GROUPS", default=["admin"])
 
+# --- User directory, AUTH_SERVICE mode (docs/directory.md) -------------------------------------
+# auth0-client's user listing is undocumented: these are the likeliest route and Auth0 fields.
+AUTH_SERVICE_USER_ROUTE = env.str("AUTH_SERVICE_USER_ROUTE", default="/users")
+AUTH_SERVICE_ID_PATH = env.str("AUTH_SERVICE_ID_PATH", default="user_id")  # filtered with $in
+AUTH_SERVICE_NAME_PATH = env.str("AUTH_SERVICE_NAME_PATH", default="name")
+AUTH_SERVICE_GROUPS_PATH = env.str("AUTH_SERVICE_GROUPS_PATH", default="app_metadata.groups")
+AUTH_SERVICE_CONNECT_TIMEOUT = env.float("AUTH_SERVICE_CONNECT_TIMEOUT", default=3.05)
+AUTH_SERVICE_READ_TIMEOUT = env.float("AUTH_SERVICE_READ_TIMEOUT", default=5.0)
+
 USERID_HEADER_KEY = env.str("USERID_HEADER_KEY", default="miauserid")
 GROUPS_HEADER_KEY = env.str("GROUPS_HEADER_KEY", default="miausergroups")
 USER_PROPERTIES_HEADER_KEY = env.str("USER_PROPERTIES_HEADER_KEY", default="miauserproperties")
