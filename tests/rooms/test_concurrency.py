@@ -31,25 +31,29 @@ def run_in_parallel(actions):
     return results
 
 
+def waiting_teleconsultation(number: int) -> str:
+    created = Client().post(
+        "/teleconsultation", body([doctor()], number=number), content_type="application/json"
+    )
+    return created.json()["roomId"]
+
+
+def adding(room_id: str, user_id: str):
+    return lambda: (
+        Client()
+        .post(
+            f"/teleconsultation/{room_id}/participants/data",
+            patient(user_id),
+            content_type="application/json",
+        )
+        .status_code
+    )
+
+
 @pytest.mark.django_db(transaction=True)
 def test_parallel_additions_keep_every_participant_and_make_one_room(simulator):
-    created = Client().post(
-        "/teleconsultation", body([doctor()], number=6), content_type="application/json"
-    )
-    room_id = created.json()["roomId"]
-
-    def add(user_id):
-        return lambda: (
-            Client()
-            .post(
-                f"/teleconsultation/{room_id}/participants/data",
-                patient(user_id),
-                content_type="application/json",
-            )
-            .status_code
-        )
-
-    statuses = run_in_parallel([add(f"p{i}") for i in range(5)])
+    room_id = waiting_teleconsultation(6)
+    statuses = run_in_parallel([adding(room_id, f"p{i}") for i in range(5)])
     assert statuses == [201] * 5
     stored = Teleconsultation.objects.get(id=room_id)
     assert stored.participants.count() == 6
@@ -59,23 +63,8 @@ def test_parallel_additions_keep_every_participant_and_make_one_room(simulator):
 
 @pytest.mark.django_db(transaction=True)
 def test_racing_for_the_last_place_admits_exactly_one(simulator):
-    created = Client().post(
-        "/teleconsultation", body([doctor()], number=2), content_type="application/json"
-    )
-    room_id = created.json()["roomId"]
-
-    def add(user_id):
-        return lambda: (
-            Client()
-            .post(
-                f"/teleconsultation/{room_id}/participants/data",
-                patient(user_id),
-                content_type="application/json",
-            )
-            .status_code
-        )
-
-    statuses = run_in_parallel([add(f"p{i}") for i in range(4)])
+    room_id = waiting_teleconsultation(2)
+    statuses = run_in_parallel([adding(room_id, f"p{i}") for i in range(4)])
     assert sorted(statuses) == [201, 409, 409, 409]
     assert Teleconsultation.objects.get(id=room_id).participants.count() == 2
     assert simulator.call_count("create_room") == 1
