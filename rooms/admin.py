@@ -1,0 +1,189 @@
+"""The Django admin for support staff: teleconsultations, the user map, rooms pending deletion.
+
+Records are read-only here: every change goes through an action (`rooms.admin_actions`), which
+runs the same services as the API. Access links are secrets: never in the list, and on the detail
+page for superusers only.
+"""
+
+from django.contrib import admin
+from django.db.models import Count
+from django.urls import path
+from django.utils import timezone
+
+from rooms import admin_actions
+from rooms.models import Participant, PendingRoomDeletion, Teleconsultation, UserMapping
+
+LOCAL_FORMAT = "%Y-%m-%d %H:%M %Z"
+
+
+def local_time(moment) -> str:
+    """In the zone of settings.TIME_ZONE, naming it: "2026-12-01 09:30 CET"."""
+    return timezone.localtime(moment).strftime(LOCAL_FORMAT) if moment else "-"
+
+
+class RoomPresentFilter(admin.SimpleListFilter):
+    title = "Kaleyra room"
+    parameter_name = "room"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "Room present"), ("no", "No room")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(kaleyra_room_id__isnull=False)
+        if self.value() == "no":
+            return queryset.filter(kaleyra_room_id__isnull=True)
+        return queryset
+
+
+class ParticipantInline(admin.TabularInline):
+    model = Participant
+    extra = 0
+    can_delete = False
+    ordering = ["position"]
+    fields = ["position", "external_id", "full_name", "role", "kaleyra_user_id", "language"]
+
+    def get_fields(self, request, obj=None):
+        if request.user.is_superuser:
+            return [*self.fields, "access_link"]
+        return self.fields
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.get_fields(request, obj)
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Teleconsultation)
+class TeleconsultationAdmin(admin.ModelAdmin):
+    list_display = [
+        "id",
+        "start_local",
+        "end_local",
+        "state",
+        "completeness",
+        "room_present",
+        "participants_known",
+    ]
+    list_filter = ["state", ("start", admin.DateFieldListFilter), RoomPresentFilter]
+    search_fields = [
+        "=id",
+        "=kaleyra_room_id",
+        "=participants__external_id",
+        "participants__full_name",
+    ]
+    ordering = ["-start"]
+    fields = [
+        "id",
+        "state",
+        "start_local",
+        "end_local",
+        "participants_number",
+        "kaleyra_room_id",
+        "created_at",
+        "created_by",
+        "updated_at",
+        "updated_by",
+    ]
+    readonly_fields = fields
+    inlines = [ParticipantInline]
+    actions = admin_actions.ACTIONS
+    change_form_template = "admin/rooms/teleconsultation/change_form.html"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(known=Count("participants"))
+
+    @admin.display(description="start", ordering="start")
+    def start_local(self, teleconsultation):
+        return local_time(teleconsultation.start)
+
+    @admin.display(description="end", ordering="end")
+    def end_local(self, teleconsultation):
+        return local_time(teleconsultation.end)
+
+    @admin.display(description="participants")
+    def completeness(self, teleconsultation):
+        if self._known(teleconsultation) >= teleconsultation.participants_number:
+            return "complete"
+        return "waiting"
+
+    @admin.display(description="room", boolean=True)
+    def room_present(self, teleconsultation):
+        return bool(teleconsultation.kaleyra_room_id)
+
+    @admin.display(description="known / expected")
+    def participants_known(self, teleconsultation):
+        return f"{self._known(teleconsultation)}/{teleconsultation.participants_number}"
+
+    def _known(self, teleconsultation) -> int:
+        known = getattr(teleconsultation, "known", None)
+        return teleconsultation.participants.count() if known is None else known
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # erasing bypasses Kaleyra; "move to trash" is the way
+
+    def get_urls(self):
+        run = self.admin_site.admin_view(self.run_action_view)
+        return [
+            path("<path:object_id>/run/<str:action>/", run, name="rooms_teleconsultation_run"),
+            *super().get_urls(),
+        ]
+
+    def run_action_view(self, request, object_id, action):
+        return admin_actions.run_on_one(self, request, object_id, action)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = {
+            **(extra_context or {}),
+            "show_save": False,
+            "show_save_and_continue": False,
+            "show_save_and_add_another": False,
+            "show_delete_link": False,
+            "support_actions": admin_actions.buttons(self, request),
+        }
+        return super().change_view(request, object_id, form_url, extra_context)
+
+
+@admin.register(UserMapping)
+class UserMappingAdmin(admin.ModelAdmin):
+    list_display = ["external_id", "kaleyra_user_id", "role", "created_at", "updated_at"]
+    list_filter = ["role"]
+    search_fields = ["external_id", "kaleyra_user_id"]
+    readonly_fields = ["external_id", "kaleyra_user_id", "role", "created_at", "updated_at"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(PendingRoomDeletion)
+class PendingRoomDeletionAdmin(admin.ModelAdmin):
+    list_display = [
+        "kaleyra_room_id",
+        "teleconsultation_id",
+        "reason",
+        "attempts",
+        "last_error",
+        "created_at",
+        "updated_at",
+    ]
+    search_fields = ["kaleyra_room_id", "teleconsultation_id"]
+    ordering = ["created_at"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False  # read-only: reconcile_rooms works through this list
+
+    def has_delete_permission(self, request, obj=None):
+        return False

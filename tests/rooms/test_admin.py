@@ -1,0 +1,303 @@
+"""The admin for support staff: lists, search, detail page, link secrecy and the actions."""
+
+from datetime import timedelta
+from urllib.parse import urlencode
+
+import pytest
+from django.contrib.auth.models import Permission, User
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from rooms.models import Participant, PendingRoomDeletion, Teleconsultation, UserMapping
+from tests.rooms.conftest import NOW, doctor, patient
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock")]
+
+LIST = "/admin/rooms/teleconsultation/"
+
+
+def detail(teleconsultation_id: str) -> str:
+    return f"{LIST}{teleconsultation_id}/change/"
+
+
+def button(teleconsultation_id: str, action: str) -> str:
+    return f"{LIST}{teleconsultation_id}/run/{action}/"
+
+
+def messages_of(response) -> list[tuple[str, str]]:
+    return [(message.level_tag, str(message)) for message in response.context["messages"]]
+
+
+def run_action(client, action: str, *teleconsultation_ids: str):
+    return client.post(
+        LIST, {"action": action, "_selected_action": list(teleconsultation_ids)}, follow=True
+    )
+
+
+def room_of(teleconsultation_id: str) -> str | None:
+    return Teleconsultation.objects.get(id=teleconsultation_id).kaleyra_room_id
+
+
+@pytest.fixture
+def visit(simulator, create):
+    """A complete teleconsultation with its Kaleyra room: Dr. Ada and Bob Rossi."""
+    return create([doctor(), patient(full_name="Bob Rossi")])
+
+
+@pytest.fixture
+def staff_client(client):
+    """A support user who may view and act, but is not a superuser."""
+    user = User.objects.create_user("support", password="pw-support", is_staff=True)
+    codenames = ["view_teleconsultation", "change_teleconsultation", "view_participant"]
+    user.user_permissions.set(Permission.objects.filter(codename__in=codenames))
+    client.force_login(user)
+    return client
+
+
+# --- the list ----------------------------------------------------------------------------------
+
+
+def test_list_shows_local_times_with_their_zone_state_and_completeness(
+    admin_client, create, settings
+):
+    settings.TIME_ZONE = "Europe/Rome"
+    waiting = create([doctor()], number=2)
+    response = admin_client.get(LIST)
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert waiting in page
+    assert "2026-12-01 11:00 CET" in page and "2026-12-01 11:30 CET" in page
+    assert "waiting" in page and "1/2" in page and "PUBLIC" in page
+
+
+def test_list_never_shows_access_links(admin_client, visit):
+    link = Participant.objects.filter(teleconsultation_id=visit).first().access_link
+    assert link
+    assert link not in admin_client.get(LIST).content.decode()
+
+
+def test_list_costs_the_same_queries_for_two_rows_or_six(admin_client, create):
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert admin_client.get(LIST).status_code == 200
+        return len(captured)
+
+    for i in range(2):
+        create([doctor(f"d{i}"), patient(f"p{i}")])
+    few = queries()
+    for i in range(2, 6):
+        create([doctor(f"d{i}"), patient(f"p{i}")])
+    assert queries() == few
+
+
+def test_list_filters_by_state_room_and_start_date(admin_client, api, create, visit):
+    waiting = create([doctor("d2")], number=2)
+    later = create([doctor("d3"), patient("p3")], start=NOW + timedelta(days=5))
+    api.delete(f"/teleconsultation/{later}")
+
+    def listed(query: str) -> set[str]:
+        result = admin_client.get(f"{LIST}?{query}").context["cl"].result_list
+        return {teleconsultation.id for teleconsultation in result}
+
+    assert listed("state__exact=TRASH") == {later}
+    assert listed("room=no") == {waiting}
+    assert listed("room=yes") == {visit, later}
+    day = {"start__gte": "2026-12-01 00:00:00+00:00", "start__lt": "2026-12-02 00:00:00+00:00"}
+    assert listed(urlencode(day)) == {visit, waiting}
+
+
+@pytest.mark.parametrize("term", ["Rossi", "patient-1", "ROOM"])
+def test_search_finds_by_name_external_id_or_kaleyra_room(admin_client, visit, create, term):
+    create([doctor("someone-else", full_name="Dr. Who"), patient("p9", full_name="Jane Roe")])
+    term = room_of(visit) if term == "ROOM" else term
+    result = admin_client.get(LIST, {"q": term}).context["cl"].result_list
+    assert [teleconsultation.id for teleconsultation in result] == [visit]
+
+
+def test_search_matching_two_participants_lists_the_visit_once(admin_client, create):
+    both = create([doctor(full_name="Ada Rossi"), patient(full_name="Bob Rossi")])
+    result = admin_client.get(LIST, {"q": "Rossi"}).context["cl"].result_list
+    assert [teleconsultation.id for teleconsultation in result] == [both]
+
+
+# --- the detail page ---------------------------------------------------------------------------
+
+
+def test_detail_shows_participants_with_role_and_kaleyra_id_read_only(admin_client, visit):
+    page = admin_client.get(detail(visit)).content.decode()
+    ada = Participant.objects.get(teleconsultation_id=visit, external_id="doctor-1")
+    assert ada.kaleyra_user_id in page and "Plus" in page and "Bob Rossi" in page
+    assert 'name="participants_number"' not in page  # read-only, not a form field
+    assert 'name="_save"' not in page
+    assert "Delete uploads" in page
+
+
+def test_detail_shows_access_links_to_superusers(admin_client, visit):
+    link = Participant.objects.filter(teleconsultation_id=visit).first().access_link
+    assert link in admin_client.get(detail(visit)).content.decode()
+
+
+def test_detail_hides_access_links_from_staff_who_are_not_superusers(staff_client, visit):
+    response = staff_client.get(detail(visit))
+    assert response.status_code == 200
+    page = response.content.decode()
+    for participant in Participant.objects.filter(teleconsultation_id=visit):
+        assert participant.access_link not in page
+        assert participant.kaleyra_user_id in page
+
+
+def test_records_cannot_be_added_edited_or_erased_by_hand(admin_client, visit):
+    page = admin_client.get(LIST).content.decode()
+    assert f"{LIST}add/" not in page and "delete_selected" not in page
+    admin_client.post(f"{LIST}add/", {"participants_number": 3})
+    admin_client.post(f"{LIST}{visit}/delete/", {"post": "yes"})
+    admin_client.post(detail(visit), {"participants_number": 5, "state": "TRASH"})
+    teleconsultation = Teleconsultation.objects.get()
+    assert (teleconsultation.participants_number, teleconsultation.state) == (2, "PUBLIC")
+
+
+# --- actions -----------------------------------------------------------------------------------
+
+
+def test_move_to_trash_deletes_the_room_and_reports_each_visit(admin_client, visit, simulator):
+    room = room_of(visit)
+    response = run_action(admin_client, "move_to_trash", visit)
+    assert response.status_code == 200
+    assert messages_of(response) == [("success", f"{visit}: moved to trash, Kaleyra room deleted")]
+    assert Teleconsultation.objects.get(id=visit).state == "TRASH"
+    assert not simulator.room_exists(room)
+    assert Teleconsultation.objects.get(id=visit).updated_by == "admin:admin"
+
+
+def test_move_to_trash_when_the_provider_is_down_is_a_warning_not_a_500(
+    admin_client, visit, simulator
+):
+    simulator.fail_next("delete_room", mode="500")
+    response = run_action(admin_client, "move_to_trash", visit)
+    assert response.status_code == 200
+    ((level, text),) = messages_of(response)
+    assert level == "warning" and "reconcile_rooms will delete it" in text
+    assert PendingRoomDeletion.objects.get().kaleyra_room_id == room_of(visit)
+
+
+def test_move_to_trash_of_a_trashed_visit_says_so(admin_client, api, visit):
+    api.delete(f"/teleconsultation/{visit}")
+    response = run_action(admin_client, "move_to_trash", visit)
+    assert messages_of(response) == [("warning", f"{visit}: already in the trash")]
+
+
+def test_delete_uploads_deletes_them_even_when_the_setting_is_off(admin_client, visit, simulator):
+    simulator.add_upload(room_of(visit))
+    simulator.add_upload(room_of(visit), upload_type="snapshot")
+    response = run_action(admin_client, "delete_uploads", visit)
+    assert messages_of(response) == [("success", f"{visit}: 2 of 2 uploads deleted")]
+    assert simulator.uploads() == []
+
+
+def test_delete_uploads_of_a_trashed_visit_still_works(admin_client, api, visit, simulator):
+    simulator.add_upload(room_of(visit))
+    api.delete(f"/teleconsultation/{visit}")
+    response = run_action(admin_client, "delete_uploads", visit)
+    assert messages_of(response) == [("success", f"{visit}: 1 of 1 uploads deleted")]
+
+
+def test_delete_uploads_provider_failure_is_an_error_message(admin_client, visit, simulator):
+    simulator.add_upload(room_of(visit))
+    simulator.fail_next("iter_room_uploads", mode="500")
+    response = run_action(admin_client, "delete_uploads", visit)
+    assert response.status_code == 200
+    assert messages_of(response) == [
+        (
+            "error",
+            f"{visit}: uploads not deleted: the video provider (Kaleyra) failed (HTTP 500); "
+            "try again later",
+        )
+    ]
+
+
+def test_an_action_stops_at_a_provider_failure_instead_of_waiting_on_each_visit(
+    admin_client, visit, create, simulator
+):
+    other = create([doctor("d2"), patient("p2")])
+    simulator.fail_next("iter_room_uploads", mode="500")
+    response = run_action(admin_client, "delete_uploads", visit, other)
+    levels = [level for level, _text in messages_of(response)]
+    assert levels == ["error", "error"]
+    assert "1 teleconsultation(s) not tried" in messages_of(response)[1][1]
+
+
+def test_recreate_room_replaces_the_kaleyra_room(admin_client, visit, simulator):
+    old = room_of(visit)
+    response = run_action(admin_client, "recreate_room", visit)
+    new = room_of(visit)
+    assert messages_of(response) == [("success", f"{visit}: new Kaleyra room {new}")]
+    assert new != old and simulator.room_exists(new) and not simulator.room_exists(old)
+
+
+def test_recreate_room_of_an_incomplete_visit_is_refused_with_a_message(admin_client, create):
+    waiting = create([doctor()], number=2)
+    response = run_action(admin_client, "recreate_room", waiting)
+    ((level, text),) = messages_of(response)
+    assert level == "error" and "not complete" in text
+
+
+def test_recreate_room_provider_failure_keeps_the_old_room(admin_client, visit, simulator):
+    old = room_of(visit)
+    simulator.fail_next("create_room", mode="drop")
+    response = run_action(admin_client, "recreate_room", visit)
+    ((level, text),) = messages_of(response)
+    assert level == "error" and "unreachable" in text
+    assert room_of(visit) == old and simulator.room_exists(old)
+
+
+def test_detail_page_button_runs_the_action_on_that_visit(admin_client, visit, simulator):
+    simulator.add_upload(room_of(visit))
+    response = admin_client.post(button(visit, "delete_uploads"), follow=True)
+    assert response.redirect_chain == [(detail(visit), 302)]
+    assert messages_of(response) == [("success", f"{visit}: 1 of 1 uploads deleted")]
+
+
+def test_detail_page_buttons_take_only_known_actions_by_post(admin_client, visit):
+    assert admin_client.get(button(visit, "delete_uploads")).status_code == 405
+    assert admin_client.post(button(visit, "erase_everything")).status_code == 404
+    assert admin_client.post(button("0123456789abcdef01234567", "delete_uploads")).status_code == (
+        404
+    )
+
+
+def test_staff_without_change_permission_cannot_run_actions(client, visit):
+    user = User.objects.create_user("viewer", password="pw-viewer", is_staff=True)
+    user.user_permissions.set(Permission.objects.filter(codename="view_teleconsultation"))
+    client.force_login(user)
+    assert "Delete uploads" not in client.get(detail(visit)).content.decode()
+    assert client.post(button(visit, "move_to_trash")).status_code == 403
+    assert Teleconsultation.objects.get(id=visit).state == "PUBLIC"
+
+
+def test_staff_with_change_permission_can_run_actions(staff_client, visit):
+    response = run_action(staff_client, "move_to_trash", visit)
+    assert messages_of(response)[0][0] == "success"
+    assert Teleconsultation.objects.get(id=visit).updated_by == "admin:support"
+
+
+# --- user map and rooms pending deletion -------------------------------------------------------
+
+
+def test_user_map_is_listed_and_searchable_by_either_id(admin_client, visit):
+    mapping = UserMapping.objects.get(external_id="patient-1")
+    response = admin_client.get("/admin/rooms/usermapping/")
+    assert response.status_code == 200 and "doctor-1" in response.content.decode()
+    for term in ("patient-1", mapping.kaleyra_user_id):
+        result = admin_client.get("/admin/rooms/usermapping/", {"q": term}).context["cl"]
+        assert [row.external_id for row in result.result_list] == ["patient-1"]
+
+
+def test_rooms_pending_deletion_are_listed_read_only(admin_client, api, visit, simulator):
+    simulator.fail_next("delete_room", mode="500")
+    api.delete(f"/teleconsultation/{visit}")
+    pending = PendingRoomDeletion.objects.get()
+    response = admin_client.get("/admin/rooms/pendingroomdeletion/")
+    assert response.status_code == 200 and pending.kaleyra_room_id in response.content.decode()
+    assert "/admin/rooms/pendingroomdeletion/add/" not in response.content.decode()
+    page = admin_client.get(f"/admin/rooms/pendingroomdeletion/{pending.pk}/change/")
+    assert 'name="_save"' not in page.content.decode()
