@@ -75,8 +75,11 @@ class Tally:
         )
 
     def summary(self) -> str:
-        parts = [f"{self.counts[result]} {result.value}" for result in Result]
-        line = ("Dry run, nothing changed: " if self.dry_run else "Summary: ") + ", ".join(parts)
+        if self.dry_run:
+            line = f"Dry run, nothing changed: {self.counts[Result.DONE]} would be done"
+        else:
+            parts = [f"{self.counts[result]} {result.value}" for result in Result]
+            line = "Summary: " + ", ".join(parts)
         if self.stopped_because:
             line += f"; stopped: {self.stopped_because}"
         if self.interrupted:

@@ -8,6 +8,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.utils import timezone
 
+from rooms import maintenance
 from rooms.models import Participant, PendingRoomDeletion, Teleconsultation
 from tests.rooms.conftest import NOW, doctor, patient
 
@@ -104,7 +105,7 @@ def test_cleanup_dry_run_says_what_it_would_do_and_changes_nothing(visits, clock
     simulator.reset_call_log()
     out, _err = run("cleanup_teleconsultations", "--older-than-days", "1", "--dry-run")
     assert f"would move {ended[0]} to trash and delete its room" in out
-    assert "Dry run, nothing changed: 2 done" in out
+    assert "Dry run, nothing changed: 2 would be done" in out
     assert [state_of(t) for t in ended] == ["PUBLIC", "PUBLIC"]
     assert simulator.call_count() == 0
 
@@ -139,6 +140,29 @@ def test_cleanup_stops_when_the_provider_fails_and_a_rerun_finishes(visits, cloc
     run("reconcile_rooms")
     assert not simulator.room_exists(first_room)
     assert not PendingRoomDeletion.objects.exists()
+
+
+def test_cleanup_interrupted_reports_what_it_did_and_a_rerun_finishes(visits, clock, monkeypatch):
+    ended = visits(3)
+    clock.move_to(AFTER_THE_VISITS)
+    real_move = maintenance.move_to_trash
+    calls = []
+
+    def interrupted_on_the_second(teleconsultation_id, *, actor):
+        calls.append(teleconsultation_id)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real_move(teleconsultation_id, actor=actor)
+
+    monkeypatch.setattr(maintenance, "move_to_trash", interrupted_on_the_second)
+    out, _err, message = run_failing("cleanup_teleconsultations", "--older-than-days", "1")
+    assert "Summary: 1 done" in out and "interrupted: run it again to carry on" in out
+    assert "(interrupted)" in message
+
+    monkeypatch.setattr(maintenance, "move_to_trash", real_move)
+    out, _err = run("cleanup_teleconsultations", "--older-than-days", "1")
+    assert "Summary: 2 done" in out
+    assert all(state_of(t) == "TRASH" for t in ended)
 
 
 def test_purge_erases_long_trashed_records_and_keeps_recent_ones(visits, clock, api):
@@ -337,7 +361,7 @@ def test_reconcile_dry_run_changes_nothing(pending_rooms, visits, simulator):
     (stranded,) = visits(1)
     lose_room(stranded)
     out, _err = run("reconcile_rooms", "--dry-run")
-    assert f"would delete room {room} (deleted)" in out
+    assert f"would delete room {room} (reason: deleted)" in out
     assert f"would create a Kaleyra room for {stranded}" in out
     assert simulator.room_exists(room) and room_of(stranded) is None
 

@@ -47,7 +47,7 @@ class Command(BaseCommand):
         ) as run:
             for pending in run.walk(storage.pending_room_deletion_batches(batch_size=batch_size)):
                 if dry_run:
-                    run.would(f"delete room {pending.kaleyra_room_id} ({pending.reason})")
+                    run.would(f"delete room {pending.kaleyra_room_id} (reason: {pending.reason})")
                 else:
                     run.record(maintenance.finish_room_deletion(pending))
             batches = storage.complete_without_room_batches(batch_size=batch_size, **roomless)
