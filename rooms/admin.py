@@ -161,6 +161,9 @@ class UserMappingAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         return False
 
+    def has_change_permission(self, request, obj=None):
+        return False  # made and kept by the services; a wrong row would misroute a user
+
     def has_delete_permission(self, request, obj=None):
         return False
 

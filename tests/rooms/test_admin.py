@@ -24,6 +24,12 @@ def button(teleconsultation_id: str, action: str) -> str:
     return f"{LIST}{teleconsultation_id}/run/{action}/"
 
 
+@pytest.fixture(autouse=True)
+def _fast_passwords(settings):
+    """Staff users are made per test; the production hasher would cost most of the run."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 def messages_of(response) -> list[tuple[str, str]]:
     return [(message.level_tag, str(message)) for message in response.context["messages"]]
 
@@ -290,6 +296,8 @@ def test_user_map_is_listed_and_searchable_by_either_id(admin_client, visit):
     for term in ("patient-1", mapping.kaleyra_user_id):
         result = admin_client.get("/admin/rooms/usermapping/", {"q": term}).context["cl"]
         assert [row.external_id for row in result.result_list] == ["patient-1"]
+    page = admin_client.get(f"/admin/rooms/usermapping/{mapping.pk}/change/").content.decode()
+    assert mapping.kaleyra_user_id in page and 'name="_save"' not in page
 
 
 def test_rooms_pending_deletion_are_listed_read_only(admin_client, api, visit, simulator):
