@@ -6,6 +6,8 @@ import time
 import uuid
 
 from django.conf import settings
+from django.core.exceptions import BadRequest, PermissionDenied, SuspiciousOperation
+from django.http import Http404
 
 from teleconsultation_project.errors import json_error
 from teleconsultation_project.logs import request_id_var
@@ -14,6 +16,7 @@ access_logger = logging.getLogger("teleconsultation.access")
 error_logger = logging.getLogger("teleconsultation.errors")
 
 REQUEST_ID_HEADER = "x-request-id"
+EXPECTED = (Http404, PermissionDenied, SuspiciousOperation, BadRequest)
 ACCEPTABLE_REQUEST_ID = re.compile(r"^[\w.:/+=-]{1,128}$")
 
 
@@ -77,6 +80,8 @@ class JsonErrorMiddleware:
         return self.get_response(request)
 
     def process_exception(self, request, exception):
+        if isinstance(exception, EXPECTED):
+            return None  # Django answers these through the JSON handler400/403/404 views.
         if settings.DEBUG and request.path.startswith("/admin/"):
             return None  # Django's debug page is the developer's tool there.
         error_logger.exception("Unhandled error", exc_info=exception)

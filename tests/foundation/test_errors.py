@@ -21,13 +21,28 @@ def exploding_django_view(request):
     raise RuntimeError("kaboom outside DRF")
 
 
+def missing_page(request):
+    from django.http import Http404
+
+    raise Http404("no such page")
+
+
+def forbidden_page(request):
+    from django.core.exceptions import PermissionDenied
+
+    raise PermissionDenied
+
+
 urlpatterns = [
+    path("missing-page", missing_page),
+    path("forbidden-page", forbidden_page),
     path("explode", ExplodingApi.as_view()),
     path("explode-django", exploding_django_view),
     *project_urls.urlpatterns,
 ]
 handler404 = project_urls.handler404
 handler500 = project_urls.handler500
+handler403 = project_urls.handler403
 
 
 def assert_error_shape(response, status):
@@ -98,3 +113,9 @@ def test_an_unhandled_error_is_a_logged_500_without_traceback(client, caplog):
 def test_an_unhandled_error_outside_drf_is_a_json_500_too(client, caplog):
     caplog.set_level(logging.ERROR)
     assert_error_shape(client.get("/explode-django"), 500)
+
+
+@pytest.mark.urls(__name__)
+def test_not_found_and_permission_denied_outside_drf_keep_their_status(client):
+    assert_error_shape(client.get("/missing-page"), 404)
+    assert_error_shape(client.get("/forbidden-page"), 403)
