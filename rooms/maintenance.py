@@ -51,13 +51,13 @@ def provider_trouble(exc: KaleyraError) -> str:
 def _provider_failure(teleconsultation_id: str, what: str, exc: KaleyraError) -> Outcome:
     return Outcome(
         Result.FAILED,
-        f"{teleconsultation_id}: {what}: {provider_trouble(exc)}; try again later",
+        f"Teleconsultation {teleconsultation_id}: {what}: {provider_trouble(exc)}; try again later",
         provider_failed=True,
     )
 
 
 def _refused(teleconsultation_id: str, exc: ApiError) -> Outcome:
-    return Outcome(Result.FAILED, f"{teleconsultation_id}: {exc.detail}")
+    return Outcome(Result.FAILED, f"Teleconsultation {teleconsultation_id}: {exc.detail}")
 
 
 def move_to_trash(teleconsultation_id: str, *, actor: str) -> Outcome:
@@ -65,18 +65,22 @@ def move_to_trash(teleconsultation_id: str, *, actor: str) -> Outcome:
     try:
         services.teleconsultation_delete(teleconsultation_id=teleconsultation_id, actor=actor)
     except TeleconsultationNotFound:
-        return Outcome(Result.SKIPPED, f"{teleconsultation_id}: already in the trash")
+        return Outcome(
+            Result.SKIPPED, f"Teleconsultation {teleconsultation_id}: already in the trash"
+        )
     except ApiError as exc:
         return _refused(teleconsultation_id, exc)
     if get_storage().has_pending_room_deletion(teleconsultation_id):
         # The record is in TRASH; only the provider call is left, recorded for reconcile_rooms.
         return Outcome(
             Result.PARTLY_DONE,
-            f"{teleconsultation_id}: moved to trash, but its Kaleyra room could not be deleted "
-            "now; reconcile_rooms will delete it",
+            f"Teleconsultation {teleconsultation_id}: moved to trash, but its Kaleyra room could "
+            "not be deleted now; reconcile_rooms will delete it",
             provider_failed=True,
         )
-    return Outcome(Result.DONE, f"{teleconsultation_id}: moved to trash, Kaleyra room deleted")
+    return Outcome(
+        Result.DONE, f"Teleconsultation {teleconsultation_id}: moved to trash, Kaleyra room deleted"
+    )
 
 
 def delete_uploads(teleconsultation_id: str, *, force: bool) -> Outcome:
@@ -92,18 +96,21 @@ def delete_uploads(teleconsultation_id: str, *, force: bool) -> Outcome:
     if deletion is None:
         return Outcome(
             Result.SKIPPED,
-            f"{teleconsultation_id}: upload deletion is disabled (TELECONSULTATION_DELETE_UPLOADS)",
+            f"Teleconsultation {teleconsultation_id}: upload deletion is disabled "
+            "(TELECONSULTATION_DELETE_UPLOADS)",
         )
     if deletion.total == 0:
-        return Outcome(Result.SKIPPED, f"{teleconsultation_id}: no uploads to delete")
+        return Outcome(
+            Result.SKIPPED, f"Teleconsultation {teleconsultation_id}: no uploads to delete"
+        )
     counts = f"{deletion.deleted} of {deletion.total} uploads deleted"
     if deletion.failed:
         return Outcome(
             Result.PARTLY_DONE,
-            f"{teleconsultation_id}: {counts}; run it again to delete the rest",
+            f"Teleconsultation {teleconsultation_id}: {counts}; run it again to delete the rest",
             provider_failed=True,
         )
-    return Outcome(Result.DONE, f"{teleconsultation_id}: {counts}")
+    return Outcome(Result.DONE, f"Teleconsultation {teleconsultation_id}: {counts}")
 
 
 def recreate_room(teleconsultation_id: str, *, actor: str) -> Outcome:
@@ -111,12 +118,17 @@ def recreate_room(teleconsultation_id: str, *, actor: str) -> Outcome:
     try:
         room_id = services.recreate_room(teleconsultation_id=teleconsultation_id, actor=actor)
     except TeleconsultationNotFound:
-        return Outcome(Result.SKIPPED, f"{teleconsultation_id}: in the trash, no room to create")
+        return Outcome(
+            Result.SKIPPED,
+            f"Teleconsultation {teleconsultation_id}: in the trash, no room to create",
+        )
     except ApiError as exc:
         return _refused(teleconsultation_id, exc)
     except KaleyraError as exc:
         return _provider_failure(teleconsultation_id, "room not created", exc)
-    return Outcome(Result.DONE, f"{teleconsultation_id}: new Kaleyra room {room_id}")
+    return Outcome(
+        Result.DONE, f"Teleconsultation {teleconsultation_id}: new Kaleyra room {room_id}"
+    )
 
 
 def finish_room_deletion(pending: PendingRoomDeletion) -> Outcome:

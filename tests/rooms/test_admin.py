@@ -169,7 +169,9 @@ def test_move_to_trash_deletes_the_room_and_reports_each_visit(admin_client, vis
     room = room_of(visit)
     response = run_action(admin_client, "move_to_trash", visit)
     assert response.status_code == 200
-    assert messages_of(response) == [("success", f"{visit}: moved to trash, Kaleyra room deleted")]
+    assert messages_of(response) == [
+        ("success", f"Teleconsultation {visit}: moved to trash, Kaleyra room deleted")
+    ]
     assert Teleconsultation.objects.get(id=visit).state == "TRASH"
     assert not simulator.room_exists(room)
     assert Teleconsultation.objects.get(id=visit).updated_by == "admin:admin"
@@ -189,14 +191,16 @@ def test_move_to_trash_when_the_provider_is_down_is_a_warning_not_a_500(
 def test_move_to_trash_of_a_trashed_visit_says_so(admin_client, api, visit):
     api.delete(f"/teleconsultation/{visit}")
     response = run_action(admin_client, "move_to_trash", visit)
-    assert messages_of(response) == [("warning", f"{visit}: already in the trash")]
+    assert messages_of(response) == [("warning", f"Teleconsultation {visit}: already in the trash")]
 
 
 def test_delete_uploads_deletes_them_even_when_the_setting_is_off(admin_client, visit, simulator):
     simulator.add_upload(room_of(visit))
     simulator.add_upload(room_of(visit), upload_type="snapshot")
     response = run_action(admin_client, "delete_uploads", visit)
-    assert messages_of(response) == [("success", f"{visit}: 2 of 2 uploads deleted")]
+    assert messages_of(response) == [
+        ("success", f"Teleconsultation {visit}: 2 of 2 uploads deleted")
+    ]
     assert simulator.uploads() == []
 
 
@@ -204,7 +208,9 @@ def test_delete_uploads_of_a_trashed_visit_still_works(admin_client, api, visit,
     simulator.add_upload(room_of(visit))
     api.delete(f"/teleconsultation/{visit}")
     response = run_action(admin_client, "delete_uploads", visit)
-    assert messages_of(response) == [("success", f"{visit}: 1 of 1 uploads deleted")]
+    assert messages_of(response) == [
+        ("success", f"Teleconsultation {visit}: 1 of 1 uploads deleted")
+    ]
 
 
 def test_delete_uploads_provider_failure_is_an_error_message(admin_client, visit, simulator):
@@ -215,8 +221,8 @@ def test_delete_uploads_provider_failure_is_an_error_message(admin_client, visit
     assert messages_of(response) == [
         (
             "error",
-            f"{visit}: uploads not deleted: the video provider (Kaleyra) failed (HTTP 500); "
-            "try again later",
+            f"Teleconsultation {visit}: uploads not deleted: "
+            "the video provider (Kaleyra) failed (HTTP 500); try again later",
         )
     ]
 
@@ -236,7 +242,9 @@ def test_recreate_room_replaces_the_kaleyra_room(admin_client, visit, simulator)
     old = room_of(visit)
     response = run_action(admin_client, "recreate_room", visit)
     new = room_of(visit)
-    assert messages_of(response) == [("success", f"{visit}: new Kaleyra room {new}")]
+    assert messages_of(response) == [
+        ("success", f"Teleconsultation {visit}: new Kaleyra room {new}")
+    ]
     assert new != old and simulator.room_exists(new) and not simulator.room_exists(old)
 
 
@@ -260,7 +268,9 @@ def test_detail_page_button_runs_the_action_on_that_visit(admin_client, visit, s
     simulator.add_upload(room_of(visit))
     response = admin_client.post(button(visit, "delete_uploads"), follow=True)
     assert response.redirect_chain == [(detail(visit), 302)]
-    assert messages_of(response) == [("success", f"{visit}: 1 of 1 uploads deleted")]
+    assert messages_of(response) == [
+        ("success", f"Teleconsultation {visit}: 1 of 1 uploads deleted")
+    ]
 
 
 def test_detail_page_buttons_take_only_known_actions_by_post(admin_client, visit):

@@ -77,6 +77,6 @@ def test_support_finds_a_visit_by_participant_name_and_deletes_its_uploads(
     page.click("input[value='Delete uploads']")
 
     message = page.locator("ul.messagelist li.success")
-    assert message.text_content().strip() == f"{visit}: 2 of 2 uploads deleted"
+    assert message.text_content().strip() == f"Teleconsultation {visit}: 2 of 2 uploads deleted"
     assert page.url.endswith(f"/admin/rooms/teleconsultation/{visit}/change/")
     assert simulator.uploads() == []

@@ -175,7 +175,7 @@ def test_purge_erases_long_trashed_records_and_keeps_recent_ones(visits, clock, 
         "cleanup_teleconsultations", "--purge-trash-older-than-days", "30", "--batch-size", "1"
     )
 
-    assert f"{old}: erased" in out
+    assert f"Teleconsultation {old}: erased" in out
     assert not Teleconsultation.objects.filter(id=old).exists()
     assert not Participant.objects.filter(teleconsultation_id=old).exists()
     assert state_of(recent) == "TRASH"
@@ -224,8 +224,8 @@ def test_delete_uploads_deletes_those_of_visits_ended_in_the_window_trash_includ
         "2026-12-02T00:00:00Z",
     )
 
-    assert f"{first}: 2 of 2 uploads deleted" in out
-    assert f"{trashed}: 2 of 2 uploads deleted" in out
+    assert f"Teleconsultation {first}: 2 of 2 uploads deleted" in out
+    assert f"Teleconsultation {trashed}: 2 of 2 uploads deleted" in out
     assert [upload.room_id for upload in simulator.uploads()] == [room_of(later)]
 
 
@@ -233,7 +233,7 @@ def test_delete_uploads_of_one_room_with_force(visits, clock, simulator):
     (ended,) = visits(1)
     simulator.add_upload(room_of(ended))
     out, _err = run("delete_uploads", "--room", ended, "--force")
-    assert f"{ended}: 1 of 1 uploads deleted" in out
+    assert f"Teleconsultation {ended}: 1 of 1 uploads deleted" in out
     assert simulator.uploads() == []
 
 
@@ -337,7 +337,7 @@ def test_reconcile_gives_a_room_to_complete_teleconsultations_without_one(visits
     assert simulator.room_exists(room_of(stranded))
     assert simulator.room_exists(room_of(stale_claim))
     assert Participant.objects.filter(teleconsultation_id=stranded, access_link="").count() == 0
-    assert f"{stranded}: new Kaleyra room" in out
+    assert f"Teleconsultation {stranded}: new Kaleyra room" in out
 
 
 def test_reconcile_leaves_a_fresh_room_claim_to_the_request_holding_it(visits):

@@ -95,7 +95,7 @@ class Command(BaseCommand):
         erased = set(storage.erase_trashed(teleconsultation_ids))
         for teleconsultation_id in teleconsultation_ids:
             if teleconsultation_id in erased:
-                outcome = Outcome(Result.DONE, f"{teleconsultation_id}: erased")
+                outcome = Outcome(Result.DONE, f"Teleconsultation {teleconsultation_id}: erased")
             else:
                 outcome = Outcome(Result.SKIPPED, f"{teleconsultation_id}: no longer in the trash")
             run.record(outcome)
