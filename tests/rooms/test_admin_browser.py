@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import User
+from django.db import connections
 from django.utils import timezone
 
 from rooms.models import Teleconsultation
@@ -46,6 +47,9 @@ def browser_page(monkeypatch):
         page.set_default_timeout(15_000)
         yield page
         browser.close()
+        # Connections the test opened while Playwright's loop ran belong to that context; close
+        # them here, or PostgreSQL refuses to drop the test database at the end of the run.
+        connections.close_all()
 
 
 def test_support_finds_a_visit_by_participant_name_and_deletes_its_uploads(
