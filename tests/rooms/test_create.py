@@ -53,17 +53,27 @@ def test_ids_are_unpredictable_and_distinct(create):
     assert len(ids) == 5
 
 
-def test_the_room_gets_each_participants_role_tools_and_live_flag(api, simulator, settings):
+def test_the_room_gets_each_participants_role_tools_and_live_flag(
+    api, simulator, settings, tmp_path
+):
     settings.UNLIMITED_TELECONSULTATION = False
     settings.LIVE_TELECONSULTATION = False
+    config = tmp_path / "config.json"
+    config.write_text(
+        '{"privileges": {"plus": {"groups": ["doctor"], "tools": {"chat": true, "snapshot": true}},'
+        ' "basic": {"groups": ["customer"], "tools": {"chat": true}}}}'
+    )
+    settings.TELECONSULTATION_SERVICE_CONFIG_PATH = str(config)
     response = post(api, body([doctor(), patient()], duration=1200))
     stored = Teleconsultation.objects.get(id=response.json()["roomId"])
     room = simulator.get_room_record(stored.kaleyra_room_id)
-    admins = {p["user_id"]: p["is_admin"] for p in room["participants"]}
-    assert admins == {
-        kaleyra_user_id_for("doctor-1"): True,
-        kaleyra_user_id_for("patient-1"): False,
-    }
+    by_user = {p["user_id"]: p for p in room["participants"]}
+    doctor_in_room = by_user[kaleyra_user_id_for("doctor-1")]
+    patient_in_room = by_user[kaleyra_user_id_for("patient-1")]
+    assert doctor_in_room["is_admin"] is True and patient_in_room["is_admin"] is False
+    assert doctor_in_room["tools"]["snapshot"] is True
+    assert patient_in_room["tools"]["snapshot"] is False
+    assert patient_in_room["tools"]["chat"] is True
     assert room["duration"] == 1200
     assert room["live"] is False
 
