@@ -5,6 +5,7 @@ from datetime import timedelta
 import pytest
 
 from kaleyra.ids import kaleyra_user_id_for
+from rooms.apis import CREATE_EXAMPLE
 from rooms.models import Participant, Teleconsultation, UserMapping
 from tests.rooms.conftest import NOW, START, body, doctor, iso, patient, person
 
@@ -15,37 +16,30 @@ def post(api, payload):
     return api.post("/teleconsultation", payload, format="json")
 
 
-def test_the_contract_example_creates_a_teleconsultation_with_its_room(api, simulator):
-    payload = {
-        "participants": {
-            "number": 2,
-            "data": [
-                {
-                    "userExternalId": "doctor-1",
-                    "groups": ["doctor"],
-                    "fullName": "Dr. Ada Rossi",
-                    "language": "it",
-                },
-                {
-                    "userExternalId": "patient-7",
-                    "groups": ["customer"],
-                    "fullName": "Mario Bianchi",
-                },
-            ],
-        },
-        "start_date": "2026-12-01T10:30:00+01:00",
-        "end_date": "2026-12-01T11:00:00+01:00",
-    }
+def test_the_documented_example_creates_a_teleconsultation_with_its_room(api, simulator):
+    # The request shown in the OpenAPI document, so the documentation cannot drift from the API.
+    payload = CREATE_EXAMPLE.value
     response = post(api, payload)
     assert response.status_code == 201
     room_id = response.json()["roomId"]
     assert len(room_id) == 24 and int(room_id, 16) >= 0
     stored = Teleconsultation.objects.get(id=room_id)
-    assert stored.start.isoformat() == "2026-12-01T09:30:00+00:00"
+    assert stored.start.isoformat() == "2026-12-01T08:30:00+00:00"
     assert stored.duration == timedelta(minutes=30)
     assert simulator.room_exists(stored.kaleyra_room_id)
     links = list(stored.participants.values_list("access_link", flat=True))
     assert all(links) and len(set(links)) == 2
+
+
+def test_an_end_date_in_another_offset_is_stored_in_utc(api):
+    payload = body([doctor(), patient()])
+    del payload["duration_in_seconds"]
+    payload.update(start_date="2026-12-01T10:30:00+01:00", end_date="2026-12-01T11:00:00+01:00")
+    stored = Teleconsultation.objects.get(id=post(api, payload).json()["roomId"])
+    assert (stored.start.isoformat(), stored.duration) == (
+        "2026-12-01T09:30:00+00:00",
+        timedelta(minutes=30),
+    )
 
 
 def test_ids_are_unpredictable_and_distinct(create):

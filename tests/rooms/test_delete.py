@@ -58,24 +58,27 @@ def test_uploads_deletion_is_a_204_when_disabled(api, create, simulator):
     assert simulator.call_count() == 0
 
 
-def test_uploads_are_deleted_and_counted(api, create, simulator, settings):
+@pytest.fixture
+def with_three_uploads(create, simulator, settings):
+    """A teleconsultation whose room holds three shared files, with upload deletion enabled."""
     settings.TELECONSULTATION_DELETE_UPLOADS = True
     room_id = create([doctor(), patient()])
     kaleyra_room = Teleconsultation.objects.get(id=room_id).kaleyra_room_id
     for _ in range(3):
         simulator.add_upload(kaleyra_room)
+    return room_id
+
+
+def test_uploads_are_deleted_and_counted(api, with_three_uploads):
+    room_id = with_three_uploads
     response = api.delete(f"/teleconsultation/{room_id}/uploads")
     assert response.status_code == 200
     assert response.json() == {"total": 3, "deleted": 3}
     assert api.delete(f"/teleconsultation/{room_id}/uploads").json() == {"total": 0, "deleted": 0}
 
 
-def test_a_repeat_after_a_partial_failure_deletes_the_rest(api, create, simulator, settings):
-    settings.TELECONSULTATION_DELETE_UPLOADS = True
-    room_id = create([doctor(), patient()])
-    kaleyra_room = Teleconsultation.objects.get(id=room_id).kaleyra_room_id
-    for _ in range(3):
-        simulator.add_upload(kaleyra_room)
+def test_a_repeat_after_a_partial_failure_deletes_the_rest(api, simulator, with_three_uploads):
+    room_id = with_three_uploads
     simulator.fail_next("delete_upload", mode="500")
     assert api.delete(f"/teleconsultation/{room_id}/uploads").json() == {"total": 3, "deleted": 2}
     assert api.delete(f"/teleconsultation/{room_id}/uploads").json() == {"total": 1, "deleted": 1}
