@@ -55,13 +55,45 @@ class ParticipantsObjectSerializer(StrictSerializer):
     data = ParticipantDataSerializer(many=True, max_length=25)
 
 
+PARTICIPANT_SCHEMA = {
+    "type": "object",
+    "required": ["userExternalId"],
+    "additionalProperties": False,
+    "properties": {
+        "userExternalId": {"type": "string", "minLength": 1, "maxLength": 255},
+        "groups": {
+            "type": "array",
+            "items": {"type": "string", "minLength": 1, "maxLength": 100},
+            "description": "Required without AUTH_SERVICE; refused with it",
+        },
+        "fullName": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 255,
+            "description": "Required without AUTH_SERVICE; refused with it",
+        },
+        "language": {"type": "string", "enum": list(LANGUAGES)},
+    },
+}
+
+
 @extend_schema_field(
     {
         "oneOf": [
-            {"$ref": "#/components/schemas/ParticipantsObject"},
+            {
+                "type": "object",
+                "required": ["number", "data"],
+                "additionalProperties": False,
+                "properties": {
+                    "number": {"type": "integer", "minimum": 2, "maximum": 25},
+                    "data": {"type": "array", "maxItems": 25, "items": PARTICIPANT_SCHEMA},
+                },
+            },
             {
                 "type": "array",
-                "items": {"type": "string"},
+                "minItems": 2,
+                "maxItems": 25,
+                "items": {"type": "string", "minLength": 1},
                 "description": "User ids; only when AUTH_SERVICE is set",
             },
         ]

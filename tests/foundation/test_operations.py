@@ -104,3 +104,22 @@ def test_the_schema_generates_without_warnings(tmp_path):
     call_command(
         "spectacular", "--validate", "--fail-on-warn", "--file", str(tmp_path / "schema.yaml")
     )
+
+
+@pytest.mark.django_db
+def test_every_reference_in_the_openapi_document_resolves(client):
+    document = client.get("/documentation/json", HTTP_ACCEPT="application/json").json()
+
+    def references(node):
+        if isinstance(node, dict):
+            if "$ref" in node:
+                yield node["$ref"]
+            for value in node.values():
+                yield from references(value)
+        elif isinstance(node, list):
+            for value in node:
+                yield from references(value)
+
+    components = document["components"]["schemas"]
+    missing = {ref for ref in references(document) if ref.split("/")[-1] not in components}
+    assert missing == set()
