@@ -9,17 +9,12 @@ that it should stop rather than keep calling a provider in trouble.
 import enum
 from dataclasses import dataclass
 
-from kaleyra.errors import (
-    KaleyraError,
-    KaleyraRateLimited,
-    KaleyraTimeout,
-    KaleyraUnavailable,
-)
+from kaleyra.errors import KaleyraError
 from rooms import services, uploads, video_rooms
 from rooms.errors import TeleconsultationNotFound
 from rooms.models import PendingRoomDeletion
 from rooms.storage import get_storage
-from teleconsultation_project.errors import ApiError
+from teleconsultation_project.errors import ApiError, provider_trouble
 
 
 class Result(enum.Enum):
@@ -34,18 +29,6 @@ class Outcome:
     result: Result
     message: str
     provider_failed: bool = False
-
-
-def provider_trouble(exc: KaleyraError) -> str:
-    """What went wrong with Kaleyra, in words; never its body, which may echo what we sent."""
-    if isinstance(exc, KaleyraUnavailable):
-        return "the video provider (Kaleyra) is unreachable"
-    if isinstance(exc, KaleyraTimeout):
-        return "the video provider (Kaleyra) did not answer in time"
-    if isinstance(exc, KaleyraRateLimited):
-        return "the video provider (Kaleyra) is refusing calls for now (too many requests)"
-    status = f"HTTP {exc.status}" if exc.status else type(exc).__name__
-    return f"the video provider (Kaleyra) failed ({status})"
 
 
 def _provider_failure(teleconsultation_id: str, what: str, exc: KaleyraError) -> Outcome:

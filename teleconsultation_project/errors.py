@@ -63,22 +63,32 @@ def json_error(status: int, message: str, **kwargs: Any) -> JsonResponse:
     return JsonResponse(error_body(status, message, **kwargs), status=status)
 
 
+def provider_trouble(exc: KaleyraError) -> str:
+    """What went wrong with Kaleyra, in words; never its body, which may echo what we sent."""
+    if isinstance(exc, KaleyraTimeout):
+        return f"{PROVIDER} did not answer in time"
+    if isinstance(exc, KaleyraUnavailable):
+        return f"{PROVIDER} is unreachable"
+    if isinstance(exc, KaleyraRateLimited):
+        return f"{PROVIDER} is rate limiting requests"
+    status = f" (status {exc.status})" if exc.status else ""
+    return f"{PROVIDER} answered with an error{status}"
+
+
 def provider_error(exc: KaleyraError) -> ApiError:
     """Map a provider failure to 502/503/504 without echoing its body or our key."""
     operation = f" while trying to {exc.operation.replace('_', ' ')}" if exc.operation else ""
+    message = provider_trouble(exc) + operation
     if isinstance(exc, KaleyraTimeout):
-        return ApiError(f"{PROVIDER} did not answer in time{operation}", status=504)
+        return ApiError(message, status=504)
     if isinstance(exc, KaleyraUnavailable):
-        return ApiError(f"{PROVIDER} is unreachable{operation}", status=503)
+        return ApiError(message, status=503)
     if isinstance(exc, KaleyraRateLimited):
         retry = int(exc.retry_after) if exc.retry_after else 60
         return ApiError(
-            f"{PROVIDER} is rate limiting requests{operation}; retry in {retry} seconds",
-            status=503,
-            headers={"Retry-After": str(retry)},
+            f"{message}; retry in {retry} seconds", status=503, headers={"Retry-After": str(retry)}
         )
-    status = f" (status {exc.status})" if exc.status else ""
-    return ApiError(f"{PROVIDER} answered with an error{status}{operation}", status=502)
+    return ApiError(message, status=502)
 
 
 def flatten_details(detail: Any, prefix: str = "") -> dict[str, list[str]]:

@@ -222,7 +222,7 @@ def test_delete_uploads_provider_failure_is_an_error_message(admin_client, visit
         (
             "error",
             f"Teleconsultation {visit}: uploads not deleted: "
-            "the video provider (Kaleyra) failed (HTTP 500); try again later",
+            "the video provider (Kaleyra) answered with an error (status 500); try again later",
         )
     ]
 

@@ -283,7 +283,10 @@ def test_delete_uploads_stops_when_the_provider_fails_and_a_rerun_finishes(
 
     out, _err, _message = run_failing(*window)
 
-    assert "uploads not deleted: the video provider (Kaleyra) failed (HTTP 500)" in out
+    assert (
+        "uploads not deleted: the video provider (Kaleyra) answered with an error (status 500)"
+        in out
+    )
     assert "Summary: 0 done, 0 partly done, 0 skipped, 1 failed" in out
     assert len(simulator.uploads()) == 3
 
