@@ -114,21 +114,6 @@ class DjangoStorage:
             attempts=F("attempts") + 1, last_error=error[:255]
         )
 
-    def pending_room_deletions(self, *, batch_size: int = 100) -> Iterator[PendingRoomDeletion]:
-        return PendingRoomDeletion.objects.order_by("id").iterator(chunk_size=batch_size)
-
-    def complete_without_room(self, *, claimed_before: datetime) -> Iterator[str]:
-        """Ids of live teleconsultations that are complete but have no room (failure leftovers)."""
-        candidates = (
-            Teleconsultation.objects.filter(state=Teleconsultation.State.PUBLIC)
-            .filter(kaleyra_room_id__isnull=True)
-            .exclude(room_claim__isnull=False, updated_at__gte=claimed_before)
-            .order_by("start")
-        )
-        for teleconsultation in candidates.iterator(chunk_size=100):
-            if teleconsultation.participants.count() == teleconsultation.participants_number:
-                yield teleconsultation.id
-
     # --- support work (admin actions, management commands) ------------------------------------
     # Walks are keyset-paginated on the primary key: one batch in memory however many rows, and
     # rows that change or vanish meanwhile (moved to TRASH, room attached) make none be skipped.
@@ -180,7 +165,9 @@ class DjangoStorage:
     def complete_without_room_batches(
         self, *, claimed_before: datetime, ends_after: datetime, batch_size: int = 100
     ) -> Iterator[list[str]]:
-        """`complete_without_room` for teleconsultations not over yet, a batch of ids at a time."""
+        """Live teleconsultations not over yet that are complete but have no room (what a failure
+        or a crash left behind; claims younger than `claimed_before` are still being served), a
+        batch of ids at a time."""
         query = _complete_without_room(claimed_before=claimed_before, ends_after=ends_after)
         return _id_batches(query, batch_size)
 
