@@ -124,7 +124,7 @@ class ParticipantsField(serializers.Field):
         if not all(isinstance(item, str) and item.strip() for item in value):
             raise serializers.ValidationError("Every user id must be a non-empty string.")
         entries = tuple(ParticipantInput(external_id=item.strip()) for item in value)
-        return ParticipantsInput(number=len(entries), entries=entries)
+        return ParticipantsInput(number=len(entries), entries=entries, field="participants")
 
     def to_representation(self, value):
         raise NotImplementedError("input only")

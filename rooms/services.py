@@ -34,28 +34,31 @@ WRITE_ATTEMPTS = 3
 class ParticipantsInput:
     number: int
     entries: tuple[ParticipantInput, ...]
+    # Where the entries were in the body, so errors name the field the caller actually sent.
+    field: str = "participants.data"
 
 
 def _actor(actor: str | None) -> str:
     return actor or "public"  # as Mia's CRUD Service records anonymous writers
 
 
-def _check_participants(participants: ParticipantsInput, field: str) -> None:
+def _check_participants(participants: ParticipantsInput) -> None:
+    as_ids = participants.field == "participants"  # the AUTH_SERVICE array of user ids
     if not MIN_PARTICIPANTS <= participants.number <= MAX_PARTICIPANTS:
         raise InvalidRequest(
-            f"{field}.number",
+            "participants" if as_ids else "participants.number",
             f"must be between {MIN_PARTICIPANTS} and {MAX_PARTICIPANTS}, got {participants.number}",
         )
     if len(participants.entries) > participants.number:
         raise InvalidRequest(
-            f"{field}.data",
+            participants.field,
             f"has {len(participants.entries)} participants but number is {participants.number}",
         )
     seen = set()
     for index, entry in enumerate(participants.entries):
         if entry.external_id in seen:
             raise InvalidRequest(
-                f"{field}.data[{index}].userExternalId",
+                f"{participants.field}[{index}]" + ("" if as_ids else ".userExternalId"),
                 f"user {entry.external_id} is listed more than once",
             )
         seen.add(entry.external_id)
@@ -78,9 +81,9 @@ def _participant_rows(
     ]
 
 
-def _resolve(participants: ParticipantsInput, *, field: str, headers: dict) -> list[Participant]:
+def _resolve(participants: ParticipantsInput, *, headers: dict) -> list[Participant]:
     resolved = get_participant_resolver().resolve(
-        participants.entries, field=f"{field}.data", request_headers=headers
+        participants.entries, field=participants.field, request_headers=headers
     )
     return _participant_rows(resolved, kaleyra_users_for(resolved))
 
@@ -99,9 +102,9 @@ def teleconsultation_create(
     headers: dict | None = None,
 ) -> Teleconsultation:
     """A new teleconsultation; its room is created now if every participant is already known."""
-    _check_participants(participants, "participants")
+    _check_participants(participants)
     start, end = new_schedule(schedule, now=timezone.now())
-    members = _resolve(participants, field="participants", headers=headers or {})
+    members = _resolve(participants, headers=headers or {})
     complete = len(members) == participants.number
     if complete and not video_rooms.has_plus(members):
         raise NoPlusUser("POST /teleconsultation")
@@ -130,10 +133,10 @@ def teleconsultation_update(
     """Applies a PATCH; replaces the Kaleyra room only when the change alters it."""
     resolved = None
     if participants is not None:
-        _check_participants(participants, "participants")
+        _check_participants(participants)
         # Once per request: a retry after a concurrent change must not ask the directory again.
         resolved = get_participant_resolver().resolve(
-            participants.entries, field="participants.data", request_headers=headers or {}
+            participants.entries, field=participants.field, request_headers=headers or {}
         )
     for _attempt in range(WRITE_ATTEMPTS):
         if _try_update(teleconsultation_id, participants, resolved, schedule, actor):

@@ -184,3 +184,17 @@ def test_a_patch_replaces_participants_by_id_with_one_directory_call(api, direct
     stored = Teleconsultation.objects.get(id=room_id)
     assert stored.participants_number == 2
     assert simulator.room_exists(stored.kaleyra_room_id)
+
+
+@pytest.mark.parametrize(
+    ("ids", "field", "text"),
+    [
+        (["auth0|doc"], "participants", "between 2 and 25"),
+        (["auth0|doc", "auth0|pat", "auth0|doc"], "participants[2]", "more than once"),
+    ],
+)
+def test_errors_in_an_array_of_ids_name_the_array_entry(api, directory, ids, field, text):
+    response = post(api, ids)
+    assert response.status_code == 400
+    assert text in " ".join(response.json()["details"][field])
+    assert len(directory.calls) == 0  # refused before asking the directory
