@@ -84,9 +84,9 @@ class TeleconsultationAdmin(admin.ModelAdmin):
         "end_local",
         "participants_number",
         "kaleyra_room_id",
-        "created_at",
+        "created_local",
         "created_by",
-        "updated_at",
+        "updated_local",
         "updated_by",
     ]
     readonly_fields = fields
@@ -104,6 +104,14 @@ class TeleconsultationAdmin(admin.ModelAdmin):
     @admin.display(description="end", ordering="end")
     def end_local(self, teleconsultation):
         return local_time(teleconsultation.end)
+
+    @admin.display(description="created at")
+    def created_local(self, teleconsultation):
+        return local_time(teleconsultation.created_at)
+
+    @admin.display(description="updated at")
+    def updated_local(self, teleconsultation):
+        return local_time(teleconsultation.updated_at)
 
     @admin.display(description="participants")
     def completeness(self, teleconsultation):

@@ -319,3 +319,11 @@ def test_rooms_pending_deletion_are_listed_read_only(admin_client, api, visit, s
     assert "/admin/rooms/pendingroomdeletion/add/" not in response.content.decode()
     page = admin_client.get(f"/admin/rooms/pendingroomdeletion/{pending.pk}/change/")
     assert 'name="_save"' not in page.content.decode()
+
+
+def test_detail_shows_every_time_in_local_time_with_its_zone(admin_client, create, settings):
+    settings.TIME_ZONE = "Europe/Rome"
+    visit = create([doctor()], number=2)  # created at the fixed clock, 08:00 UTC
+    page = admin_client.get(f"{LIST}{visit}/change/").content.decode()
+    assert "2026-12-01 11:00 CET" in page  # start
+    assert page.count("2026-12-01 09:00 CET") == 2  # created and updated
