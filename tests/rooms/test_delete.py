@@ -1,9 +1,11 @@
 """DELETE /teleconsultation/{id} and DELETE /teleconsultation/{id}/uploads."""
 
+from datetime import timedelta
+
 import pytest
 
 from rooms.models import PendingRoomDeletion, Teleconsultation
-from tests.rooms.conftest import doctor, patient
+from tests.rooms.conftest import NOW, doctor, patient
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock")]
 
@@ -94,3 +96,13 @@ def test_listing_uploads_when_the_provider_is_down_is_a_503(api, create, simulat
     room_id = create([doctor(), patient()])
     simulator.fail_next("iter_room_uploads", mode="drop", times=10)
     assert api.delete(f"/teleconsultation/{room_id}/uploads").status_code == 503
+
+
+def test_a_locked_teleconsultation_can_still_be_deleted(api, create, simulator, settings, clock):
+    settings.IMMUTABLE_PERIOD_MS = 60 * 60 * 1000
+    room_id = create([doctor(), patient()])
+    clock.move_to(NOW + timedelta(hours=1, minutes=30))  # inside the immutable period
+    patched = api.patch(f"/teleconsultation/{room_id}", {"duration_in_seconds": 900}, format="json")
+    assert patched.status_code == 409
+    assert api.delete(f"/teleconsultation/{room_id}").status_code == 204
+    assert Teleconsultation.objects.get(id=room_id).state == "TRASH"
