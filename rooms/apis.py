@@ -4,7 +4,7 @@ from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schem
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from rooms import selectors, services, uploads
+from rooms import additions, selectors, services, uploads
 from rooms.serializers import (
     AccessQuerySerializer,
     AccessSerializer,
@@ -167,7 +167,7 @@ class ParticipantDataApi(APIView):
     )
     def post(self, request, room_id: str):
         serializer = _valid(ParticipantDataSerializer, request.data)
-        services.participant_add(
+        additions.participant_add(
             teleconsultation_id=room_id,
             entry=serializer.to_input(),
             actor=_actor(request),

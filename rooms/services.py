@@ -7,16 +7,15 @@ lost teleconsultation:
 3. write under the row lock, checking nothing changed since step 1 (else undo step 2, start over);
 4. delete the room that was replaced; a failure there is remembered for `reconcile_rooms`.
 Adding the last participant reserves the room creation with a claim instead, so two concurrent
-additions never create two rooms.
+additions never create two rooms (`rooms/additions.py`).
 """
 
-import secrets
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.utils import timezone
 
-from kaleyra.errors import KaleyraError
 from rooms import video_rooms
 from rooms.errors import Conflict, InvalidRequest, Locked, NoPlusUser, TeleconsultationNotFound
 from rooms.models import Participant, Teleconsultation
@@ -25,6 +24,8 @@ from rooms.schedule import ScheduleInput, changed_schedule, new_schedule
 from rooms.selectors import is_complete, is_locked
 from rooms.storage import get_storage
 from rooms.users import kaleyra_users_for
+
+logger = logging.getLogger("teleconsultation.rooms")
 
 MIN_PARTICIPANTS, MAX_PARTICIPANTS = 2, 25
 WRITE_ATTEMPTS = 3
@@ -38,7 +39,17 @@ class ParticipantsInput:
     field: str = "participants.data"
 
 
-def _actor(actor: str | None) -> str:
+def log_event(teleconsultation_id: str, message: str, *args) -> None:
+    """One line per lifecycle event, tagged with the id (never names: they are personal data)."""
+    logger.info(
+        "Teleconsultation %s " + message,
+        teleconsultation_id,
+        *args,
+        extra={"teleconsultation": teleconsultation_id},
+    )
+
+
+def actor_name(actor: str | None) -> str:
     return actor or "public"  # as Mia's CRUD Service records anonymous writers
 
 
@@ -64,7 +75,7 @@ def _check_participants(participants: ParticipantsInput) -> None:
         seen.add(entry.external_id)
 
 
-def _participant_rows(
+def participant_rows(
     resolved: Sequence[ResolvedParticipant], user_ids: dict[str, str], *, first_position: int = 0
 ) -> list[Participant]:
     return [
@@ -85,7 +96,7 @@ def _resolve(participants: ParticipantsInput, *, headers: dict) -> list[Particip
     resolved = get_participant_resolver().resolve(
         participants.entries, field=participants.field, request_headers=headers
     )
-    return _participant_rows(resolved, kaleyra_users_for(resolved))
+    return participant_rows(resolved, kaleyra_users_for(resolved))
 
 
 def _apply_links(members: Sequence[Participant], room) -> None:
@@ -115,11 +126,19 @@ def teleconsultation_create(
         start=start,
         end=end,
         kaleyra_room_id=room.id if room else None,
-        created_by=_actor(actor),
-        updated_by=_actor(actor),
+        created_by=actor_name(actor),
+        updated_by=actor_name(actor),
     )
     with video_rooms.discarded_unless_stored(room, teleconsultation_id=teleconsultation.id):
-        return get_storage().insert(teleconsultation, members)
+        get_storage().insert(teleconsultation, members)
+    log_event(
+        teleconsultation.id,
+        "scheduled with %d of %d participants, room %s",
+        len(members),
+        participants.number,
+        teleconsultation.kaleyra_room_id or "not yet",
+    )
+    return teleconsultation
 
 
 def teleconsultation_update(
@@ -158,7 +177,7 @@ def _try_update(teleconsultation_id, participants, resolved, schedule, actor) ->
         number, members = current.participants_number, current_members
     else:
         number = participants.number
-        members = _participant_rows(resolved, kaleyra_users_for(resolved))
+        members = participant_rows(resolved, kaleyra_users_for(resolved))
     complete = len(members) == number
     if complete and not video_rooms.has_plus(members):
         raise NoPlusUser("PATCH /teleconsultation")
@@ -197,7 +216,7 @@ def _try_update(teleconsultation_id, participants, resolved, schedule, actor) ->
                 )
             storage.save(
                 fresh,
-                actor=_actor(actor),
+                actor=actor_name(actor),
                 fields=["start", "end", "participants_number", "kaleyra_room_id", "room_claim"],
             )
     if stale:
@@ -210,82 +229,9 @@ def _try_update(teleconsultation_id, participants, resolved, schedule, actor) ->
         return False
     if old_room and old_room != fresh.kaleyra_room_id:
         video_rooms.delete_room(old_room, teleconsultation_id=fresh.id, reason="replaced by PATCH")
+    room_now = "kept" if keep_room else (fresh.kaleyra_room_id or "none")
+    log_event(fresh.id, "changed, room %s", room_now)
     return True
-
-
-def participant_add(
-    *,
-    teleconsultation_id: str,
-    entry: ParticipantInput,
-    actor: str | None,
-    headers: dict | None = None,
-) -> None:
-    """Adds one participant; the one that completes the teleconsultation creates its room."""
-    storage = get_storage()
-    current = storage.find(teleconsultation_id)
-    if current is None:
-        raise TeleconsultationNotFound(teleconsultation_id)
-    _check_can_add(current, list(current.participants.all()), entry.external_id)
-    resolved = get_participant_resolver().resolve(
-        [entry], field="body", request_headers=headers or {}
-    )
-    user_ids = kaleyra_users_for(resolved)
-    claim = None
-    with storage.locked(teleconsultation_id) as fresh:
-        if fresh is None:
-            raise TeleconsultationNotFound(teleconsultation_id)
-        members = fresh.loaded_participants
-        _check_can_add(fresh, members, entry.external_id)
-        position = max((m.position for m in members), default=-1) + 1
-        (newcomer,) = _participant_rows(resolved, user_ids, first_position=position)
-        newcomer.teleconsultation = fresh
-        members = [*members, newcomer]
-        completes = len(members) == fresh.participants_number
-        if completes and not video_rooms.has_plus(members):
-            raise NoPlusUser("POST /teleconsultation/{roomId}/participants/data")
-        storage.add_participant(newcomer)
-        if completes:
-            claim = fresh.room_claim = secrets.token_hex(16)
-        storage.save(fresh, actor=_actor(actor), fields=["room_claim"])
-    if claim:
-        _create_claimed_room(fresh, members, claim, added=entry.external_id, actor=_actor(actor))
-
-
-def _check_can_add(teleconsultation, members, external_id: str) -> None:
-    if is_complete(teleconsultation, members):
-        raise Conflict(
-            f"The teleconsultation already has all its {teleconsultation.participants_number} "
-            "participants"
-        )
-    if any(member.external_id == external_id for member in members):
-        raise Conflict(f"User {external_id} is already a participant")
-    if is_locked(teleconsultation, members, now=timezone.now()):
-        raise Locked(teleconsultation.immutable_from)
-
-
-def _create_claimed_room(teleconsultation, members, claim: str, *, added: str, actor: str) -> None:
-    """Creates the room reserved by `claim`; on failure takes the added participant back out."""
-    storage = get_storage()
-    try:
-        room = video_rooms.create_room(members, teleconsultation.start, teleconsultation.end)
-    except KaleyraError:
-        with storage.locked(teleconsultation.id) as fresh:
-            if fresh is not None and fresh.room_claim == claim:
-                storage.remove_participant(fresh, added)
-                fresh.room_claim = None
-                storage.save(fresh, actor=actor, fields=["room_claim"])
-        raise
-    with (
-        video_rooms.discarded_unless_stored(room, teleconsultation_id=teleconsultation.id),
-        storage.locked(teleconsultation.id) as fresh,
-    ):
-        owned = fresh is not None and fresh.room_claim == claim
-        if owned:
-            fresh.kaleyra_room_id, fresh.room_claim = room.id, None
-            storage.save(fresh, actor=actor, fields=["kaleyra_room_id", "room_claim"])
-            storage.set_access_links(fresh, video_rooms.links_by_user(room))
-    if not owned:  # replaced or deleted meanwhile: this room belongs to no one
-        video_rooms.delete_room(room.id, teleconsultation_id=teleconsultation.id, reason="stale")
 
 
 def teleconsultation_delete(*, teleconsultation_id: str, actor: str | None) -> None:
@@ -302,9 +248,10 @@ def teleconsultation_delete(*, teleconsultation_id: str, actor: str | None) -> N
             storage.remember_room_deletion(
                 room_id=room_id, teleconsultation_id=teleconsultation_id, reason="deleted"
             )
-        storage.save(teleconsultation, actor=_actor(actor), fields=["state", "room_claim"])
+        storage.save(teleconsultation, actor=actor_name(actor), fields=["state", "room_claim"])
     if room_id:
         video_rooms.delete_room(room_id, teleconsultation_id=teleconsultation_id, reason="deleted")
+    log_event(teleconsultation_id, "moved to trash")
 
 
 def recreate_room(*, teleconsultation_id: str, actor: str | None) -> str | None:
@@ -329,7 +276,7 @@ def recreate_room(*, teleconsultation_id: str, actor: str | None) -> str | None:
                     room_id=old_room, teleconsultation_id=fresh.id, reason="recreated"
                 )
             fresh.kaleyra_room_id, fresh.room_claim = room.id, None
-            storage.save(fresh, actor=_actor(actor), fields=["kaleyra_room_id", "room_claim"])
+            storage.save(fresh, actor=actor_name(actor), fields=["kaleyra_room_id", "room_claim"])
             storage.set_access_links(fresh, video_rooms.links_by_user(room))
     if not owned:
         video_rooms.delete_room(room.id, teleconsultation_id=teleconsultation_id, reason="stale")
@@ -338,4 +285,5 @@ def recreate_room(*, teleconsultation_id: str, actor: str | None) -> str | None:
         video_rooms.delete_room(
             old_room, teleconsultation_id=teleconsultation_id, reason="recreated"
         )
+    log_event(teleconsultation_id, "given a new room %s", room.id)
     return room.id

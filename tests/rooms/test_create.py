@@ -1,5 +1,6 @@
 """POST /teleconsultation: participants, dates, Kaleyra users and the room, as the contract says."""
 
+import logging
 from datetime import timedelta
 
 import pytest
@@ -231,3 +232,11 @@ def test_participants_are_stored_with_role_groups_language_and_kaleyra_id(create
     assert (first.external_id, first.role, first.language) == ("doctor-1", "plus", "it")
     assert (second.role, second.groups, second.full_name) == ("basic", ["customer"], "patient-1")
     assert first.kaleyra_user_id == kaleyra_user_id_for("doctor-1")
+
+
+def test_scheduling_is_logged_with_the_id_and_without_personal_data(api, caplog):
+    caplog.set_level(logging.INFO, logger="teleconsultation.rooms")
+    room_id = post(api, body([doctor(full_name="Dr. Ada Rossi"), patient()])).json()["roomId"]
+    lines = [r for r in caplog.records if getattr(r, "teleconsultation", None) == room_id]
+    assert [r.getMessage() for r in lines if "scheduled" in r.getMessage()]
+    assert not any("Ada Rossi" in r.getMessage() for r in caplog.records)
