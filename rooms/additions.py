@@ -12,12 +12,15 @@ from django.utils import timezone
 
 from kaleyra.errors import KaleyraError
 from rooms import video_rooms
-from rooms.errors import Conflict, Locked, NoPlusUser, TeleconsultationNotFound
+from rooms.errors import Conflict, Locked, TeleconsultationNotFound
 from rooms.participants import ParticipantInput, get_participant_resolver
 from rooms.selectors import is_complete, is_locked
-from rooms.services import actor_name, log_event, participant_rows
+from rooms.services import actor_name, log_event, participant_rows, refuse_without_plus
 from rooms.storage import get_storage
 from rooms.users import kaleyra_users_for
+
+# The contract's text names the route, not the id.
+NO_PLUS_OPERATION = "POST /teleconsultation/{roomId}/participants/data"
 
 
 def participant_add(
@@ -32,9 +35,14 @@ def participant_add(
     current = storage.find(teleconsultation_id)
     if current is None:
         raise TeleconsultationNotFound(teleconsultation_id)
-    _check_can_add(current, list(current.participants.all()), entry.external_id)
+    known = list(current.participants.all())
+    _check_can_add(current, known, entry.external_id)
     resolved = get_participant_resolver().resolve(
         [entry], field="body", request_headers=headers or {}
+    )
+    # Refused before the newcomer gets a Kaleyra user: a refused request creates nothing.
+    refuse_without_plus(
+        [*known, *resolved], number=current.participants_number, operation=NO_PLUS_OPERATION
     )
     user_ids = kaleyra_users_for(resolved)
     claim = None
@@ -48,8 +56,7 @@ def participant_add(
         newcomer.teleconsultation = fresh
         members = [*members, newcomer]
         completes = len(members) == fresh.participants_number
-        if completes and not video_rooms.has_plus(members):
-            raise NoPlusUser("POST /teleconsultation/{roomId}/participants/data")
+        refuse_without_plus(members, number=fresh.participants_number, operation=NO_PLUS_OPERATION)
         storage.add_participant(newcomer)
         if completes:
             claim = fresh.room_claim = secrets.token_hex(16)

@@ -92,11 +92,16 @@ def participant_rows(
     ]
 
 
-def _resolve(participants: ParticipantsInput, *, headers: dict) -> list[Participant]:
-    resolved = get_participant_resolver().resolve(
+def _resolve(participants: ParticipantsInput, *, headers: dict) -> list[ResolvedParticipant]:
+    return get_participant_resolver().resolve(
         participants.entries, field=participants.field, request_headers=headers
     )
-    return participant_rows(resolved, kaleyra_users_for(resolved))
+
+
+def refuse_without_plus(people: Sequence, *, number: int, operation: str) -> None:
+    """A complete teleconsultation needs a plus user; checked before anything is created."""
+    if len(people) == number and not video_rooms.has_plus(people):
+        raise NoPlusUser(operation)
 
 
 def _apply_links(members: Sequence[Participant], room) -> None:
@@ -115,10 +120,10 @@ def teleconsultation_create(
     """A new teleconsultation; its room is created now if every participant is already known."""
     _check_participants(participants)
     start, end = new_schedule(schedule, now=timezone.now())
-    members = _resolve(participants, headers=headers or {})
+    resolved = _resolve(participants, headers=headers or {})
+    refuse_without_plus(resolved, number=participants.number, operation="POST /teleconsultation")
+    members = participant_rows(resolved, kaleyra_users_for(resolved))
     complete = len(members) == participants.number
-    if complete and not video_rooms.has_plus(members):
-        raise NoPlusUser("POST /teleconsultation")
     room = video_rooms.create_room(members, start, end) if complete else None
     _apply_links(members, room)
     teleconsultation = Teleconsultation(
@@ -154,8 +159,9 @@ def teleconsultation_update(
     if participants is not None:
         _check_participants(participants)
         # Once per request: a retry after a concurrent change must not ask the directory again.
-        resolved = get_participant_resolver().resolve(
-            participants.entries, field=participants.field, request_headers=headers or {}
+        resolved = _resolve(participants, headers=headers or {})
+        refuse_without_plus(
+            resolved, number=participants.number, operation="PATCH /teleconsultation"
         )
     for _attempt in range(WRITE_ATTEMPTS):
         if _try_update(teleconsultation_id, participants, resolved, schedule, actor):

@@ -2,7 +2,7 @@
 
 import pytest
 
-from rooms.models import Teleconsultation
+from rooms.models import Teleconsultation, UserMapping
 from tests.rooms.conftest import doctor, patient
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock")]
@@ -58,7 +58,9 @@ def test_completing_without_a_plus_user_is_refused_and_nothing_is_added(api, cre
     assert response.status_code == 400
     assert response.json()["error"] == NO_PLUS
     assert Teleconsultation.objects.get(id=room_id).participants.count() == 1
+    assert not UserMapping.objects.filter(external_id="b").exists()
     assert simulator.call_count("create_room") == 0
+    assert simulator.call_count("create_user") == 1  # for "a" only, when it was scheduled
 
 
 def test_a_provider_failure_adds_nobody_so_the_request_can_be_repeated(api, create, simulator):

@@ -96,7 +96,8 @@ def test_no_plus_participant_is_refused_with_the_contract_text_and_nothing_is_st
     assert response.status_code == 400
     assert response.json()["error"] == "Failed POST /teleconsultation: no plus user in room"
     assert Teleconsultation.objects.count() == 0
-    assert simulator.call_count("create_room") == 0
+    assert not UserMapping.objects.exists()
+    assert simulator.call_count() == 0
 
 
 def test_known_users_are_reused_and_a_changed_role_is_updated_on_kaleyra(api, simulator):

@@ -4,7 +4,7 @@ from datetime import timedelta
 
 import pytest
 
-from rooms.models import PendingRoomDeletion, Teleconsultation
+from rooms.models import PendingRoomDeletion, Teleconsultation, UserMapping
 from tests.rooms.conftest import NOW, START, doctor, iso, patient, person
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock")]
@@ -100,6 +100,7 @@ def test_no_plus_participant_is_refused_with_the_contract_text(api, create):
     response = patch(api, room_id, {"participants": participants(patient("a"), patient("b"))})
     assert response.status_code == 400
     assert response.json()["error"] == "Failed PATCH /teleconsultation: no plus user in room"
+    assert not UserMapping.objects.filter(external_id__in=["a", "b"]).exists()
     assert (
         Teleconsultation.objects.get(id=room_id).participants.filter(external_id="a").count() == 0
     )
