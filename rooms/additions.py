@@ -8,13 +8,11 @@ When the provider fails, the participant is taken out again, so the request can 
 
 import secrets
 
-from django.utils import timezone
-
 from kaleyra.errors import KaleyraError
 from rooms import video_rooms
-from rooms.errors import Conflict, Locked, TeleconsultationNotFound
+from rooms.errors import Conflict, TeleconsultationNotFound
 from rooms.participants import ParticipantInput, get_participant_resolver
-from rooms.selectors import is_complete, is_locked
+from rooms.selectors import is_complete
 from rooms.services import actor_name, log_event, participant_rows, refuse_without_plus
 from rooms.storage import get_storage
 from rooms.users import kaleyra_users_for
@@ -75,6 +73,7 @@ def participant_add(
 
 
 def _check_can_add(teleconsultation, members, external_id: str) -> None:
+    # Only a complete teleconsultation can be locked, so "complete" covers "locked" here too.
     if is_complete(teleconsultation, members):
         raise Conflict(
             f"The teleconsultation already has all its {teleconsultation.participants_number} "
@@ -82,8 +81,6 @@ def _check_can_add(teleconsultation, members, external_id: str) -> None:
         )
     if any(member.external_id == external_id for member in members):
         raise Conflict(f"User {external_id} is already a participant")
-    if is_locked(teleconsultation, members, now=timezone.now()):
-        raise Locked(teleconsultation.immutable_from)
 
 
 def _create_claimed_room(teleconsultation, members, claim: str, *, added: str, actor: str) -> None:
