@@ -40,7 +40,8 @@ class DirectoryResolver:
                     external_id=entry.external_id,
                     groups=user.groups,
                     # A directory user without a name is still callable; show their id instead.
-                    full_name=user.full_name or entry.external_id,
+                    # Stored in 255 characters, as a name sent in the body may be.
+                    full_name=(user.full_name or entry.external_id)[:255],
                     language=entry.language,
                     role=role_for(
                         external_id=entry.external_id,

@@ -121,8 +121,10 @@ class ParticipantsField(serializers.Field):
                 "An array of user ids needs the user directory (AUTH_SERVICE is not set); send "
                 '{"number": n, "data": [{"userExternalId", "groups", "fullName"}]} instead.'
             )
-        if not all(isinstance(item, str) and item.strip() for item in value):
-            raise serializers.ValidationError("Every user id must be a non-empty string.")
+        if not all(isinstance(item, str) and 0 < len(item.strip()) <= 255 for item in value):
+            raise serializers.ValidationError(
+                "Every user id must be a non-empty string of at most 255 characters."
+            )
         entries = tuple(ParticipantInput(external_id=item.strip()) for item in value)
         return ParticipantsInput(number=len(entries), entries=entries, field="participants")
 

@@ -198,3 +198,9 @@ def test_errors_in_an_array_of_ids_name_the_array_entry(api, directory, ids, fie
     assert response.status_code == 400
     assert text in " ".join(response.json()["details"][field])
     assert len(directory.calls) == 0  # refused before asking the directory
+
+
+def test_an_overlong_user_id_in_the_array_is_a_400(api, directory):
+    response = post(api, ["auth0|doc", "x" * 256])
+    assert response.status_code == 400
+    assert "at most 255 characters" in response.json()["details"]["participants"][0]

@@ -86,3 +86,9 @@ def test_a_user_without_a_name_is_shown_by_id(mocked):
     mocked.get(USERS_URL, json=[{"user_id": "auth0|anon", "app_metadata": {"groups": ["doctor"]}}])
     (person,) = resolve("auth0|anon")
     assert person.full_name == "auth0|anon"
+
+
+def test_an_overlong_directory_name_is_cut_to_what_is_stored(mocked):
+    mocked.get(USERS_URL, json=[auth0_user("auth0|doc", name="A" * 300, groups=("doctor",))])
+    (doc,) = resolve("auth0|doc")
+    assert doc.full_name == "A" * 255
