@@ -88,3 +88,8 @@ def test_the_drf_authentication_gives_views_a_caller_or_none():
     caller, _ = authentication.authenticate(with_id)
     assert (caller.id, caller.groups) == ("u1", ("doctor",))
     assert authentication.authenticate(Request(factory.get("/"))) is None
+
+
+def test_a_user_id_longer_than_what_is_stored_is_no_identity():
+    assert caller_from_headers({"miauserid": "u" * 255}).id == "u" * 255
+    assert caller_from_headers({"miauserid": "u" * 256}) is None
