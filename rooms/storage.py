@@ -7,6 +7,7 @@ UPDATE on PostgreSQL; SQLite's IMMEDIATE transactions serialise writers). No pro
 made while it is open.
 """
 
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
@@ -17,10 +18,20 @@ from django.db.models import Count, F, Prefetch, Q
 
 from rooms.models import Participant, PendingRoomDeletion, Teleconsultation, UserMapping
 
+# Every id is 24 lowercase hex characters; anything else cannot exist and is not looked up (a NUL
+# byte in a path, for one, is an error in PostgreSQL rather than a miss).
+ID_SHAPE = re.compile(r"[0-9a-f]{24}")
+
+
+def is_teleconsultation_id(value: str) -> bool:
+    return bool(ID_SHAPE.fullmatch(value))
+
 
 class DjangoStorage:
     def find(self, teleconsultation_id: str, *, include_trash: bool = False):
         """The teleconsultation with its participants (two queries), or None."""
+        if not is_teleconsultation_id(teleconsultation_id):
+            return None
         query = Teleconsultation.objects.filter(id=teleconsultation_id)
         if not include_trash:
             query = query.filter(state=Teleconsultation.State.PUBLIC)
@@ -30,6 +41,9 @@ class DjangoStorage:
     @contextmanager
     def locked(self, teleconsultation_id: str) -> Iterator[Teleconsultation | None]:
         """A live teleconsultation under its row lock, participants loaded; None when gone."""
+        if not is_teleconsultation_id(teleconsultation_id):
+            yield None
+            return
         with transaction.atomic():
             teleconsultation = (
                 Teleconsultation.objects.select_for_update()

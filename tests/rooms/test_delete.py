@@ -106,3 +106,14 @@ def test_a_locked_teleconsultation_can_still_be_deleted(api, create, simulator, 
     assert patched.status_code == 409
     assert api.delete(f"/teleconsultation/{room_id}").status_code == 204
     assert Teleconsultation.objects.get(id=room_id).state == "TRASH"
+
+
+@pytest.mark.parametrize("room_id", ["ab%00cd", "0123456789ABCDEF01234567", "x" * 300])
+def test_ids_that_cannot_exist_are_404s_on_every_endpoint(api, room_id):
+    base = f"/teleconsultation/{room_id}"
+    api.as_user("doctor-1")
+    assert api.get(base).status_code == 404
+    assert api.delete(base).status_code == 404
+    assert api.patch(base, {"duration_in_seconds": 900}, format="json").status_code == 404
+    assert api.post(f"{base}/participants/data", patient("x"), format="json").status_code == 404
+    assert api.delete(f"{base}/uploads").status_code == 404
