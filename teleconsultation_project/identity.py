@@ -14,7 +14,8 @@ from rest_framework.authentication import BaseAuthentication
 
 from teleconsultation_project.service_config import PathStep, get_service_config
 
-# User ids are stored in 255 characters (user map, audit fields); a longer one is no identity.
+# User ids are stored in 255 characters (user map, audit fields); a longer one, or one with control
+# characters (PostgreSQL refuses a NUL), is no identity.
 MAX_USER_ID_LENGTH = 255
 
 
@@ -95,7 +96,7 @@ def caller_from_headers(headers: Any, query: Any = None) -> Caller | None:
         user_id = user_id_from_path(steps, {"headers": lowered, "query": dict(query or {})})
     else:
         user_id = (lowered.get(settings.USERID_HEADER_KEY.lower()) or "").strip() or None
-    if not user_id or len(user_id) > MAX_USER_ID_LENGTH:
+    if not user_id or len(user_id) > MAX_USER_ID_LENGTH or not user_id.isprintable():
         return None
     return Caller(
         id=user_id,

@@ -93,3 +93,8 @@ def test_the_drf_authentication_gives_views_a_caller_or_none():
 def test_a_user_id_longer_than_what_is_stored_is_no_identity():
     assert caller_from_headers({"miauserid": "u" * 255}).id == "u" * 255
     assert caller_from_headers({"miauserid": "u" * 256}) is None
+
+
+def test_a_user_id_with_control_characters_is_no_identity():
+    assert caller_from_headers({"miauserid": "u\x00v"}) is None
+    assert caller_from_headers({"miauserid": "auth0|5e81 x"}).id == "auth0|5e81 x"
