@@ -20,16 +20,23 @@ def test_delete_removes_the_room_and_keeps_the_record_in_trash(api, create, simu
     assert not PendingRoomDeletion.objects.exists()
 
 
+def every_endpoint_status(api, room_id) -> set[int]:
+    """The statuses of GET, PATCH, DELETE, add participant and DELETE uploads on one id."""
+    base = f"/teleconsultation/{room_id}"
+    api.as_user("doctor-1")
+    return {
+        api.get(base).status_code,
+        api.patch(base, {"duration_in_seconds": 900}, format="json").status_code,
+        api.post(f"{base}/participants/data", patient("x"), format="json").status_code,
+        api.delete(f"{base}/uploads").status_code,
+        api.delete(base).status_code,
+    }
+
+
 def test_after_delete_every_endpoint_answers_404(api, create):
     room_id = create([doctor(), patient()])
     api.delete(f"/teleconsultation/{room_id}")
-    base = f"/teleconsultation/{room_id}"
-    api.as_user("doctor-1")
-    assert api.get(base).status_code == 404
-    assert api.delete(base).status_code == 404
-    assert api.patch(base, {"duration_in_seconds": 900}, format="json").status_code == 404
-    assert api.post(f"{base}/participants/data", patient("x"), format="json").status_code == 404
-    assert api.delete(f"{base}/uploads").status_code == 404
+    assert every_endpoint_status(api, room_id) == {404}
 
 
 def test_delete_without_a_room_does_not_call_kaleyra(api, create, simulator):
@@ -110,10 +117,4 @@ def test_a_locked_teleconsultation_can_still_be_deleted(api, create, simulator, 
 
 @pytest.mark.parametrize("room_id", ["ab%00cd", "0123456789ABCDEF01234567", "x" * 300])
 def test_ids_that_cannot_exist_are_404s_on_every_endpoint(api, room_id):
-    base = f"/teleconsultation/{room_id}"
-    api.as_user("doctor-1")
-    assert api.get(base).status_code == 404
-    assert api.delete(base).status_code == 404
-    assert api.patch(base, {"duration_in_seconds": 900}, format="json").status_code == 404
-    assert api.post(f"{base}/participants/data", patient("x"), format="json").status_code == 404
-    assert api.delete(f"{base}/uploads").status_code == 404
+    assert every_endpoint_status(api, room_id) == {404}
