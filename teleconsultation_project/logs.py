@@ -33,7 +33,10 @@ def redact(text: str) -> str:
 
 class RequestIdFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
-        record.request_id = request_id_var.get()
+        # Django logs a failed response after the middleware has returned; its record carries
+        # the request, which carries the id.
+        request = getattr(record, "request", None)
+        record.request_id = request_id_var.get() or getattr(request, "request_id", None)
         return True
 
 

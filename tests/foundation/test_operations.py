@@ -123,3 +123,13 @@ def test_every_reference_in_the_openapi_document_resolves(client):
     components = document["components"]["schemas"]
     missing = {ref for ref in references(document) if ref.split("/")[-1] not in components}
     assert missing == set()
+
+
+@pytest.mark.django_db
+def test_djangos_own_error_lines_carry_the_request_id(client, simulator, caplog):
+    simulator.fail_next("get_company", mode="drop", times=10)
+    with caplog.at_level(logging.WARNING, logger="django.request"):
+        client.get("/-/check-up", HTTP_X_REQUEST_ID="req-503")
+    record = next(r for r in caplog.records if r.name == "django.request")
+    RequestIdFilter().filter(record)
+    assert record.request_id == "req-503"
