@@ -1,4 +1,4 @@
-"""The Django admin for support staff: teleconsultations, the user map, rooms pending deletion.
+"""The Django admin for support staff: teleconsultations, the user map, the room jobs.
 
 Records are read-only here: every change goes through an action (`rooms.admin_actions`), which
 runs the same services as the API. Access links are secrets: never in the list, and on the detail
@@ -11,7 +11,7 @@ from django.urls import path
 from django.utils import timezone
 
 from rooms import admin_actions
-from rooms.models import Participant, PendingRoomDeletion, Teleconsultation, UserMapping
+from rooms.models import Participant, RoomJob, Teleconsultation, UserMapping
 
 LOCAL_FORMAT = "%Y-%m-%d %H:%M %Z"
 
@@ -176,18 +176,24 @@ class UserMappingAdmin(admin.ModelAdmin):
         return False
 
 
-@admin.register(PendingRoomDeletion)
-class PendingRoomDeletionAdmin(admin.ModelAdmin):
+@admin.register(RoomJob)
+class RoomJobAdmin(admin.ModelAdmin):
+    """Rooms still to delete on Kaleyra, and rooms being created (an old or abandoned intent is
+    a possible orphan: its tag is in the room's description)."""
+
     list_display = [
-        "kaleyra_room_id",
+        "kind",
+        "key",
         "teleconsultation_id",
         "reason",
         "attempts",
+        "abandoned",
         "last_error",
         "created_at",
         "updated_at",
     ]
-    search_fields = ["kaleyra_room_id", "teleconsultation_id"]
+    list_filter = ["kind", "abandoned"]
+    search_fields = ["key", "teleconsultation_id"]
     ordering = ["created_at"]
 
     def has_add_permission(self, request):

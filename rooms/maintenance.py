@@ -10,10 +10,9 @@ import enum
 from dataclasses import dataclass
 
 from kaleyra.errors import KaleyraError
-from rooms import services, uploads, video_rooms
+from rooms import room_swap, services, uploads
 from rooms.errors import TeleconsultationNotFound
-from rooms.models import PendingRoomDeletion
-from rooms.storage import get_storage
+from rooms.storage.base import RoomJob
 from teleconsultation_project.errors import ApiError, provider_trouble
 
 
@@ -46,14 +45,16 @@ def _refused(teleconsultation_id: str, exc: ApiError) -> Outcome:
 def move_to_trash(teleconsultation_id: str, *, actor: str) -> Outcome:
     """Deletes the Kaleyra room and moves the teleconsultation to TRASH."""
     try:
-        services.teleconsultation_delete(teleconsultation_id=teleconsultation_id, actor=actor)
+        room_deleted = services.teleconsultation_delete(
+            teleconsultation_id=teleconsultation_id, actor=actor
+        )
     except TeleconsultationNotFound:
         return Outcome(
             Result.SKIPPED, f"Teleconsultation {teleconsultation_id}: already in the trash"
         )
     except ApiError as exc:
         return _refused(teleconsultation_id, exc)
-    if get_storage().has_pending_room_deletion(teleconsultation_id):
+    if room_deleted is False:
         # The record is in TRASH; only the provider call is left, recorded for reconcile_rooms.
         return Outcome(
             Result.PARTLY_DONE,
@@ -61,9 +62,8 @@ def move_to_trash(teleconsultation_id: str, *, actor: str) -> Outcome:
             "not be deleted now; reconcile_rooms will delete it",
             provider_failed=True,
         )
-    return Outcome(
-        Result.DONE, f"Teleconsultation {teleconsultation_id}: moved to trash, Kaleyra room deleted"
-    )
+    room = "Kaleyra room deleted" if room_deleted else "it had no Kaleyra room"
+    return Outcome(Result.DONE, f"Teleconsultation {teleconsultation_id}: moved to trash, {room}")
 
 
 def delete_uploads(teleconsultation_id: str, *, force: bool) -> Outcome:
@@ -114,16 +114,14 @@ def recreate_room(teleconsultation_id: str, *, actor: str) -> Outcome:
     )
 
 
-def finish_room_deletion(pending: PendingRoomDeletion) -> Outcome:
-    """Deletes a room a failure left behind; `delete_room` forgets it once gone."""
-    label = f"room {pending.kaleyra_room_id}"
+def finish_room_deletion(pending: RoomJob) -> Outcome:
+    """Deletes a room a failure left behind; it is forgotten once gone."""
+    label = f"room {pending.key}"
     if pending.teleconsultation_id:
         label += f" (teleconsultation {pending.teleconsultation_id})"
-    deleted = video_rooms.delete_room(
-        pending.kaleyra_room_id,
-        teleconsultation_id=pending.teleconsultation_id,
-        reason=pending.reason,
-    )
+    deleted = room_swap.finish_room_deletion(pending)
+    if deleted is None:
+        return Outcome(Result.SKIPPED, f"{label}: in use by a live teleconsultation, kept")
     if deleted:
         return Outcome(Result.DONE, f"{label}: deleted")
     return Outcome(

@@ -1,14 +1,14 @@
-"""Records of the teleconsultation domain, mirroring Mia's two CRUD collections.
+"""The Django backend's tables, mirroring Mia's two CRUD collections.
 
 `Teleconsultation` + `Participant` are Mia's teleconsultations collection, `UserMapping` its user id
-map. `PendingRoomDeletion` remembers Kaleyra rooms that must still be deleted after a failure, so
-`reconcile_rooms` can finish the job and no room is left orphaned.
+map. `RoomJob` is the service's own bookkeeping (rooms to delete, rooms being created), so
+`reconcile_rooms` can finish what a failure left and no room is left orphaned. Only
+`rooms.storage.django` (and the read-only admin) use these; everything else sees
+`rooms.storage.base`'s domain objects.
 """
 
 import secrets
-from datetime import datetime, timedelta
 
-from django.conf import settings
 from django.db import models
 
 
@@ -17,17 +17,15 @@ def new_teleconsultation_id() -> str:
     return secrets.token_hex(12)
 
 
+def new_job_id() -> str:
+    return secrets.token_hex(12)
+
+
 class Teleconsultation(models.Model):
     class State(models.TextChoices):
         PUBLIC = "PUBLIC"
+        DRAFT = "DRAFT"
         TRASH = "TRASH"
-
-    class Lifecycle(models.TextChoices):
-        """Mia's `teleconsultationState`, derived from the record rather than stored twice."""
-
-        WAITING = "WAITING_FOR_PARTICIPANTS", "Waiting for participants"
-        READY = "ROOM_READY", "Room ready"
-        DELETED = "DELETED", "Deleted"
 
     id = models.CharField(
         primary_key=True, max_length=24, default=new_teleconsultation_id, editable=False
@@ -64,21 +62,6 @@ class Teleconsultation(models.Model):
     def __str__(self) -> str:
         return self.id
 
-    @property
-    def duration(self) -> timedelta:
-        return self.end - self.start
-
-    @property
-    def immutable_from(self) -> datetime:
-        """From this moment a complete teleconsultation is locked and its links are handed out."""
-        return self.start - timedelta(milliseconds=settings.IMMUTABLE_PERIOD_MS)
-
-    @property
-    def lifecycle(self) -> str:
-        if self.state == self.State.TRASH:
-            return self.Lifecycle.DELETED
-        return self.Lifecycle.READY if self.kaleyra_room_id else self.Lifecycle.WAITING
-
 
 class Participant(models.Model):
     class Role(models.TextChoices):
@@ -92,7 +75,7 @@ class Participant(models.Model):
     external_id = models.CharField(max_length=255)
     groups = models.JSONField(default=list)
     full_name = models.CharField(max_length=255)
-    language = models.CharField(max_length=2, blank=True, default="")
+    language = models.CharField(max_length=35, blank=True, default="")
     role = models.CharField(max_length=5, choices=Role.choices)
     kaleyra_user_id = models.CharField(max_length=128)
     access_link = models.TextField(blank=True, default="")
@@ -126,16 +109,26 @@ class UserMapping(models.Model):
         return f"{self.external_id} -> {self.kaleyra_user_id}"
 
 
-class PendingRoomDeletion(models.Model):
-    """A Kaleyra room that must be deleted but could not be yet (provider down, crash)."""
+class RoomJob(models.Model):
+    """Bookkeeping that keeps Kaleyra and the records in step (see `rooms.storage.base.JobKind`)."""
 
-    kaleyra_room_id = models.CharField(max_length=128, unique=True)
+    id = models.CharField(primary_key=True, max_length=24, default=new_job_id, editable=False)
+    kind = models.CharField(max_length=32)
+    key = models.CharField(max_length=128)
     teleconsultation_id = models.CharField(max_length=24, blank=True, default="")
-    reason = models.CharField(max_length=255)
+    reason = models.CharField(max_length=255, blank=True, default="")
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.CharField(max_length=255, blank=True, default="")
+    abandoned = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["kind", "key"], name="room_job_once")]
+        indexes = [
+            models.Index(fields=["kind", "attempts", "id"], name="room_job_queue"),
+            models.Index(fields=["teleconsultation_id"], name="room_job_teleconsultation"),
+        ]
+
     def __str__(self) -> str:
-        return self.kaleyra_room_id
+        return f"{self.kind} {self.key}"

@@ -1,12 +1,11 @@
-"""Reads of the teleconsultation domain: completeness, the lock, and what a participant may see.
+"""Reads of the teleconsultation domain: what a participant may see.
 
-`teleconsultation_access` is the GET endpoint: two SQL queries and one provider call. A
+`teleconsultation_access` is the GET endpoint: one storage read and one provider call. A
 participant's join link is handed out only when the room exists and the immutable period has
 begun; before that the answer says from when it will be.
 """
 
 import logging
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -23,14 +22,6 @@ from teleconsultation_project.identity import Caller
 from teleconsultation_project.service_config import get_service_config
 
 logger = logging.getLogger("teleconsultation.rooms")
-
-
-def is_complete(teleconsultation, members: Sequence) -> bool:
-    return len(members) >= teleconsultation.participants_number
-
-
-def is_locked(teleconsultation, members: Sequence, *, now: datetime) -> bool:
-    return is_complete(teleconsultation, members) and now >= teleconsultation.immutable_from
 
 
 @dataclass(frozen=True)
@@ -88,12 +79,12 @@ def teleconsultation_access(
     teleconsultation = get_storage().find(teleconsultation_id)
     if teleconsultation is None:
         raise TeleconsultationNotFound(teleconsultation_id)
-    members = list(teleconsultation.participants.all())
-    me = next((member for member in members if member.external_id == caller.id), None)
+    members = teleconsultation.participants
+    me = teleconsultation.participant(caller.id)
     if me is None:
         raise UnauthorizedUser()
     available = (
-        is_complete(teleconsultation, members)
+        teleconsultation.complete
         and teleconsultation.kaleyra_room_id
         and me.access_link
         and timezone.now() >= teleconsultation.immutable_from

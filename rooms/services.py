@@ -1,34 +1,28 @@
-"""The teleconsultation lifecycle: create, change, add a participant, delete.
+"""The teleconsultation lifecycle: create, change, delete, and a fresh room for support work.
 
-Every write follows one pattern, so that no failure half-way leaves an orphaned Kaleyra room or a
-lost teleconsultation:
-1. read and validate; make sure every participant has a Kaleyra user (safe to repeat);
-2. create the new Kaleyra room, if one is needed, outside any database transaction;
-3. write under the row lock, checking nothing changed since step 1 (else undo step 2, start over);
-4. delete the room that was replaced; a failure there is remembered for `reconcile_rooms`.
-Adding the last participant reserves the room creation with a claim instead, so two concurrent
-additions never create two rooms (`rooms/additions.py`).
+Each write reads and validates, makes sure every participant has a Kaleyra user (safe to repeat),
+then lets `rooms.room_swap` create, replace or delete the Kaleyra room, so no failure half-way
+leaves an orphaned room or a lost teleconsultation. Adding a participant is `rooms.additions`.
 """
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from django.utils import timezone
 
-from rooms import video_rooms
+from rooms import room_swap, video_rooms
 from rooms.errors import Conflict, InvalidRequest, Locked, NoPlusUser, TeleconsultationNotFound
-from rooms.models import Participant, Teleconsultation
 from rooms.participants import ParticipantInput, ResolvedParticipant, get_participant_resolver
 from rooms.schedule import ScheduleInput, changed_schedule, new_schedule
-from rooms.selectors import is_complete, is_locked
 from rooms.storage import get_storage
+from rooms.storage.base import Participant, State, Teleconsultation
 from rooms.users import kaleyra_users_for
 
 logger = logging.getLogger("teleconsultation.rooms")
 
 MIN_PARTICIPANTS, MAX_PARTICIPANTS = 2, 25
-WRITE_ATTEMPTS = 3
+CHANGED_MEANWHILE = "The teleconsultation was changed by another request meanwhile; try again"
 
 
 @dataclass(frozen=True)
@@ -75,24 +69,24 @@ def _check_participants(participants: ParticipantsInput) -> None:
         seen.add(entry.external_id)
 
 
-def participant_rows(
-    resolved: Sequence[ResolvedParticipant], user_ids: dict[str, str], *, first_position: int = 0
-) -> list[Participant]:
-    return [
+def members_of(resolved: Sequence[ResolvedParticipant]) -> tuple[Participant, ...]:
+    """The participants as stored, each with its Kaleyra user (made now when missing)."""
+    user_ids = kaleyra_users_for(resolved)
+    return tuple(
         Participant(
-            position=first_position + index,
             external_id=person.external_id,
-            groups=list(person.groups),
+            groups=tuple(person.groups),
             full_name=person.full_name,
             language=person.language or "",
             role=person.role.value,
             kaleyra_user_id=user_ids[person.external_id],
         )
-        for index, person in enumerate(resolved)
-    ]
+        for person in resolved
+    )
 
 
-def _resolve(participants: ParticipantsInput, *, headers: dict) -> list[ResolvedParticipant]:
+def resolve(participants: ParticipantsInput, *, headers: dict) -> list[ResolvedParticipant]:
+    _check_participants(participants)
     return get_participant_resolver().resolve(
         participants.entries, field=participants.field, request_headers=headers
     )
@@ -104,12 +98,6 @@ def refuse_without_plus(people: Sequence, *, number: int, operation: str) -> Non
         raise NoPlusUser(operation)
 
 
-def _apply_links(members: Sequence[Participant], room) -> None:
-    links = video_rooms.links_by_user(room) if room else {}
-    for member in members:
-        member.access_link = links.get(member.kaleyra_user_id, "")
-
-
 def teleconsultation_create(
     *,
     participants: ParticipantsInput,
@@ -118,28 +106,35 @@ def teleconsultation_create(
     headers: dict | None = None,
 ) -> Teleconsultation:
     """A new teleconsultation; its room is created now if every participant is already known."""
-    _check_participants(participants)
     start, end = new_schedule(schedule, now=timezone.now())
-    resolved = _resolve(participants, headers=headers or {})
+    resolved = resolve(participants, headers=headers or {})
     refuse_without_plus(resolved, number=participants.number, operation="POST /teleconsultation")
-    members = participant_rows(resolved, kaleyra_users_for(resolved))
-    complete = len(members) == participants.number
-    room = video_rooms.create_room(members, start, end) if complete else None
-    _apply_links(members, room)
     teleconsultation = Teleconsultation(
+        id="",  # given by the storage backend
         participants_number=participants.number,
         start=start,
         end=end,
-        kaleyra_room_id=room.id if room else None,
+        participants=members_of(resolved),
         created_by=actor_name(actor),
         updated_by=actor_name(actor),
     )
-    with video_rooms.discarded_unless_stored(room, teleconsultation_id=teleconsultation.id):
-        get_storage().insert(teleconsultation, members)
+    made = None
+    if teleconsultation.complete:
+        made = room_swap.create_room(teleconsultation, reason="created")
+        room = made[0]
+        teleconsultation = replace(teleconsultation, kaleyra_room_id=room.id).with_links(
+            video_rooms.links_by_user(room)
+        )
+    try:
+        teleconsultation = get_storage().insert(teleconsultation, forget=[made[1]] if made else [])
+    except BaseException:
+        if made:  # an unrecorded room is an orphan
+            room_swap.discard(*made, teleconsultation_id="", reason="not stored")
+        raise
     log_event(
         teleconsultation.id,
         "scheduled with %d of %d participants, room %s",
-        len(members),
+        len(teleconsultation.participants),
         participants.number,
         teleconsultation.kaleyra_room_id or "not yet",
     )
@@ -153,143 +148,76 @@ def teleconsultation_update(
     schedule: ScheduleInput,
     actor: str | None,
     headers: dict | None = None,
-) -> None:
+) -> Teleconsultation:
     """Applies a PATCH; replaces the Kaleyra room only when the change alters it."""
-    resolved = None
+    members = number = None
     if participants is not None:
-        _check_participants(participants)
         # Once per request: a retry after a concurrent change must not ask the directory again.
-        resolved = _resolve(participants, headers=headers or {})
+        resolved = resolve(participants, headers=headers or {})
         refuse_without_plus(
             resolved, number=participants.number, operation="PATCH /teleconsultation"
         )
-    for _attempt in range(WRITE_ATTEMPTS):
-        if _try_update(teleconsultation_id, participants, resolved, schedule, actor):
-            return
-    raise Conflict("The teleconsultation was changed by another request meanwhile; try again")
-
-
-def _try_update(teleconsultation_id, participants, resolved, schedule, actor) -> bool:
-    storage = get_storage()
-    now = timezone.now()
-    current = storage.find(teleconsultation_id)
-    if current is None:
-        raise TeleconsultationNotFound(teleconsultation_id)
-    current_members = list(current.participants.all())
-    if is_locked(current, current_members, now=now):
-        raise Locked(current.immutable_from)
-    start, end = changed_schedule(schedule, start=current.start, end=current.end, now=now)
-    if participants is None:
-        number, members = current.participants_number, current_members
-    else:
         number = participants.number
-        members = participant_rows(resolved, kaleyra_users_for(resolved))
-    complete = len(members) == number
-    if complete and not video_rooms.has_plus(members):
-        raise NoPlusUser("PATCH /teleconsultation")
-    old_room = current.kaleyra_room_id
-    same_room = old_room and video_rooms.room_signature(
-        members, start, end
-    ) == video_rooms.room_signature(current_members, current.start, current.end)
-    new_room = None
-    if complete and not same_room:
-        new_room = video_rooms.create_room(members, start, end)
-    with (
-        video_rooms.discarded_unless_stored(new_room, teleconsultation_id=teleconsultation_id),
-        storage.locked(teleconsultation_id) as fresh,
-    ):
-        if fresh is None or fresh.version != current.version:
-            stale = True
-        else:
-            stale = False
-            keep_room = bool(complete and same_room)
-            if participants is not None:
-                if keep_room:
-                    links = {m.kaleyra_user_id: m.access_link for m in current_members}
-                else:
-                    links = video_rooms.links_by_user(new_room) if new_room else {}
-                for member in members:
-                    member.access_link = links.get(member.kaleyra_user_id, "")
-                storage.replace_participants(fresh, members)
-            elif new_room:
-                storage.set_access_links(fresh, video_rooms.links_by_user(new_room))
-            fresh.start, fresh.end, fresh.participants_number = start, end, number
-            fresh.kaleyra_room_id = old_room if keep_room else (new_room.id if new_room else None)
-            fresh.room_claim = None
-            if old_room and not keep_room:
-                storage.remember_room_deletion(
-                    room_id=old_room, teleconsultation_id=fresh.id, reason="replaced by PATCH"
-                )
-            storage.save(
-                fresh,
-                actor=actor_name(actor),
-                fields=["start", "end", "participants_number", "kaleyra_room_id", "room_claim"],
-            )
-    if stale:
-        if new_room:
-            video_rooms.delete_room(
-                new_room.id, teleconsultation_id=teleconsultation_id, reason="concurrent change"
-            )
-        if fresh is None:
+
+    def target(current: Teleconsultation) -> Teleconsultation:
+        now = timezone.now()
+        if current.locked(now=now):
+            raise Locked(current.immutable_from)
+        start, end = changed_schedule(schedule, start=current.start, end=current.end, now=now)
+        changed = replace(current, start=start, end=end)
+        if participants is not None:
+            changed = replace(changed, participants=members, participants_number=number)
+        return changed
+
+    if participants is not None:
+        # Kaleyra users are made only once the request is known to be acceptable.
+        current = get_storage().find(teleconsultation_id)
+        if current is None:
             raise TeleconsultationNotFound(teleconsultation_id)
-        return False
-    if old_room and old_room != fresh.kaleyra_room_id:
-        video_rooms.delete_room(old_room, teleconsultation_id=fresh.id, reason="replaced by PATCH")
-    room_now = "kept" if keep_room else (fresh.kaleyra_room_id or "none")
-    log_event(fresh.id, "changed, room %s", room_now)
-    return True
+        target(current)
+        members = members_of(resolved)
+    try:
+        after = room_swap.swap_room(
+            teleconsultation_id, target=target, actor=actor_name(actor), reason="replaced by PATCH"
+        )
+    except room_swap.Stale:
+        raise Conflict(CHANGED_MEANWHILE) from None
+    log_event(teleconsultation_id, "changed, room %s", after.kaleyra_room_id or "none")
+    return after
 
 
-def teleconsultation_delete(*, teleconsultation_id: str, actor: str | None) -> None:
-    """Moves the teleconsultation to TRASH (kept) and deletes its Kaleyra room."""
-    storage = get_storage()
-    with storage.locked(teleconsultation_id) as teleconsultation:
-        if teleconsultation is None:
-            raise TeleconsultationNotFound(teleconsultation_id)
-        room_id = teleconsultation.kaleyra_room_id
-        teleconsultation.state = Teleconsultation.State.TRASH
-        teleconsultation.room_claim = None
-        if room_id:
-            # Recorded in the same transaction: even a crash right after leaves the room known.
-            storage.remember_room_deletion(
-                room_id=room_id, teleconsultation_id=teleconsultation_id, reason="deleted"
-            )
-        storage.save(teleconsultation, actor=actor_name(actor), fields=["state", "room_claim"])
-    if room_id:
-        video_rooms.delete_room(room_id, teleconsultation_id=teleconsultation_id, reason="deleted")
+def teleconsultation_delete(*, teleconsultation_id: str, actor: str | None) -> bool | None:
+    """Moves the teleconsultation to TRASH (kept) and deletes its Kaleyra room: True when the room
+    is gone, False when it could not be deleted now (recorded for `reconcile_rooms`), None when
+    there was no room."""
+    _, room_id, deleted = room_swap.remove_room(
+        teleconsultation_id,
+        target=lambda fresh: replace(fresh, state=State.TRASH),
+        actor=actor_name(actor),
+        reason="deleted",
+    )
     log_event(teleconsultation_id, "moved to trash")
+    return deleted if room_id else None
 
 
 def recreate_room(*, teleconsultation_id: str, actor: str | None) -> str | None:
     """Gives a complete teleconsultation a fresh Kaleyra room (support and reconcile use it)."""
-    storage = get_storage()
-    current = storage.find(teleconsultation_id)
-    if current is None:
-        raise TeleconsultationNotFound(teleconsultation_id)
-    members = list(current.participants.all())
-    if not is_complete(current, members):
-        raise InvalidRequest("participants", "the teleconsultation is not complete yet")
-    room = video_rooms.create_room(members, current.start, current.end)
-    with (
-        video_rooms.discarded_unless_stored(room, teleconsultation_id=teleconsultation_id),
-        storage.locked(teleconsultation_id) as fresh,
-    ):
-        owned = fresh is not None and fresh.version == current.version
-        if owned:
-            old_room = fresh.kaleyra_room_id
-            if old_room:
-                storage.remember_room_deletion(
-                    room_id=old_room, teleconsultation_id=fresh.id, reason="recreated"
-                )
-            fresh.kaleyra_room_id, fresh.room_claim = room.id, None
-            storage.save(fresh, actor=actor_name(actor), fields=["kaleyra_room_id", "room_claim"])
-            storage.set_access_links(fresh, video_rooms.links_by_user(room))
-    if not owned:
-        video_rooms.delete_room(room.id, teleconsultation_id=teleconsultation_id, reason="stale")
-        raise Conflict("The teleconsultation was changed by another request meanwhile; try again")
-    if old_room:
-        video_rooms.delete_room(
-            old_room, teleconsultation_id=teleconsultation_id, reason="recreated"
+
+    def target(current: Teleconsultation) -> Teleconsultation:
+        if not current.complete:
+            raise InvalidRequest("participants", "the teleconsultation is not complete yet")
+        return current
+
+    try:
+        after = room_swap.swap_room(
+            teleconsultation_id,
+            target=target,
+            actor=actor_name(actor),
+            reason="recreated",
+            new_room=True,
+            attempts=1,
         )
-    log_event(teleconsultation_id, "given a new room %s", room.id)
-    return room.id
+    except room_swap.Stale:
+        raise Conflict(CHANGED_MEANWHILE) from None
+    log_event(teleconsultation_id, "given a new room %s", after.kaleyra_room_id)
+    return after.kaleyra_room_id

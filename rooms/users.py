@@ -6,13 +6,14 @@ query; a user whose role changed is updated on Kaleyra before the map is.
 """
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Protocol
 
 from kaleyra.ids import kaleyra_user_id_for
 from kaleyra.provider import get_video_provider
 from kaleyra.types import Role
-from rooms.models import UserMapping
 from rooms.storage import get_storage
+from rooms.storage.base import UserMapping
 
 
 class Person(Protocol):
@@ -38,7 +39,8 @@ def kaleyra_users_for(people: Sequence[Person]) -> dict[str, str]:
             known[person.external_id] = mapping
         elif mapping.role != role.value:
             provider.update_user_role(user_id=mapping.kaleyra_user_id, role=role)
-            mapping.role = role.value
+            mapping = replace(mapping, role=role.value)
             role_changed.append(mapping)
+            known[person.external_id] = mapping
     storage.save_mappings(created=created, role_changed=role_changed)
     return {external_id: mapping.kaleyra_user_id for external_id, mapping in known.items()}

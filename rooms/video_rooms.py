@@ -1,23 +1,20 @@
-"""The Kaleyra room of a teleconsultation: what it must look like, creating and deleting it.
+"""The Kaleyra room of a teleconsultation: what it must look like, and the provider call that
+makes it (`rooms.room_swap` is the only caller, and the only one that deletes rooms).
 
 A room is fixed at creation (participants, roles, tools, duration), so a change that alters any
 of these means a new room. `room_signature` says whether two versions of a teleconsultation need
-different rooms. Deleting a room never fails silently: when the provider does not answer, the room
-is remembered in `PendingRoomDeletion` for `reconcile_rooms`.
+different rooms.
 """
 
 import logging
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol
 
 from django.conf import settings
 
-from kaleyra.errors import KaleyraError, KaleyraNotFound
 from kaleyra.provider import get_video_provider
 from kaleyra.types import ParticipantSpec, Role, Room
-from rooms.storage import get_storage
 from teleconsultation_project.service_config import get_service_config
 
 logger = logging.getLogger("teleconsultation.rooms")
@@ -75,38 +72,3 @@ def create_room(members: Sequence[RoomMember], start: datetime, end: datetime) -
 
 def links_by_user(room: Room) -> dict[str, str]:
     return {participant.user_id: participant.link for participant in room.participants}
-
-
-def delete_room(room_id: str, *, teleconsultation_id: str, reason: str) -> bool:
-    """Deletes a room on Kaleyra; on failure remembers it for reconcile. True when it is gone.
-
-    Callers that must record the deletion atomically with their own write call
-    `storage.remember_room_deletion` inside their transaction first; this then clears it.
-    """
-    storage = get_storage()
-    try:
-        get_video_provider().delete_room(room_id)
-    except KaleyraNotFound:
-        pass  # already gone: the goal is reached
-    except KaleyraError as exc:
-        logger.warning(
-            "Could not delete Kaleyra room %s (%s); kept for reconcile", room_id, type(exc).__name__
-        )
-        storage.remember_room_deletion(
-            room_id=room_id, teleconsultation_id=teleconsultation_id, reason=reason
-        )
-        storage.room_deletion_failed(room_id, f"{type(exc).__name__}: status {exc.status}")
-        return False
-    storage.forget_room_deletion(room_id)
-    return True
-
-
-@contextmanager
-def discarded_unless_stored(room: Room | None, *, teleconsultation_id: str) -> Iterator[None]:
-    """Deletes `room` when the block that stores it fails: an unrecorded room is an orphan."""
-    try:
-        yield
-    except BaseException:
-        if room is not None:
-            delete_room(room.id, teleconsultation_id=teleconsultation_id, reason="not stored")
-        raise

@@ -158,6 +158,9 @@ TELECONSULTATION_SERVICE_CONFIG_PATH = env.str("TELECONSULTATION_SERVICE_CONFIG_
 TELECONSULTATIONS_CRUD_NAME = env.str("TELECONSULTATIONS_CRUD_NAME", default="teleconsultations")
 USER_ID_MAP_CRUD_NAME = env.str("USER_ID_MAP_CRUD_NAME", default="userIdMap")
 CRUD_SERVICE_URL = env.str("CRUD_SERVICE_URL", default="http://crud-service")
+# Where teleconsultations live: this service's database, or Mia's CRUD Service (docs/crud.md).
+STORAGE_BACKEND = env.str("STORAGE_BACKEND", default="django")
+ROOM_JOBS_CRUD_NAME = env.str("ROOM_JOBS_CRUD_NAME", default="teleconsultation_room_jobs")
 AUTH_SERVICE = env.str("AUTH_SERVICE", default="")
 DEFAULT_CLIENT_TYPE = env.str("DEFAULT_CLIENT_TYPE", default="")
 ADDITIONAL_HEADERS_TO_PROXY = env.list("ADDITIONAL_HEADERS_TO_PROXY", default=[])

@@ -56,3 +56,39 @@ def create(api, db):
         return response.json()["roomId"]
 
     return make
+
+
+# --- what storage holds, read through the storage interface so the same test runs against every
+# backend (never the ORM: the CRUD backend has no tables) ---------------------------------------
+
+
+def stored(teleconsultation_id: str):
+    """The teleconsultation as stored, trashed ones included (None when there is none)."""
+    from rooms.storage import get_storage
+
+    return get_storage().find(teleconsultation_id, include_trash=True)
+
+
+def visit_count() -> int:
+    from rooms.storage import get_storage
+
+    return get_storage().count_teleconsultations(include_trash=True)
+
+
+def mapping(external_id: str):
+    """The user map entry of an external user id, or None."""
+    from rooms.storage import get_storage
+
+    return get_storage().mappings_for([external_id]).get(external_id)
+
+
+def jobs(kind: str) -> list:
+    """Every room job of a kind ("room_deletion", "room_intent")."""
+    from rooms.storage import get_storage
+    from rooms.storage.base import JobKind
+
+    return [job for batch in get_storage().job_batches(JobKind(kind)) for job in batch]
+
+
+def links(teleconsultation) -> list[str]:
+    return [member.access_link for member in teleconsultation.participants]

@@ -6,8 +6,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from kaleyra.ids import kaleyra_user_id_for
-from rooms.models import Teleconsultation
-from tests.rooms.conftest import NOW, doctor, patient
+from tests.rooms.conftest import NOW, doctor, patient, stored
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock")]
 
@@ -28,7 +27,7 @@ def test_a_participant_gets_their_own_link_and_everyone_in_the_call(api, started
     response = get(api, started, "patient-1", ("customer",))
     assert response.status_code == 200
     answer = response.json()
-    own = Teleconsultation.objects.get(id=started).participants.get(external_id="patient-1")
+    own = stored(started).participant("patient-1")
     assert answer["bandyerUserId"] == kaleyra_user_id_for("patient-1")
     assert answer["accessLinkURL"].startswith(own.access_link.split("?")[0])
     assert answer["participantsBandyerCall"] == [

@@ -8,8 +8,7 @@ from django.contrib.auth.models import User
 from django.db import connections
 from django.utils import timezone
 
-from rooms.models import Teleconsultation
-from tests.rooms.conftest import doctor, patient
+from tests.rooms.conftest import doctor, patient, stored
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -65,7 +64,7 @@ def test_support_finds_a_visit_by_participant_name_and_deletes_its_uploads(
     response = api.post("/teleconsultation", payload, format="json")
     assert response.status_code == 201, response.json()
     visit = response.json()["roomId"]
-    room = Teleconsultation.objects.get(id=visit).kaleyra_room_id
+    room = stored(visit).kaleyra_room_id
     simulator.add_upload(room)
     simulator.add_upload(room, upload_type="snapshot")
     page = browser_page

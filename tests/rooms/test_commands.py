@@ -1,5 +1,6 @@
 """The support commands: cleanup_teleconsultations, delete_uploads, reconcile_rooms."""
 
+from dataclasses import replace
 from datetime import timedelta
 from io import StringIO
 
@@ -9,8 +10,9 @@ from django.core.management.base import CommandError
 from django.utils import timezone
 
 from rooms import maintenance
-from rooms.models import Participant, PendingRoomDeletion, Teleconsultation
-from tests.rooms.conftest import NOW, doctor, patient
+from rooms.storage import get_storage
+from rooms.storage.base import Write
+from tests.rooms.conftest import NOW, doctor, jobs, links, patient, stored, visit_count
 
 pytestmark = pytest.mark.django_db
 
@@ -31,11 +33,15 @@ def run_failing(*args) -> tuple[str, str, str]:
 
 
 def room_of(teleconsultation_id: str) -> str | None:
-    return Teleconsultation.objects.get(id=teleconsultation_id).kaleyra_room_id
+    return stored(teleconsultation_id).kaleyra_room_id
 
 
 def state_of(teleconsultation_id: str) -> str:
-    return Teleconsultation.objects.get(id=teleconsultation_id).state
+    return stored(teleconsultation_id).state
+
+
+def pending_rooms_left() -> list[str]:
+    return [job.key for job in jobs("room_deletion")]
 
 
 @pytest.fixture
@@ -67,6 +73,42 @@ def test_cleanup_trashes_ended_teleconsultations_and_deletes_their_rooms(
     assert f"{ended[0]}: moved to trash, Kaleyra room deleted" in out
     assert "Summary: 2 done, 0 partly done, 0 skipped, 0 failed" in out
     assert "progress: 2/2 (100%)" in err
+
+
+def test_cleanup_of_a_visit_without_a_room_says_it_had_none(create, clock, simulator):
+    # It used to report "Kaleyra room deleted" for a room that never existed.
+    waiting = create([doctor()], number=2)
+    clock.move_to(AFTER_THE_VISITS)
+    simulator.reset_call_log()
+    out, _err = run("cleanup_teleconsultations", "--older-than-days", "1")
+    assert f"Teleconsultation {waiting}: moved to trash, it had no Kaleyra room" in out
+    assert "Kaleyra room deleted" not in out
+    assert "Summary: 1 done, 0 partly done" in out
+    assert state_of(waiting) == "TRASH" and simulator.call_count("delete_room") == 0
+
+
+def test_cleanup_is_not_misled_by_an_older_pending_deletion_of_the_same_visit(
+    visits, clock, api, simulator
+):
+    # A PATCH replaced the room while Kaleyra failed: the old room is pending deletion. Moving the
+    # visit to the trash deletes its current room fine, and says so (it used to report a provider
+    # failure and stop, because the visit had *a* pending deletion).
+    (visit,) = visits(1)
+    old_room = room_of(visit)
+    simulator.fail_next("delete_room", mode="500")
+    changed = {"participants": {"number": 2, "data": [doctor("doctor-0"), patient("other")]}}
+    assert api.patch(f"/teleconsultation/{visit}", changed, format="json").status_code == 204
+    current_room = room_of(visit)
+    assert pending_rooms_left() == [old_room] and current_room != old_room
+    clock.move_to(AFTER_THE_VISITS)
+
+    out, _err = run("cleanup_teleconsultations", "--older-than-days", "1")
+
+    assert f"Teleconsultation {visit}: moved to trash, Kaleyra room deleted" in out
+    assert "Summary: 1 done, 0 partly done, 0 skipped, 0 failed" in out
+    assert "stopped" not in out
+    assert state_of(visit) == "TRASH" and not simulator.room_exists(current_room)
+    assert pending_rooms_left() == [old_room]  # still reconcile's to delete
 
 
 def test_cleanup_takes_an_iso_cut_off_with_its_offset(visits, clock):
@@ -132,14 +174,14 @@ def test_cleanup_stops_when_the_provider_fails_and_a_rerun_finishes(visits, cloc
     assert sorted(state_of(t) for t in ended) == ["PUBLIC", "PUBLIC", "TRASH"]
     (first,) = [t for t in ended if state_of(t) == "TRASH"]
     first_room = room_of(first)
-    assert PendingRoomDeletion.objects.get().kaleyra_room_id == first_room
+    assert pending_rooms_left() == [first_room]
 
     out, _err = run("cleanup_teleconsultations", "--older-than-days", "1")
     assert "Summary: 2 done" in out
     assert all(state_of(t) == "TRASH" for t in ended)
     run("reconcile_rooms")
     assert not simulator.room_exists(first_room)
-    assert not PendingRoomDeletion.objects.exists()
+    assert pending_rooms_left() == []
 
 
 def test_cleanup_interrupted_reports_what_it_did_and_a_rerun_finishes(visits, clock, monkeypatch):
@@ -176,8 +218,8 @@ def test_purge_erases_long_trashed_records_and_keeps_recent_ones(visits, clock, 
     )
 
     assert f"Teleconsultation {old}: erased" in out
-    assert not Teleconsultation.objects.filter(id=old).exists()
-    assert not Participant.objects.filter(teleconsultation_id=old).exists()
+    assert stored(old) is None
+    assert visit_count() == 1
     assert state_of(recent) == "TRASH"
 
 
@@ -308,42 +350,55 @@ def pending_rooms(visits, api, simulator):
             rooms.append(room_of(teleconsultation_id))
             simulator.fail_next("delete_room", mode="500")
             assert api.delete(f"/teleconsultation/{teleconsultation_id}").status_code == 204
-        assert PendingRoomDeletion.objects.count() == n
+        assert sorted(pending_rooms_left()) == sorted(rooms)
         return rooms
 
     return make
 
 
-def lose_room(teleconsultation_id: str, *, claimed_minutes_ago: int | None = None) -> None:
-    """What a crash between creating and storing a room leaves: complete, without a room."""
-    claim = "c" * 32 if claimed_minutes_ago is not None else None
-    Teleconsultation.objects.filter(id=teleconsultation_id).update(
-        kaleyra_room_id=None,
-        room_claim=claim,
-        updated_at=timezone.now() - timedelta(minutes=claimed_minutes_ago or 0),
-    )
+@pytest.fixture
+def lose_room(clock):
+    """What a crash between creating and storing a room leaves: complete, without a room (and
+    with a room claim written `claimed_minutes_ago`, when given). Written through storage with
+    the clock set back, so every backend stamps the claim as that old."""
+
+    def lose(teleconsultation_id: str, *, claimed_minutes_ago: int | None = None) -> None:
+        claim = "c" * 32 if claimed_minutes_ago is not None else None
+        now = timezone.now()
+        clock.move_to(now - timedelta(minutes=claimed_minutes_ago or 0))
+        get_storage().update(
+            teleconsultation_id,
+            lambda fresh: Write(replace(fresh, kaleyra_room_id=None, room_claim=claim)),
+            actor="test",
+        )
+        clock.move_to(now)
+        assert stored(teleconsultation_id).room_claim == claim
+
+    return lose
 
 
 def test_reconcile_deletes_the_rooms_left_pending(pending_rooms, simulator):
     rooms = pending_rooms(2)
     out, _err = run("reconcile_rooms")
     assert not any(simulator.room_exists(room) for room in rooms)
-    assert not PendingRoomDeletion.objects.exists()
+    assert pending_rooms_left() == []
     assert f"room {rooms[0]}" in out and "Summary: 2 done" in out
 
 
-def test_reconcile_gives_a_room_to_complete_teleconsultations_without_one(visits, simulator):
+def test_reconcile_gives_a_room_to_complete_teleconsultations_without_one(
+    visits, lose_room, simulator
+):
     stranded, stale_claim = visits(2)
     lose_room(stranded)
     lose_room(stale_claim, claimed_minutes_ago=10)
     out, _err = run("reconcile_rooms")
     assert simulator.room_exists(room_of(stranded))
     assert simulator.room_exists(room_of(stale_claim))
-    assert Participant.objects.filter(teleconsultation_id=stranded, access_link="").count() == 0
+    assert all(links(stored(stranded)))
     assert f"Teleconsultation {stranded}: new Kaleyra room" in out
 
 
-def test_reconcile_leaves_a_fresh_room_claim_to_the_request_holding_it(visits):
+def test_reconcile_leaves_a_fresh_room_claim_to_the_request_holding_it(visits, lose_room):
     (claimed,) = visits(1)
     lose_room(claimed, claimed_minutes_ago=1)
     out, _err = run("reconcile_rooms")
@@ -351,7 +406,7 @@ def test_reconcile_leaves_a_fresh_room_claim_to_the_request_holding_it(visits):
     assert "0 complete teleconsultation(s) without a room" in out
 
 
-def test_reconcile_skips_teleconsultations_that_are_over(visits, clock):
+def test_reconcile_skips_teleconsultations_that_are_over(visits, lose_room, clock):
     (over,) = visits(1)
     lose_room(over)
     clock.move_to(AFTER_THE_VISITS)
@@ -359,7 +414,7 @@ def test_reconcile_skips_teleconsultations_that_are_over(visits, clock):
     assert room_of(over) is None
 
 
-def test_reconcile_dry_run_changes_nothing(pending_rooms, visits, simulator):
+def test_reconcile_dry_run_changes_nothing(pending_rooms, visits, lose_room, simulator):
     (room,) = pending_rooms(1)
     (stranded,) = visits(1)
     lose_room(stranded)
@@ -382,17 +437,21 @@ def test_reconcile_stops_at_the_first_provider_failure_and_a_rerun_finishes(
     assert "failed again; still pending" in out
     assert "stopped: the video provider is failing" in out
     assert "running the command again is safe" in message
-    assert PendingRoomDeletion.objects.get(kaleyra_room_id=rooms[0]).attempts == 2  # API + this
+    attempts = {job.key: job.attempts for job in jobs("room_deletion")}
+    assert attempts[rooms[0]] == 2  # API + this
 
     out, _err = run("reconcile_rooms")
     assert "Summary: 3 done" in out
-    assert not PendingRoomDeletion.objects.exists()
+    assert pending_rooms_left() == []
     assert not any(simulator.room_exists(room) for room in rooms)
 
 
 def test_reconcile_tries_the_room_that_keeps_failing_last(pending_rooms):
     rooms = pending_rooms(2)
-    PendingRoomDeletion.objects.filter(kaleyra_room_id=rooms[0]).update(attempts=5)
+    (failing,) = [job for job in jobs("room_deletion") if job.key == rooms[0]]
+    for _ in range(4):
+        get_storage().job_failed(failing, "KaleyraServerError: status 500")
+    assert {job.key: job.attempts for job in jobs("room_deletion")}[rooms[0]] == 5
     out, _err = run("reconcile_rooms")
     assert out.index(f"room {rooms[1]}") < out.index(f"room {rooms[0]}")
 
@@ -402,7 +461,7 @@ def test_reconcile_walks_every_row_in_small_batches(pending_rooms):
     out, err = run("reconcile_rooms", "--batch-size", "2")
     assert "Summary: 5 done" in out
     assert "progress: 5/5 (100%)" in err
-    assert not PendingRoomDeletion.objects.exists()
+    assert pending_rooms_left() == []
 
 
 def test_reconcile_with_nothing_to_do_succeeds(db):

@@ -6,8 +6,7 @@ import pytest
 from django.db import connection
 from django.test import Client
 
-from rooms.models import Teleconsultation
-from tests.rooms.conftest import body, doctor, patient
+from tests.rooms.conftest import body, doctor, patient, stored
 
 pytestmark = [pytest.mark.postgres_only, pytest.mark.usefixtures("clock")]
 
@@ -55,10 +54,10 @@ def test_parallel_additions_keep_every_participant_and_make_one_room(simulator):
     room_id = waiting_teleconsultation(6)
     statuses = run_in_parallel([adding(room_id, f"p{i}") for i in range(5)])
     assert statuses == [201] * 5
-    stored = Teleconsultation.objects.get(id=room_id)
-    assert stored.participants.count() == 6
+    visit = stored(room_id)
+    assert len(visit.participants) == 6
     assert simulator.call_count("create_room") == 1
-    assert simulator.room_exists(stored.kaleyra_room_id)
+    assert simulator.room_exists(visit.kaleyra_room_id)
 
 
 @pytest.mark.django_db(transaction=True)
@@ -66,5 +65,5 @@ def test_racing_for_the_last_place_admits_exactly_one(simulator):
     room_id = waiting_teleconsultation(2)
     statuses = run_in_parallel([adding(room_id, f"p{i}") for i in range(4)])
     assert sorted(statuses) == [201, 409, 409, 409]
-    assert Teleconsultation.objects.get(id=room_id).participants.count() == 2
+    assert len(stored(room_id).participants) == 2
     assert simulator.call_count("create_room") == 1

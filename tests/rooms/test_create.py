@@ -7,8 +7,20 @@ import pytest
 
 from kaleyra.ids import kaleyra_user_id_for
 from rooms.apis import CREATE_EXAMPLE
-from rooms.models import Participant, Teleconsultation, UserMapping
-from tests.rooms.conftest import NOW, START, body, doctor, iso, patient, person
+from rooms.storage import get_storage
+from tests.rooms.conftest import (
+    NOW,
+    START,
+    body,
+    doctor,
+    iso,
+    links,
+    mapping,
+    patient,
+    person,
+    stored,
+    visit_count,
+)
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock")]
 
@@ -24,20 +36,20 @@ def test_the_documented_example_creates_a_teleconsultation_with_its_room(api, si
     assert response.status_code == 201
     room_id = response.json()["roomId"]
     assert len(room_id) == 24 and int(room_id, 16) >= 0
-    stored = Teleconsultation.objects.get(id=room_id)
-    assert stored.start.isoformat() == "2026-12-01T08:30:00+00:00"
-    assert stored.duration == timedelta(minutes=30)
-    assert simulator.room_exists(stored.kaleyra_room_id)
-    links = list(stored.participants.values_list("access_link", flat=True))
-    assert all(links) and len(set(links)) == 2
+    visit = stored(room_id)
+    assert visit.start.isoformat() == "2026-12-01T08:30:00+00:00"
+    assert visit.end - visit.start == timedelta(minutes=30)
+    assert simulator.room_exists(visit.kaleyra_room_id)
+    join_links = links(visit)
+    assert all(join_links) and len(set(join_links)) == 2
 
 
 def test_an_end_date_in_another_offset_is_stored_in_utc(api):
     payload = body([doctor(), patient()])
     del payload["duration_in_seconds"]
     payload.update(start_date="2026-12-01T10:30:00+01:00", end_date="2026-12-01T11:00:00+01:00")
-    stored = Teleconsultation.objects.get(id=post(api, payload).json()["roomId"])
-    assert (stored.start.isoformat(), stored.duration) == (
+    visit = stored(post(api, payload).json()["roomId"])
+    assert (visit.start.isoformat(), visit.end - visit.start) == (
         "2026-12-01T09:30:00+00:00",
         timedelta(minutes=30),
     )
@@ -60,8 +72,8 @@ def test_the_room_gets_each_participants_role_tools_and_live_flag(
     )
     settings.TELECONSULTATION_SERVICE_CONFIG_PATH = str(config)
     response = post(api, body([doctor(), patient()], duration=1200))
-    stored = Teleconsultation.objects.get(id=response.json()["roomId"])
-    room = simulator.get_room_record(stored.kaleyra_room_id)
+    visit = stored(response.json()["roomId"])
+    room = simulator.get_room_record(visit.kaleyra_room_id)
     by_user = {p["user_id"]: p for p in room["participants"]}
     doctor_in_room = by_user[kaleyra_user_id_for("doctor-1")]
     patient_in_room = by_user[kaleyra_user_id_for("patient-1")]
@@ -75,18 +87,17 @@ def test_the_room_gets_each_participants_role_tools_and_live_flag(
 
 def test_an_unlimited_teleconsultation_sends_no_duration(api, simulator):
     response = post(api, body([doctor(), patient()]))
-    stored = Teleconsultation.objects.get(id=response.json()["roomId"])
-    assert simulator.get_room_record(stored.kaleyra_room_id).get("duration") is None
+    visit = stored(response.json()["roomId"])
+    assert simulator.get_room_record(visit.kaleyra_room_id).get("duration") is None
 
 
 def test_an_incomplete_teleconsultation_has_no_room_yet_but_its_users_exist(api, simulator):
     response = post(api, body([patient()], number=2))
     assert response.status_code == 201
-    stored = Teleconsultation.objects.get(id=response.json()["roomId"])
-    assert stored.kaleyra_room_id is None
+    visit = stored(response.json()["roomId"])
+    assert visit.kaleyra_room_id is None
     assert simulator.call_count("create_room") == 0
-    mapping = UserMapping.objects.get(external_id="patient-1")
-    assert simulator.user_role(mapping.kaleyra_user_id) == "basic"
+    assert simulator.user_role(mapping("patient-1").kaleyra_user_id) == "basic"
 
 
 def test_no_plus_participant_is_refused_with_the_contract_text_and_nothing_is_stored(
@@ -95,8 +106,8 @@ def test_no_plus_participant_is_refused_with_the_contract_text_and_nothing_is_st
     response = post(api, body([patient("a"), patient("b")]))
     assert response.status_code == 400
     assert response.json()["error"] == "Failed POST /teleconsultation: no plus user in room"
-    assert Teleconsultation.objects.count() == 0
-    assert not UserMapping.objects.exists()
+    assert visit_count() == 0
+    assert mapping("patient-1") is None and mapping("a") is None
     assert simulator.call_count() == 0
 
 
@@ -107,7 +118,7 @@ def test_known_users_are_reused_and_a_changed_role_is_updated_on_kaleyra(api, si
     post(api, body([doctor(), person("p1", groups=("doctor",))]))
     assert simulator.call_count("create_user") == created
     assert simulator.user_role(kaleyra_user_id_for("p1")) == "plus"
-    assert UserMapping.objects.get(external_id="p1").role == "plus"
+    assert mapping("p1").role == "plus"
 
 
 @pytest.mark.parametrize(
@@ -158,7 +169,7 @@ def test_participant_rules_are_400s_naming_the_field(api, payload, field, text):
     details = response.json()["details"]
     assert field in details, details
     assert text in " ".join(details[field])
-    assert Teleconsultation.objects.count() == 0
+    assert visit_count() == 0
 
 
 @pytest.mark.parametrize(
@@ -210,17 +221,16 @@ def test_a_provider_failure_answers_502_503_504_and_stores_nothing(api, simulato
     response = post(api, body([doctor(), patient()]))
     assert response.status_code == status
     assert "video provider" in response.json()["message"]
-    assert Teleconsultation.objects.count() == 0
+    assert visit_count() == 0
     assert simulator.rooms() == []
 
 
 def test_a_storage_failure_after_the_room_was_made_deletes_the_room(api, simulator, monkeypatch):
-    from rooms import storage
 
-    def broken_insert(self, teleconsultation, participants):
+    def broken_insert(teleconsultation, **kwargs):
         raise RuntimeError("database went away")
 
-    monkeypatch.setattr(storage.DjangoStorage, "insert", broken_insert)
+    monkeypatch.setattr(get_storage(), "insert", broken_insert)
     response = post(api, body([doctor(), patient()]))
     assert response.status_code == 500
     assert simulator.call_count("create_room") == 1
@@ -229,9 +239,9 @@ def test_a_storage_failure_after_the_room_was_made_deletes_the_room(api, simulat
 
 def test_participants_are_stored_with_role_groups_language_and_kaleyra_id(create):
     room_id = create([doctor(language="it"), patient()])
-    first, second = Participant.objects.filter(teleconsultation_id=room_id).order_by("position")
+    first, second = stored(room_id).participants
     assert (first.external_id, first.role, first.language) == ("doctor-1", "plus", "it")
-    assert (second.role, second.groups, second.full_name) == ("basic", ["customer"], "patient-1")
+    assert (second.role, second.groups, second.full_name) == ("basic", ("customer",), "patient-1")
     assert first.kaleyra_user_id == kaleyra_user_id_for("doctor-1")
 
 

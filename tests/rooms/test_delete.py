@@ -4,20 +4,19 @@ from datetime import timedelta
 
 import pytest
 
-from rooms.models import PendingRoomDeletion, Teleconsultation
-from tests.rooms.conftest import NOW, doctor, patient
+from tests.rooms.conftest import NOW, doctor, jobs, patient, stored
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock")]
 
 
 def test_delete_removes_the_room_and_keeps_the_record_in_trash(api, create, simulator):
     room_id = create([doctor(), patient()])
-    kaleyra_room = Teleconsultation.objects.get(id=room_id).kaleyra_room_id
+    kaleyra_room = stored(room_id).kaleyra_room_id
     response = api.delete(f"/teleconsultation/{room_id}")
     assert response.status_code == 204
     assert not simulator.room_exists(kaleyra_room)
-    assert Teleconsultation.objects.get(id=room_id).state == "TRASH"
-    assert not PendingRoomDeletion.objects.exists()
+    assert stored(room_id).state == "TRASH"
+    assert jobs("room_deletion") == []
 
 
 def every_endpoint_status(api, room_id) -> set[int]:
@@ -48,11 +47,11 @@ def test_delete_without_a_room_does_not_call_kaleyra(api, create, simulator):
 
 def test_delete_works_when_the_provider_is_down_and_remembers_the_room(api, create, simulator):
     room_id = create([doctor(), patient()])
-    kaleyra_room = Teleconsultation.objects.get(id=room_id).kaleyra_room_id
+    kaleyra_room = stored(room_id).kaleyra_room_id
     simulator.fail_next("delete_room", mode="drop", times=10)
     assert api.delete(f"/teleconsultation/{room_id}").status_code == 204
-    assert Teleconsultation.objects.get(id=room_id).state == "TRASH"
-    assert PendingRoomDeletion.objects.get().kaleyra_room_id == kaleyra_room
+    assert stored(room_id).state == "TRASH"
+    assert [job.key for job in jobs("room_deletion")] == [kaleyra_room]
 
 
 def test_delete_of_an_unknown_teleconsultation_is_a_404(api):
@@ -72,7 +71,7 @@ def with_three_uploads(create, simulator, settings):
     """A teleconsultation whose room holds three shared files, with upload deletion enabled."""
     settings.TELECONSULTATION_DELETE_UPLOADS = True
     room_id = create([doctor(), patient()])
-    kaleyra_room = Teleconsultation.objects.get(id=room_id).kaleyra_room_id
+    kaleyra_room = stored(room_id).kaleyra_room_id
     for _ in range(3):
         simulator.add_upload(kaleyra_room)
     return room_id
@@ -112,7 +111,7 @@ def test_a_locked_teleconsultation_can_still_be_deleted(api, create, simulator, 
     patched = api.patch(f"/teleconsultation/{room_id}", {"duration_in_seconds": 900}, format="json")
     assert patched.status_code == 409
     assert api.delete(f"/teleconsultation/{room_id}").status_code == 204
-    assert Teleconsultation.objects.get(id=room_id).state == "TRASH"
+    assert stored(room_id).state == "TRASH"
 
 
 @pytest.mark.parametrize("room_id", ["ab%00cd", "0123456789ABCDEF01234567", "x" * 300])

@@ -5,8 +5,7 @@ from datetime import timedelta
 import pytest
 import requests
 
-from rooms.models import Teleconsultation
-from tests.rooms.conftest import NOW, body, doctor, patient
+from tests.rooms.conftest import NOW, body, doctor, patient, stored
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock")]
 
@@ -32,7 +31,7 @@ def test_create_complete_poll_join_and_delete_over_http(api, simulator_http, clo
 
     page = requests.get(link, timeout=5)
     assert page.status_code == 200
-    kaleyra_room = Teleconsultation.objects.get(id=room_id).kaleyra_room_id
+    kaleyra_room = stored(room_id).kaleyra_room_id
     assert kaleyra_room in page.text and "Mario Bianchi" in page.text
 
     assert api.delete(f"/teleconsultation/{room_id}").status_code == 204

@@ -33,7 +33,8 @@ class TransactionGuard:
 def test_every_write_calls_the_provider_outside_transactions(api, simulator, monkeypatch, settings):
     settings.TELECONSULTATION_DELETE_UPLOADS = True
     guard = TransactionGuard(provider_module.get_video_provider())
-    for module in ("rooms.users", "rooms.video_rooms", "rooms.selectors", "rooms.uploads"):
+    modules = ("rooms.users", "rooms.video_rooms", "rooms.room_swap", "rooms.selectors")
+    for module in (*modules, "rooms.uploads"):
         monkeypatch.setattr(f"{module}.get_video_provider", lambda: guard)
 
     room_id = api.post("/teleconsultation", body([doctor()], number=2), format="json").json()[

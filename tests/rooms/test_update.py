@@ -4,8 +4,18 @@ from datetime import timedelta
 
 import pytest
 
-from rooms.models import PendingRoomDeletion, Teleconsultation, UserMapping
-from tests.rooms.conftest import NOW, START, doctor, iso, patient, person
+from tests.rooms.conftest import (
+    NOW,
+    START,
+    doctor,
+    iso,
+    jobs,
+    links,
+    mapping,
+    patient,
+    person,
+    stored,
+)
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock")]
 
@@ -20,11 +30,11 @@ def participants(*people, number=None):
 
 def test_a_new_start_alone_keeps_the_duration_and_does_not_touch_kaleyra(api, create, simulator):
     room_id = create([doctor(), patient()], duration=1800)
-    before = Teleconsultation.objects.get(id=room_id)
+    before = stored(room_id)
     simulator.reset_call_log()
     new_start = START + timedelta(days=1)
     assert patch(api, room_id, {"start_date": iso(new_start)}).status_code == 204
-    after = Teleconsultation.objects.get(id=room_id)
+    after = stored(room_id)
     assert (after.start, after.end) == (new_start, new_start + timedelta(minutes=30))
     assert after.kaleyra_room_id == before.kaleyra_room_id
     assert simulator.call_count() == 0
@@ -35,9 +45,9 @@ def test_a_new_duration_replaces_the_room_when_duration_is_limited(
 ):
     settings.UNLIMITED_TELECONSULTATION = False
     room_id = create([doctor(), patient()], duration=1800)
-    old_room = Teleconsultation.objects.get(id=room_id).kaleyra_room_id
+    old_room = stored(room_id).kaleyra_room_id
     assert patch(api, room_id, {"duration_in_seconds": 3600}).status_code == 204
-    new_room = Teleconsultation.objects.get(id=room_id).kaleyra_room_id
+    new_room = stored(room_id).kaleyra_room_id
     assert new_room != old_room
     assert simulator.get_room_record(new_room)["duration"] == 3600
     assert not simulator.room_exists(old_room)
@@ -45,35 +55,28 @@ def test_a_new_duration_replaces_the_room_when_duration_is_limited(
 
 def test_new_participants_get_a_new_room_and_the_old_one_is_deleted(api, create, simulator):
     room_id = create([doctor(), patient()])
-    stored = Teleconsultation.objects.get(id=room_id)
-    old_room, old_links = (
-        stored.kaleyra_room_id,
-        set(stored.participants.values_list("access_link", flat=True)),
-    )
+    before = stored(room_id)
+    old_room, old_links = before.kaleyra_room_id, set(links(before))
     response = patch(api, room_id, {"participants": participants(doctor(), patient("patient-2"))})
     assert response.status_code == 204
-    stored.refresh_from_db()
-    assert list(stored.participants.values_list("external_id", flat=True)) == [
-        "doctor-1",
-        "patient-2",
-    ]
-    assert stored.kaleyra_room_id != old_room and simulator.room_exists(stored.kaleyra_room_id)
+    after = stored(room_id)
+    assert [member.external_id for member in after.participants] == ["doctor-1", "patient-2"]
+    assert after.kaleyra_room_id != old_room and simulator.room_exists(after.kaleyra_room_id)
     assert not simulator.room_exists(old_room)
-    new_links = set(stored.participants.values_list("access_link", flat=True))
+    new_links = set(links(after))
     assert all(new_links) and not new_links & old_links
 
 
 def test_a_change_that_does_not_alter_the_room_keeps_it_and_the_links(api, create, simulator):
     room_id = create([doctor(), patient()])
-    stored = Teleconsultation.objects.get(id=room_id)
-    links = list(stored.participants.values_list("access_link", flat=True))
+    before_links = links(stored(room_id))
     simulator.reset_call_log()
     renamed = patient(full_name="Mario Bianchi", language="it")
     assert patch(api, room_id, {"participants": participants(doctor(), renamed)}).status_code == 204
-    stored.refresh_from_db()
+    after = stored(room_id)
     assert simulator.call_count() == 0
-    assert list(stored.participants.values_list("access_link", flat=True)) == links
-    assert stored.participants.get(external_id="patient-1").full_name == "Mario Bianchi"
+    assert links(after) == before_links
+    assert after.participant("patient-1").full_name == "Mario Bianchi"
 
 
 def test_completing_through_patch_creates_the_room(api, create, simulator):
@@ -81,18 +84,18 @@ def test_completing_through_patch_creates_the_room(api, create, simulator):
     assert (
         patch(api, room_id, {"participants": participants(doctor(), patient())}).status_code == 204
     )
-    assert simulator.room_exists(Teleconsultation.objects.get(id=room_id).kaleyra_room_id)
+    assert simulator.room_exists(stored(room_id).kaleyra_room_id)
 
 
 def test_raising_the_number_makes_it_incomplete_and_deletes_the_room(api, create, simulator):
     room_id = create([doctor(), patient()])
-    old_room = Teleconsultation.objects.get(id=room_id).kaleyra_room_id
+    old_room = stored(room_id).kaleyra_room_id
     payload = {"participants": participants(doctor(), patient(), number=3)}
     assert patch(api, room_id, payload).status_code == 204
-    stored = Teleconsultation.objects.get(id=room_id)
-    assert stored.kaleyra_room_id is None
+    after = stored(room_id)
+    assert after.kaleyra_room_id is None
     assert not simulator.room_exists(old_room)
-    assert set(stored.participants.values_list("access_link", flat=True)) == {""}
+    assert set(links(after)) == {""}
 
 
 def test_no_plus_participant_is_refused_with_the_contract_text(api, create):
@@ -100,10 +103,8 @@ def test_no_plus_participant_is_refused_with_the_contract_text(api, create):
     response = patch(api, room_id, {"participants": participants(patient("a"), patient("b"))})
     assert response.status_code == 400
     assert response.json()["error"] == "Failed PATCH /teleconsultation: no plus user in room"
-    assert not UserMapping.objects.filter(external_id__in=["a", "b"]).exists()
-    assert (
-        Teleconsultation.objects.get(id=room_id).participants.filter(external_id="a").count() == 0
-    )
+    assert mapping("a") is None and mapping("b") is None
+    assert stored(room_id).participant("a") is None
 
 
 def test_a_locked_teleconsultation_refuses_changes_with_409_saying_since_when(
@@ -138,26 +139,23 @@ def test_a_deleted_teleconsultation_is_a_404(api, create):
 
 def test_a_provider_failure_leaves_the_record_unchanged(api, create, simulator):
     room_id = create([doctor(), patient()])
-    before = Teleconsultation.objects.get(id=room_id)
+    before = stored(room_id)
     simulator.fail_next("create_room", mode="500")
     response = patch(api, room_id, {"participants": participants(doctor(), patient("p2"))})
     assert response.status_code == 502
-    after = Teleconsultation.objects.get(id=room_id)
+    after = stored(room_id)
     assert after.kaleyra_room_id == before.kaleyra_room_id
-    assert list(after.participants.values_list("external_id", flat=True)) == [
-        "doctor-1",
-        "patient-1",
-    ]
+    assert [member.external_id for member in after.participants] == ["doctor-1", "patient-1"]
 
 
 def test_an_old_room_that_cannot_be_deleted_is_kept_for_reconcile(api, create, simulator):
     room_id = create([doctor(), patient()])
-    old_room = Teleconsultation.objects.get(id=room_id).kaleyra_room_id
+    old_room = stored(room_id).kaleyra_room_id
     simulator.fail_next("delete_room", mode="drop", times=10)
     response = patch(api, room_id, {"participants": participants(doctor(), patient("p2"))})
     assert response.status_code == 204
-    pending = PendingRoomDeletion.objects.get()
-    assert (pending.kaleyra_room_id, pending.teleconsultation_id) == (old_room, room_id)
+    (pending,) = jobs("room_deletion")
+    assert (pending.key, pending.teleconsultation_id) == (old_room, room_id)
     assert pending.attempts == 1
 
 

@@ -13,6 +13,7 @@ from rooms import maintenance
 from rooms.management import progress
 from rooms.management.options import add_run_options
 from rooms.storage import get_storage
+from rooms.storage.base import JobKind
 
 ACTOR = "reconcile_rooms"
 # A room claim younger than this may belong to a request still creating the room.
@@ -32,7 +33,7 @@ class Command(BaseCommand):
         storage = get_storage()
         now = timezone.now()
         roomless = {"claimed_before": now - CLAIM_GRACE, "ends_after": now}
-        pending_total = storage.count_pending_room_deletions()
+        pending_total = storage.count_jobs(JobKind.ROOM_DELETION)
         roomless_total = storage.count_complete_without_room(**roomless)
         self.stdout.write(
             f"{pending_total} room(s) to delete, {roomless_total} complete teleconsultation(s) "
@@ -45,9 +46,10 @@ class Command(BaseCommand):
             dry_run=dry_run,
             verbosity=options["verbosity"],
         ) as run:
-            for pending in run.walk(storage.pending_room_deletion_batches(batch_size=batch_size)):
+            pending_batches = storage.job_batches(JobKind.ROOM_DELETION, batch_size=batch_size)
+            for pending in run.walk(pending_batches):
                 if dry_run:
-                    run.would(f"delete room {pending.kaleyra_room_id} (reason: {pending.reason})")
+                    run.would(f"delete room {pending.key} (reason: {pending.reason})")
                 else:
                     run.record(maintenance.finish_room_deletion(pending))
             batches = storage.complete_without_room_batches(batch_size=batch_size, **roomless)

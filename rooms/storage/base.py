@@ -1,0 +1,212 @@
+"""The storage contract: the domain objects every backend takes and returns, and the interface.
+
+Services, selectors, admin actions and commands see only these frozen dataclasses; the Django
+backend (`rooms.storage.django`) and the CRUD Service backend (`rooms.storage.crud`) map them to
+their records. A write is a *change function* applied to the freshest record under the backend's
+concurrency control (a row lock, or compare-and-set on `version`), so it can re-check what it read.
+"""
+
+import enum
+import secrets
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from django.conf import settings
+
+
+def new_id() -> str:
+    """24 lowercase hex characters from a CSPRNG: the shape of a Mia `_id`, never guessable."""
+    return secrets.token_hex(12)
+
+
+class State(enum.StrEnum):
+    """Mia's `__STATE__`. DRAFT records (written by Mia's CRUD tools) are read as not live."""
+
+    PUBLIC = "PUBLIC"
+    DRAFT = "DRAFT"
+    TRASH = "TRASH"
+
+
+class Lifecycle(enum.StrEnum):
+    """Mia's `teleconsultationState`, derived from the record rather than stored twice."""
+
+    WAITING = "WAITING_FOR_PARTICIPANTS"
+    READY = "ROOM_READY"
+    DELETED = "DELETED"
+
+
+@dataclass(frozen=True)
+class Participant:
+    external_id: str
+    groups: tuple[str, ...]
+    full_name: str
+    role: str  # "plus" | "basic"
+    kaleyra_user_id: str
+    language: str = ""
+    access_link: str = ""
+
+
+@dataclass(frozen=True)
+class Teleconsultation:
+    id: str
+    participants_number: int
+    start: datetime
+    end: datetime
+    participants: tuple[Participant, ...] = ()
+    kaleyra_room_id: str | None = None
+    state: State = State.PUBLIC
+    # Every write bumps it; compare-and-set backends write only over the version they read.
+    version: int = 1
+    # Set while one request creates the room, so a concurrent one never creates a second.
+    room_claim: str | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    created_by: str = ""
+    updated_by: str = ""
+
+    @property
+    def complete(self) -> bool:
+        return len(self.participants) >= self.participants_number
+
+    @property
+    def immutable_from(self) -> datetime:
+        """From this moment a complete teleconsultation is locked and its links are handed out."""
+        return self.start - timedelta(milliseconds=settings.IMMUTABLE_PERIOD_MS)
+
+    def locked(self, *, now: datetime) -> bool:
+        return self.complete and now >= self.immutable_from
+
+    @property
+    def lifecycle(self) -> Lifecycle:
+        if self.state == State.TRASH:
+            return Lifecycle.DELETED
+        return Lifecycle.READY if self.kaleyra_room_id else Lifecycle.WAITING
+
+    def participant(self, external_id: str) -> Participant | None:
+        return next((p for p in self.participants if p.external_id == external_id), None)
+
+    def with_links(self, links: dict[str, str]) -> "Teleconsultation":
+        """Each participant's join link by Kaleyra user id ("" for one the room does not know)."""
+        members = tuple(
+            replace(member, access_link=links.get(member.kaleyra_user_id, ""))
+            for member in self.participants
+        )
+        return replace(self, participants=members)
+
+
+@dataclass(frozen=True)
+class UserMapping:
+    """Mia's user id map: an external user id -> the Kaleyra user made for it, with its role."""
+
+    external_id: str
+    kaleyra_user_id: str
+    role: str
+
+
+class JobKind(enum.StrEnum):
+    # A room that must be deleted on Kaleyra but could not be yet (provider down, crash).
+    ROOM_DELETION = "room_deletion"
+    # A room about to be created: recorded first, so a lost answer or a dead worker is found.
+    ROOM_INTENT = "room_intent"
+
+
+@dataclass(frozen=True)
+class RoomJob:
+    """Bookkeeping that keeps Kaleyra and storage in step: see `JobKind`. `key` is unique per
+    kind (the room id for a deletion, the room's tag for an intent)."""
+
+    kind: JobKind
+    key: str
+    teleconsultation_id: str = ""
+    reason: str = ""
+    attempts: int = 0
+    last_error: str = ""
+    # An intent whose request gave up (the provider failed) needs no grace period.
+    abandoned: bool = False
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    id: str = field(default_factory=new_id)
+
+
+@dataclass(frozen=True)
+class Write:
+    """What a change function decides: the new record (None: leave it as it is), and the jobs
+    to record and to forget with it, atomically where the backend can."""
+
+    teleconsultation: Teleconsultation | None
+    record: tuple[RoomJob, ...] = ()
+    forget: tuple[RoomJob, ...] = ()
+
+
+# A change function sees the freshest live record (None when gone or trashed) and returns the
+# write to make, or raises to abort it. It may be called more than once (compare-and-set retries).
+Change = Callable[[Teleconsultation | None], Write]
+
+
+class StorageUnavailable(Exception):
+    """The backend could not be reached or answered badly; the API answers 503."""
+
+
+class Storage(Protocol):
+    # --- teleconsultations -----------------------------------------------------------------
+    def find(
+        self, teleconsultation_id: str, *, include_trash: bool = False
+    ) -> Teleconsultation | None: ...
+
+    def insert(
+        self, teleconsultation: Teleconsultation, *, forget: Sequence[RoomJob] = ()
+    ) -> None: ...
+
+    def update(
+        self, teleconsultation_id: str, change: Change, *, actor: str
+    ) -> tuple[Teleconsultation | None, Teleconsultation | None]:
+        """Applies `change` to the freshest record; (before, after) — after is None when the
+        change wrote nothing."""
+        ...
+
+    # --- user map ----------------------------------------------------------------------------
+    def mappings_for(self, external_ids: Iterable[str]) -> dict[str, UserMapping]: ...
+
+    def save_mappings(
+        self, *, created: Sequence[UserMapping], role_changed: Sequence[UserMapping]
+    ) -> None: ...
+
+    # --- room jobs ---------------------------------------------------------------------------
+    def record_jobs(self, jobs: Sequence[RoomJob]) -> None: ...
+
+    def forget_jobs(self, jobs: Sequence[RoomJob]) -> None: ...
+
+    def job_failed(self, job: RoomJob, error: str) -> None: ...
+
+    def abandon_job(self, job: RoomJob) -> None: ...
+
+    def jobs_of(self, teleconsultation_id: str, kind: JobKind) -> list[RoomJob]: ...
+
+    def count_jobs(self, kind: JobKind) -> int: ...
+
+    def job_batches(
+        self, kind: JobKind, *, created_before: datetime | None = None, batch_size: int = 100
+    ) -> Iterator[list[RoomJob]]: ...
+
+    # --- support work --------------------------------------------------------------------------
+    def count_teleconsultations(self, **selection) -> int: ...
+
+    def teleconsultation_id_batches(
+        self, *, batch_size: int = 100, **selection
+    ) -> Iterator[list[str]]: ...
+
+    def erase_trashed(self, teleconsultation_ids: Sequence[str]) -> list[str]: ...
+
+    def complete_without_room_batches(
+        self, *, claimed_before: datetime, ends_after: datetime, batch_size: int = 100
+    ) -> Iterator[list[str]]: ...
+
+    def count_complete_without_room(
+        self, *, claimed_before: datetime, ends_after: datetime
+    ) -> int: ...
+
+    def room_in_use(self, room_id: str) -> bool:
+        """Whether a live teleconsultation holds this room (a deletion must then not happen)."""
+        ...

@@ -1,0 +1,495 @@
+"""The CRUD Service backend: the same records as Mia's service, kept in Mia's CRUD Service.
+
+Teleconsultations and the user map use Mia's collections and field names (`bandyerRoomId`,
+`participantsNumber`, `participants[{userBandyerId, accessLinkURL, groups, fullName, language}]`,
+`startDate`, `endDate`, `__STATE__`; `receivedUserId`, `bandyerId`), so records the original
+service wrote are read unchanged and it reads ours. The service's own bookkeeping (room jobs) is one
+more collection. A write is compare-and-set: `PATCH /<id>` filtered on `version`; no match means
+another writer came first, and the change function runs again on the fresher record.
+"""
+
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import UTC, datetime
+
+from django.conf import settings
+
+from crud.client import CrudClient
+from crud.errors import CrudConflict, CrudError
+from rooms.storage.base import (
+    Change,
+    JobKind,
+    Participant,
+    RoomJob,
+    State,
+    StorageUnavailable,
+    Teleconsultation,
+    UserMapping,
+)
+from rooms.storage.ids import is_teleconsultation_id
+
+CAS_ATTEMPTS = 50  # a write that loses this many races in a row gives up with a 503
+LIVE = ("PUBLIC",)
+ANY_STATE = ("PUBLIC", "DRAFT", "TRASH")
+PAGE = 200  # the CRUD Service's maximum `_l`
+
+
+def iso(moment: datetime) -> str:
+    """Dates as the CRUD Service returns them: UTC with milliseconds, `2026-12-01T09:30:00.000Z`."""
+    return (
+        moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    )
+
+
+def parse_date(value) -> datetime | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, dict) and "$date" in value:  # Extended JSON, as mongoexport writes it
+        value = value["$date"]
+    return datetime.fromisoformat(str(value).replace("Z", "+00:00")).astimezone(UTC)
+
+
+def _role_from_groups(groups: Sequence[str]) -> str:
+    from teleconsultation_project.service_config import get_service_config
+
+    role = get_service_config().role_for(groups)
+    return role.value if role is not None else "basic"
+
+
+class CrudStorage:
+    name = "crud"
+
+    def __init__(self, client: CrudClient, *, teleconsultations: str, users: str, jobs: str):
+        self.client = client
+        self.teleconsultations = teleconsultations
+        self.users = users
+        self.jobs = jobs
+
+    @classmethod
+    def from_settings(cls) -> "CrudStorage":
+        return cls(
+            CrudClient.from_settings(),
+            teleconsultations=settings.TELECONSULTATIONS_CRUD_NAME,
+            users=settings.USER_ID_MAP_CRUD_NAME,
+            jobs=settings.ROOM_JOBS_CRUD_NAME,
+        )
+
+    def _call(self, method, *args, **kwargs):
+        """Every CRUD request: a CRUD failure becomes `StorageUnavailable` (a 503 for clients)."""
+        try:
+            return method(*args, **kwargs)
+        except CrudConflict:
+            raise
+        except CrudError as exc:
+            raise StorageUnavailable(f"the CRUD Service failed: {type(exc).__name__}") from exc
+
+    # --- teleconsultations -------------------------------------------------------------------
+    def find(
+        self, teleconsultation_id: str, *, include_trash: bool = False
+    ) -> Teleconsultation | None:
+        if not is_teleconsultation_id(teleconsultation_id):
+            return None
+        states = ANY_STATE if include_trash else LIVE
+        record = self._call(
+            self.client.get, self.teleconsultations, teleconsultation_id, states=states
+        )
+        if record is None or record.get("__STATE__") == "DRAFT" and not include_trash:
+            return None
+        return self._teleconsultations([record])[0]
+
+    def insert(
+        self, teleconsultation: Teleconsultation, *, forget: Sequence[RoomJob] = ()
+    ) -> Teleconsultation:
+        record = {**_record(teleconsultation), "__STATE__": teleconsultation.state.value}
+        new_id = self._call(
+            self.client.create, self.teleconsultations, record, actor=teleconsultation.created_by
+        )
+        self.forget_jobs(forget)
+        return Teleconsultation(**{**teleconsultation.__dict__, "id": new_id})
+
+    def update(
+        self, teleconsultation_id: str, change: Change, *, actor: str
+    ) -> tuple[Teleconsultation | None, Teleconsultation | None]:
+        if not is_teleconsultation_id(teleconsultation_id):
+            change(None)
+            return None, None
+        for _attempt in range(CAS_ATTEMPTS):
+            before = self.find(teleconsultation_id)
+            write = change(before)
+            after = write.teleconsultation
+            # Recorded before the compare-and-set: a crash in between leaves the room known, and
+            # reconcile keeps a room a live visit still holds (`room_in_use`).
+            self.record_jobs(write.record)
+            if after is None:
+                self.forget_jobs(write.forget)
+                return before, None
+            written = self._compare_and_set(before, after, actor=actor)
+            if written is None:
+                continue  # another writer came first: decide again on what it wrote
+            self.forget_jobs(write.forget)
+            return before, written
+        raise StorageUnavailable(
+            f"teleconsultation {teleconsultation_id} kept changing; gave up after "
+            f"{CAS_ATTEMPTS} attempts"
+        )
+
+    def _compare_and_set(self, before, after, *, actor: str) -> Teleconsultation | None:
+        fields = {**_record(after), "version": before.version + 1}
+        unset = {name: True for name, value in fields.items() if value is None}
+        fields = {name: value for name, value in fields.items() if value is not None}
+        version = {"version": before.version} if before.version else {"version": {"$exists": False}}
+        record = self._call(
+            self.client.patch,
+            self.teleconsultations,
+            before.id,
+            query=version,
+            states=LIVE,
+            set=fields,
+            unset=unset or None,
+            actor=actor,
+        )
+        if record is None:
+            return None
+        if after.state != before.state:
+            self._call(
+                self.client.change_state,
+                self.teleconsultations,
+                before.id,
+                after.state.value,
+                actor=actor,
+            )
+            record = {**record, "__STATE__": after.state.value}
+        return self._teleconsultations([record])[0]
+
+    def _teleconsultations(self, records: Sequence[dict]) -> list[Teleconsultation]:
+        """Domain objects; participants written by Mia's service (no `userExternalId`) are named
+        through the user map, one query for the whole batch."""
+        unnamed = {
+            member.get("userBandyerId")
+            for record in records
+            for member in record.get("participants") or ()
+            if not member.get("userExternalId")
+        }
+        by_kaleyra_id = self._external_ids(unnamed) if unnamed else {}
+        return [_teleconsultation(record, by_kaleyra_id) for record in records]
+
+    def _external_ids(self, kaleyra_ids: Iterable[str]) -> dict[str, str]:
+        query = {"bandyerId": {"$in": sorted(kaleyra_ids)}}
+        rows = self._walk(self.users, query=query, states=None)
+        return {row["bandyerId"]: row["receivedUserId"] for row in rows}
+
+    # --- user map ----------------------------------------------------------------------------
+    def mappings_for(self, external_ids: Iterable[str]) -> dict[str, UserMapping]:
+        wanted = sorted(set(external_ids))
+        if not wanted:
+            return {}
+        rows = self._walk(self.users, query={"receivedUserId": {"$in": wanted}}, states=None)
+        return {
+            row["receivedUserId"]: UserMapping(
+                external_id=row["receivedUserId"],
+                kaleyra_user_id=row["bandyerId"],
+                role=row.get("role", ""),
+            )
+            for row in rows
+        }
+
+    def save_mappings(
+        self, *, created: Sequence[UserMapping], role_changed: Sequence[UserMapping]
+    ) -> None:
+        for mapping in created:
+            record = {
+                "receivedUserId": mapping.external_id,
+                "bandyerId": mapping.kaleyra_user_id,
+                "role": mapping.role,
+                "__STATE__": "PUBLIC",
+            }
+            try:
+                self._call(self.client.create, self.users, record)
+            except CrudConflict:
+                pass  # mapped by a concurrent request: ids are deterministic, same row
+        for mapping in role_changed:
+            self._call(
+                self.client.patch_many,
+                self.users,
+                query={"receivedUserId": mapping.external_id},
+                set={"role": mapping.role},
+            )
+
+    # --- room jobs -----------------------------------------------------------------------------
+    def record_jobs(self, jobs: Sequence[RoomJob]) -> None:
+        for job in jobs:
+            try:
+                self._call(self.client.create, self.jobs, _job_record(job))
+            except CrudConflict:
+                pass  # recorded already (the collection's unique index on kind + key)
+
+    def forget_jobs(self, jobs: Sequence[RoomJob]) -> None:
+        for job in jobs:
+            self._call(self.client.delete_many, self.jobs, query=_job_key(job))
+
+    def job_failed(self, job: RoomJob, error: str) -> None:
+        self._call(
+            self.client.patch_many,
+            self.jobs,
+            query=_job_key(job),
+            set={"lastError": error[:255]},
+            inc={"attempts": 1},
+        )
+
+    def abandon_job(self, job: RoomJob) -> None:
+        self._call(self.client.patch_many, self.jobs, query=_job_key(job), set={"abandoned": True})
+
+    def jobs_of(self, teleconsultation_id: str, kind: JobKind) -> list[RoomJob]:
+        query = {"teleconsultationId": teleconsultation_id, "kind": kind.value}
+        return [_job(row) for row in self._walk(self.jobs, query=query, states=None)]
+
+    def count_jobs(self, kind: JobKind) -> int:
+        return self._call(self.client.count, self.jobs, query={"kind": kind.value})
+
+    def job_batches(
+        self, kind: JobKind, *, created_before: datetime | None = None, batch_size: int = 100
+    ) -> Iterator[list[RoomJob]]:
+        """Fewest attempts first, keyset-paged on (attempts, _id)."""
+        base = [{"kind": kind.value}]
+        if created_before is not None:
+            base.append({"$or": [{"createdAt": {"$lt": iso(created_before)}}, {"abandoned": True}]})
+        last = None
+        while True:
+            clauses = list(base)
+            if last is not None:
+                attempts, key = last
+                clauses.append(
+                    {
+                        "$or": [
+                            {"attempts": {"$gt": attempts}},
+                            {"attempts": attempts, "_id": {"$gt": key}},
+                        ]
+                    }
+                )
+            rows = self._call(
+                self.client.list,
+                self.jobs,
+                query={"$and": clauses},
+                sort="attempts,_id",
+                limit=min(batch_size, PAGE),
+            )
+            if not rows:
+                return
+            page = [_job(row) for row in rows]
+            yield page
+            last = (page[-1].attempts, page[-1].id)
+
+    # --- support work ----------------------------------------------------------------------------
+    def count_teleconsultations(self, **selection) -> int:
+        query, states = _selection(**selection)
+        return self._call(self.client.count, self.teleconsultations, query=query, states=states)
+
+    def teleconsultation_id_batches(
+        self, *, batch_size: int = 100, **selection
+    ) -> Iterator[list[str]]:
+        query, states = _selection(**selection)
+        for rows in self._id_pages(query, states, batch_size):
+            yield [row["_id"] for row in rows]
+
+    def erase_trashed(self, teleconsultation_ids: Sequence[str]) -> list[str]:
+        query = {"_id": {"$in": list(teleconsultation_ids)}}
+        rows = self._walk(self.teleconsultations, query=query, states=("TRASH",), fields="_id")
+        erased = [row["_id"] for row in rows]
+        if erased:
+            self._call(
+                self.client.delete_many,
+                self.teleconsultations,
+                query={"_id": {"$in": erased}},
+                states=("TRASH",),
+            )
+        return erased
+
+    def complete_without_room_batches(
+        self, *, claimed_before: datetime, ends_after: datetime, batch_size: int = 100
+    ) -> Iterator[list[str]]:
+        query = _without_room(claimed_before=claimed_before, ends_after=ends_after)
+        for rows in self._id_pages(query, LIVE, batch_size, fields=None):
+            complete = [row["_id"] for row in rows if _complete(row)]
+            if complete:
+                yield complete
+
+    def count_complete_without_room(self, *, claimed_before: datetime, ends_after: datetime) -> int:
+        query = _without_room(claimed_before=claimed_before, ends_after=ends_after)
+        return sum(
+            1
+            for rows in self._id_pages(query, LIVE, PAGE, fields=None)
+            for row in rows
+            if _complete(row)
+        )
+
+    def room_in_use(self, room_id: str) -> bool:
+        query = {"bandyerRoomId": room_id}
+        return self._call(self.client.count, self.teleconsultations, query=query, states=LIVE) > 0
+
+    def ping(self) -> None:
+        self._call(self.client.count, self.jobs, query={})
+
+    # --- paging ----------------------------------------------------------------------------------
+    def _id_pages(self, query: dict, states, batch_size: int, *, fields: str | None = "_id"):
+        """Pages of records in `_id` order, keyset-paginated (never `_sk`: rows that change
+        meanwhile would shift the pages)."""
+        last = None
+        while True:
+            page_query = query if last is None else {"$and": [query, {"_id": {"$gt": last}}]}
+            rows = self._call(
+                self.client.list,
+                self.teleconsultations,
+                query=page_query,
+                states=states,
+                sort="_id",
+                limit=min(batch_size, PAGE),
+                projection=fields,
+            )
+            if not rows:
+                return
+            yield rows
+            last = rows[-1]["_id"]
+
+    def _walk(self, name: str, *, query: dict, states, fields: str | None = None) -> list[dict]:
+        rows, last = [], None
+        while True:
+            page_query = query if last is None else {"$and": [query, {"_id": {"$gt": last}}]}
+            page = self._call(
+                self.client.list,
+                name,
+                query=page_query,
+                states=states,
+                sort="_id",
+                limit=PAGE,
+                projection=fields,
+            )
+            rows.extend(page)
+            if len(page) < PAGE:
+                return rows
+            last = page[-1]["_id"]
+
+
+def _record(teleconsultation: Teleconsultation) -> dict:
+    """The fields a write sets, in Mia's names (the state goes through the state route)."""
+    return {
+        "bandyerRoomId": teleconsultation.kaleyra_room_id,
+        "participantsNumber": teleconsultation.participants_number,
+        "participants": [
+            {
+                "userExternalId": member.external_id,
+                "userBandyerId": member.kaleyra_user_id,
+                "accessLinkURL": member.access_link or None,
+                "groups": list(member.groups),
+                "fullName": member.full_name,
+                "language": member.language or None,
+                "role": member.role,
+            }
+            for member in teleconsultation.participants
+        ],
+        "startDate": iso(teleconsultation.start),
+        "endDate": iso(teleconsultation.end),
+        "roomClaim": teleconsultation.room_claim,
+    }
+
+
+def _teleconsultation(record: dict, by_kaleyra_id: dict[str, str]) -> Teleconsultation:
+    members = []
+    for member in record.get("participants") or ():
+        kaleyra_id = member.get("userBandyerId") or ""
+        groups = tuple(member.get("groups") or ())
+        members.append(
+            Participant(
+                external_id=member.get("userExternalId") or by_kaleyra_id.get(kaleyra_id, ""),
+                groups=groups,
+                full_name=member.get("fullName") or "",
+                role=member.get("role") or _role_from_groups(groups),
+                kaleyra_user_id=kaleyra_id,
+                language=member.get("language") or "",
+                access_link=member.get("accessLinkURL") or "",
+            )
+        )
+    return Teleconsultation(
+        id=record["_id"],
+        participants_number=int(record["participantsNumber"]),
+        start=parse_date(record["startDate"]),
+        end=parse_date(record["endDate"]),
+        participants=tuple(members),
+        kaleyra_room_id=record.get("bandyerRoomId") or None,
+        state=State(record.get("__STATE__") or "PUBLIC"),
+        version=int(record.get("version") or 0),
+        room_claim=record.get("roomClaim") or None,
+        created_at=parse_date(record.get("createdAt")),
+        updated_at=parse_date(record.get("updatedAt")),
+        created_by=record.get("creatorId") or "",
+        updated_by=record.get("updaterId") or "",
+    )
+
+
+def _complete(record: dict) -> bool:
+    return len(record.get("participants") or ()) >= int(record["participantsNumber"])
+
+
+def _selection(
+    *,
+    ended_before: datetime | None = None,
+    ended_after: datetime | None = None,
+    include_trash: bool = False,
+    trashed_before: datetime | None = None,
+) -> tuple[dict, tuple[str, ...]]:
+    clauses = []
+    states = ANY_STATE if include_trash else LIVE
+    if trashed_before is not None:
+        states = ("TRASH",)
+        clauses.append({"updatedAt": {"$lt": iso(trashed_before)}})
+    if ended_before is not None:
+        clauses.append({"endDate": {"$lt": iso(ended_before)}})
+    if ended_after is not None:
+        clauses.append({"endDate": {"$gte": iso(ended_after)}})
+    return ({"$and": clauses} if clauses else {}), states
+
+
+def _without_room(*, claimed_before: datetime, ends_after: datetime) -> dict:
+    return {
+        "$and": [
+            {"endDate": {"$gt": iso(ends_after)}},
+            {"$or": [{"bandyerRoomId": {"$exists": False}}, {"bandyerRoomId": None}]},
+            {
+                "$or": [
+                    {"roomClaim": {"$exists": False}},
+                    {"roomClaim": None},
+                    {"updatedAt": {"$lt": iso(claimed_before)}},
+                ]
+            },
+        ]
+    }
+
+
+def _job_key(job: RoomJob) -> dict:
+    return {"kind": job.kind.value, "key": job.key}
+
+
+def _job_record(job: RoomJob) -> dict:
+    return {
+        "kind": job.kind.value,
+        "key": job.key,
+        "teleconsultationId": job.teleconsultation_id,
+        "reason": job.reason[:255],
+        "attempts": job.attempts,
+        "lastError": job.last_error,
+        "abandoned": job.abandoned,
+        "__STATE__": "PUBLIC",
+    }
+
+
+def _job(row: dict) -> RoomJob:
+    return RoomJob(
+        kind=JobKind(row["kind"]),
+        key=row["key"],
+        teleconsultation_id=row.get("teleconsultationId") or "",
+        reason=row.get("reason") or "",
+        attempts=int(row.get("attempts") or 0),
+        last_error=row.get("lastError") or "",
+        abandoned=bool(row.get("abandoned")),
+        created_at=parse_date(row.get("createdAt")),
+        updated_at=parse_date(row.get("updatedAt")),
+        id=row["_id"],
+    )

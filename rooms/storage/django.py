@@ -1,0 +1,358 @@
+"""The Django backend: teleconsultations, the user map and room jobs in the service's database.
+
+The only module (with the read-only admin) that uses the ORM. A write runs its change function
+inside one transaction holding the teleconsultation's row lock (SELECT ... FOR UPDATE on
+PostgreSQL; SQLite's IMMEDIATE transactions serialise writers), so the jobs it records or forgets
+commit with it. No provider call may be made while it is open.
+"""
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import replace
+from datetime import datetime
+
+from django.db import connection, transaction
+from django.db.models import Count, F, Q
+from django.utils import timezone
+
+from rooms import models
+from rooms.storage.base import (
+    Change,
+    JobKind,
+    Participant,
+    RoomJob,
+    State,
+    Teleconsultation,
+    UserMapping,
+    Write,
+    new_id,
+)
+from rooms.storage.ids import is_teleconsultation_id
+
+VISIT_COLUMNS = (
+    "id",
+    "participants_number",
+    "start",
+    "end",
+    "kaleyra_room_id",
+    "state",
+    "version",
+    "room_claim",
+    "created_at",
+    "updated_at",
+    "created_by",
+    "updated_by",
+)
+MEMBER_COLUMNS = (
+    "external_id",
+    "groups",
+    "full_name",
+    "role",
+    "kaleyra_user_id",
+    "language",
+    "access_link",
+)
+# One query for a visit and its participants: a LEFT JOIN read as plain tuples, no model
+# instances and no prefetch machinery (the GET endpoint's budget is one query).
+FIND_COLUMNS = (*VISIT_COLUMNS, *(f"participants__{name}" for name in MEMBER_COLUMNS))
+
+
+def _teleconsultation(rows: Sequence[tuple]) -> Teleconsultation:
+    visit = dict(zip(VISIT_COLUMNS, rows[0][: len(VISIT_COLUMNS)], strict=True))
+    members = []
+    for row in rows:
+        member = dict(zip(MEMBER_COLUMNS, row[len(VISIT_COLUMNS) :], strict=True))
+        if member["external_id"] is None:  # the LEFT JOIN of a visit with nobody known yet
+            continue
+        member["groups"] = tuple(member["groups"] or ())
+        members.append(Participant(**member))
+    visit["state"] = State(visit["state"])
+    return Teleconsultation(**visit, participants=tuple(members))
+
+
+def _live(query, *, include_trash: bool = False):
+    return query if include_trash else query.filter(state=State.PUBLIC)
+
+
+class DjangoStorage:
+    name = "django"
+
+    # --- teleconsultations -------------------------------------------------------------------
+    def find(
+        self, teleconsultation_id: str, *, include_trash: bool = False
+    ) -> Teleconsultation | None:
+        if not is_teleconsultation_id(teleconsultation_id):
+            return None
+        query = _live(
+            models.Teleconsultation.objects.filter(id=teleconsultation_id),
+            include_trash=include_trash,
+        )
+        rows = list(query.order_by("participants__position").values_list(*FIND_COLUMNS))
+        return _teleconsultation(rows) if rows else None
+
+    def insert(
+        self, teleconsultation: Teleconsultation, *, forget: Sequence[RoomJob] = ()
+    ) -> Teleconsultation:
+        """Stores a new teleconsultation (a new id unless it has one: imported records keep
+        theirs) with the jobs it settles; the stored teleconsultation."""
+        teleconsultation = replace(teleconsultation, id=teleconsultation.id or new_id())
+        with transaction.atomic():
+            record = models.Teleconsultation(
+                id=teleconsultation.id,
+                participants_number=teleconsultation.participants_number,
+                start=teleconsultation.start,
+                end=teleconsultation.end,
+                kaleyra_room_id=teleconsultation.kaleyra_room_id,
+                state=teleconsultation.state,
+                created_by=teleconsultation.created_by,
+                updated_by=teleconsultation.updated_by,
+            )
+            record.save(force_insert=True)
+            self._insert_participants(teleconsultation.id, teleconsultation.participants)
+            self.forget_jobs(forget)
+        return teleconsultation
+
+    def update(
+        self, teleconsultation_id: str, change: Change, *, actor: str
+    ) -> tuple[Teleconsultation | None, Teleconsultation | None]:
+        if not is_teleconsultation_id(teleconsultation_id):
+            return None, _applied(change(None))
+        with transaction.atomic():
+            locked = (
+                models.Teleconsultation.objects.select_for_update()
+                .filter(id=teleconsultation_id, state=State.PUBLIC)
+                .values_list("id", flat=True)
+            )
+            before = self.find(teleconsultation_id) if list(locked) else None
+            write = change(before)
+            after = write.teleconsultation
+            if after is not None:
+                after = self._save(before, after, actor=actor)
+            self.record_jobs(write.record)
+            self.forget_jobs(write.forget)
+        return before, after
+
+    def _save(self, before: Teleconsultation, after: Teleconsultation, *, actor: str):
+        now = timezone.now()
+        models.Teleconsultation.objects.filter(id=before.id).update(
+            participants_number=after.participants_number,
+            start=after.start,
+            end=after.end,
+            kaleyra_room_id=after.kaleyra_room_id,
+            state=after.state,
+            room_claim=after.room_claim,
+            version=F("version") + 1,
+            updated_at=now,
+            updated_by=actor,
+        )
+        if after.participants != before.participants:
+            models.Participant.objects.filter(teleconsultation_id=before.id).delete()
+            self._insert_participants(before.id, after.participants)
+        return replace(after, version=before.version + 1, updated_at=now, updated_by=actor)
+
+    def _insert_participants(self, teleconsultation_id: str, participants) -> None:
+        models.Participant.objects.bulk_create(
+            models.Participant(
+                teleconsultation_id=teleconsultation_id,
+                position=position,
+                external_id=member.external_id,
+                groups=list(member.groups),
+                full_name=member.full_name,
+                role=member.role,
+                kaleyra_user_id=member.kaleyra_user_id,
+                language=member.language,
+                access_link=member.access_link,
+            )
+            for position, member in enumerate(participants)
+        )
+
+    # --- user map ----------------------------------------------------------------------------
+    def mappings_for(self, external_ids: Iterable[str]) -> dict[str, UserMapping]:
+        rows = models.UserMapping.objects.filter(external_id__in=set(external_ids)).values_list(
+            "external_id", "kaleyra_user_id", "role"
+        )
+        return {row[0]: UserMapping(*row) for row in rows}
+
+    def save_mappings(
+        self, *, created: Sequence[UserMapping], role_changed: Sequence[UserMapping]
+    ) -> None:
+        if created:
+            # Two requests may map the same new user at once; ids are deterministic, so the
+            # second insert carries the same row and can be dropped.
+            models.UserMapping.objects.bulk_create(
+                [models.UserMapping(**mapping.__dict__) for mapping in created],
+                ignore_conflicts=True,
+            )
+        for mapping in role_changed:
+            models.UserMapping.objects.filter(external_id=mapping.external_id).update(
+                role=mapping.role, updated_at=timezone.now()
+            )
+
+    # --- room jobs -----------------------------------------------------------------------------
+    def record_jobs(self, jobs: Sequence[RoomJob]) -> None:
+        if jobs:
+            models.RoomJob.objects.bulk_create(
+                [
+                    models.RoomJob(
+                        id=job.id,
+                        kind=job.kind,
+                        key=job.key,
+                        teleconsultation_id=job.teleconsultation_id,
+                        reason=job.reason[:255],
+                        abandoned=job.abandoned,
+                    )
+                    for job in jobs
+                ],
+                ignore_conflicts=True,  # a room already recorded stays recorded once
+            )
+
+    def forget_jobs(self, jobs: Sequence[RoomJob]) -> None:
+        for kind in {job.kind for job in jobs}:
+            keys = [job.key for job in jobs if job.kind == kind]
+            models.RoomJob.objects.filter(kind=kind, key__in=keys).delete()
+
+    def job_failed(self, job: RoomJob, error: str) -> None:
+        models.RoomJob.objects.filter(kind=job.kind, key=job.key).update(
+            attempts=F("attempts") + 1, last_error=error[:255], updated_at=timezone.now()
+        )
+
+    def abandon_job(self, job: RoomJob) -> None:
+        models.RoomJob.objects.filter(kind=job.kind, key=job.key).update(
+            abandoned=True, updated_at=timezone.now()
+        )
+
+    def jobs_of(self, teleconsultation_id: str, kind: JobKind) -> list[RoomJob]:
+        rows = models.RoomJob.objects.filter(teleconsultation_id=teleconsultation_id, kind=kind)
+        return [_job(row) for row in rows.order_by("created_at", "id")]
+
+    def count_jobs(self, kind: JobKind) -> int:
+        return models.RoomJob.objects.filter(kind=kind).count()
+
+    def job_batches(
+        self,
+        kind: JobKind,
+        *,
+        created_before: datetime | None = None,
+        batch_size: int = 100,
+    ) -> Iterator[list[RoomJob]]:
+        """Jobs of a kind, fewest attempts first (one that keeps failing goes last), keyset-paged;
+        with `created_before`, only those older than that or abandoned."""
+        last = None
+        while True:
+            page = models.RoomJob.objects.filter(kind=kind).order_by("attempts", "id")
+            if created_before is not None:
+                page = page.filter(Q(created_at__lt=created_before) | Q(abandoned=True))
+            if last is not None:
+                attempts, pk = last
+                page = page.filter(Q(attempts__gt=attempts) | Q(attempts=attempts, id__gt=pk))
+            rows = [_job(row) for row in page[:batch_size]]
+            if not rows:
+                return
+            yield rows
+            last = (rows[-1].attempts, rows[-1].id)
+
+    # --- support work ----------------------------------------------------------------------------
+    # Walks are keyset-paginated on the primary key: one batch in memory however many rows, and
+    # rows that change or vanish meanwhile (moved to TRASH, room attached) make none be skipped.
+
+    def count_teleconsultations(self, **selection) -> int:
+        """Live teleconsultations (all with `include_trash`) ended in [`ended_after`,
+        `ended_before`), or the trashed ones last written before `trashed_before`."""
+        return _selected(**selection).count()
+
+    def teleconsultation_id_batches(
+        self, *, batch_size: int = 100, **selection
+    ) -> Iterator[list[str]]:
+        return _id_batches(_selected(**selection), batch_size)
+
+    def erase_trashed(self, teleconsultation_ids: Sequence[str]) -> list[str]:
+        """Erases for good those of the given teleconsultations still in TRASH; their ids."""
+        with transaction.atomic():
+            doomed = models.Teleconsultation.objects.filter(
+                pk__in=list(teleconsultation_ids), state=State.TRASH
+            )
+            erased = list(doomed.values_list("pk", flat=True))
+            models.Teleconsultation.objects.filter(pk__in=erased).delete()
+        return erased
+
+    def complete_without_room_batches(
+        self, *, claimed_before: datetime, ends_after: datetime, batch_size: int = 100
+    ) -> Iterator[list[str]]:
+        """Live teleconsultations not over yet that are complete but have no room (what a failure
+        or a crash left behind; claims younger than `claimed_before` are still being served)."""
+        query = _complete_without_room(claimed_before=claimed_before, ends_after=ends_after)
+        return _id_batches(query, batch_size)
+
+    def count_complete_without_room(self, *, claimed_before: datetime, ends_after: datetime) -> int:
+        return _complete_without_room(claimed_before=claimed_before, ends_after=ends_after).count()
+
+    def room_in_use(self, room_id: str) -> bool:
+        return models.Teleconsultation.objects.filter(
+            kaleyra_room_id=room_id, state=State.PUBLIC
+        ).exists()
+
+    def ping(self) -> None:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+
+
+def _applied(write: Write):
+    if write.teleconsultation is not None:
+        raise AssertionError("a change cannot write a teleconsultation that does not exist")
+    return None
+
+
+def _job(row: models.RoomJob) -> RoomJob:
+    return RoomJob(
+        kind=JobKind(row.kind),
+        key=row.key,
+        teleconsultation_id=row.teleconsultation_id,
+        reason=row.reason,
+        attempts=row.attempts,
+        last_error=row.last_error,
+        abandoned=row.abandoned,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        id=row.id,
+    )
+
+
+def _selected(
+    *,
+    ended_before: datetime | None = None,
+    ended_after: datetime | None = None,
+    include_trash: bool = False,
+    trashed_before: datetime | None = None,
+):
+    query = models.Teleconsultation.objects.all()
+    if trashed_before is not None:
+        query = query.filter(state=State.TRASH, updated_at__lt=trashed_before)
+    elif not include_trash:
+        query = query.filter(state=State.PUBLIC)
+    if ended_before is not None:
+        query = query.filter(end__lt=ended_before)
+    if ended_after is not None:
+        query = query.filter(end__gte=ended_after)
+    return query
+
+
+def _complete_without_room(*, claimed_before: datetime, ends_after: datetime):
+    return (
+        models.Teleconsultation.objects.filter(state=State.PUBLIC, end__gt=ends_after)
+        .filter(kaleyra_room_id__isnull=True)
+        .exclude(room_claim__isnull=False, updated_at__gte=claimed_before)
+        .annotate(known=Count("participants"))
+        .filter(known=F("participants_number"))
+    )
+
+
+def _id_batches(query, batch_size: int) -> Iterator[list]:
+    last = None
+    while True:
+        page = query.order_by("pk")
+        if last is not None:
+            page = page.filter(pk__gt=last)
+        ids = list(page.values_list("pk", flat=True)[:batch_size])
+        if not ids:
+            return
+        yield ids
+        last = ids[-1]
