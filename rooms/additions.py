@@ -10,12 +10,18 @@ import secrets
 from dataclasses import replace
 
 from kaleyra.errors import KaleyraError
-from rooms import room_swap
+from rooms import access, room_swap
+from rooms.access import Writer
 from rooms.errors import Conflict, TeleconsultationNotFound
 from rooms.participants import ParticipantInput, get_participant_resolver
 from rooms.services import actor_name, log_event, members_of, refuse_without_plus
 from rooms.storage import get_storage
 from rooms.storage.base import Teleconsultation, Write
+
+
+def no_plus_operation(teleconsultation_id: str) -> str:
+    """The contract's refusal names the teleconsultation's actual id (Mia's text, issue #9)."""
+    return f"POST /teleconsultation/{teleconsultation_id}/participants/data"
 
 
 def participant_add(
@@ -24,20 +30,24 @@ def participant_add(
     entry: ParticipantInput,
     actor: str | None,
     headers: dict | None = None,
+    writer: Writer | None = None,
 ) -> Teleconsultation:
     """Adds one participant; the one that completes the teleconsultation creates its room."""
+    access.require_identity(writer)
     storage = get_storage()
     current = storage.find(teleconsultation_id)
     if current is None:
         raise TeleconsultationNotFound(teleconsultation_id)
+    access.require_write(writer, current)
     _check_can_add(current, entry.external_id)
     resolved = get_participant_resolver().resolve(
         [entry], field="body", request_headers=headers or {}
     )
-    operation = f"POST /teleconsultation/{teleconsultation_id}/participants/data"
     # Refused before the newcomer gets a Kaleyra user: a refused request creates nothing.
     refuse_without_plus(
-        [*current.participants, *resolved], number=current.participants_number, operation=operation
+        [*current.participants, *resolved],
+        number=current.participants_number,
+        operation=no_plus_operation(teleconsultation_id),
     )
     (newcomer,) = members_of(resolved)
     claim = secrets.token_hex(16)
@@ -45,9 +55,14 @@ def participant_add(
     def add(fresh: Teleconsultation | None) -> Write:
         if fresh is None:
             raise TeleconsultationNotFound(teleconsultation_id)
+        access.require_write(writer, fresh)
         _check_can_add(fresh, newcomer.external_id)
         members = (*fresh.participants, newcomer)
-        refuse_without_plus(members, number=fresh.participants_number, operation=operation)
+        refuse_without_plus(
+            members,
+            number=fresh.participants_number,
+            operation=no_plus_operation(teleconsultation_id),
+        )
         completes = len(members) == fresh.participants_number
         return Write(replace(fresh, participants=members, room_claim=claim if completes else None))
 

@@ -7,12 +7,19 @@ that it should stop rather than keep calling a provider in trouble.
 """
 
 import enum
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 
-from kaleyra.errors import KaleyraError
+from django.utils import timezone
+
+from kaleyra.errors import KaleyraBadRequest, KaleyraError, KaleyraNotFound
+from kaleyra.provider import get_video_provider
 from rooms import room_swap, services, uploads
 from rooms.errors import TeleconsultationNotFound
-from rooms.storage.base import RoomJob
+from rooms.storage import get_storage
+from rooms.storage.base import JobKind, RoomJob
 from teleconsultation_project.errors import ApiError, provider_trouble
 
 
@@ -129,3 +136,105 @@ def finish_room_deletion(pending: RoomJob) -> Outcome:
         f"{label}: the video provider (Kaleyra) failed again; still pending",
         provider_failed=True,
     )
+
+
+class RoomIndex:
+    """The provider's rooms by the tag in their description, listed once per run and only when
+    an intent needs it. `available` is False when the provider cannot list rooms."""
+
+    def __init__(self) -> None:
+        self._by_tag: dict[str, list[str]] | None = None
+        self._ids: set[str] = set()
+        self.available = True
+
+    def _load(self) -> None:
+        if self._by_tag is not None:
+            return
+        self._by_tag = {}
+        try:
+            for room in get_video_provider().iter_rooms():
+                self._ids.add(room.id)
+                if room.description:
+                    self._by_tag.setdefault(room.description, []).append(room.id)
+        except (KaleyraNotFound, KaleyraBadRequest, NotImplementedError):
+            self.available = False
+
+    def tagged(self, tag: str) -> list[str] | None:
+        self._load()
+        return self._by_tag.get(tag, []) if self.available else None
+
+    def has(self, room_id: str) -> bool | None:
+        self._load()
+        return room_id in self._ids if self.available else None
+
+
+def settle_intent(intent: RoomJob, rooms: RoomIndex) -> Outcome:
+    """An intent whose request never came back: delete the rooms made for it that nobody holds."""
+    label = f"room intent {intent.key}"
+    if intent.teleconsultation_id:
+        label += f" (teleconsultation {intent.teleconsultation_id})"
+    try:
+        tagged = rooms.tagged(intent.key)
+    except KaleyraError as exc:
+        return Outcome(
+            Result.FAILED,
+            f"{label}: {provider_trouble(exc)}; try again later",
+            provider_failed=True,
+        )
+    if tagged is None:
+        return Outcome(
+            Result.SKIPPED,
+            f"{label}: possible orphan room (its description is the tag); the provider cannot "
+            "list rooms, so check it by hand in Kaleyra's dashboard",
+        )
+    storage = get_storage()
+    orphans = [room_id for room_id in tagged if not storage.room_in_use(room_id)]
+    for room_id in orphans:
+        if not room_swap.delete_room(
+            room_id, teleconsultation_id=intent.teleconsultation_id, reason="orphan of an intent"
+        ):
+            return Outcome(
+                Result.FAILED,
+                f"{label}: orphan room {room_id} could not be deleted; still pending",
+                provider_failed=True,
+            )
+    storage.forget_jobs([intent])
+    if orphans:
+        return Outcome(Result.DONE, f"{label}: orphan room(s) {', '.join(orphans)} deleted")
+    return Outcome(Result.DONE, f"{label}: no orphan room, forgotten")
+
+
+def room_still_there(teleconsultation_id: str, room_id: str, rooms: RoomIndex) -> bool:
+    """Whether the provider still has a live visit's room (listed, or asked one by one)."""
+    listed = rooms.has(room_id)
+    if listed is not None:
+        return listed
+    try:
+        get_video_provider().get_room(room_id)
+    except KaleyraNotFound:
+        return False
+    return True
+
+
+# Longer than any one item takes (a few provider calls under their deadline); a lease left by a
+# run that died is taken over after it.
+LEASE_TTL = timedelta(minutes=10)
+
+
+@contextmanager
+def leased(name: str) -> Iterator[bool]:
+    """Whether this run may work on the item `name` now: runs on several hosts at once (cron on
+    every replica) each take an item only while no other holds it. Released on exit."""
+    storage = get_storage()
+    lease = RoomJob(kind=JobKind.LEASE, key=name[:128])
+    held = storage.record_job_once(lease)
+    if held is not None and held.created_at < timezone.now() - LEASE_TTL:
+        storage.forget_jobs([held])  # its run died
+        held = storage.record_job_once(lease)
+    if held is not None:
+        yield False
+        return
+    try:
+        yield True
+    finally:
+        storage.forget_jobs([lease])

@@ -120,6 +120,7 @@ class RoomJob(models.Model):
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.CharField(max_length=255, blank=True, default="")
     abandoned = models.BooleanField(default=False)
+    payload = models.JSONField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -19,7 +19,7 @@ from dataclasses import replace
 from kaleyra.errors import KaleyraBadRequest, KaleyraError, KaleyraNotFound
 from kaleyra.provider import get_video_provider
 from kaleyra.types import Room
-from rooms import video_rooms
+from rooms import room_details, video_rooms
 from rooms.errors import TeleconsultationNotFound
 from rooms.storage import get_storage
 from rooms.storage.base import JobKind, RoomJob, Teleconsultation, Write
@@ -191,6 +191,7 @@ def delete_room(room_id: str, *, teleconsultation_id: str, reason: str) -> bool:
     reconcile. True when the room is gone."""
     storage = get_storage()
     job = _deletion(room_id, teleconsultation_id, reason)
+    room_details.forget(room_id)
     try:
         get_video_provider().delete_room(room_id)
     except KaleyraNotFound:

@@ -1,27 +1,22 @@
 """Reads of the teleconsultation domain: what a participant may see.
 
-`teleconsultation_access` is the GET endpoint: one storage read and one provider call. A
+`teleconsultation_access` is the GET endpoint: one storage read (one SQL query) and at most one
+provider call, none while the room's details are cached (`rooms.room_details`). A
 participant's join link is handed out only when the room exists and the immutable period has
 begun; before that the answer says from when it will be.
 """
 
-import logging
 from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from django.utils import timezone
 
-from kaleyra.errors import KaleyraError
-from kaleyra.provider import get_video_provider
-from kaleyra.types import Room
 from rooms.errors import TeleconsultationNotFound, UnauthorizedUser
+from rooms.room_details import room_details
 from rooms.storage import get_storage
-from teleconsultation_project.formats import format_datetime
 from teleconsultation_project.identity import Caller
 from teleconsultation_project.service_config import get_service_config
-
-logger = logging.getLogger("teleconsultation.rooms")
 
 
 @dataclass(frozen=True)
@@ -37,22 +32,6 @@ class Access:
     available_from: datetime
     participants: tuple[CallParticipant, ...]
     details: dict | None
-
-
-def room_details(room: Room) -> dict:
-    """The Kaleyra room as the Mia service shows it in `details`."""
-    return {
-        "recording": room.recording,
-        "recordingStatus": room.recording_status,
-        "callType": room.call_type,
-        "description": room.description,
-        "status": room.status,
-        "disabled": room.disabled,
-        "creationDate": format_datetime(room.creation_date),
-        "durationInSeconds": room.duration,
-        "durationUsedInSeconds": room.duration_used,
-        "live": room.live,
-    }
 
 
 def personal_link(link: str, *, language: str | None, display_name: str, background: bool) -> str:
@@ -105,16 +84,5 @@ def teleconsultation_access(
         access_link=link,
         available_from=teleconsultation.immutable_from,
         participants=tuple(CallParticipant(m.kaleyra_user_id, m.full_name) for m in members),
-        details=_details(teleconsultation.kaleyra_room_id),
+        details=room_details(teleconsultation.kaleyra_room_id),
     )
-
-
-def _details(room_id: str | None) -> dict | None:
-    if not room_id:
-        return None
-    try:
-        return room_details(get_video_provider().get_room(room_id))
-    except KaleyraError as exc:
-        # The participant must still get the link: details are informative only.
-        logger.warning("Room details unavailable for %s: %s", room_id, type(exc).__name__)
-        return None

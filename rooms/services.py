@@ -11,7 +11,8 @@ from dataclasses import dataclass, replace
 
 from django.utils import timezone
 
-from rooms import room_swap, video_rooms
+from rooms import access, room_swap, video_rooms
+from rooms.access import Writer
 from rooms.errors import Conflict, InvalidRequest, Locked, NoPlusUser, TeleconsultationNotFound
 from rooms.participants import ParticipantInput, ResolvedParticipant, get_participant_resolver
 from rooms.schedule import ScheduleInput, changed_schedule, new_schedule
@@ -104,8 +105,10 @@ def teleconsultation_create(
     schedule: ScheduleInput,
     actor: str | None,
     headers: dict | None = None,
+    writer: Writer | None = None,
 ) -> Teleconsultation:
     """A new teleconsultation; its room is created now if every participant is already known."""
+    access.require_create(writer)
     start, end = new_schedule(schedule, now=timezone.now())
     resolved = resolve(participants, headers=headers or {})
     refuse_without_plus(resolved, number=participants.number, operation="POST /teleconsultation")
@@ -148,8 +151,10 @@ def teleconsultation_update(
     schedule: ScheduleInput,
     actor: str | None,
     headers: dict | None = None,
+    writer: Writer | None = None,
 ) -> Teleconsultation:
     """Applies a PATCH; replaces the Kaleyra room only when the change alters it."""
+    access.require_identity(writer)
     members = number = None
     if participants is not None:
         # Once per request: a retry after a concurrent change must not ask the directory again.
@@ -160,6 +165,7 @@ def teleconsultation_update(
         number = participants.number
 
     def target(current: Teleconsultation) -> Teleconsultation:
+        access.require_write(writer, current)
         now = timezone.now()
         if current.locked(now=now):
             raise Locked(current.immutable_from)
@@ -186,13 +192,21 @@ def teleconsultation_update(
     return after
 
 
-def teleconsultation_delete(*, teleconsultation_id: str, actor: str | None) -> bool | None:
+def teleconsultation_delete(
+    *, teleconsultation_id: str, actor: str | None, writer: Writer | None = None
+) -> bool | None:
     """Moves the teleconsultation to TRASH (kept) and deletes its Kaleyra room: True when the room
     is gone, False when it could not be deleted now (recorded for `reconcile_rooms`), None when
     there was no room."""
+    access.require_identity(writer)
+
+    def target(fresh: Teleconsultation) -> Teleconsultation:
+        access.require_write(writer, fresh)
+        return replace(fresh, state=State.TRASH)
+
     _, room_id, deleted = room_swap.remove_room(
         teleconsultation_id,
-        target=lambda fresh: replace(fresh, state=State.TRASH),
+        target=target,
         actor=actor_name(actor),
         reason="deleted",
     )

@@ -11,6 +11,8 @@ from django.conf import settings
 
 from kaleyra.errors import KaleyraError, KaleyraNotFound
 from kaleyra.provider import get_video_provider
+from rooms import access
+from rooms.access import Writer
 from rooms.errors import TeleconsultationNotFound
 from rooms.storage import get_storage
 
@@ -28,14 +30,21 @@ class UploadsDeletion:
 
 
 def uploads_delete(
-    *, teleconsultation_id: str, include_trash: bool = False, force: bool = False
+    *,
+    teleconsultation_id: str,
+    include_trash: bool = False,
+    force: bool = False,
+    writer: Writer | None = None,
 ) -> UploadsDeletion | None:
-    """Deletes every upload of the teleconsultation's room; None when deletion is disabled."""
+    """Deletes every upload of the teleconsultation's room; None when deletion is disabled (the
+    contract answers before any lookup then)."""
+    if not (settings.TELECONSULTATION_DELETE_UPLOADS or force):
+        return None
+    access.require_identity(writer)
     teleconsultation = get_storage().find(teleconsultation_id, include_trash=include_trash)
     if teleconsultation is None:
         raise TeleconsultationNotFound(teleconsultation_id)
-    if not (settings.TELECONSULTATION_DELETE_UPLOADS or force):
-        return None
+    access.require_write(writer, teleconsultation)
     if not teleconsultation.kaleyra_room_id:
         return UploadsDeletion(total=0, deleted=0)
     provider = get_video_provider()

@@ -169,6 +169,18 @@ LIVE_TELECONSULTATION = env.bool("LIVE_TELECONSULTATION", default=True)
 IMMUTABLE_PERIOD_MS = env.int("IMMUTABLE_PERIOD_MS", default=0)
 TELECONSULTATION_DELETE_UPLOADS = env.bool("TELECONSULTATION_DELETE_UPLOADS", default=False)
 SETTINGS_ADMIN_GROUPS = env.list("SETTINGS_ADMIN_GROUPS", default=["admin"])
+# Who may write to a visit (docs/security.md): its plus participants, admins and the back office,
+# or `open` (Mia's behaviour: the gateway alone decides).
+TELECONSULTATION_WRITE_ACCESS = env.str("TELECONSULTATION_WRITE_ACCESS", default="participants")
+TELECONSULTATION_ADMIN_GROUPS = env.list("TELECONSULTATION_ADMIN_GROUPS", default=["admin"])
+
+# Room details shown by GET, cached per room (rooms/room_details.py); 0 turns the cache off.
+KALEYRA_ROOM_DETAILS_TTL_SECONDS = env.int("KALEYRA_ROOM_DETAILS_TTL_SECONDS", default=30)
+KALEYRA_ROOM_DETAILS_WAIT_SECONDS = env.float("KALEYRA_ROOM_DETAILS_WAIT_SECONDS", default=2.0)
+# Independent provider calls of one request (new users of a visit) run this many at a time.
+KALEYRA_PARALLEL_CALLS = env.int("KALEYRA_PARALLEL_CALLS", default=8)
+# Shared by replicas when it is Redis (redis://host:6379/0); local memory by default.
+CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
 
 # --- User directory, AUTH_SERVICE mode (docs/directory.md) -------------------------------------
 # auth0-client's user listing is undocumented: these are the likeliest route and Auth0 fields.

@@ -10,6 +10,16 @@ pytest_plugins = ["kaleyra.simulator.pytest_plugin"]
 
 
 @pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Each test starts with an empty cache (room details are cached per room)."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def _isolated_provider(request, settings, tmp_path):
     """No test ever reaches a real provider; tests that want the simulator ask for it."""
     if "simulator" not in request.fixturenames and "simulator_http" not in request.fixturenames:

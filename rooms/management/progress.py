@@ -13,7 +13,7 @@ from contextlib import contextmanager
 
 from django.core.management.base import BaseCommand, CommandError
 
-from rooms.maintenance import Outcome, Result
+from rooms.maintenance import Outcome, Result, leased
 
 PROGRESS_EVERY_SECONDS = 5.0
 
@@ -33,13 +33,23 @@ class Tally:
     def handled(self) -> int:
         return sum(self.counts.values())
 
-    def walk(self, batches: Iterable[list]) -> Iterator:
-        """The items of each batch in turn, until the run is stopped; progress after a batch."""
+    def walk(self, batches: Iterable[list], *, lease: str | None = None) -> Iterator:
+        """The items of each batch in turn, until the run is stopped; progress after a batch.
+        With `lease`, each item is held while the caller works on it, and one that another
+        host's run holds is skipped (so concurrent runs never handle an item twice)."""
         for batch in batches:
             for item in batch:
                 if self.stopped_because:
                     return
-                yield item
+                if lease is None or self.dry_run:
+                    yield item
+                    continue
+                key = item if isinstance(item, str) else f"{item.kind}:{item.key}"
+                with leased(f"{lease}:{key}") as mine:
+                    if mine:
+                        yield item
+                    else:
+                        self.counts[Result.SKIPPED] += 1  # another run has it
             self._progress()
 
     def record(self, outcome: Outcome) -> None:
@@ -87,6 +97,8 @@ class Tally:
         return line
 
     def finish(self) -> None:
+        if self.stopped_because and self.handled >= self.total:
+            self.stopped_because = ""  # the failure was on the last item: nothing was left out
         self._progress(final=True)
         self.command.stdout.write(self.summary())
         unfinished = self.counts[Result.FAILED] + self.counts[Result.PARTLY_DONE]

@@ -51,6 +51,7 @@ class Migration(migrations.Migration):
                 ("attempts", models.PositiveIntegerField(default=0)),
                 ("last_error", models.CharField(blank=True, default="", max_length=255)),
                 ("abandoned", models.BooleanField(default=False)),
+                ("payload", models.JSONField(blank=True, null=True)),
                 ("created_at", models.DateTimeField(auto_now_add=True)),
                 ("updated_at", models.DateTimeField(auto_now=True)),
             ],

@@ -110,6 +110,10 @@ class JobKind(enum.StrEnum):
     ROOM_DELETION = "room_deletion"
     # A room about to be created: recorded first, so a lost answer or a dead worker is found.
     ROOM_INTENT = "room_intent"
+    # A request sent with an Idempotency-Key: its fingerprint, then the answer to replay.
+    IDEMPOTENCY = "idempotency"
+    # An item a support command is working on, so another host's run skips it meanwhile.
+    LEASE = "lease"
 
 
 @dataclass(frozen=True)
@@ -125,6 +129,7 @@ class RoomJob:
     last_error: str = ""
     # An intent whose request gave up (the provider failed) needs no grace period.
     abandoned: bool = False
+    payload: dict | None = None
     created_at: datetime | None = None
     updated_at: datetime | None = None
     id: str = field(default_factory=new_id)
@@ -175,6 +180,15 @@ class Storage(Protocol):
 
     # --- room jobs ---------------------------------------------------------------------------
     def record_jobs(self, jobs: Sequence[RoomJob]) -> None: ...
+
+    def record_job_once(self, job: RoomJob) -> RoomJob | None:
+        """Records `job` unless one with its kind and key exists: None when recorded, else the
+        job already there."""
+        ...
+
+    def set_job_payload(self, job: RoomJob, payload: dict) -> None: ...
+
+    def purge_jobs(self, kind: JobKind, *, created_before: datetime) -> int: ...
 
     def forget_jobs(self, jobs: Sequence[RoomJob]) -> None: ...
 

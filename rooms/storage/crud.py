@@ -11,10 +11,10 @@ another writer came first, and the change function runs again on the fresher rec
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 
-from django.conf import settings
-
 from crud.client import CrudClient
 from crud.errors import CrudConflict, CrudError
+from django.conf import settings
+
 from rooms.storage.base import (
     Change,
     JobKind,
@@ -221,6 +221,21 @@ class CrudStorage:
                 self._call(self.client.create, self.jobs, _job_record(job))
             except CrudConflict:
                 pass  # recorded already (the collection's unique index on kind + key)
+
+    def record_job_once(self, job: RoomJob) -> RoomJob | None:
+        try:
+            self._call(self.client.create, self.jobs, _job_record(job))
+        except CrudConflict:
+            rows = self._call(self.client.list, self.jobs, query=_job_key(job), limit=1)
+            return _job(rows[0]) if rows else self.record_job_once(job)
+        return None
+
+    def set_job_payload(self, job: RoomJob, payload: dict) -> None:
+        self._call(self.client.patch_many, self.jobs, query=_job_key(job), set={"payload": payload})
+
+    def purge_jobs(self, kind: JobKind, *, created_before: datetime) -> int:
+        query = {"kind": kind.value, "createdAt": {"$lt": iso(created_before)}}
+        return self._call(self.client.delete_many, self.jobs, query=query)
 
     def forget_jobs(self, jobs: Sequence[RoomJob]) -> None:
         for job in jobs:
@@ -434,8 +449,11 @@ def _selection(
     ended_after: datetime | None = None,
     include_trash: bool = False,
     trashed_before: datetime | None = None,
+    with_room: bool = False,
 ) -> tuple[dict, tuple[str, ...]]:
     clauses = []
+    if with_room:
+        clauses.append({"bandyerRoomId": {"$exists": True, "$ne": None}})
     states = ANY_STATE if include_trash else LIVE
     if trashed_before is not None:
         states = ("TRASH",)
@@ -476,6 +494,7 @@ def _job_record(job: RoomJob) -> dict:
         "attempts": job.attempts,
         "lastError": job.last_error,
         "abandoned": job.abandoned,
+        "payload": job.payload,
         "__STATE__": "PUBLIC",
     }
 
@@ -489,6 +508,7 @@ def _job(row: dict) -> RoomJob:
         attempts=int(row.get("attempts") or 0),
         last_error=row.get("lastError") or "",
         abandoned=bool(row.get("abandoned")),
+        payload=row.get("payload"),
         created_at=parse_date(row.get("createdAt")),
         updated_at=parse_date(row.get("updatedAt")),
         id=row["_id"],

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
 from datetime import datetime
 
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, F, Q
 from django.utils import timezone
 
@@ -199,11 +199,37 @@ class DjangoStorage:
                         teleconsultation_id=job.teleconsultation_id,
                         reason=job.reason[:255],
                         abandoned=job.abandoned,
+                        payload=job.payload,
                     )
                     for job in jobs
                 ],
                 ignore_conflicts=True,  # a room already recorded stays recorded once
             )
+
+    def record_job_once(self, job: RoomJob) -> RoomJob | None:
+        try:
+            with transaction.atomic():
+                models.RoomJob.objects.create(
+                    id=job.id,
+                    kind=job.kind,
+                    key=job.key,
+                    teleconsultation_id=job.teleconsultation_id,
+                    reason=job.reason[:255],
+                    payload=job.payload,
+                )
+        except IntegrityError:
+            existing = models.RoomJob.objects.filter(kind=job.kind, key=job.key).first()
+            return _job(existing) if existing else self.record_job_once(job)
+        return None
+
+    def set_job_payload(self, job: RoomJob, payload: dict) -> None:
+        models.RoomJob.objects.filter(kind=job.kind, key=job.key).update(
+            payload=payload, updated_at=timezone.now()
+        )
+
+    def purge_jobs(self, kind: JobKind, *, created_before: datetime) -> int:
+        doomed = models.RoomJob.objects.filter(kind=kind, created_at__lt=created_before)
+        return doomed.delete()[0]
 
     def forget_jobs(self, jobs: Sequence[RoomJob]) -> None:
         for kind in {job.kind for job in jobs}:
@@ -256,7 +282,8 @@ class DjangoStorage:
 
     def count_teleconsultations(self, **selection) -> int:
         """Live teleconsultations (all with `include_trash`) ended in [`ended_after`,
-        `ended_before`), or the trashed ones last written before `trashed_before`."""
+        `ended_before`), or the trashed ones last written before `trashed_before`; only those
+        holding a room with `with_room`."""
         return _selected(**selection).count()
 
     def teleconsultation_id_batches(
@@ -310,6 +337,7 @@ def _job(row: models.RoomJob) -> RoomJob:
         attempts=row.attempts,
         last_error=row.last_error,
         abandoned=row.abandoned,
+        payload=row.payload,
         created_at=row.created_at,
         updated_at=row.updated_at,
         id=row.id,
@@ -322,8 +350,11 @@ def _selected(
     ended_after: datetime | None = None,
     include_trash: bool = False,
     trashed_before: datetime | None = None,
+    with_room: bool = False,
 ):
     query = models.Teleconsultation.objects.all()
+    if with_room:
+        query = query.filter(kaleyra_room_id__isnull=False)
     if trashed_before is not None:
         query = query.filter(state=State.TRASH, updated_at__lt=trashed_before)
     elif not include_trash:

@@ -2,11 +2,9 @@
 
 import pytest
 
-from tests.rooms.conftest import doctor, links, mapping, patient, stored
+from tests.rooms.conftest import doctor, jobs, links, mapping, patient, stored
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock")]
-
-NO_PLUS = "Failed POST /teleconsultation/{roomId}/participants/data: no plus user in room"
 
 
 def add(api, room_id, entry):
@@ -23,6 +21,7 @@ def test_adding_the_last_participant_creates_the_room_with_everyone(api, create,
     assert len(room["participants"]) == 2
     assert len(visit.participants) == 2 and all(links(visit))
     assert visit.room_claim is None
+    assert jobs("room_intent") == []
 
 
 def test_adding_a_participant_that_does_not_complete_makes_no_room(api, create, simulator):
@@ -55,7 +54,9 @@ def test_completing_without_a_plus_user_is_refused_and_nothing_is_added(api, cre
     room_id = create([patient("a")], number=2)
     response = add(api, room_id, patient("b"))
     assert response.status_code == 400
-    assert response.json()["error"] == NO_PLUS
+    assert response.json()["error"] == (
+        f"Failed POST /teleconsultation/{room_id}/participants/data: no plus user in room"
+    )
     assert len(stored(room_id).participants) == 1
     assert mapping("b") is None
     assert simulator.call_count("create_room") == 0

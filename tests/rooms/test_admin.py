@@ -181,9 +181,7 @@ def test_move_to_trash_deletes_the_room_and_reports_each_visit(admin_client, vis
     assert jobs("room_deletion") == []
 
 
-def test_move_to_trash_of_a_visit_without_a_room_says_it_had_none(
-    admin_client, create, simulator
-):
+def test_move_to_trash_of_a_visit_without_a_room_says_it_had_none(admin_client, create, simulator):
     # It used to say "Kaleyra room deleted" for a room that never existed.
     waiting = create([doctor()], number=2)
     simulator.reset_call_log()

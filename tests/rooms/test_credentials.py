@@ -8,7 +8,7 @@ import time_machine
 
 from kaleyra.ids import kaleyra_user_id_for
 from kaleyra.types import Role
-from rooms.models import UserMapping
+from tests.rooms.conftest import mapping
 from tests.rooms.test_directory_client import USERS_URL, auth0_user
 
 pytestmark = pytest.mark.django_db
@@ -36,8 +36,8 @@ def test_a_doctor_gets_a_token_for_a_new_plus_user_valid_one_hour(api, simulator
     assert body["bandyerUserId"] == kaleyra_user_id_for("doctor-1")
     assert body["accessToken"]
     assert simulator.user_role(body["bandyerUserId"]) == Role.PLUS
-    mapping = UserMapping.objects.get(external_id="doctor-1")
-    assert (mapping.kaleyra_user_id, mapping.role) == (body["bandyerUserId"], "plus")
+    mapped = mapping("doctor-1")
+    assert (mapped.kaleyra_user_id, mapped.role) == (body["bandyerUserId"], "plus")
 
 
 def test_the_token_lifetime_follows_expires_in(api, simulator, clock):
@@ -60,7 +60,7 @@ def test_a_known_user_is_reused_without_a_new_kaleyra_user(api, simulator):
     second = credentials(caller).json()
     assert second["bandyerUserId"] == first["bandyerUserId"]
     assert simulator.call_count("create_user") == users_after_first
-    assert UserMapping.objects.filter(external_id="doctor-1").count() == 1
+    assert mapping("doctor-1").kaleyra_user_id == first["bandyerUserId"]
 
 
 def test_a_user_whose_groups_changed_gets_the_new_role(api, simulator):
@@ -68,7 +68,7 @@ def test_a_user_whose_groups_changed_gets_the_new_role(api, simulator):
     response = credentials(api.as_user("user-9", groups=("doctor",)))
     assert response.status_code == 201
     assert simulator.user_role(response.json()["bandyerUserId"]) == Role.PLUS
-    assert UserMapping.objects.get(external_id="user-9").role == "plus"
+    assert mapping("user-9").role == "plus"
 
 
 def test_without_identity_it_is_a_401_unauthorized_user(api, simulator):
@@ -83,7 +83,7 @@ def test_groups_that_grant_no_role_are_a_400_saying_so(api, simulator):
     assert response.status_code == 400
     message = response.json()["message"]
     assert "nurse-1" in message and "grant no role" in message and "doctor" in message
-    assert not UserMapping.objects.exists()
+    assert mapping("nurse-1") is None
     assert simulator.call_count() == 0
 
 

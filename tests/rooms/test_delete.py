@@ -19,6 +19,13 @@ def test_delete_removes_the_room_and_keeps_the_record_in_trash(api, create, simu
     assert jobs("room_deletion") == []
 
 
+@pytest.fixture(autouse=True)
+def _uploads_deletion_on(settings):
+    # With deletion off, DELETE …/uploads answers 204 before any lookup (the contract), so the
+    # every-endpoint checks below need it on to see the lookup.
+    settings.TELECONSULTATION_DELETE_UPLOADS = True
+
+
 def every_endpoint_status(api, room_id) -> set[int]:
     """The statuses of GET, PATCH, DELETE, add participant and DELETE uploads on one id."""
     base = f"/teleconsultation/{room_id}"
@@ -58,10 +65,19 @@ def test_delete_of_an_unknown_teleconsultation_is_a_404(api):
     assert api.delete("/teleconsultation/0123456789abcdef01234567").status_code == 404
 
 
-def test_uploads_deletion_is_a_204_when_disabled(api, create, simulator):
-    room_id = create([doctor(), patient()])
+@pytest.mark.parametrize("which", ["known", "unknown", "malformed"])
+def test_uploads_deletion_is_a_204_before_any_lookup_when_disabled(
+    api, create, simulator, settings, django_assert_num_queries, which
+):
+    settings.TELECONSULTATION_DELETE_UPLOADS = False
+    room_id = {
+        "known": create([doctor(), patient()]),
+        "unknown": "0123456789abcdef01234567",
+        "malformed": "not-an-id",
+    }[which]
     simulator.reset_call_log()
-    response = api.delete(f"/teleconsultation/{room_id}/uploads")
+    with django_assert_num_queries(0):
+        response = api.delete(f"/teleconsultation/{room_id}/uploads")
     assert response.status_code == 204
     assert simulator.call_count() == 0
 

@@ -6,8 +6,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import responses
 
-from rooms.models import Teleconsultation, UserMapping
-from tests.rooms.conftest import START, doctor, iso, patient
+from tests.rooms.conftest import START, doctor, iso, mapping, patient, stored, visit_count
 from tests.rooms.test_directory_client import USERS_URL, auth0_user
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock")]
@@ -50,14 +49,16 @@ def test_an_array_of_ids_schedules_a_visit_with_directory_names_and_roles(
     directory.get(USERS_URL, json=[DOCTOR, PATIENT])
     response = post(api, ["auth0|doc", "auth0|pat"])
     assert response.status_code == 201, response.json()
-    stored = Teleconsultation.objects.get(id=response.json()["roomId"])
-    assert stored.participants_number == 2
-    people = {p.external_id: p for p in stored.participants.all()}
+    visit = stored(response.json()["roomId"])
+    assert visit.participants_number == 2
+    people = {p.external_id: p for p in visit.participants}
+    assert list(people) == ["auth0|doc", "auth0|pat"]
     assert people["auth0|doc"].full_name == "Dr. Ada Rossi"
     assert (people["auth0|doc"].role, people["auth0|pat"].role) == ("plus", "basic")
-    assert people["auth0|pat"].groups == ["customer"]
-    assert simulator.room_exists(stored.kaleyra_room_id)
-    assert UserMapping.objects.count() == 2
+    assert people["auth0|pat"].groups == ("customer",)
+    assert simulator.room_exists(visit.kaleyra_room_id)
+    assert mapping("auth0|doc") and mapping("auth0|pat")
+    assert mapping("scheduler") is None  # the caller scheduling is no participant
 
 
 def test_many_participants_cost_one_directory_call(api, directory, simulator):
@@ -96,16 +97,16 @@ def test_the_object_form_without_groups_or_names_is_completed_from_the_directory
     participants = {"number": 2, "data": [{"userExternalId": "auth0|doc", "language": "it"}]}
     response = post(api, participants)
     assert response.status_code == 201, response.json()
-    stored = Teleconsultation.objects.get(id=response.json()["roomId"])
-    (member,) = stored.participants.all()
+    visit = stored(response.json()["roomId"])
+    (member,) = visit.participants
     assert (member.full_name, member.language, member.role) == ("Dr. Ada Rossi", "it", "plus")
-    assert stored.kaleyra_room_id is None
+    assert visit.kaleyra_room_id is None
 
     directory.get(USERS_URL, json=[PATIENT])
-    assert add(api, stored.id, {"userExternalId": "auth0|pat"}).status_code == 201
-    stored.refresh_from_db()
-    assert stored.participants.get(external_id="auth0|pat").full_name == "Mario Bianchi"
-    assert simulator.room_exists(stored.kaleyra_room_id)
+    assert add(api, visit.id, {"userExternalId": "auth0|pat"}).status_code == 201
+    visit = stored(visit.id)
+    assert visit.participant("auth0|pat").full_name == "Mario Bianchi"
+    assert simulator.room_exists(visit.kaleyra_room_id)
     assert looked_up(directory.calls[1]) == ["auth0|pat"]
 
 
@@ -139,7 +140,7 @@ def test_a_user_unknown_to_the_directory_is_a_400_naming_them(api, directory, si
     assert "auth0|ghost" in body["message"]
     (path,) = body["details"]
     assert path.endswith("[1].userExternalId")
-    assert not Teleconsultation.objects.exists()
+    assert visit_count() == 0
     assert simulator.call_count("create_user") == 0
 
 
@@ -155,7 +156,7 @@ def test_an_unreachable_directory_is_a_503_and_nothing_is_stored(api, directory,
     response = post(api, ["auth0|doc", "auth0|pat"])
     assert response.status_code == 503
     assert "user directory" in response.json()["message"]
-    assert not Teleconsultation.objects.exists()
+    assert visit_count() == 0
     assert simulator.call_count() == 0
 
 
@@ -181,9 +182,9 @@ def test_a_patch_replaces_participants_by_id_with_one_directory_call(api, direct
     )
     assert response.status_code == 204
     assert len(directory.calls) == 2
-    stored = Teleconsultation.objects.get(id=room_id)
-    assert stored.participants_number == 2
-    assert simulator.room_exists(stored.kaleyra_room_id)
+    visit = stored(room_id)
+    assert visit.participants_number == 2
+    assert simulator.room_exists(visit.kaleyra_room_id)
 
 
 @pytest.mark.parametrize(

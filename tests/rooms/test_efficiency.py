@@ -1,4 +1,5 @@
-"""Query budgets: writes cost the same number of SQL queries for 2 participants as for 25."""
+"""Query budgets: writes cost the same number of SQL queries for 2 participants as for 25, and a
+read is one query."""
 
 import pytest
 from django.db import connection
@@ -36,3 +37,12 @@ def test_patch_costs_the_same_queries_for_2_and_25_participants(api, create):
         return lambda: api.patch(f"/teleconsultation/{room_id}", payload, format="json")
 
     assert queries_of(patch(2)) == queries_of(patch(25))
+
+
+def test_get_is_one_query_for_2_and_25_participants(api, create, clock, django_assert_num_queries):
+    # The visit and its participants in one LEFT JOIN, however many participants (Django backend).
+    for count in (2, 25):
+        room_id = create(people(count, f"get{count}"))
+        api.as_user(f"get{count}-doctor", ("doctor",))
+        with django_assert_num_queries(1):
+            assert api.get(f"/teleconsultation/{room_id}").status_code == 200

@@ -65,6 +65,7 @@ def test_new_participants_get_a_new_room_and_the_old_one_is_deleted(api, create,
     assert not simulator.room_exists(old_room)
     new_links = set(links(after))
     assert all(new_links) and not new_links & old_links
+    assert jobs("room_intent") == [] and jobs("room_deletion") == []
 
 
 def test_a_change_that_does_not_alter_the_room_keeps_it_and_the_links(api, create, simulator):

@@ -74,7 +74,7 @@ class Command(BaseCommand):
                 batches = storage.teleconsultation_id_batches(
                     ended_before=ended_before, batch_size=batch_size
                 )
-                for teleconsultation_id in run.walk(batches):
+                for teleconsultation_id in run.walk(batches, lease="cleanup"):
                     if dry_run:
                         run.would(f"move {teleconsultation_id} to trash and delete its room")
                     else:

@@ -61,7 +61,7 @@ class Command(BaseCommand):
         with progress.tally(
             self, total=total, dry_run=dry_run, verbosity=options["verbosity"]
         ) as run:
-            for teleconsultation_id in run.walk(batches):
+            for teleconsultation_id in run.walk(batches, lease="delete_uploads"):
                 if dry_run:
                     run.would(f"delete the uploads of {teleconsultation_id}")
                 else:

@@ -1,5 +1,6 @@
-"""Finishes what provider failures left behind: Kaleyra rooms still to delete, and complete
-teleconsultations still without a room. Stops at the first provider failure; run it again later.
+"""Finishes what failures left behind: Kaleyra rooms still to delete, rooms made for requests that
+never finished (found by their tag), complete teleconsultations without a room, and live ones whose
+room the provider no longer has. Stops at the first provider failure; run it again later.
 
     manage.py reconcile_rooms [--dry-run]
 """
@@ -9,11 +10,14 @@ from datetime import timedelta
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
+from kaleyra.errors import KaleyraError
 from rooms import maintenance
+from rooms.maintenance import Outcome, Result
 from rooms.management import progress
 from rooms.management.options import add_run_options
 from rooms.storage import get_storage
 from rooms.storage.base import JobKind
+from teleconsultation_project.errors import provider_trouble
 
 ACTOR = "reconcile_rooms"
 # A room claim younger than this may belong to a request still creating the room.
@@ -34,27 +38,68 @@ class Command(BaseCommand):
         now = timezone.now()
         roomless = {"claimed_before": now - CLAIM_GRACE, "ends_after": now}
         pending_total = storage.count_jobs(JobKind.ROOM_DELETION)
+        intents = [
+            intent
+            for batch in storage.job_batches(JobKind.ROOM_INTENT, created_before=now - CLAIM_GRACE)
+            for intent in batch
+        ]
         roomless_total = storage.count_complete_without_room(**roomless)
+        live = {"ended_after": now, "with_room": True}
+        live_total = storage.count_teleconsultations(**live)
         self.stdout.write(
-            f"{pending_total} room(s) to delete, {roomless_total} complete teleconsultation(s) "
-            "without a room"
+            f"{pending_total} room(s) to delete, {len(intents)} unfinished room intent(s), "
+            f"{roomless_total} complete teleconsultation(s) without a room, {live_total} live "
+            "room(s) to check"
         )
+        rooms = maintenance.RoomIndex()
         batch_size, dry_run = options["batch_size"], options["dry_run"]
         with progress.tally(
             self,
-            total=pending_total + roomless_total,
+            total=pending_total + len(intents) + roomless_total + live_total,
             dry_run=dry_run,
             verbosity=options["verbosity"],
         ) as run:
             pending_batches = storage.job_batches(JobKind.ROOM_DELETION, batch_size=batch_size)
-            for pending in run.walk(pending_batches):
+            for pending in run.walk(pending_batches, lease="reconcile"):
                 if dry_run:
                     run.would(f"delete room {pending.key} (reason: {pending.reason})")
                 else:
                     run.record(maintenance.finish_room_deletion(pending))
+            for intent in run.walk([intents], lease="reconcile"):
+                if dry_run:
+                    run.would(f"look for rooms tagged {intent.key} and delete those nobody holds")
+                else:
+                    run.record(maintenance.settle_intent(intent, rooms))
             batches = storage.complete_without_room_batches(batch_size=batch_size, **roomless)
-            for teleconsultation_id in run.walk(batches):
+            for teleconsultation_id in run.walk(batches, lease="reconcile"):
                 if dry_run:
                     run.would(f"create a Kaleyra room for {teleconsultation_id}")
                 else:
                     run.record(maintenance.recreate_room(teleconsultation_id, actor=ACTOR))
+            batches = storage.teleconsultation_id_batches(batch_size=batch_size, **live)
+            for teleconsultation_id in run.walk(batches, lease="reconcile"):
+                run.record(self._check_room(teleconsultation_id, rooms, dry_run=dry_run))
+
+    def _check_room(self, teleconsultation_id: str, rooms, *, dry_run: bool) -> Outcome:
+        """A live visit whose room the provider no longer has (deleted on Kaleyra's side) gets a
+        new one."""
+        visit = get_storage().find(teleconsultation_id)
+        if visit is None or not visit.kaleyra_room_id:
+            return Outcome(
+                Result.SKIPPED, f"Teleconsultation {teleconsultation_id}: changed meanwhile"
+            )
+        try:
+            there = maintenance.room_still_there(teleconsultation_id, visit.kaleyra_room_id, rooms)
+        except KaleyraError as exc:
+            return Outcome(
+                Result.FAILED,
+                f"Teleconsultation {teleconsultation_id}: {provider_trouble(exc)}; try again later",
+                provider_failed=True,
+            )
+        if there:
+            return Outcome(Result.SKIPPED, f"Teleconsultation {teleconsultation_id}: room present")
+        if dry_run:
+            return Outcome(
+                Result.DONE, f"would give {teleconsultation_id} a new room (its room is gone)"
+            )
+        return maintenance.recreate_room(teleconsultation_id, actor=ACTOR)

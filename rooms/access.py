@@ -1,0 +1,90 @@
+"""Who may write to a visit: `TELECONSULTATION_WRITE_ACCESS`.
+
+The gateway authenticates and forwards who the caller is; the service authorizes per visit.
+`participants` (the default): creating needs a caller in a plus group, in an admin group
+(`TELECONSULTATION_ADMIN_GROUPS`) or a back-office request; changing, adding to, deleting a visit
+or its uploads needs a plus participant of that visit, an admin-group member or a back-office
+request. `open` is Mia's behaviour (the gateway alone decides), a documented compatibility switch.
+Support tools (admin, commands) act as the system and pass no `Writer`.
+"""
+
+from dataclasses import dataclass
+
+from django.conf import settings
+
+from kaleyra.types import Role
+from rooms.errors import UnauthorizedUser
+from rooms.storage.base import Teleconsultation
+from teleconsultation_project.errors import ApiError
+from teleconsultation_project.identity import Caller
+from teleconsultation_project.service_config import get_service_config
+
+PARTICIPANTS, OPEN = "participants", "open"
+
+
+class Forbidden(ApiError):
+    def __init__(self, message: str) -> None:
+        super().__init__(message, status=403)
+
+
+@dataclass(frozen=True)
+class Writer:
+    """Who asks for a write through the API: the caller (None without identity) and whether the
+    gateway marked the request as coming from the back office."""
+
+    caller: Caller | None
+    backoffice: bool = False
+
+    @property
+    def actor(self) -> str | None:
+        return self.caller.id if self.caller else None
+
+
+def writer_from_request(request) -> Writer:
+    # Read from the header itself: a back-office request may carry no user id.
+    flag = request.headers.get(settings.BACKOFFICE_HEADER_KEY, "")
+    return Writer(caller=request.user, backoffice=flag.strip().lower() == "true")
+
+
+def _open() -> bool:
+    return settings.TELECONSULTATION_WRITE_ACCESS == OPEN
+
+
+def _trusted(writer: Writer | None) -> bool:
+    """The system (support tools), the open mode, a back-office request or an admin."""
+    if writer is None or _open() or writer.backoffice:
+        return True
+    admins = set(settings.TELECONSULTATION_ADMIN_GROUPS)
+    return writer.caller is not None and bool(admins & set(writer.caller.groups))
+
+
+def require_identity(writer: Writer | None) -> None:
+    """401 before anything is looked up when a write has nobody behind it."""
+    if not _trusted(writer) and writer.caller is None:
+        raise UnauthorizedUser()
+
+
+def require_create(writer: Writer | None) -> None:
+    require_identity(writer)
+    if _trusted(writer):
+        return
+    if get_service_config().role_for(writer.caller.groups) is Role.PLUS:
+        return
+    raise Forbidden(
+        f"User {writer.caller.id} may not schedule teleconsultations: it takes a plus group "
+        f"({', '.join(sorted(get_service_config().plus.groups))}) or an admin group"
+    )
+
+
+def require_write(writer: Writer | None, teleconsultation: Teleconsultation) -> None:
+    """A plus participant of this visit, an admin or the back office; else 403."""
+    require_identity(writer)
+    if _trusted(writer):
+        return
+    member = teleconsultation.participant(writer.caller.id)
+    if member is not None and member.role == Role.PLUS.value:
+        return
+    raise Forbidden(
+        f"User {writer.caller.id} may not change teleconsultation {teleconsultation.id}: only "
+        "its plus participants, an admin group or the back office may"
+    )
