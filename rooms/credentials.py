@@ -13,7 +13,7 @@ from django.conf import settings
 from kaleyra.provider import get_video_provider
 from kaleyra.types import Role
 from rooms.directory_client import get_directory_client
-from rooms.participants import role_for
+from rooms.participant_types import role_for
 from rooms.users import kaleyra_users_for
 from teleconsultation_project.errors import ApiError
 from teleconsultation_project.identity import Caller

@@ -8,7 +8,7 @@ its directory groups grant.
 from collections.abc import Sequence
 
 from rooms.directory_client import DirectoryClient, get_directory_client
-from rooms.participants import ParticipantInput, ResolvedParticipant, role_for
+from rooms.participant_types import ParticipantInput, ResolvedParticipant, role_for
 from teleconsultation_project.errors import ApiError
 
 
