@@ -104,8 +104,9 @@ class TeleconsultationApi(APIView):
                 required=False,
                 description=(
                     f"Language of the call page: {', '.join(LINK_LANGUAGES)} (a tag such as "
-                    "it-IT counts as it); any other value means the company default. Else the "
-                    "participant's own language. Other query parameters are ignored."
+                    "it-IT counts as it); any other value means the company default, never a "
+                    "400. Without it, the participant's own language. Query parameters not "
+                    "listed here (cache-busters) are ignored."
                 ),
             ),
         ],
