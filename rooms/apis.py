@@ -1,10 +1,12 @@
 """API views of /teleconsultation: validate the input, call one service, shape the answer."""
 
+from django.conf import settings
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from rooms import additions, selectors, services, uploads
+from rooms.languages import LINK_LANGUAGES
 from rooms.serializers import (
     AccessQuerySerializer,
     AccessSerializer,
@@ -46,7 +48,8 @@ CREATE_EXAMPLE = OpenApiExample(
                 },
             ],
         },
-        "start_date": "2026-12-01T09:30:00+01:00",
+        # Far enough ahead that the example stays a valid request for years.
+        "start_date": "2030-06-03T09:30:00+02:00",
         "duration_in_seconds": 1800,
     },
 )
@@ -95,7 +98,17 @@ class TeleconsultationApi(APIView):
         summary="The caller's join link and the room's details",
         parameters=[
             OpenApiParameter("useBackground", str, enum=["true", "false"], required=False),
-            OpenApiParameter("language", str, enum=["en", "it", "pl", "fr", "de"], required=False),
+            OpenApiParameter(
+                "language",
+                str,
+                required=False,
+                description=(
+                    f"Language of the call page: {', '.join(LINK_LANGUAGES)} (a tag such as "
+                    "it-IT counts as it); any other value means the company default, never a "
+                    "400. Without it, the participant's own language. Query parameters not "
+                    "listed here (cache-busters) are ignored."
+                ),
+            ),
         ],
         responses={
             200: AccessSerializer,
@@ -104,10 +117,10 @@ class TeleconsultationApi(APIView):
             404: NOT_FOUND,
         },
     )
-    def get(self, request, room_id: str):
+    def get(self, request, roomId: str):
         query = _valid(AccessQuerySerializer, request.query_params.dict()).validated_data
         access = selectors.teleconsultation_access(
-            teleconsultation_id=room_id,
+            teleconsultation_id=roomId,
             caller=request.user,
             language=query.get("language"),
             use_background=query.get("useBackground") == "true",
@@ -131,10 +144,10 @@ class TeleconsultationApi(APIView):
         request=TeleconsultationUpdateSerializer,
         responses={204: None, 400: INVALID, 404: NOT_FOUND, 409: LOCKED, **PROVIDER_ERRORS},
     )
-    def patch(self, request, room_id: str):
+    def patch(self, request, roomId: str):
         serializer = _valid(TeleconsultationUpdateSerializer, request.data)
         services.teleconsultation_update(
-            teleconsultation_id=room_id,
+            teleconsultation_id=roomId,
             participants=serializer.validated_data.get("participants"),
             schedule=serializer.schedule(),
             actor=_actor(request),
@@ -147,8 +160,8 @@ class TeleconsultationApi(APIView):
         summary="Delete a teleconsultation and its Kaleyra room (the record is kept in TRASH)",
         responses={204: None, 404: NOT_FOUND},
     )
-    def delete(self, request, room_id: str):
-        services.teleconsultation_delete(teleconsultation_id=room_id, actor=_actor(request))
+    def delete(self, request, roomId: str):
+        services.teleconsultation_delete(teleconsultation_id=roomId, actor=_actor(request))
         return Response(status=204)
 
 
@@ -165,10 +178,10 @@ class ParticipantDataApi(APIView):
             **PROVIDER_ERRORS,
         },
     )
-    def post(self, request, room_id: str):
+    def post(self, request, roomId: str):
         serializer = _valid(ParticipantDataSerializer, request.data)
         additions.participant_add(
-            teleconsultation_id=room_id,
+            teleconsultation_id=roomId,
             entry=serializer.to_input(),
             actor=_actor(request),
             headers=dict(request.headers),
@@ -187,8 +200,11 @@ class UploadsApi(APIView):
             **PROVIDER_ERRORS,
         },
     )
-    def delete(self, request, room_id: str):
-        result = uploads.uploads_delete(teleconsultation_id=room_id)
+    def delete(self, request, roomId: str):
+        # Mia answers 204 when deletion is off, before looking anything up: even an unknown id.
+        if not settings.TELECONSULTATION_DELETE_UPLOADS:
+            return Response(status=204)
+        result = uploads.uploads_delete(teleconsultation_id=roomId)
         if result is None:
             return Response(status=204)
         return Response({"total": result.total, "deleted": result.deleted})

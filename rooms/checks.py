@@ -24,6 +24,14 @@ def check_rooms_settings(app_configs, **kwargs):
                 id="rooms.E002",
             )
         )
+    if settings.CUSTOM_ID_USERS_QUERY_STYLE.strip().lower() not in ("crud", "param"):
+        problems.append(
+            Error(
+                "CUSTOM_ID_USERS_QUERY_STYLE must be 'crud' or 'param', not "
+                f"{settings.CUSTOM_ID_USERS_QUERY_STYLE!r}",
+                id="rooms.E003",
+            )
+        )
     return problems
 
 

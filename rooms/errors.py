@@ -4,7 +4,7 @@ one, its exact text. Services raise them; the API, admin and commands all read t
 
 from datetime import datetime
 
-from teleconsultation_project.errors import ApiError
+from teleconsultation_project.errors import ApiError, validation_message
 from teleconsultation_project.formats import format_datetime
 
 
@@ -45,4 +45,5 @@ class InvalidRequest(ApiError):
     """A rule of the contract broken by the request; `field` becomes the `details` key."""
 
     def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}", status=400, details={field: [message]})
+        details = {field: [message]}
+        super().__init__(validation_message(details), status=400, details=details)

@@ -5,55 +5,28 @@ Kaleyra role their groups grant. The endpoints never know which resolver is in u
 """
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Protocol
 
 from django.conf import settings
 
-from kaleyra.types import Role
+from rooms.directory import DirectoryResolver
 from rooms.errors import InvalidRequest
-from teleconsultation_project.service_config import get_service_config
+from rooms.participant_types import ParticipantInput, ResolvedParticipant, role_for
 
-LANGUAGES = ("en", "it", "pl", "fr", "de")
-
-
-@dataclass(frozen=True)
-class ParticipantInput:
-    """A participant as the request gives it; groups and full name may come later."""
-
-    external_id: str
-    groups: tuple[str, ...] | None = None
-    full_name: str | None = None
-    language: str | None = None
-
-
-@dataclass(frozen=True)
-class ResolvedParticipant:
-    external_id: str
-    groups: tuple[str, ...]
-    full_name: str
-    language: str | None
-    role: Role
+__all__ = [
+    "BodyResolver",
+    "ParticipantInput",
+    "ParticipantResolver",
+    "ResolvedParticipant",
+    "get_participant_resolver",
+    "role_for",
+]
 
 
 class ParticipantResolver(Protocol):
     def resolve(
         self, inputs: Sequence[ParticipantInput], *, field: str, request_headers: dict
     ) -> list[ResolvedParticipant]: ...
-
-
-def role_for(*, external_id: str, groups: Sequence[str], field: str) -> Role:
-    """The role the groups grant, or a 400 naming the user and the groups that are allowed."""
-    config = get_service_config()
-    role = config.role_for(groups)
-    if role is None:
-        shown = ", ".join(groups) if groups else "none"
-        raise InvalidRequest(
-            field,
-            f"user {external_id} has groups ({shown}) that grant no role; "
-            f"allowed groups: {', '.join(config.allowed_groups())}",
-        )
-    return role
 
 
 class BodyResolver:
@@ -85,7 +58,5 @@ class BodyResolver:
 
 def get_participant_resolver() -> ParticipantResolver:
     if settings.AUTH_SERVICE:
-        from rooms.directory import DirectoryResolver
-
         return DirectoryResolver()
     return BodyResolver()

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from rooms.errors import InvalidRequest
+from teleconsultation_project.errors import validation_message
 from teleconsultation_project.formats import format_datetime
 
 MIN_DURATION = timedelta(minutes=5)
@@ -25,6 +26,27 @@ class ScheduleInput:
         return any(value is not None for value in (self.start, self.end, self.duration_seconds))
 
 
+class InvalidSchedule(InvalidRequest):
+    """A schedule rule broken, worded as every validation error (`Invalid request: ...`)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(field, message)
+        self.detail = validation_message(self.details)
+
+
+def _duration_field(schedule: ScheduleInput) -> str:
+    """The field the caller sent the end in, so a duration error names it."""
+    return "duration_in_seconds" if schedule.duration_seconds is not None else "end_date"
+
+
+def _spoken(duration: timedelta) -> str:
+    minutes, seconds = divmod(int(duration.total_seconds()), 60)
+    hours, minutes = divmod(minutes, 60)
+    parts = [(hours, "hour"), (minutes, "minute"), (seconds, "second")]
+    words = [f"{n} {unit}{'' if n == 1 else 's'}" for n, unit in parts if n]
+    return " ".join(words) or "0 seconds"
+
+
 def _end_from(start: datetime, schedule: ScheduleInput, *, keep: timedelta | None) -> datetime:
     if schedule.end is not None and schedule.duration_seconds is not None:
         raise InvalidRequest("end_date", "send either end_date or duration_in_seconds, not both")
@@ -37,17 +59,21 @@ def _end_from(start: datetime, schedule: ScheduleInput, *, keep: timedelta | Non
     return start + keep
 
 
-def check_schedule(start: datetime, end: datetime, *, now: datetime) -> None:
+def check_schedule(
+    start: datetime, end: datetime, *, now: datetime, field: str = "end_date"
+) -> None:
+    """`field` is where the end came from: `end_date` or `duration_in_seconds`."""
     duration = end - start
+    if duration <= timedelta(0):
+        raise InvalidSchedule(field, "the teleconsultation would end before it starts")
     if duration < MIN_DURATION or duration > MAX_DURATION:
-        minutes = duration.total_seconds() / 60
-        raise InvalidRequest(
-            "end_date",
-            f"the teleconsultation would last {minutes:g} minutes; it must last between "
-            "5 minutes and 24 hours",
+        raise InvalidSchedule(
+            field,
+            f"the teleconsultation would last {_spoken(duration)}; it must last between "
+            "5 minutes (300 seconds) and 24 hours (86400 seconds)",
         )
     if end <= now:
-        raise InvalidRequest(
+        raise InvalidSchedule(
             "end_date", f"the teleconsultation would end at {format_datetime(end)}, in the past"
         )
 
@@ -56,7 +82,7 @@ def new_schedule(schedule: ScheduleInput, *, now: datetime) -> tuple[datetime, d
     if schedule.start is None:
         raise InvalidRequest("start_date", "is required")
     end = _end_from(schedule.start, schedule, keep=None)
-    check_schedule(schedule.start, end, now=now)
+    check_schedule(schedule.start, end, now=now, field=_duration_field(schedule))
     return schedule.start, end
 
 
@@ -71,5 +97,5 @@ def changed_schedule(
         new_end = new_start + (end - start)
     else:
         new_end = _end_from(new_start, schedule, keep=None)
-    check_schedule(new_start, new_end, now=now)
+    check_schedule(new_start, new_end, now=now, field=_duration_field(schedule))
     return new_start, new_end

@@ -13,6 +13,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from django.utils import timezone
 
 from rooms.errors import TeleconsultationNotFound, UnauthorizedUser
+from rooms.languages import link_language
 from rooms.room_details import room_details
 from rooms.storage import get_storage
 from teleconsultation_project.identity import Caller
@@ -75,7 +76,7 @@ def teleconsultation_access(
         )
         link = personal_link(
             me.access_link,
-            language=language or me.language or None,
+            language=link_language(language, me.language),
             display_name=me.full_name,
             background=background,
         )

@@ -8,8 +8,9 @@ from django.conf import settings
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from rooms.participants import LANGUAGES, ParticipantInput
-from rooms.schedule import ScheduleInput
+from rooms.languages import LINK_LANGUAGES, MAX_TAG_LENGTH, TAG_SHAPE, is_language_tag
+from rooms.participant_types import ParticipantInput
+from rooms.schedule import MAX_DURATION, MIN_DURATION, ScheduleInput
 from rooms.services import ParticipantsInput
 from teleconsultation_project.fields import (
     OffsetDateTimeField,
@@ -19,21 +20,40 @@ from teleconsultation_project.fields import (
 )
 
 
+class LanguageTagField(StrictCharField):
+    default_error_messages = {
+        "not_a_tag": (
+            f"Must be a language tag (BCP 47) of at most {MAX_TAG_LENGTH} characters, "
+            "such as it or pt-BR."
+        )
+    }
+
+    def to_internal_value(self, data):
+        tag = super().to_internal_value(data)
+        if not is_language_tag(tag):
+            self.fail("not_a_tag")
+        return tag
+
+
 class ParticipantDataSerializer(StrictSerializer):
     userExternalId = StrictCharField(max_length=255)
     groups = serializers.ListField(
         child=StrictCharField(max_length=100), required=False, allow_empty=True
     )
+    # Mia's usage page names the field `group` (one string) in its prose.
+    group = StrictCharField(max_length=100, required=False)
     fullName = StrictCharField(max_length=255, required=False)
-    language = serializers.ChoiceField(choices=LANGUAGES, required=False)
+    language = LanguageTagField(required=False)
 
     def validate(self, attrs):
         if settings.AUTH_SERVICE:
-            for key in ("groups", "fullName"):
+            for key in ("groups", "group", "fullName"):
                 if key in attrs:
                     raise serializers.ValidationError(
                         {key: ["Comes from the user directory (AUTH_SERVICE); do not send it."]}
                     )
+        if "group" in attrs and "groups" in attrs:
+            raise serializers.ValidationError({"group": ["Send either group or groups, not both."]})
         return attrs
 
     def to_input(self) -> ParticipantInput:
@@ -41,7 +61,7 @@ class ParticipantDataSerializer(StrictSerializer):
 
 
 def participant_input(data: dict) -> ParticipantInput:
-    groups = data.get("groups")
+    groups = [data["group"]] if "group" in data else data.get("groups")
     return ParticipantInput(
         external_id=data["userExternalId"],
         groups=tuple(groups) if groups is not None else None,
@@ -66,13 +86,25 @@ PARTICIPANT_SCHEMA = {
             "items": {"type": "string", "minLength": 1, "maxLength": 100},
             "description": "Required without AUTH_SERVICE; refused with it",
         },
+        "group": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 100,
+            "description": "One group, instead of groups (not both)",
+        },
         "fullName": {
             "type": "string",
             "minLength": 1,
             "maxLength": 255,
             "description": "Required without AUTH_SERVICE; refused with it",
         },
-        "language": {"type": "string", "enum": list(LANGUAGES)},
+        "language": {
+            "type": "string",
+            "maxLength": MAX_TAG_LENGTH,
+            "pattern": f"^{TAG_SHAPE.pattern}$",
+            "description": "Any BCP 47 tag; the link carries it when it is one of "
+            f"{', '.join(LINK_LANGUAGES)} (else the company default)",
+        },
     },
 }
 
@@ -136,7 +168,11 @@ class TeleconsultationWriteSerializer(StrictSerializer):
     participants = ParticipantsField()
     start_date = OffsetDateTimeField()
     end_date = OffsetDateTimeField(required=False)
-    duration_in_seconds = StrictIntegerField(required=False, min_value=1)
+    duration_in_seconds = StrictIntegerField(
+        required=False,
+        min_value=int(MIN_DURATION.total_seconds()),
+        max_value=int(MAX_DURATION.total_seconds()),
+    )
 
     def validate(self, attrs):
         if "end_date" in attrs and "duration_in_seconds" in attrs:
@@ -171,9 +207,12 @@ class TeleconsultationUpdateSerializer(TeleconsultationWriteSerializer):
             field.required = False
 
 
-class AccessQuerySerializer(StrictSerializer):
+class AccessQuerySerializer(serializers.Serializer):
+    """Not strict: query parameters the endpoint does not know (cache-busters) are ignored."""
+
     useBackground = serializers.ChoiceField(choices=["true", "false"], required=False)
-    language = serializers.ChoiceField(choices=LANGUAGES, required=False)
+    # Any value: one the links do not support means the company default (rooms/languages.py).
+    language = serializers.CharField(required=False, allow_blank=True, trim_whitespace=True)
 
 
 class CreatedSerializer(serializers.Serializer):

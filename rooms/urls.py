@@ -1,4 +1,7 @@
-"""Routes of the Mia-compatible /teleconsultation API."""
+"""Routes of the Mia-compatible /teleconsultation API.
+
+The path keyword is `roomId`, the contract's name, so the OpenAPI document names it so too.
+"""
 
 from django.urls import path
 
@@ -10,17 +13,17 @@ urlpatterns = [
         "teleconsultation", apis.TeleconsultationCollectionApi.as_view(), name="teleconsultations"
     ),
     path(
-        "teleconsultation/<str:room_id>",
+        "teleconsultation/<str:roomId>",
         apis.TeleconsultationApi.as_view(),
         name="teleconsultation",
     ),
     path(
-        "teleconsultation/<str:room_id>/participants/data",
+        "teleconsultation/<str:roomId>/participants/data",
         apis.ParticipantDataApi.as_view(),
         name="teleconsultation-participants",
     ),
     path(
-        "teleconsultation/<str:room_id>/uploads",
+        "teleconsultation/<str:roomId>/uploads",
         apis.UploadsApi.as_view(),
         name="teleconsultation-uploads",
     ),

@@ -1,7 +1,5 @@
 """API views of /settings: company settings on the video provider, for settings admins only."""
 
-from dataclasses import asdict
-
 from django.conf import settings
 from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework.parsers import MultiPartParser
@@ -88,7 +86,7 @@ class BackgroundImageApi(APIView):
                         "background_alias": "bg_1a2b3c4d5e6f",
                         "url": "https://static.bandyer.com/corporate/virtual_backgrounds/"
                         "sandbox/acme/bg_1a2b3c4d5e6f.jpeg",
-                        "creation_date": "2026-03-01T09:30:00.000Z",
+                        "creation_date": "2030-03-01T09:30:00.000Z",
                     }
                 },
             )
@@ -144,7 +142,12 @@ class CompanySettingsApi(APIView):
                     "company": {
                         "name": "Acme Clinic",
                         "default_language": "it",
-                        "default_background": "bg_1a2b3c4d5e6f",
+                        "default_background": {
+                            "alias": "bg_1a2b3c4d5e6f",
+                            "url": "https://static.bandyer.com/corporate/virtual_backgrounds/"
+                            "sandbox/acme/bg_1a2b3c4d5e6f.jpeg",
+                            "creation_date": "2030-03-01T09:30:00.000Z",
+                        },
                         "end_call_redirect_url": None,
                         "user_details_provider_url": None,
                         "end_call_redirect_timeout_ms": None,
@@ -159,4 +162,4 @@ class CompanySettingsApi(APIView):
         company = services.default_background_set(
             background_alias=serializer.validated_data["background_alias"]
         )
-        return Response({"company": asdict(company)})
+        return Response(CompanyUpdatedSerializer({"company": company}).data)

@@ -2,7 +2,7 @@
 
 from rest_framework import serializers
 
-from teleconsultation_project.fields import StrictCharField, StrictSerializer
+from teleconsultation_project.fields import OffsetDateTimeField, StrictCharField, StrictSerializer
 
 
 class BackgroundImageUploadSerializer(StrictSerializer):
@@ -27,10 +27,18 @@ class BackgroundUploadedSerializer(serializers.Serializer):
     virtual_background = VirtualBackgroundSerializer()
 
 
+class DefaultBackgroundOutputSerializer(serializers.Serializer):
+    alias = serializers.CharField()
+    url = serializers.CharField(
+        allow_null=True, help_text="Null for a background this service did not upload"
+    )
+    creation_date = OffsetDateTimeField(allow_null=True, help_text="UTC, with milliseconds")
+
+
 class CompanySerializer(serializers.Serializer):
     name = serializers.CharField(allow_null=True)
     default_language = serializers.CharField(allow_null=True)
-    default_background = serializers.CharField(allow_null=True)
+    default_background = DefaultBackgroundOutputSerializer(allow_null=True)
     end_call_redirect_url = serializers.CharField(allow_null=True)
     user_details_provider_url = serializers.CharField(allow_null=True)
     end_call_redirect_timeout_ms = serializers.IntegerField(allow_null=True)

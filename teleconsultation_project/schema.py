@@ -1,8 +1,11 @@
-"""OpenAPI pieces shared by every app: the error body and its examples."""
+"""OpenAPI pieces shared by every app: the error body and its examples, and the document's view."""
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.renderers import OpenApiJsonRenderer2
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse
+from drf_spectacular.views import SpectacularAPIView
 from rest_framework import serializers
+from rest_framework.negotiation import BaseContentNegotiation
 
 from teleconsultation_project.errors import error_body, reason
 
@@ -55,3 +58,21 @@ class GatewayHeaderScheme(OpenApiAuthenticationExtension):
                 f"`{settings.GROUPS_HEADER_KEY}` (comma separated)."
             ),
         }
+
+
+class AlwaysFirstRenderer(BaseContentNegotiation):
+    """Ignores `Accept` and `?format=`: the view has one answer."""
+
+    def select_parser(self, request, parsers):
+        return parsers[0] if parsers else None
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
+
+
+class OpenApiJsonView(SpectacularAPIView):
+    """The OpenAPI document as `application/json`, whatever the client accepts (Mia serves
+    `/documentation/json` so; drf-spectacular's own view answers YAML unless asked)."""
+
+    renderer_classes = [OpenApiJsonRenderer2]
+    content_negotiation_class = AlwaysFirstRenderer

@@ -1,11 +1,13 @@
 """The service configuration JSON (TELECONSULTATION_SERVICE_CONFIG_PATH): loaded once, validated.
 
 Mia-Platform's format: `privileges.{basic,plus}.{groups,tools}`, `environment`, `mode`, `theme`,
-`companyLogo`, `groupsWithBackgroundList`, `userIdPathInRequest`. A wrong file raises
-`ServiceConfigError` naming the file, the key path and the problem, which stops start-up.
+`companyLogo`, `groupsWithBackgroundList`, `userIdPathInRequest`, `customUserId` (Mia 1.8.0). A
+known key with a wrong shape raises `ServiceConfigError` naming the file, the key path and the
+problem, which stops start-up; an unknown key is a logged warning (Mia adds keys between versions).
 """
 
 import json
+import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
@@ -17,8 +19,22 @@ from django.core.exceptions import ImproperlyConfigured
 
 from kaleyra.types import TOOL_KEYS, Role
 
+logger = logging.getLogger("teleconsultation.config")
+
 BUILT_IN = "<built-in default>"
 PATH_STEP_KINDS = ("object", "json", "array")
+KNOWN_KEYS = (
+    "privileges",
+    "environment",
+    "mode",
+    "theme",
+    "companyLogo",
+    "groupsWithBackgroundList",
+    "userIdPathInRequest",
+    "customUserId",
+)
+THEME_VARIANTS = ("light", "dark")
+THEME_COLORS = ("primaryColor", "accentColor")
 
 
 class ServiceConfigError(ImproperlyConfigured):
@@ -40,15 +56,25 @@ class PathStep:
 
 
 @dataclass(frozen=True)
+class CustomUserId:
+    """Mia 1.8.0: the field holding the id clients send (`source`) and the identity provider's
+    id (`target`) in the users at CUSTOM_ID_USERS_API_ENDPOINT."""
+
+    source: str = "_id"
+    target: str = "authUserId"
+
+
+@dataclass(frozen=True)
 class ServiceConfig:
     basic: Privilege
     plus: Privilege
     environment: str = "sandbox"
     mode: str | None = None
-    theme: Any = None
-    company_logo: str | None = None
+    theme: Mapping[str, Mapping[str, str]] | None = None
+    company_logo_url: str | None = None
     groups_with_background: frozenset[str] = frozenset()
     user_id_path: tuple[PathStep, ...] = field(default=())
+    custom_user_id: CustomUserId = CustomUserId()
 
     def role_for(self, groups: Iterable[str]) -> Role | None:
         """Plus when any group is a plus group, else basic when any is basic, else None."""
@@ -88,6 +114,21 @@ class _Reader:
     def fail(self, key_path: str, problem: str) -> None:
         raise ServiceConfigError(self.source, key_path, problem)
 
+    def warn_unknown(self, document: dict, known: Iterable[str], prefix: str = "") -> None:
+        unknown = sorted(set(document) - set(known))
+        if unknown:
+            logger.warning(
+                "Service configuration %s: ignoring unknown key(s) %s",
+                self.source,
+                ", ".join(prefix + key for key in unknown),
+            )
+
+    def text(self, value: Any, key_path: str) -> str:
+        self.expect(value, str, key_path, "a non-empty string")
+        if not value.strip():
+            self.fail(key_path, "must be a non-empty string")
+        return value
+
     def expect(self, value: Any, kind: type | tuple, key_path: str, what: str) -> Any:
         # bool is an int in Python; a JSON `true` where a number is wanted is still a mistake.
         if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
@@ -118,6 +159,7 @@ class _Reader:
         if name not in document:
             self.fail(key_path, "is required")
         entry = self.expect(document[name], dict, key_path, "an object with groups and tools")
+        self.warn_unknown(entry, ("groups", "tools"), f"{key_path}.")
         if "groups" not in entry:
             self.fail(f"{key_path}.groups", "is required")
         groups = self.string_list(entry["groups"], f"{key_path}.groups")
@@ -144,12 +186,54 @@ class _Reader:
             steps.append(PathStep(source=kind, extract=str(extract)))
         return tuple(steps)
 
+    def theme(self, value: Any) -> dict[str, dict[str, str]] | None:
+        """`{light|dark: {primaryColor, accentColor}}`; the colours go to the clients as given."""
+        if value is None:
+            return None
+        self.expect(value, dict, "theme", "an object with light and/or dark")
+        self.warn_unknown(value, THEME_VARIANTS, "theme.")
+        theme = {}
+        for variant in THEME_VARIANTS:
+            if variant not in value:
+                continue
+            colors = self.expect(value[variant], dict, f"theme.{variant}", "an object of colours")
+            self.warn_unknown(colors, THEME_COLORS, f"theme.{variant}.")
+            theme[variant] = {
+                name: self.text(colors[name], f"theme.{variant}.{name}")
+                for name in THEME_COLORS
+                if name in colors
+            }
+        return theme
+
+    def company_logo(self, value: Any) -> str | None:
+        """`{url}` as Mia documents it; a bare URL string still reads."""
+        if value is None or isinstance(value, str):
+            return value
+        self.expect(value, dict, "companyLogo", "an object {url}")
+        self.warn_unknown(value, ("url",), "companyLogo.")
+        if "url" not in value:
+            self.fail("companyLogo.url", "is required")
+        return self.text(value["url"], "companyLogo.url")
+
+    def custom_user_id(self, value: Any) -> CustomUserId:
+        if value is None:
+            return CustomUserId()
+        self.expect(value, dict, "customUserId", "an object {source, target}")
+        self.warn_unknown(value, ("source", "target"), "customUserId.")
+        default = CustomUserId()
+        return CustomUserId(
+            source=self.text(value.get("source", default.source), "customUserId.source"),
+            target=self.text(value.get("target", default.target), "customUserId.target"),
+        )
+
     def read(self, document: Any) -> ServiceConfig:
         self.expect(document, dict, "(root)", "a JSON object")
+        self.warn_unknown(document, KNOWN_KEYS)
         privileges = document.get("privileges")
         if privileges is None:
             self.fail("privileges", "is required")
         self.expect(privileges, dict, "privileges", "an object with basic and plus")
+        self.warn_unknown(privileges, ("basic", "plus"), "privileges.")
         basic = self.privilege(privileges, "basic")
         plus = self.privilege(privileges, "plus")
         both = sorted(basic.groups & plus.groups)
@@ -158,19 +242,20 @@ class _Reader:
         environment = document.get("environment", "sandbox")
         if environment not in ("sandbox", "production"):
             self.fail("environment", "must be 'sandbox' or 'production'")
-        for key in ("mode", "companyLogo"):
-            if document.get(key) is not None:
-                self.expect(document[key], str, key, "a string")
+        mode = document.get("mode")
+        if mode is not None:
+            self.expect(mode, str, "mode", "a string")
         background = document.get("groupsWithBackgroundList", [])
         return ServiceConfig(
             basic=basic,
             plus=plus,
             environment=environment,
-            mode=document.get("mode"),
-            theme=document.get("theme"),
-            company_logo=document.get("companyLogo"),
+            mode=mode,
+            theme=self.theme(document.get("theme")),
+            company_logo_url=self.company_logo(document.get("companyLogo")),
             groups_with_background=self.string_list(background, "groupsWithBackgroundList"),
             user_id_path=self.user_id_path(document.get("userIdPathInRequest")),
+            custom_user_id=self.custom_user_id(document.get("customUserId")),
         )
 
 

@@ -3,15 +3,16 @@
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularSwaggerView
 
 from teleconsultation_project import health, views
+from teleconsultation_project.schema import OpenApiJsonView
 
 urlpatterns = [
     path("-/healthz", health.HealthzView.as_view(), name="healthz"),
     path("-/ready", health.ReadyView.as_view(), name="ready"),
     path("-/check-up", health.CheckUpView.as_view(), name="check-up"),
-    path("documentation/json", SpectacularAPIView.as_view(), name="openapi"),
+    path("documentation/json", OpenApiJsonView.as_view(), name="openapi"),
     path("documentation/", SpectacularSwaggerView.as_view(url_name="openapi"), name="swagger"),
     path("admin/", admin.site.urls),
     path("", include("rooms.urls")),

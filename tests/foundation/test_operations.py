@@ -97,7 +97,7 @@ def test_the_openapi_document_is_served_as_json(client):
     assert response.status_code == 200
     document = response.json()
     assert document["openapi"].startswith("3.")
-    assert "/teleconsultation/{room_id}" in document["paths"]
+    assert "/teleconsultation/{roomId}" in document["paths"]
 
 
 def test_the_schema_generates_without_warnings(tmp_path):

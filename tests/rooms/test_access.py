@@ -114,10 +114,46 @@ def test_the_link_is_still_given_when_the_provider_does_not_answer(api, started,
     assert answer["accessLinkURL"]
 
 
-def test_a_bad_query_value_is_a_400(api, started):
-    response = get(api, started, "patient-1", language="xx")
+@pytest.mark.parametrize("value", ["maybe", "TRUE", "1", ""])
+def test_a_wrong_value_of_a_known_parameter_is_a_400(api, started, value):
+    response = get(api, started, "patient-1", useBackground=value)
     assert response.status_code == 400
-    assert "language" in response.json()["details"]
+    assert list(response.json()["details"]) == ["useBackground"]
+    assert response.json()["message"].startswith("Invalid request: useBackground: ")
+
+
+def test_query_parameters_the_endpoint_does_not_know_are_ignored(api, started):
+    response = get(api, started, "patient-1", _="1700000000000", utm_source="app")
+    assert response.status_code == 200
+    assert response.json()["accessLinkURL"]
+
+
+def link_query(api, room_id, user_id, **query) -> dict:
+    response = get(api, room_id, user_id, **query)
+    assert response.status_code == 200, response.json()
+    return parse_qs(urlsplit(response.json()["accessLinkURL"]).query, keep_blank_values=True)
+
+
+@pytest.mark.parametrize("language", ["es", "es-ES", "xx", "", "<b>"])
+def test_a_language_the_links_do_not_support_is_no_400(api, started, language):
+    assert get(api, started, "patient-1", language=language).status_code == 200
+
+
+@pytest.mark.parametrize("language", ["es", "es-ES", "xx", ""])
+def test_an_unsupported_query_language_means_the_company_default(api, started, language):
+    # The doctor's own language (it) is not used either: the caller asked for another one.
+    assert "language" not in link_query(api, started, "doctor-1", language=language)
+
+
+def test_a_regional_query_tag_means_its_language(api, started):
+    assert link_query(api, started, "patient-1", language="de-CH")["language"] == ["de"]
+
+
+def test_a_stored_tag_reaches_the_link_only_when_supported(api, create, clock):
+    room_id = create([doctor(language="fr-CA"), patient(language="pt-BR")])
+    clock.move_to(NOW + timedelta(hours=2))
+    assert link_query(api, room_id, "doctor-1")["language"] == ["fr"]
+    assert "language" not in link_query(api, room_id, "patient-1")
 
 
 def test_get_costs_one_query_and_one_provider_call(

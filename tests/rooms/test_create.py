@@ -23,6 +23,7 @@ from tests.rooms.conftest import (
 )
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock")]
+OMIT = object()  # a field left out of the body
 
 
 def post(api, payload):
@@ -37,7 +38,7 @@ def test_the_documented_example_creates_a_teleconsultation_with_its_room(api, si
     room_id = response.json()["roomId"]
     assert len(room_id) == 24 and int(room_id, 16) >= 0
     visit = stored(room_id)
-    assert visit.start.isoformat() == "2026-12-01T08:30:00+00:00"
+    assert visit.start.isoformat() == "2030-06-03T07:30:00+00:00"
     assert visit.end - visit.start == timedelta(minutes=30)
     assert simulator.room_exists(visit.kaleyra_room_id)
     join_links = links(visit)
@@ -128,7 +129,16 @@ def test_known_users_are_reused_and_a_changed_role_is_updated_on_kaleyra(api, si
         (body([doctor()], number=26), "participants.number", "less than or equal to 25"),
         (body([doctor(), patient(), patient("x")], number=2), "participants.data", "number is 2"),
         (body([doctor(), patient(), patient()]), "participants.data[2].userExternalId", "once"),
-        (body([doctor(), patient(language="es")]), "participants.data[1].language", "valid"),
+        (
+            body([doctor(), patient(language="it_IT")]),
+            "participants.data[1].language",
+            "language tag (BCP 47)",
+        ),
+        (
+            body([doctor(), patient(language="x" * 36)]),
+            "participants.data[1].language",
+            "at most 35 characters",
+        ),
         (
             body([doctor(), {"userExternalId": "p", "fullName": "P"}]),
             "participants.data[1].groups",
@@ -180,8 +190,23 @@ def test_participant_rules_are_400s_naming_the_field(api, payload, field, text):
         ({"start_date": "2026-12-01"}, "start_date", "ISO 8601"),
         ({"end_date": iso(START + timedelta(minutes=30))}, "end_date", "not both"),
         ({"duration_in_seconds": None}, "duration_in_seconds", "null"),
-        ({"duration_in_seconds": 299}, "end_date", "between 5 minutes and 24 hours"),
-        ({"duration_in_seconds": 86401}, "end_date", "between 5 minutes and 24 hours"),
+        ({"duration_in_seconds": 299}, "duration_in_seconds", "greater than or equal to 300"),
+        ({"duration_in_seconds": 86401}, "duration_in_seconds", "less than or equal to 86400"),
+        (
+            {"end_date": iso(START + timedelta(minutes=1)), "duration_in_seconds": OMIT},
+            "end_date",
+            "would last 1 minute; it must last between 5 minutes",
+        ),
+        (
+            {"end_date": iso(START + timedelta(hours=24, seconds=1)), "duration_in_seconds": OMIT},
+            "end_date",
+            "would last 24 hours 1 second",
+        ),
+        (
+            {"end_date": iso(START - timedelta(minutes=10)), "duration_in_seconds": OMIT},
+            "end_date",
+            "would end before it starts",
+        ),
         ({"duration_in_seconds": "1800"}, "duration_in_seconds", "integer"),
         (
             {"start_date": iso(NOW - timedelta(hours=2)), "duration_in_seconds": 3600},
@@ -191,10 +216,45 @@ def test_participant_rules_are_400s_naming_the_field(api, payload, field, text):
     ],
 )
 def test_date_rules_are_400s_naming_the_field(api, changes, field, text):
-    payload = {**body([doctor(), patient()]), **changes}
+    payload = {k: v for k, v in {**body([doctor(), patient()]), **changes}.items() if v is not OMIT}
     response = post(api, payload)
     assert response.status_code == 400, response.json()
-    assert text in " ".join(response.json()["details"][field])
+    answer = response.json()
+    assert list(answer["details"]) == [field]
+    assert text in " ".join(answer["details"][field])
+    assert answer["message"].startswith(f"Invalid request: {field}: ")
+
+
+@pytest.mark.parametrize("seconds", [0, 60, 299])
+def test_a_too_short_duration_in_seconds_is_reported_against_that_field(api, seconds):
+    response = post(api, body([doctor(), patient()], duration=seconds))
+    assert response.status_code == 400
+    answer = response.json()
+    assert list(answer["details"]) == ["duration_in_seconds"]
+    assert answer["message"] == (
+        "Invalid request: duration_in_seconds: Ensure this value is greater than or equal to 300."
+    )
+
+
+def test_the_schedule_rules_name_duration_in_seconds_when_the_end_came_from_it():
+    """The service-level check (admin, commands, a future caller) names the same field."""
+    from rooms.schedule import ScheduleInput, new_schedule
+    from teleconsultation_project.errors import ApiError
+
+    with pytest.raises(ApiError) as error:
+        new_schedule(ScheduleInput(start=START, duration_seconds=60), now=NOW)
+    assert error.value.details == {
+        "duration_in_seconds": [
+            "the teleconsultation would last 1 minute; it must last between 5 minutes "
+            "(300 seconds) and 24 hours (86400 seconds)"
+        ]
+    }
+    assert str(error.value.detail).startswith("Invalid request: duration_in_seconds: ")
+
+
+def test_any_language_tag_is_stored_as_given(create):
+    room_id = create([doctor(language="pt-BR"), patient(language="it")])
+    assert [p.language for p in stored(room_id).participants] == ["pt-BR", "it"]
 
 
 def test_neither_end_date_nor_duration_is_a_400(api):

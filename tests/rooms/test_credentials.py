@@ -87,8 +87,28 @@ def test_groups_that_grant_no_role_are_a_400_saying_so(api, simulator):
     assert simulator.call_count() == 0
 
 
-def test_a_caller_without_groups_is_a_400(api, simulator):
+def test_a_new_caller_without_groups_is_a_400(api, simulator):
     response = credentials(api.as_user("someone"))
+    assert response.status_code == 400
+    assert "grant no role" in response.json()["message"]
+    assert mapping("someone") is None
+    assert simulator.call_count() == 0
+
+
+def test_a_caller_with_a_kaleyra_user_needs_no_groups_the_map_gives_the_role(api, simulator):
+    first = credentials(api.as_user("doctor-1", groups=("doctor",))).json()
+    simulator.reset_call_log()
+    response = credentials(api.as_user("doctor-1"))
+    assert response.status_code == 201, response.json()
+    assert response.json()["bandyerUserId"] == first["bandyerUserId"]
+    assert simulator.user_role(first["bandyerUserId"]) == Role.PLUS
+    assert simulator.call_count() == simulator.call_count("create_sdk_credentials") == 1
+    assert mapping("doctor-1").role == "plus"
+
+
+def test_a_known_caller_whose_groups_now_grant_no_role_is_still_a_400(api, simulator):
+    credentials(api.as_user("doctor-1", groups=("doctor",)))
+    response = credentials(api.as_user("doctor-1", groups=("nurse",)))
     assert response.status_code == 400
     assert "grant no role" in response.json()["message"]
 
@@ -169,6 +189,17 @@ class TestWithTheUserDirectory:
         response = credentials(api.as_user("auth0|n", groups=("doctor",)))
         assert response.status_code == 400
         assert "grant no role" in response.json()["message"]
+
+    def test_a_known_caller_without_groups_still_gets_the_directory_role(
+        self, api, simulator, directory
+    ):
+        directory.get(USERS_URL, json=[auth0_user("auth0|doc", groups=("doctor",))])
+        credentials(api.as_user("auth0|doc"))
+        directory.get(USERS_URL, json=[auth0_user("auth0|doc", groups=("customer",))])
+        response = credentials(api.as_user("auth0|doc"))
+        assert response.status_code == 201
+        assert simulator.user_role(response.json()["bandyerUserId"]) == Role.BASIC
+        assert len(directory.calls) == 2
 
     def test_an_unreachable_directory_is_a_503(self, api, simulator, directory):
         directory.get(USERS_URL, status=502)

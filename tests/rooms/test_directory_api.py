@@ -84,6 +84,14 @@ def test_the_lookup_carries_the_client_type_and_the_proxied_headers(api, directo
     assert "miauserid" not in sent
 
 
+def test_the_lookup_carries_the_request_id_without_being_told_to(api, directory, settings):
+    settings.ADDITIONAL_HEADERS_TO_PROXY = []
+    directory.get(USERS_URL, json=[DOCTOR, PATIENT])
+    response = post(api, ["auth0|doc", "auth0|pat"])
+    assert response.status_code == 201
+    assert directory.calls[0].request.headers["x-request-id"] == response["x-request-id"]
+
+
 def test_without_a_client_type_the_default_one_is_sent(api, directory, simulator):
     directory.get(USERS_URL, json=[DOCTOR, PATIENT])
     assert post(api, ["auth0|doc", "auth0|pat"]).status_code == 201

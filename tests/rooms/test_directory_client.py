@@ -9,6 +9,7 @@ import responses
 
 from rooms.directory_client import get_directory_client
 from teleconsultation_project.errors import ApiError
+from teleconsultation_project.logs import request_id_var
 
 USERS_URL = "http://auth0-client/users"
 
@@ -164,6 +165,22 @@ def test_only_the_headers_named_in_additional_headers_to_proxy_are_forwarded(moc
     assert "x-forwarded-host" not in headers
     assert "authorization" not in headers
     assert "miauserid" not in headers
+
+
+def test_the_id_of_the_request_being_served_is_sent_as_x_request_id(mocked):
+    mocked.get(USERS_URL, json=[])
+    token = request_id_var.set("req-abc")
+    try:
+        lookup(["auth0|a"], {"X-Request-Id": "spoofed"})
+    finally:
+        request_id_var.reset(token)
+    assert mocked.calls[0].request.headers["x-request-id"] == "req-abc"
+
+
+def test_outside_a_request_no_request_id_is_sent(mocked):
+    mocked.get(USERS_URL, json=[])
+    lookup(["auth0|a"])
+    assert "x-request-id" not in mocked.calls[0].request.headers
 
 
 def test_body_headers_are_never_forwarded_even_when_listed(mocked, settings):

@@ -9,6 +9,8 @@ from django.core.files.uploadhandler import TemporaryFileUploadHandler
 
 from tests.settings_api.conftest import MB, jpeg, png
 
+pytestmark = pytest.mark.django_db
+
 URL = "/settings/background-image"
 UPLOADED_AT = datetime(2026, 3, 1, 9, 30, 15, 250000, tzinfo=UTC)
 
