@@ -5,7 +5,8 @@ from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schem
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from rooms import additions, selectors, services, uploads
+from rooms import additions, idempotency, selectors, services, uploads
+from rooms.access import writer_from_request
 from rooms.languages import LINK_LANGUAGES
 from rooms.serializers import (
     AccessQuerySerializer,
@@ -65,6 +66,29 @@ def _actor(request) -> str | None:
     return request.user.id if request.user else None
 
 
+# Who may write (rooms/access.py): declared on every write operation.
+WRITE_ACCESS_ERRORS = {
+    401: error_response(401, "Unauthorized user", error="Unauthorized user"),
+    403: error_response(
+        403,
+        "User patient-7 may not change teleconsultation 0123456789abcdef01234567: only its plus "
+        "participants, an admin group or the back office may",
+    ),
+}
+IDEMPOTENCY_KEY = OpenApiParameter(
+    idempotency.HEADER,
+    str,
+    location=OpenApiParameter.HEADER,
+    required=False,
+    description="Repeat the request with the same key and body within 24 h to get the first "
+    "answer back (header Idempotent-Replayed: true) without a second teleconsultation or room.",
+)
+IDEMPOTENCY_ERRORS = {
+    409: error_response(409, "A request with this Idempotency-Key is still being handled"),
+    422: error_response(422, "This Idempotency-Key was used with another request body"),
+}
+
+
 class TeleconsultationCollectionApi(APIView):
     @extend_schema(
         tags=TAGS,
@@ -78,9 +102,13 @@ class TeleconsultationCollectionApi(APIView):
                 "Failed POST /teleconsultation: no plus user in room",
                 error="Failed POST /teleconsultation: no plus user in room",
             ),
+            **WRITE_ACCESS_ERRORS,
+            **IDEMPOTENCY_ERRORS,
             **PROVIDER_ERRORS,
         },
+        parameters=[IDEMPOTENCY_KEY],
     )
+    @idempotency.idempotent
     def post(self, request):
         serializer = _valid(TeleconsultationCreateSerializer, request.data)
         teleconsultation = services.teleconsultation_create(
@@ -88,6 +116,7 @@ class TeleconsultationCollectionApi(APIView):
             schedule=serializer.schedule(),
             actor=_actor(request),
             headers=dict(request.headers),
+            writer=writer_from_request(request),
         )
         return Response({"roomId": teleconsultation.id}, status=201)
 
@@ -142,7 +171,14 @@ class TeleconsultationApi(APIView):
         tags=TAGS,
         summary="Change a teleconsultation (participants replace the whole set)",
         request=TeleconsultationUpdateSerializer,
-        responses={204: None, 400: INVALID, 404: NOT_FOUND, 409: LOCKED, **PROVIDER_ERRORS},
+        responses={
+            204: None,
+            400: INVALID,
+            404: NOT_FOUND,
+            409: LOCKED,
+            **WRITE_ACCESS_ERRORS,
+            **PROVIDER_ERRORS,
+        },
     )
     def patch(self, request, roomId: str):
         serializer = _valid(TeleconsultationUpdateSerializer, request.data)
@@ -152,16 +188,19 @@ class TeleconsultationApi(APIView):
             schedule=serializer.schedule(),
             actor=_actor(request),
             headers=dict(request.headers),
+            writer=writer_from_request(request),
         )
         return Response(status=204)
 
     @extend_schema(
         tags=TAGS,
         summary="Delete a teleconsultation and its Kaleyra room (the record is kept in TRASH)",
-        responses={204: None, 404: NOT_FOUND},
+        responses={204: None, 404: NOT_FOUND, **WRITE_ACCESS_ERRORS},
     )
     def delete(self, request, roomId: str):
-        services.teleconsultation_delete(teleconsultation_id=roomId, actor=_actor(request))
+        services.teleconsultation_delete(
+            teleconsultation_id=roomId, actor=_actor(request), writer=writer_from_request(request)
+        )
         return Response(status=204)
 
 
@@ -175,9 +214,13 @@ class ParticipantDataApi(APIView):
             400: INVALID,
             404: NOT_FOUND,
             409: error_response(409, "User patient-7 is already a participant"),
+            422: IDEMPOTENCY_ERRORS[422],
+            **WRITE_ACCESS_ERRORS,
             **PROVIDER_ERRORS,
         },
+        parameters=[IDEMPOTENCY_KEY],
     )
+    @idempotency.idempotent
     def post(self, request, roomId: str):
         serializer = _valid(ParticipantDataSerializer, request.data)
         additions.participant_add(
@@ -185,6 +228,7 @@ class ParticipantDataApi(APIView):
             entry=serializer.to_input(),
             actor=_actor(request),
             headers=dict(request.headers),
+            writer=writer_from_request(request),
         )
         return Response(status=201)
 
@@ -197,6 +241,7 @@ class UploadsApi(APIView):
             200: UploadsDeletedSerializer,
             204: None,
             404: NOT_FOUND,
+            **WRITE_ACCESS_ERRORS,
             **PROVIDER_ERRORS,
         },
     )
@@ -204,7 +249,9 @@ class UploadsApi(APIView):
         # Mia answers 204 when deletion is off, before looking anything up: even an unknown id.
         if not settings.TELECONSULTATION_DELETE_UPLOADS:
             return Response(status=204)
-        result = uploads.uploads_delete(teleconsultation_id=roomId)
+        result = uploads.uploads_delete(
+            teleconsultation_id=roomId, writer=writer_from_request(request)
+        )
         if result is None:
             return Response(status=204)
         return Response({"total": result.total, "deleted": result.deleted})

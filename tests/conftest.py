@@ -28,7 +28,20 @@ def _isolated_provider(request, settings, tmp_path):
 
 
 class GatewayClient(APIClient):
-    """An API client that can act as a user behind the gateway (Mia's identity headers)."""
+    """An API client that can act as a user behind the gateway (Mia's identity headers).
+
+    Until `as_user` says who it is, it speaks for the back office (`isbackoffice: true`), which
+    may write to any visit: tests about the lifecycle need not name a plus participant each time,
+    and tests/rooms/test_write_access.py checks who may write with explicit identities."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.credentials(HTTP_ISBACKOFFICE="true")
+
+    def anonymous(self):
+        """No identity headers at all."""
+        self.credentials()
+        return self
 
     def as_user(self, user_id: str | None, groups: tuple[str, ...] = (), **extra):
         headers = dict(extra)

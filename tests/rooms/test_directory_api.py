@@ -29,7 +29,7 @@ def schedule(participants) -> dict:
 
 
 def post(api, participants, **headers):
-    return api.as_user("scheduler", groups=("backoffice",), **headers).post(
+    return api.as_user("scheduler", groups=("admin",), **headers).post(
         "/teleconsultation", schedule(participants), format="json"
     )
 

@@ -34,6 +34,8 @@ def test_create_complete_poll_join_and_delete_over_http(api, simulator_http, clo
     kaleyra_room = stored(room_id).kaleyra_room_id
     assert kaleyra_room in page.text and "Mario Bianchi" in page.text
 
+    assert api.delete(f"/teleconsultation/{room_id}").status_code == 403  # a patient may not
+    api.as_user("doctor-1", ("doctor",))
     assert api.delete(f"/teleconsultation/{room_id}").status_code == 204
     assert not simulator_http.room_exists(kaleyra_room)
     assert api.get(f"/teleconsultation/{room_id}").status_code == 404
