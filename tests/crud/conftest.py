@@ -3,6 +3,7 @@
 import pytest
 import responses
 
+from crud.simulator.pytest_plugin import crud_simulator, crud_simulator_http  # noqa: F401
 from tests.crud.support import RecordedSleeps, make_client
 
 

@@ -28,3 +28,17 @@ def make_client(sleep=None, **options) -> CrudClient:
         "rand": lambda low, high: high,
     }
     return CrudClient(**{**arguments, **options})
+
+
+def raw_session(simulator):
+    """A plain requests session reaching `simulator` (in-process), to look at raw answers."""
+    from crud.simulator.inprocess import simulator_session
+
+    return simulator_session(
+        simulator.db_path, base_url=simulator.base_url, user_id_header=simulator.user_id_header
+    )
+
+
+def seed(client, name: str, *documents: dict) -> list[str]:
+    """Creates PUBLIC documents (crud-service's default reads see only PUBLIC)."""
+    return [client.create(name, {"__STATE__": "PUBLIC", **document}) for document in documents]
