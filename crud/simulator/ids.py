@@ -17,7 +17,7 @@ _pid = os.getpid()
 
 
 def new_object_id() -> str:
-    global _PROCESS, _pid  # noqa: PLW0603 - a forked process must not repeat its parent's ids
+    global _PROCESS, _pid  # a forked process must not repeat its parent's ids
     with _lock:
         if os.getpid() != _pid:
             _PROCESS, _pid = secrets.token_bytes(5), os.getpid()
