@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "teleconsultation_project.apps.ProjectConfig",
     "kaleyra.apps.KaleyraConfig",
+    "crud.apps.CrudConfig",
     "rooms.apps.RoomsConfig",
     "settings_api.apps.SettingsApiConfig",
 ]
@@ -217,6 +218,19 @@ KALEYRA_SIMULATOR_DB = env.str(
 KALEYRA_SIMULATOR_PUBLIC_URL = env.str(
     "KALEYRA_SIMULATOR_PUBLIC_URL", default="http://127.0.0.1:8000/kaleyra-simulator"
 )
+
+# --- Mia-Platform CRUD Service (crud/) ----------------------------------------------------------
+CRUD_SERVICE_URL = env.str("CRUD_SERVICE_URL", default="http://crud-service")
+CRUD_SERVICE_CONNECT_TIMEOUT_SECONDS = env.float(
+    "CRUD_SERVICE_CONNECT_TIMEOUT_SECONDS", default=3.05
+)
+CRUD_SERVICE_TIMEOUT_SECONDS = env.float("CRUD_SERVICE_TIMEOUT_SECONDS", default=10.0)
+CRUD_SERVICE_GET_RETRIES = env.int("CRUD_SERVICE_GET_RETRIES", default=2)
+CRUD_SERVICE_PROXY_URL = env.str("CRUD_SERVICE_PROXY_URL", default="")
+# The header the CRUD Service reads the acting user from: its USER_ID_HEADER_KEY.
+CRUD_USER_ID_HEADER = env.str("CRUD_USER_ID_HEADER", default="userid")
+# Set: the CRUD Service is simulated in-process on this sqlite file (development and tests).
+CRUD_SIMULATOR_DB = env.str("CRUD_SIMULATOR_DB", default="")
 
 LOGGING = {
     "version": 1,
