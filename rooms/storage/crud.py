@@ -9,7 +9,7 @@ another writer came first, and the change function runs again on the fresher rec
 """
 
 from collections.abc import Iterable, Iterator, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 
 from crud.client import CrudClient
 from crud.errors import CrudConflict, CrudError
@@ -18,41 +18,23 @@ from django.conf import settings
 from rooms.storage.base import (
     Change,
     JobKind,
-    Participant,
     RoomJob,
-    State,
     StorageUnavailable,
     Teleconsultation,
     UserMapping,
 )
 from rooms.storage.ids import is_teleconsultation_id
+from rooms.storage.mia_records import (
+    iso,
+    parse_date,
+    teleconsultation_from_record,
+    user_mapping_from_record,
+)
 
 CAS_ATTEMPTS = 50  # a write that loses this many races in a row gives up with a 503
 LIVE = ("PUBLIC",)
 ANY_STATE = ("PUBLIC", "DRAFT", "TRASH")
 PAGE = 200  # the CRUD Service's maximum `_l`
-
-
-def iso(moment: datetime) -> str:
-    """Dates as the CRUD Service returns them: UTC with milliseconds, `2026-12-01T09:30:00.000Z`."""
-    return (
-        moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
-    )
-
-
-def parse_date(value) -> datetime | None:
-    if value in (None, ""):
-        return None
-    if isinstance(value, dict) and "$date" in value:  # Extended JSON, as mongoexport writes it
-        value = value["$date"]
-    return datetime.fromisoformat(str(value).replace("Z", "+00:00")).astimezone(UTC)
-
-
-def _role_from_groups(groups: Sequence[str]) -> str:
-    from teleconsultation_project.service_config import get_service_config
-
-    role = get_service_config().role_for(groups)
-    return role.value if role is not None else "basic"
 
 
 class CrudStorage:
@@ -170,7 +152,7 @@ class CrudStorage:
             if not member.get("userExternalId")
         }
         by_kaleyra_id = self._external_ids(unnamed) if unnamed else {}
-        return [_teleconsultation(record, by_kaleyra_id) for record in records]
+        return [teleconsultation_from_record(record, by_kaleyra_id) for record in records]
 
     def _external_ids(self, kaleyra_ids: Iterable[str]) -> dict[str, str]:
         query = {"bandyerId": {"$in": sorted(kaleyra_ids)}}
@@ -183,14 +165,7 @@ class CrudStorage:
         if not wanted:
             return {}
         rows = self._walk(self.users, query={"receivedUserId": {"$in": wanted}}, states=None)
-        return {
-            row["receivedUserId"]: UserMapping(
-                external_id=row["receivedUserId"],
-                kaleyra_user_id=row["bandyerId"],
-                role=row.get("role", ""),
-            )
-            for row in rows
-        }
+        return {row["receivedUserId"]: user_mapping_from_record(row) for row in rows}
 
     def save_mappings(
         self, *, created: Sequence[UserMapping], role_changed: Sequence[UserMapping]
@@ -404,39 +379,6 @@ def _record(teleconsultation: Teleconsultation) -> dict:
         "endDate": iso(teleconsultation.end),
         "roomClaim": teleconsultation.room_claim,
     }
-
-
-def _teleconsultation(record: dict, by_kaleyra_id: dict[str, str]) -> Teleconsultation:
-    members = []
-    for member in record.get("participants") or ():
-        kaleyra_id = member.get("userBandyerId") or ""
-        groups = tuple(member.get("groups") or ())
-        members.append(
-            Participant(
-                external_id=member.get("userExternalId") or by_kaleyra_id.get(kaleyra_id, ""),
-                groups=groups,
-                full_name=member.get("fullName") or "",
-                role=member.get("role") or _role_from_groups(groups),
-                kaleyra_user_id=kaleyra_id,
-                language=member.get("language") or "",
-                access_link=member.get("accessLinkURL") or "",
-            )
-        )
-    return Teleconsultation(
-        id=record["_id"],
-        participants_number=int(record["participantsNumber"]),
-        start=parse_date(record["startDate"]),
-        end=parse_date(record["endDate"]),
-        participants=tuple(members),
-        kaleyra_room_id=record.get("bandyerRoomId") or None,
-        state=State(record.get("__STATE__") or "PUBLIC"),
-        version=int(record.get("version") or 0),
-        room_claim=record.get("roomClaim") or None,
-        created_at=parse_date(record.get("createdAt")),
-        updated_at=parse_date(record.get("updatedAt")),
-        created_by=record.get("creatorId") or "",
-        updated_by=record.get("updaterId") or "",
-    )
 
 
 def _complete(record: dict) -> bool:

@@ -93,7 +93,8 @@ class DjangoStorage:
         self, teleconsultation: Teleconsultation, *, forget: Sequence[RoomJob] = ()
     ) -> Teleconsultation:
         """Stores a new teleconsultation (a new id unless it has one: imported records keep
-        theirs) with the jobs it settles; the stored teleconsultation."""
+        theirs, and their created/updated dates) with the jobs it settles; the stored
+        teleconsultation."""
         teleconsultation = replace(teleconsultation, id=teleconsultation.id or new_id())
         with transaction.atomic():
             record = models.Teleconsultation(
@@ -107,6 +108,16 @@ class DjangoStorage:
                 updated_by=teleconsultation.updated_by,
             )
             record.save(force_insert=True)
+            stamps = {
+                name: moment
+                for name, moment in (
+                    ("created_at", teleconsultation.created_at),
+                    ("updated_at", teleconsultation.updated_at),
+                )
+                if moment is not None
+            }
+            if stamps:  # an imported record keeps its dates (save() stamps now on every insert)
+                models.Teleconsultation.objects.filter(id=teleconsultation.id).update(**stamps)
             self._insert_participants(teleconsultation.id, teleconsultation.participants)
             self.forget_jobs(forget)
         return teleconsultation
