@@ -6,7 +6,7 @@ Time is controlled explicitly with time-machine; nothing touches the network.
 import pytest
 from rest_framework.test import APIClient
 
-pytest_plugins = ["kaleyra.simulator.pytest_plugin"]
+pytest_plugins = ["kaleyra.simulator.pytest_plugin", "crud.simulator.pytest_plugin"]
 
 
 @pytest.fixture(autouse=True)

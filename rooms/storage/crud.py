@@ -8,6 +8,7 @@ more collection. A write is compare-and-set: `PATCH /<id>` filtered on `version`
 another writer came first, and the change function runs again on the fresher record.
 """
 
+from dataclasses import replace
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 
@@ -81,12 +82,14 @@ class CrudStorage:
     def insert(
         self, teleconsultation: Teleconsultation, *, forget: Sequence[RoomJob] = ()
     ) -> Teleconsultation:
-        record = {**_record(teleconsultation), "__STATE__": teleconsultation.state.value}
+        fields = {**_record(teleconsultation), "version": 1}
+        record = {name: value for name, value in fields.items() if value is not None}
+        record["__STATE__"] = teleconsultation.state.value
         new_id = self._call(
-            self.client.create, self.teleconsultations, record, actor=teleconsultation.created_by
+            self.client.as_user(teleconsultation.created_by).create, self.teleconsultations, record
         )
         self.forget_jobs(forget)
-        return Teleconsultation(**{**teleconsultation.__dict__, "id": new_id})
+        return replace(teleconsultation, id=new_id, version=1)
 
     def update(
         self, teleconsultation_id: str, change: Change, *, actor: str
@@ -116,28 +119,26 @@ class CrudStorage:
 
     def _compare_and_set(self, before, after, *, actor: str) -> Teleconsultation | None:
         fields = {**_record(after), "version": before.version + 1}
-        unset = {name: True for name, value in fields.items() if value is None}
+        unset = [name for name, value in fields.items() if value is None]
         fields = {name: value for name, value in fields.items() if value is not None}
         version = {"version": before.version} if before.version else {"version": {"$exists": False}}
         record = self._call(
-            self.client.patch,
+            self.client.as_user(actor).patch,
             self.teleconsultations,
             before.id,
             query=version,
             states=LIVE,
             set=fields,
             unset=unset or None,
-            actor=actor,
         )
         if record is None:
             return None
         if after.state != before.state:
             self._call(
-                self.client.change_state,
+                self.client.as_user(actor).change_state,
                 self.teleconsultations,
                 before.id,
                 after.state.value,
-                actor=actor,
             )
             record = {**record, "__STATE__": after.state.value}
         return self._teleconsultations([record])[0]

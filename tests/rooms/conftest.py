@@ -40,6 +40,30 @@ def body(people, *, number=None, start=START, duration=1800, **extra) -> dict:
     return payload
 
 
+@pytest.fixture(params=["django", "crud"])
+def storage_backend(request, settings):
+    """Runs a test against each storage backend: this service's database, and Mia's CRUD Service
+    (the bundled simulator, over HTTP) with the collections a Mia project defines."""
+    if request.param == "crud":
+        crud = request.getfixturevalue("crud_simulator_http")
+        crud.configure(
+            settings.TELECONSULTATIONS_CRUD_NAME,
+            default_state="DRAFT",
+            date_fields=("startDate", "endDate"),
+        )
+        crud.configure(settings.USER_ID_MAP_CRUD_NAME, unique=[("receivedUserId",)])
+        crud.configure(settings.ROOM_JOBS_CRUD_NAME, unique=[("kind", "key")])
+        settings.STORAGE_BACKEND = "crud"
+    return request.param
+
+
+@pytest.fixture
+def django_storage_only(storage_backend):
+    """For tests about the Django backend itself (SQL query budgets)."""
+    if storage_backend != "django":
+        pytest.skip("about the Django backend's SQL queries")
+
+
 @pytest.fixture
 def clock():
     with time_machine.travel(NOW, tick=False) as traveller:

@@ -8,7 +8,11 @@ import pytest
 from kaleyra.ids import kaleyra_user_id_for
 from tests.rooms.conftest import NOW, doctor, patient, stored
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock")]
+pytestmark = [
+    pytest.mark.usefixtures("storage_backend"),
+    pytest.mark.django_db,
+    pytest.mark.usefixtures("clock"),
+]
 
 
 def get(api, room_id, user_id, groups=(), **query):
@@ -157,7 +161,7 @@ def test_a_stored_tag_reaches_the_link_only_when_supported(api, create, clock):
 
 
 def test_get_costs_one_query_and_one_provider_call(
-    api, started, simulator, django_assert_num_queries
+    api, started, simulator, django_assert_num_queries, django_storage_only
 ):
     simulator.reset_call_log()
     # The visit and its participants in one LEFT JOIN (Django backend).

@@ -4,7 +4,11 @@ import pytest
 
 from tests.rooms.conftest import doctor, jobs, links, mapping, patient, stored
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock")]
+pytestmark = [
+    pytest.mark.usefixtures("storage_backend"),
+    pytest.mark.django_db,
+    pytest.mark.usefixtures("clock"),
+]
 
 
 def add(api, room_id, entry):

@@ -14,7 +14,7 @@ from rooms.storage import get_storage
 from rooms.storage.base import Write
 from tests.rooms.conftest import NOW, doctor, jobs, links, patient, stored, visit_count
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.usefixtures("storage_backend"), pytest.mark.django_db]
 
 AFTER_THE_VISITS = NOW + timedelta(days=3)  # every teleconsultation made at NOW has ended
 

@@ -8,7 +8,11 @@ from django.test import Client
 
 from tests.rooms.conftest import body, doctor, patient, stored
 
-pytestmark = [pytest.mark.postgres_only, pytest.mark.usefixtures("clock")]
+pytestmark = [
+    pytest.mark.usefixtures("storage_backend"),
+    pytest.mark.postgres_only,
+    pytest.mark.usefixtures("clock"),
+]
 
 
 def run_in_parallel(actions):

@@ -22,7 +22,11 @@ from tests.rooms.conftest import (
     visit_count,
 )
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock")]
+pytestmark = [
+    pytest.mark.usefixtures("storage_backend"),
+    pytest.mark.django_db,
+    pytest.mark.usefixtures("clock"),
+]
 OMIT = object()  # a field left out of the body
 
 

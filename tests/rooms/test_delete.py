@@ -6,7 +6,11 @@ import pytest
 
 from tests.rooms.conftest import NOW, doctor, jobs, patient, stored
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock")]
+pytestmark = [
+    pytest.mark.usefixtures("storage_backend"),
+    pytest.mark.django_db,
+    pytest.mark.usefixtures("clock"),
+]
 
 
 def test_delete_removes_the_room_and_keeps_the_record_in_trash(api, create, simulator):

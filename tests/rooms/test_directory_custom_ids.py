@@ -56,7 +56,9 @@ def fake(settings, config):
 
 def post(api, ids, **headers):
     body = {"participants": ids, "start_date": iso(START), "duration_in_seconds": 1800}
-    return api.as_user("scheduler", ("admin",), **headers).post("/teleconsultation", body, format="json")
+    return api.as_user("scheduler", ("admin",), **headers).post(
+        "/teleconsultation", body, format="json"
+    )
 
 
 def crud_url(source, ids) -> str:

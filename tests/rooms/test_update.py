@@ -17,7 +17,11 @@ from tests.rooms.conftest import (
     stored,
 )
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock")]
+pytestmark = [
+    pytest.mark.usefixtures("storage_backend"),
+    pytest.mark.django_db,
+    pytest.mark.usefixtures("clock"),
+]
 
 
 def patch(api, room_id, payload):
