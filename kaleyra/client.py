@@ -1,17 +1,22 @@
 """HTTP client for the Kaleyra Video REST API v2.
 
-`KaleyraClient._request` is the only place that calls the network: it sets the timeouts, applies
-the retry policy, maps failures to the KaleyraError tree and parses the body with a `wire` parser.
-The public methods say which calls are safe to repeat; paths and bodies come from `kaleyra.wire`.
+`KaleyraClient._request` is the only place that calls the network: it sets the timeouts (capped by
+the request's deadline), applies the retry policy, maps failures to the KaleyraError tree, counts
+each attempt in the metrics and parses the body with a `wire` parser. The public methods say which
+calls are safe to repeat; paths and bodies come from `kaleyra.wire`.
 """
 
 import json
-from collections.abc import Callable, Iterator, Sequence
+import logging
+import os
+import re
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, TypeVar
 
 import requests
+from requests.adapters import HTTPAdapter
 
-from kaleyra import wire
+from kaleyra import deadline, metrics, wire
 from kaleyra.errors import KaleyraBadRequest, build_error
 from kaleyra.retry import Retrier, RetryPolicy
 from kaleyra.types import (
@@ -23,11 +28,19 @@ from kaleyra.types import (
     SdkCredentials,
     Upload,
     VirtualBackground,
+    Webhook,
 )
+from teleconsultation_project.logs import request_id_var
+
+logger = logging.getLogger("kaleyra")
 
 T = TypeVar("T")
 
 EXPIRES_IN_RANGE = (360, 86400)  # [DOC] sdk credentials
+# Only ids that are safe as a header value are passed on: a bad one would fail the call.
+FORWARDED_REQUEST_ID = re.compile(r"[A-Za-z0-9._:/+=-]{1,128}")
+PROXY_ENVIRONMENT = ("HTTPS_PROXY", "https_proxy")
+CA_BUNDLE_ENVIRONMENT = ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")
 
 
 def check_expires_in(expires_in: int) -> None:
@@ -46,6 +59,38 @@ def is_existing_user_refusal(error: KaleyraBadRequest) -> bool:
     return error.status == 409 or (error.status == 400 and "already exist" in error.body.lower())
 
 
+def walk_pages(fetch_page: Callable[[int], tuple[list[T], bool]], *, operation: str) -> Iterator[T]:
+    """Follows a v2 list from offset 0 until `has_more` is false or a page is empty, for at most
+    wire.MAX_PAGES pages."""
+    offset = 0
+    for _ in range(wire.MAX_PAGES):
+        items, has_more = fetch_page(offset)
+        yield from items
+        if not has_more or not items:
+            return
+        offset += len(items)
+    logger.warning("Kaleyra %s stopped after %d pages", operation, wire.MAX_PAGES)
+
+
+def build_session(*, api_key: str, pool_size: int, proxy_url: str) -> requests.Session:
+    """One session per client: keep-alive connections, a pool as large as the worker's threads,
+    and no scan of proxy environment variables per request unless a proxy is configured."""
+    session = requests.Session()
+    session.headers.update({"apikey": api_key, "Accept": "application/json"})
+    adapter = HTTPAdapter(pool_connections=1, pool_maxsize=pool_size)
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+    if proxy_url:
+        session.proxies = {"https": proxy_url, "http": proxy_url}
+    session.trust_env = not proxy_url and any(os.environ.get(name) for name in PROXY_ENVIRONMENT)
+    if not session.trust_env:
+        # trust_env also read the CA bundle from the environment; keep honouring it.
+        bundle = next((os.environ[n] for n in CA_BUNDLE_ENVIRONMENT if os.environ.get(n)), None)
+        if bundle:
+            session.verify = bundle
+    return session
+
+
 class KaleyraClient:
     def __init__(
         self,
@@ -55,14 +100,18 @@ class KaleyraClient:
         connect_timeout: float,
         read_timeout: float,
         retrier: Retrier,
+        pool_size: int = 10,
+        proxy_url: str = "",
         session: requests.Session | None = None,
     ):
         self._base_url = base_url.rstrip("/")
         self._api_key = api_key
-        self._timeout = (connect_timeout, read_timeout)
+        self._connect_timeout = connect_timeout
+        self._read_timeout = read_timeout
         self._retrier = retrier
-        self._session = session or requests.Session()  # one session: keep-alive across calls
-        self._session.headers.update({"apikey": api_key, "Accept": "application/json"})
+        self._session = session or build_session(
+            api_key=api_key, pool_size=pool_size, proxy_url=proxy_url
+        )
 
     @classmethod
     def from_settings(cls) -> "KaleyraClient":
@@ -74,7 +123,20 @@ class KaleyraClient:
             connect_timeout=settings.KALEYRA_CONNECT_TIMEOUT,
             read_timeout=settings.KALEYRA_READ_TIMEOUT,
             retrier=Retrier(RetryPolicy.from_settings()),
+            pool_size=settings.KALEYRA_POOL_SIZE,
+            proxy_url=settings.KALEYRA_PROXY_URL,
         )
+
+    def _timeouts(self, time_left: float | None) -> tuple[float, float]:
+        if time_left is None:
+            return self._connect_timeout, self._read_timeout
+        return min(self._connect_timeout, time_left), min(self._read_timeout, time_left)
+
+    def _headers(self) -> dict[str, str]:
+        request_id = request_id_var.get()
+        if request_id and FORWARDED_REQUEST_ID.fullmatch(request_id):
+            return {"X-Request-Id": request_id}
+        return {}
 
     def _request(
         self,
@@ -90,25 +152,61 @@ class KaleyraClient:
         url = self._base_url + path
 
         def attempt() -> T:
-            try:
-                response = self._session.request(
-                    method, url, json=body, params=params, files=files, timeout=self._timeout
+            time_left = deadline.time_left()
+            if time_left is not None and time_left <= 0:
+                error = self._error(operation, transport="deadline", detail="deadline passed")
+                metrics.count_unsent(operation, error)
+                raise error
+            with metrics.measured(operation):
+                return self._send(
+                    operation,
+                    method,
+                    url,
+                    parse,
+                    timeout=self._timeouts(time_left),
+                    body=body,
+                    params=params,
+                    files=files,
                 )
-            except requests.Timeout as exc:
-                raise self._error(operation, transport="timeout", detail=str(exc)) from None
-            except requests.RequestException as exc:
-                raise self._error(operation, transport="unavailable", detail=str(exc)) from None
-            status, text = response.status_code, response.text
-            if not 200 <= status < 300:
-                retry_after = response.headers.get("Retry-After")
-                raise self._error(operation, status=status, body=text, retry_after=retry_after)
-            try:
-                payload = json.loads(text) if text.strip() else None
-                return parse(payload)
-            except ValueError as exc:  # bad JSON, or a wire.WireError from the parser
-                raise self._error(operation, status=status, body=text, detail=str(exc)) from None
 
         return self._retrier.call(attempt, operation=operation)
+
+    def _send(
+        self,
+        operation: str,
+        method: str,
+        url: str,
+        parse: Callable[[Any], T],
+        *,
+        timeout: tuple[float, float],
+        body: dict[str, Any] | None,
+        params: dict[str, Any] | None,
+        files: dict[str, tuple[str, bytes, str]] | None,
+    ) -> T:
+        """One attempt: the HTTP call, its failure as a KaleyraError, or its parsed answer."""
+        try:
+            response = self._session.request(
+                method,
+                url,
+                json=body,
+                params=params,
+                files=files,
+                headers=self._headers(),
+                timeout=timeout,
+            )
+        except requests.Timeout as exc:
+            raise self._error(operation, transport="timeout", detail=str(exc)) from None
+        except requests.RequestException as exc:
+            raise self._error(operation, transport="unavailable", detail=str(exc)) from None
+        status, text = response.status_code, response.text
+        if not 200 <= status < 300:
+            retry_after = response.headers.get("Retry-After")
+            raise self._error(operation, status=status, body=text, retry_after=retry_after)
+        try:
+            payload = json.loads(text) if text.strip() else None
+            return parse(payload)
+        except ValueError as exc:  # bad JSON, or a wire.WireError from the parser
+            raise self._error(operation, status=status, body=text, detail=str(exc)) from None
 
     def _error(self, operation: str, **details: Any):
         return build_error(operation, secret=self._api_key, **details)
@@ -144,18 +242,34 @@ class KaleyraClient:
     # --- rooms -------------------------------------------------------------------------------
 
     def create_room(
-        self, *, participants: Sequence[ParticipantSpec], duration: int | None, live: bool
+        self,
+        *,
+        participants: Sequence[ParticipantSpec],
+        duration: int | None,
+        live: bool,
+        description: str | None = None,
     ) -> Room:
         return self._request(
             "create_room",
             "POST",
             "/v2/rooms",
             wire.parse_room,
-            body=wire.create_room_body(participants, duration, live),
+            body=wire.create_room_body(participants, duration, live, description),
         )
 
     def get_room(self, room_id: str) -> Room:
         return self._request("get_room", "GET", wire.room_path(room_id), wire.parse_room)
+
+    def iter_rooms(self) -> Iterator[Room]:
+        """Every room of the company, page by page (each page is one retried call)."""
+
+        def fetch_page(offset: int) -> tuple[list[Room], bool]:
+            params = wire.rooms_page_params(offset)
+            return self._request(
+                "iter_rooms", "GET", wire.ROOMS_PATH, wire.parse_rooms_page, params=params
+            )
+
+        return walk_pages(fetch_page, operation="iter_rooms")
 
     def delete_room(self, room_id: str) -> None:
         self._request("delete_room", "DELETE", wire.room_path(room_id), _no_body)
@@ -163,21 +277,13 @@ class KaleyraClient:
     # --- uploads ----------------------------------------------------------------------------
 
     def iter_room_uploads(self, room_id: str) -> Iterator[Upload]:
-        offset = 0
-        while True:
+        def fetch_page(offset: int) -> tuple[list[Upload], bool]:
             params = {"room_id": room_id, "offset": offset, "limit": wire.UPLOADS_PAGE_LIMIT}
-            uploads, has_more = self._request(
-                "iter_room_uploads",
-                "GET",
-                "/v2/uploads",
-                wire.parse_uploads_page,
-                params=params,
+            return self._request(
+                "iter_room_uploads", "GET", "/v2/uploads", wire.parse_uploads_page, params=params
             )
-            yield from uploads
-            # An empty page ends the walk too, so a server that always says has_more cannot loop.
-            if not has_more or not uploads:
-                return
-            offset += len(uploads)
+
+        return walk_pages(fetch_page, operation="iter_room_uploads")
 
     def delete_upload(self, key: str) -> None:
         self._request("delete_upload", "DELETE", wire.upload_path(key), _no_body)
@@ -217,6 +323,17 @@ class KaleyraClient:
             wire.BACKGROUND_UPLOAD_PATH,
             wire.parse_background,
             files={wire.BACKGROUND_FIELD: (filename, content, content_type)},
+        )
+
+    # --- webhooks ----------------------------------------------------------------------------
+
+    def register_webhook(self, *, url: str, events: Iterable[str]) -> Webhook:
+        return self._request(
+            "register_webhook",
+            "POST",
+            wire.WEBHOOKS_PATH,
+            wire.parse_webhook,
+            body=wire.register_webhook_body(url, events),
         )
 
     def ping(self) -> None:
