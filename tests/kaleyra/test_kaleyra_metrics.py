@@ -93,3 +93,10 @@ def test_the_in_process_simulator_counts_its_calls_too(simulator, settings):
         ("get_company", "rate_limited"): 1,
         ("ping", "ok"): 1,
     }
+
+
+def test_the_in_process_simulator_counts_a_call_not_sent_after_the_deadline(simulator, fake_time):
+    counts = Counts(("get_company", "deadline_exceeded"))
+    with request_deadline(0.0, clock=fake_time.clock), pytest.raises(KaleyraDeadlineExceeded):
+        get_video_provider().get_company()
+    assert counts.delta() == {("get_company", "deadline_exceeded"): 1}

@@ -25,6 +25,16 @@ def test_a_429_without_retry_after_is_not_retried_on_a_request_path(wire_mock, c
     assert fake_time.sleeps == []
 
 
+def test_even_a_budget_long_enough_for_the_polite_wait_is_not_spent_on_it(
+    wire_mock, client_factory, fake_time
+):
+    wire_mock.get(ROOM_URL, status=429)
+    with pytest.raises(KaleyraRateLimited):
+        client_factory(budget=600.0).get_room("room_1")
+    assert len(wire_mock.calls) == 1
+    assert fake_time.sleeps == []
+
+
 def test_a_429_whose_retry_after_fits_the_budget_is_waited_and_retried(
     wire_mock, client, fake_time
 ):
