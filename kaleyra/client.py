@@ -8,17 +8,15 @@ calls are safe to repeat; paths and bodies come from `kaleyra.wire`.
 
 import json
 import logging
-import os
-import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, TypeVar
 
 import requests
-from requests.adapters import HTTPAdapter
 
 from kaleyra import deadline, metrics, wire
 from kaleyra.errors import KaleyraBadRequest, build_error
 from kaleyra.retry import Retrier, RetryPolicy
+from kaleyra.session import build_session, request_id_headers
 from kaleyra.types import (
     Company,
     KaleyraUser,
@@ -30,17 +28,12 @@ from kaleyra.types import (
     VirtualBackground,
     Webhook,
 )
-from teleconsultation_project.logs import request_id_var
 
 logger = logging.getLogger("kaleyra")
 
 T = TypeVar("T")
 
 EXPIRES_IN_RANGE = (360, 86400)  # [DOC] sdk credentials
-# Only ids that are safe as a header value are passed on: a bad one would fail the call.
-FORWARDED_REQUEST_ID = re.compile(r"[A-Za-z0-9._:/+=-]{1,128}")
-PROXY_ENVIRONMENT = ("HTTPS_PROXY", "https_proxy")
-CA_BUNDLE_ENVIRONMENT = ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")
 
 
 def check_expires_in(expires_in: int) -> None:
@@ -70,25 +63,6 @@ def walk_pages(fetch_page: Callable[[int], tuple[list[T], bool]], *, operation: 
             return
         offset += len(items)
     logger.warning("Kaleyra %s stopped after %d pages", operation, wire.MAX_PAGES)
-
-
-def build_session(*, api_key: str, pool_size: int, proxy_url: str) -> requests.Session:
-    """One session per client: keep-alive connections, a pool as large as the worker's threads,
-    and no scan of proxy environment variables per request unless a proxy is configured."""
-    session = requests.Session()
-    session.headers.update({"apikey": api_key, "Accept": "application/json"})
-    adapter = HTTPAdapter(pool_connections=1, pool_maxsize=pool_size)
-    session.mount("https://", adapter)
-    session.mount("http://", adapter)
-    if proxy_url:
-        session.proxies = {"https": proxy_url, "http": proxy_url}
-    session.trust_env = not proxy_url and any(os.environ.get(name) for name in PROXY_ENVIRONMENT)
-    if not session.trust_env:
-        # trust_env also read the CA bundle from the environment; keep honouring it.
-        bundle = next((os.environ[n] for n in CA_BUNDLE_ENVIRONMENT if os.environ.get(n)), None)
-        if bundle:
-            session.verify = bundle
-    return session
 
 
 class KaleyraClient:
@@ -131,12 +105,6 @@ class KaleyraClient:
         if time_left is None:
             return self._connect_timeout, self._read_timeout
         return min(self._connect_timeout, time_left), min(self._read_timeout, time_left)
-
-    def _headers(self) -> dict[str, str]:
-        request_id = request_id_var.get()
-        if request_id and FORWARDED_REQUEST_ID.fullmatch(request_id):
-            return {"X-Request-Id": request_id}
-        return {}
 
     def _request(
         self,
@@ -191,7 +159,7 @@ class KaleyraClient:
                 json=body,
                 params=params,
                 files=files,
-                headers=self._headers(),
+                headers=request_id_headers(),
                 timeout=timeout,
             )
         except requests.Timeout as exc:

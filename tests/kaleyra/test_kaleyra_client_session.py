@@ -4,8 +4,8 @@ the environment unless a proxy is configured, and the request id passed on to Ka
 import pytest
 from responses import matchers
 
-from kaleyra.client import build_session
 from kaleyra.provider import get_video_provider
+from kaleyra.session import build_session
 from teleconsultation_project.logs import request_id_var
 from tests.kaleyra.support import BASE_URL
 
