@@ -5,7 +5,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.core import checks
 
-LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
+from kaleyra.loopback import is_loopback_host, is_loopback_url
 
 
 def _http_backend_errors() -> list[checks.CheckMessage]:
@@ -29,20 +29,48 @@ def _http_backend_errors() -> list[checks.CheckMessage]:
         )
         return errors
     parts = urlsplit(base_url)
-    local_http = parts.scheme == "http" and parts.hostname in LOCAL_HOSTS and settings.DEBUG
-    if not (parts.scheme == "https" and parts.hostname) and not local_http:
+    if parts.scheme == "http" and is_loopback_host(parts.hostname):
+        # A simulator on this machine: management commands must run against it with DEBUG off.
+        if not settings.DEBUG:
+            errors.append(
+                checks.Warning(
+                    f"BANDYER_BASE_URL is plain HTTP on this machine ({base_url!r}).",
+                    hint="Fine for a local simulator (manage.py kaleyra_simulator); Kaleyra "
+                    "itself is https:// only.",
+                    id="kaleyra.W002",
+                )
+            )
+    elif not (parts.scheme == "https" and parts.hostname):
         errors.append(
             checks.Error(
                 f"BANDYER_BASE_URL must be an https:// URL, got {base_url!r}.",
-                hint="Kaleyra refuses plain HTTP; http://127.0.0.1 or localhost is allowed only "
-                "with DEBUG on (the local simulator).",
+                hint="Kaleyra refuses plain HTTP; only a loopback address (127.0.0.0/8, "
+                "localhost, ::1) may use http://, for the local simulator.",
                 id="kaleyra.E003",
             )
         )
     return errors
 
 
+def _simulator_webhook_errors() -> list[checks.CheckMessage]:
+    url = settings.KALEYRA_SIMULATOR_WEBHOOK_URL
+    if not url or is_loopback_url(url):
+        return []
+    return [
+        checks.Error(
+            f"KALEYRA_SIMULATOR_WEBHOOK_URL must be on this machine, got {url!r}.",
+            hint="The simulator posts webhooks to loopback addresses only (127.0.0.0/8, "
+            "localhost, ::1); leave it empty to send none.",
+            id="kaleyra.E005",
+        )
+    ]
+
+
 def check_kaleyra_settings(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+    return _backend_messages() + _simulator_webhook_errors()
+
+
+def _backend_messages() -> list[checks.CheckMessage]:
     backend = settings.KALEYRA_BACKEND
     if backend == "http":
         return _http_backend_errors()

@@ -1,19 +1,22 @@
 """HTTP client for the Kaleyra Video REST API v2.
 
-`KaleyraClient._request` is the only place that calls the network: it sets the timeouts, applies
-the retry policy, maps failures to the KaleyraError tree and parses the body with a `wire` parser.
-The public methods say which calls are safe to repeat; paths and bodies come from `kaleyra.wire`.
+`KaleyraClient._request` is the only place that calls the network: it sets the timeouts (capped by
+the request's deadline), applies the retry policy, maps failures to the KaleyraError tree, counts
+each attempt in the metrics and parses the body with a `wire` parser. The public methods say which
+calls are safe to repeat; paths and bodies come from `kaleyra.wire`.
 """
 
 import json
-from collections.abc import Callable, Iterator, Sequence
+import logging
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, TypeVar
 
 import requests
 
-from kaleyra import wire
+from kaleyra import deadline, metrics, wire
 from kaleyra.errors import KaleyraBadRequest, build_error
 from kaleyra.retry import Retrier, RetryPolicy
+from kaleyra.session import build_session, request_id_headers
 from kaleyra.types import (
     Company,
     KaleyraUser,
@@ -23,7 +26,10 @@ from kaleyra.types import (
     SdkCredentials,
     Upload,
     VirtualBackground,
+    Webhook,
 )
+
+logger = logging.getLogger("kaleyra")
 
 T = TypeVar("T")
 
@@ -46,6 +52,19 @@ def is_existing_user_refusal(error: KaleyraBadRequest) -> bool:
     return error.status == 409 or (error.status == 400 and "already exist" in error.body.lower())
 
 
+def walk_pages(fetch_page: Callable[[int], tuple[list[T], bool]], *, operation: str) -> Iterator[T]:
+    """Follows a v2 list from offset 0 until `has_more` is false or a page is empty, for at most
+    wire.MAX_PAGES pages."""
+    offset = 0
+    for _ in range(wire.MAX_PAGES):
+        items, has_more = fetch_page(offset)
+        yield from items
+        if not has_more or not items:
+            return
+        offset += len(items)
+    logger.warning("Kaleyra %s stopped after %d pages", operation, wire.MAX_PAGES)
+
+
 class KaleyraClient:
     def __init__(
         self,
@@ -55,14 +74,18 @@ class KaleyraClient:
         connect_timeout: float,
         read_timeout: float,
         retrier: Retrier,
+        pool_size: int = 10,
+        proxy_url: str = "",
         session: requests.Session | None = None,
     ):
         self._base_url = base_url.rstrip("/")
         self._api_key = api_key
-        self._timeout = (connect_timeout, read_timeout)
+        self._connect_timeout = connect_timeout
+        self._read_timeout = read_timeout
         self._retrier = retrier
-        self._session = session or requests.Session()  # one session: keep-alive across calls
-        self._session.headers.update({"apikey": api_key, "Accept": "application/json"})
+        self._session = session or build_session(
+            api_key=api_key, pool_size=pool_size, proxy_url=proxy_url
+        )
 
     @classmethod
     def from_settings(cls) -> "KaleyraClient":
@@ -74,7 +97,14 @@ class KaleyraClient:
             connect_timeout=settings.KALEYRA_CONNECT_TIMEOUT,
             read_timeout=settings.KALEYRA_READ_TIMEOUT,
             retrier=Retrier(RetryPolicy.from_settings()),
+            pool_size=settings.KALEYRA_POOL_SIZE,
+            proxy_url=settings.KALEYRA_PROXY_URL,
         )
+
+    def _timeouts(self, time_left: float | None) -> tuple[float, float]:
+        if time_left is None:
+            return self._connect_timeout, self._read_timeout
+        return min(self._connect_timeout, time_left), min(self._read_timeout, time_left)
 
     def _request(
         self,
@@ -90,25 +120,61 @@ class KaleyraClient:
         url = self._base_url + path
 
         def attempt() -> T:
-            try:
-                response = self._session.request(
-                    method, url, json=body, params=params, files=files, timeout=self._timeout
+            time_left = deadline.time_left()
+            if time_left is not None and time_left <= 0:
+                error = self._error(operation, transport="deadline", detail="deadline passed")
+                metrics.count_unsent(operation, error)
+                raise error
+            with metrics.measured(operation):
+                return self._send(
+                    operation,
+                    method,
+                    url,
+                    parse,
+                    timeout=self._timeouts(time_left),
+                    body=body,
+                    params=params,
+                    files=files,
                 )
-            except requests.Timeout as exc:
-                raise self._error(operation, transport="timeout", detail=str(exc)) from None
-            except requests.RequestException as exc:
-                raise self._error(operation, transport="unavailable", detail=str(exc)) from None
-            status, text = response.status_code, response.text
-            if not 200 <= status < 300:
-                retry_after = response.headers.get("Retry-After")
-                raise self._error(operation, status=status, body=text, retry_after=retry_after)
-            try:
-                payload = json.loads(text) if text.strip() else None
-                return parse(payload)
-            except ValueError as exc:  # bad JSON, or a wire.WireError from the parser
-                raise self._error(operation, status=status, body=text, detail=str(exc)) from None
 
         return self._retrier.call(attempt, operation=operation)
+
+    def _send(
+        self,
+        operation: str,
+        method: str,
+        url: str,
+        parse: Callable[[Any], T],
+        *,
+        timeout: tuple[float, float],
+        body: dict[str, Any] | None,
+        params: dict[str, Any] | None,
+        files: dict[str, tuple[str, bytes, str]] | None,
+    ) -> T:
+        """One attempt: the HTTP call, its failure as a KaleyraError, or its parsed answer."""
+        try:
+            response = self._session.request(
+                method,
+                url,
+                json=body,
+                params=params,
+                files=files,
+                headers=request_id_headers(),
+                timeout=timeout,
+            )
+        except requests.Timeout as exc:
+            raise self._error(operation, transport="timeout", detail=str(exc)) from None
+        except requests.RequestException as exc:
+            raise self._error(operation, transport="unavailable", detail=str(exc)) from None
+        status, text = response.status_code, response.text
+        if not 200 <= status < 300:
+            retry_after = response.headers.get("Retry-After")
+            raise self._error(operation, status=status, body=text, retry_after=retry_after)
+        try:
+            payload = json.loads(text) if text.strip() else None
+            return parse(payload)
+        except ValueError as exc:  # bad JSON, or a wire.WireError from the parser
+            raise self._error(operation, status=status, body=text, detail=str(exc)) from None
 
     def _error(self, operation: str, **details: Any):
         return build_error(operation, secret=self._api_key, **details)
@@ -144,18 +210,34 @@ class KaleyraClient:
     # --- rooms -------------------------------------------------------------------------------
 
     def create_room(
-        self, *, participants: Sequence[ParticipantSpec], duration: int | None, live: bool
+        self,
+        *,
+        participants: Sequence[ParticipantSpec],
+        duration: int | None,
+        live: bool,
+        description: str | None = None,
     ) -> Room:
         return self._request(
             "create_room",
             "POST",
             "/v2/rooms",
             wire.parse_room,
-            body=wire.create_room_body(participants, duration, live),
+            body=wire.create_room_body(participants, duration, live, description),
         )
 
     def get_room(self, room_id: str) -> Room:
         return self._request("get_room", "GET", wire.room_path(room_id), wire.parse_room)
+
+    def iter_rooms(self) -> Iterator[Room]:
+        """Every room of the company, page by page (each page is one retried call)."""
+
+        def fetch_page(offset: int) -> tuple[list[Room], bool]:
+            params = wire.rooms_page_params(offset)
+            return self._request(
+                "iter_rooms", "GET", wire.ROOMS_PATH, wire.parse_rooms_page, params=params
+            )
+
+        return walk_pages(fetch_page, operation="iter_rooms")
 
     def delete_room(self, room_id: str) -> None:
         self._request("delete_room", "DELETE", wire.room_path(room_id), _no_body)
@@ -163,21 +245,13 @@ class KaleyraClient:
     # --- uploads ----------------------------------------------------------------------------
 
     def iter_room_uploads(self, room_id: str) -> Iterator[Upload]:
-        offset = 0
-        while True:
+        def fetch_page(offset: int) -> tuple[list[Upload], bool]:
             params = {"room_id": room_id, "offset": offset, "limit": wire.UPLOADS_PAGE_LIMIT}
-            uploads, has_more = self._request(
-                "iter_room_uploads",
-                "GET",
-                "/v2/uploads",
-                wire.parse_uploads_page,
-                params=params,
+            return self._request(
+                "iter_room_uploads", "GET", "/v2/uploads", wire.parse_uploads_page, params=params
             )
-            yield from uploads
-            # An empty page ends the walk too, so a server that always says has_more cannot loop.
-            if not has_more or not uploads:
-                return
-            offset += len(uploads)
+
+        return walk_pages(fetch_page, operation="iter_room_uploads")
 
     def delete_upload(self, key: str) -> None:
         self._request("delete_upload", "DELETE", wire.upload_path(key), _no_body)
@@ -217,6 +291,17 @@ class KaleyraClient:
             wire.BACKGROUND_UPLOAD_PATH,
             wire.parse_background,
             files={wire.BACKGROUND_FIELD: (filename, content, content_type)},
+        )
+
+    # --- webhooks ----------------------------------------------------------------------------
+
+    def register_webhook(self, *, url: str, events: Iterable[str]) -> Webhook:
+        return self._request(
+            "register_webhook",
+            "POST",
+            wire.WEBHOOKS_PATH,
+            wire.parse_webhook,
+            body=wire.register_webhook_body(url, events),
         )
 
     def ping(self) -> None:

@@ -7,6 +7,8 @@ log lines and error reports.
 
 BODY_LIMIT = 500
 REDACTED = "[redacted]"
+# How long to wait after a 429 that names no time: Kaleyra's own sample clients wait 60 s.
+DEFAULT_RATE_LIMIT_WAIT = 60
 
 
 class KaleyraError(Exception):
@@ -27,6 +29,10 @@ class KaleyraTimeout(KaleyraError):
     """No connection or no answer within the configured timeouts."""
 
 
+class KaleyraDeadlineExceeded(KaleyraTimeout):
+    """The incoming request's deadline had passed: the call was not sent (kaleyra.deadline)."""
+
+
 class KaleyraAuthError(KaleyraError):
     """401/403: the API key is wrong, revoked, or not allowed from this address."""
 
@@ -36,7 +42,8 @@ class KaleyraNotFound(KaleyraError):
 
 
 class KaleyraRateLimited(KaleyraError):
-    """429: too many requests; `retry_after` is the server's hint in seconds, when given."""
+    """429: too many requests; `retry_after` is the server's hint in seconds, or None when the
+    answer named no time (then DEFAULT_RATE_LIMIT_WAIT is the polite wait)."""
 
     def __init__(self, message: str, *, retry_after: float | None = None, **kwargs):
         super().__init__(message, **kwargs)
@@ -55,7 +62,11 @@ class KaleyraBadResponse(KaleyraError):
     """2xx whose body is not what the wire format says (unparseable, missing or wrong fields)."""
 
 
-TRANSPORT_FAILURES = {"timeout": KaleyraTimeout, "unavailable": KaleyraUnavailable}
+TRANSPORT_FAILURES = {
+    "timeout": KaleyraTimeout,
+    "unavailable": KaleyraUnavailable,
+    "deadline": KaleyraDeadlineExceeded,
+}
 
 
 def redact(text: str, secret: str) -> str:
@@ -103,8 +114,9 @@ def build_error(
     detail: str = "",
     retry_after: str | None = None,
 ) -> KaleyraError:
-    """The only place a KaleyraError is made: from an HTTP status, or from a transport failure
-    (`transport` = "timeout" | "unavailable"). `detail` says what was wrong with a 2xx body."""
+    """The only place a KaleyraError is made: from an HTTP status, or from a failure with no
+    status (`transport` = "timeout" | "unavailable" | "deadline"). `detail` says what was wrong
+    with a 2xx body."""
     safe_body = redact(body, secret)[:BODY_LIMIT]
     safe_detail = redact(detail, secret)[:BODY_LIMIT]
     if transport is not None:

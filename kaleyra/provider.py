@@ -1,7 +1,7 @@
 """What the rest of the project sees of the video provider: the `VideoProvider` protocol and the
 configured backend (real HTTP client or the in-process simulator), built once and cached."""
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from functools import cache
 from typing import Protocol
 
@@ -18,6 +18,7 @@ from kaleyra.types import (
     SdkCredentials,
     Upload,
     VirtualBackground,
+    Webhook,
 )
 
 
@@ -29,12 +30,19 @@ class VideoProvider(Protocol):
     def update_user_role(self, *, user_id: str, role: Role) -> KaleyraUser: ...
 
     def create_room(
-        self, *, participants: Sequence[ParticipantSpec], duration: int | None, live: bool
+        self,
+        *,
+        participants: Sequence[ParticipantSpec],
+        duration: int | None,
+        live: bool,
+        description: str | None = None,
     ) -> Room: ...
 
     def get_room(self, room_id: str) -> Room: ...
 
     def delete_room(self, room_id: str) -> None: ...
+
+    def iter_rooms(self) -> Iterator[Room]: ...
 
     def iter_room_uploads(self, room_id: str) -> Iterator[Upload]: ...
 
@@ -49,6 +57,8 @@ class VideoProvider(Protocol):
     def upload_background(
         self, *, filename: str, content: bytes, content_type: str
     ) -> VirtualBackground: ...
+
+    def register_webhook(self, *, url: str, events: Iterable[str]) -> Webhook: ...
 
     def ping(self) -> None: ...
 

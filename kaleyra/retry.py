@@ -1,18 +1,25 @@
 """When and how long to wait before repeating a Kaleyra call that is safe to repeat.
 
 Exponential backoff with full jitter (spreads the retries of many workers), bounded by a number of
-retries and by a total time budget so a request of ours never waits on Kaleyra for long. The sleep,
-random source and clock are injected so tests neither wait nor guess.
+retries, by a total time budget and by the incoming request's deadline, so a request of ours never
+waits on Kaleyra for long. Background work (`background_work()`) has a budget of its own and waits
+out a 429 that names no time. The sleep, random source and clock are injected so tests neither
+wait nor guess.
 """
 
 import logging
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import TypeVar
 
+from kaleyra import deadline
 from kaleyra.errors import (
+    DEFAULT_RATE_LIMIT_WAIT,
+    KaleyraDeadlineExceeded,
     KaleyraError,
     KaleyraRateLimited,
     KaleyraServerError,
@@ -27,9 +34,10 @@ T = TypeVar("T")
 RETRIED_SERVER_STATUSES = (502, 503, 504)  # gateway trouble; a 500 is a bug, repeating won't help
 
 # Operations whose repetition cannot create a second thing: reads, deletes, PUTs of a value, and
-# user creation with our own id (a repeat gets "already exists"). Room and credential creation
-# and background upload are absent: a lost answer plus a repeat would make two rooms, two tokens
-# or use two of the company's ten background slots. `ping` is absent so health checks stay fast.
+# user creation with our own id (a repeat gets "already exists"). Room and credential creation,
+# background upload and webhook registration are absent: a lost answer plus a repeat would make
+# two rooms, two tokens, two webhooks or use two of the company's ten background slots. `ping` is
+# absent so health checks stay fast.
 SAFE_TO_REPEAT = frozenset(
     {
         "create_user",
@@ -37,6 +45,7 @@ SAFE_TO_REPEAT = frozenset(
         "update_user_role",
         "get_room",
         "delete_room",
+        "iter_rooms",
         "iter_room_uploads",
         "delete_upload",
         "get_company",
@@ -66,7 +75,37 @@ class RetryPolicy:
         return self.backoff_seconds * (2**retry_number)
 
 
+@dataclass(frozen=True)
+class BackgroundWork:
+    max_total_seconds: float
+    sleep: Callable[[float], None] | None
+
+
+_background: ContextVar[BackgroundWork | None] = ContextVar("kaleyra_background", default=None)
+
+
+@contextmanager
+def background_work(
+    *, max_total_seconds: float | None = None, sleep: Callable[[float], None] | None = None
+) -> Iterator[None]:
+    """Marks the Kaleyra calls made inside the block as background work (management commands,
+    jobs): nobody is waiting for an answer, so a 429 that names no time is waited out
+    (DEFAULT_RATE_LIMIT_WAIT) instead of handed back, within a budget of its own
+    (KALEYRA_BACKGROUND_RETRY_MAX_SECONDS unless given). `sleep` replaces the wait, for tests."""
+    if max_total_seconds is None:
+        from django.conf import settings
+
+        max_total_seconds = settings.KALEYRA_BACKGROUND_RETRY_MAX_SECONDS
+    token = _background.set(BackgroundWork(max_total_seconds, sleep))
+    try:
+        yield
+    finally:
+        _background.reset(token)
+
+
 def is_transient(error: KaleyraError) -> bool:
+    if isinstance(error, KaleyraDeadlineExceeded):
+        return False
     if isinstance(error, KaleyraUnavailable | KaleyraTimeout | KaleyraRateLimited):
         return True
     return isinstance(error, KaleyraServerError) and error.status in RETRIED_SERVER_STATUSES
@@ -83,13 +122,19 @@ class Retrier:
         """Runs `attempt`; when `operation` is safe to repeat and fails transiently, waits and
         runs it again."""
         retry = operation in SAFE_TO_REPEAT
+        background = _background.get()
+        budget = background.max_total_seconds if background else self.policy.max_total_seconds
+        sleep = background.sleep if background and background.sleep else self.sleep
         started = self.clock()
         retries = 0
         while True:
             try:
                 return attempt()
             except KaleyraError as error:
-                delay = self._delay_before_retry(error, retry, retries, started)
+                if not retry:
+                    raise
+                budget_left = budget - (self.clock() - started)
+                delay = self._delay_before_retry(error, retries, budget_left, background)
                 if delay is None:
                     raise
                 retries += 1
@@ -102,16 +147,30 @@ class Retrier:
                     delay,
                     extra={"kaleyra_operation": operation, "kaleyra_status": error.status},
                 )
-                self.sleep(delay)
+                sleep(delay)
 
     def _delay_before_retry(
-        self, error: KaleyraError, retry: bool, retries: int, started: float
+        self,
+        error: KaleyraError,
+        retries: int,
+        budget_left: float,
+        background: BackgroundWork | None,
     ) -> float | None:
-        if not retry or not is_transient(error) or retries >= self.policy.max_retries:
+        if not is_transient(error) or retries >= self.policy.max_retries or budget_left <= 0:
             return None
-        remaining = self.policy.max_total_seconds - (self.clock() - started)
-        if remaining <= 0:
-            return None
-        if isinstance(error, KaleyraRateLimited) and error.retry_after is not None:
-            return min(error.retry_after, remaining)
-        return min(self.rand(0.0, self.policy.backoff_ceiling(retries)), remaining)
+        if isinstance(error, KaleyraRateLimited):
+            delay = error.retry_after
+            if delay is None:
+                # On a request path nobody should wait a minute: the caller answers 503 with
+                # Retry-After. Background work waits as Kaleyra's own sample clients do.
+                if background is None:
+                    return None
+                delay = DEFAULT_RATE_LIMIT_WAIT
+            if delay > budget_left:
+                return None  # a retry before the server's time would only be refused again
+        else:
+            delay = min(self.rand(0.0, self.policy.backoff_ceiling(retries)), budget_left)
+        deadline_left = deadline.time_left()
+        if deadline_left is not None and delay >= deadline_left:
+            return None  # the retry could not even start before the request's deadline
+        return delay

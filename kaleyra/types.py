@@ -102,3 +102,12 @@ class VirtualBackground:
     background_alias: str
     url: str
     creation_date: datetime | None
+
+
+@dataclass(frozen=True)
+class Webhook:
+    """A registered webhook: where Kaleyra posts events, and which ones."""
+
+    id: str | None
+    url: str | None
+    events: tuple[str, ...]

@@ -21,9 +21,24 @@ from kaleyra.types import (
     SdkCredentials,
     Upload,
     VirtualBackground,
+    Webhook,
 )
 
 UPLOADS_PAGE_LIMIT = 100  # what both first-party clients use [FP-CODE]
+ROOMS_PAGE_LIMIT = 100
+# Every paginated walk stops after this many pages (100,000 items at 100 a page), so a server
+# that never says "no more" cannot keep a worker busy for ever.
+MAX_PAGES = 1000
+# UNCLEAR: listing rooms is `GET rooms` in 3P kaleyra-laravel only; `offset`/`limit` and
+# `has_more` as for every v2 list [DOC migration guide]; the items key `rooms` by analogy with
+# `users` [FP-CODE] and `uploads` [DOC file-share].
+ROOMS_PATH = "/v2/rooms"
+# UNCLEAR: webhooks are resources with ids in v2 [DOC migration guide]; `POST webhooks` in 3P
+# kaleyra-laravel; its body is shown nowhere. We send the v1 names (`webhook_filters` [DOC v1
+# configure webhook]; `post_event_webhook_url`, `webhook_method` [3P v1 usage]) plus a payload
+# version, "1" being the version of the only signed sample we have (`event_version` "1.0" [DOC]).
+WEBHOOKS_PATH = "/v2/webhooks"
+WEBHOOK_VERSION = "1"
 BACKGROUND_FIELD = "virtual_background"  # UNCLEAR: name not shown in docs; 3P kaleyra-laravel
 BACKGROUND_UPLOAD_PATH = "/v2/company/virtual-background"  # UNCLEAR: 3P kaleyra-laravel
 
@@ -61,10 +76,14 @@ def update_user_body(role: Role) -> dict[str, Any]:
 
 
 def create_room_body(
-    participants: Iterable[ParticipantSpec], duration: int | None, live: bool
+    participants: Iterable[ParticipantSpec],
+    duration: int | None,
+    live: bool,
+    description: str | None = None,
 ) -> dict[str, Any]:
     # Participant item fields from the v2 add-participant page [DOC]; `recording` "none" is the
-    # v2 room page default [DOC]; `live` only in 3P config and CTX (UNCLEAR in v2).
+    # v2 room page default [DOC]; `live` only in 3P config and CTX (UNCLEAR in v2); `description`
+    # is a v2 room field [DOC] (treated as PII/PHI by Kaleyra: we put only our own ids in it).
     body: dict[str, Any] = {
         "participants": [
             {"user_id": p.user_id, "is_admin": p.is_admin, "tools": dict(p.tools)}
@@ -75,7 +94,22 @@ def create_room_body(
     }
     if duration is not None:
         body["duration"] = duration  # absent means unlimited [DOC]
+    if description is not None:
+        body["description"] = description
     return body
+
+
+def rooms_page_params(offset: int) -> dict[str, Any]:
+    return {"offset": offset, "limit": ROOMS_PAGE_LIMIT}
+
+
+def register_webhook_body(url: str, events: Iterable[str]) -> dict[str, Any]:
+    return {
+        "post_event_webhook_url": url,
+        "webhook_method": "POST",
+        "webhook_filters": list(events),
+        "version": WEBHOOK_VERSION,
+    }
 
 
 def credentials_body(user_id: str, expires_in: int) -> dict[str, Any]:
@@ -190,11 +224,14 @@ def _participant(item: Any) -> RoomParticipant:
     )
 
 
-def parse_room(payload: Any) -> Room:
+def parse_room(payload: Any, *, listed: bool = False) -> Room:
     """UNCLEAR: v2 room shape. Accepts `{"id"|"room_id", "participants"|"user_urls", ...}`, bare
-    or wrapped in `{"room": ...}` (v1 example [LEGACY-DOC]; `id` read by 3P kaleyra-laravel)."""
+    or wrapped in `{"room": ...}` (v1 example [LEGACY-DOC]; `id` read by 3P kaleyra-laravel).
+    A room in a listing (`listed`) may come without participants (UNCLEAR: no list sample)."""
     room = _object(payload, "room")
     items = _first(room, "participants", "user_urls")
+    if items is None and listed:
+        items = []
     if not isinstance(items, list):
         raise WireError("missing field 'participants'")
     return Room(
@@ -213,6 +250,21 @@ def parse_room(payload: Any) -> Room:
     )
 
 
+def _page(payload: Any, items_key: str) -> tuple[list[Any], bool]:
+    """The items of one page of a v2 list and whether more follow [DOC migration guide]."""
+    page = _object(payload)
+    items = page.get(items_key)
+    if not isinstance(items, list):
+        raise WireError(f"missing field {items_key!r}")
+    return items, bool(_bool(page, "has_more"))
+
+
+def parse_rooms_page(payload: Any) -> tuple[list[Room], bool]:
+    """One page of `GET /v2/rooms` (UNCLEAR, see ROOMS_PATH): the rooms and whether more follow."""
+    items, has_more = _page(payload, "rooms")
+    return [parse_room(item, listed=True) for item in items], has_more
+
+
 def parse_upload(item: Any) -> Upload:
     if not isinstance(item, Mapping):
         raise WireError("upload is not an object")
@@ -228,12 +280,8 @@ def parse_upload(item: Any) -> Upload:
 
 def parse_uploads_page(payload: Any) -> tuple[list[Upload], bool]:
     """One page of `GET /v2/uploads` [DOC file-share]: the uploads and whether more follow."""
-    page = _object(payload)
-    items = page.get("uploads")
-    if not isinstance(items, list):
-        raise WireError("missing field 'uploads'")
-    has_more = _bool(page, "has_more")
-    return [parse_upload(item) for item in items], bool(has_more)
+    items, has_more = _page(payload, "uploads")
+    return [parse_upload(item) for item in items], has_more
 
 
 def parse_credentials(payload: Any) -> SdkCredentials:
@@ -274,4 +322,20 @@ def parse_background(payload: Any) -> VirtualBackground:
         background_alias=_str(background, "background_alias", "alias", required=True),
         url=_str(background, "url", required=True),
         creation_date=_date(background, "creation_date"),
+    )
+
+
+def parse_webhook(payload: Any) -> Webhook:
+    """UNCLEAR (see WEBHOOKS_PATH): the created webhook, bare or wrapped in `{"webhook": ...}`,
+    with its v2 id [DOC migration guide] as `id` or `webhook_id`; an empty body is no id."""
+    if payload is None:
+        return Webhook(id=None, url=None, events=())
+    webhook = _object(payload, "webhook")
+    events = _first(webhook, "events", "webhook_filters") or []
+    if not isinstance(events, list) or not all(isinstance(event, str) for event in events):
+        raise WireError("field 'webhook_filters' is not a list of event names")
+    return Webhook(
+        id=_str(webhook, "id", "webhook_id"),
+        url=_str(webhook, "url", "post_event_webhook_url"),
+        events=tuple(events),
     )

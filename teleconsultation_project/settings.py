@@ -208,10 +208,21 @@ KALEYRA_BACKEND = env.str(
     default="simulator" if DEBUG and not BANDYER_API_SECRET_KEY else "http",
 )
 KALEYRA_CONNECT_TIMEOUT = env.float("KALEYRA_CONNECT_TIMEOUT", default=3.05)
-KALEYRA_READ_TIMEOUT = env.float("KALEYRA_READ_TIMEOUT", default=10.0)
+# Read timeout below the retry budget, so one slow answer on a safe call leaves time for a retry;
+# the request deadline bounds all of it (docs/kaleyra.md, Timeouts and retries).
+KALEYRA_READ_TIMEOUT = env.float("KALEYRA_READ_TIMEOUT", default=4.0)
 KALEYRA_MAX_RETRIES = env.int("KALEYRA_MAX_RETRIES", default=3)
 KALEYRA_RETRY_BACKOFF_SECONDS = env.float("KALEYRA_RETRY_BACKOFF_SECONDS", default=0.5)
-KALEYRA_RETRY_MAX_SECONDS = env.float("KALEYRA_RETRY_MAX_SECONDS", default=10.0)
+KALEYRA_RETRY_MAX_SECONDS = env.float("KALEYRA_RETRY_MAX_SECONDS", default=12.0)
+KALEYRA_REQUEST_DEADLINE_SECONDS = env.float("KALEYRA_REQUEST_DEADLINE_SECONDS", default=20.0)
+KALEYRA_BACKGROUND_RETRY_MAX_SECONDS = env.float(
+    "KALEYRA_BACKGROUND_RETRY_MAX_SECONDS", default=300.0
+)
+KALEYRA_POOL_SIZE = env.int("KALEYRA_POOL_SIZE", default=10)
+KALEYRA_PROXY_URL = env.str("KALEYRA_PROXY_URL", default="")
+KALEYRA_WEBHOOK_KEY = env.str("KALEYRA_WEBHOOK_KEY", default="")
+KALEYRA_WEBHOOK_TOLERANCE_SECONDS = env.float("KALEYRA_WEBHOOK_TOLERANCE_SECONDS", default=300.0)
+KALEYRA_SIMULATOR_WEBHOOK_URL = env.str("KALEYRA_SIMULATOR_WEBHOOK_URL", default="")
 KALEYRA_SIMULATOR_DB = env.str(
     "KALEYRA_SIMULATOR_DB", default=str(BASE_DIR / "var" / "kaleyra-simulator.sqlite3")
 )

@@ -8,21 +8,26 @@ as `rules.Refusal` with the HTTP status Kaleyra would answer.
 import json
 import secrets
 import sqlite3
+import threading
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from kaleyra.simulator import faults, rules, tokens
 from kaleyra.simulator.company import CompanyOperations
+from kaleyra.simulator.events import ROOM_DELETED, WebhookOperations
 from kaleyra.simulator.rules import Refusal, bad_request, not_found
 from kaleyra.simulator.store import Store, timestamp
 from kaleyra.simulator.uploads import UploadOperations
+from kaleyra.simulator.webhook_sender import WebhookSender
 
 
-class Engine(UploadOperations, CompanyOperations):
-    def __init__(self, path: str | Path, *, link_base: str):
+class Engine(UploadOperations, CompanyOperations, WebhookOperations):
+    def __init__(self, path: str | Path, *, link_base: str, webhooks: WebhookSender | None = None):
         self.store = Store(path)
         self.link_base = link_base.rstrip("/")
+        self.webhooks = webhooks
 
     def enter(self, operation: str) -> faults.Fault | None:
         """Logs a call of `operation`; returns the fault to play instead of answering, if any."""
@@ -114,11 +119,30 @@ class Engine(UploadOperations, CompanyOperations):
         with self.store.transaction() as connection:
             return self._room(connection, room_id)
 
-    def delete_room(self, room_id: str) -> None:
+    def list_rooms(self, query: Mapping[str, str]) -> dict[str, Any]:
+        offset, limit = rules.page(query)
         with self.store.transaction() as connection:
-            if connection.execute("DELETE FROM rooms WHERE id = ?", (room_id,)).rowcount == 0:
-                raise not_found(f"room {room_id} not found")
+            ids = connection.execute(
+                "SELECT id FROM rooms ORDER BY rowid LIMIT ? OFFSET ?", (limit + 1, offset)
+            ).fetchall()
+            rooms = [self._room(connection, row["id"]) for row in ids[:limit]]
+        return {
+            "offset": offset,
+            "limit": limit,
+            "has_more": len(ids) > limit,
+            "count": len(rooms),
+            "rooms": rooms,
+        }
+
+    def delete_room(self, room_id: str) -> threading.Thread | None:
+        """Deletes the room; sends `on_room_deleted` with the links that stopped working [DOC]
+        and returns its delivery thread (None without webhooks)."""
+        with self.store.transaction() as connection:
+            room = self._room(connection, room_id)
+            connection.execute("DELETE FROM rooms WHERE id = ?", (room_id,))
             connection.execute("DELETE FROM participants WHERE room_id = ?", (room_id,))
+        links = [{"user_id": p["user_id"], "link": p["link"]} for p in room["participants"]]
+        return self.notify(ROOM_DELETED, {"room_id": room_id, "deleted_links": links})
 
     def _participant(self, item: Any) -> tuple[str, bool, dict[str, bool] | None]:
         item = rules.require_object(item)

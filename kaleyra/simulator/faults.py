@@ -14,25 +14,40 @@ OPERATIONS = (
     "create_room",
     "get_room",
     "delete_room",
+    "iter_rooms",
     "iter_room_uploads",
     "delete_upload",
     "create_sdk_credentials",
     "get_company",
     "set_default_background",
     "upload_background",
+    "register_webhook",
 )
-MODES = ("500", "429", "timeout", "drop")
+# The "_after" modes perform the operation first, then lose the answer the same way.
+MODES = ("500", "429", "timeout", "drop", "timeout_after", "drop_after")
 DEFAULT_RETRY_AFTER = 1.0
+ACTS_FIRST_SUFFIX = "_after"
 
 
 @dataclass(frozen=True)
 class Fault:
-    """What to do instead of answering: an HTTP 500, a 429 with Retry-After, no answer in time
-    ("timeout"; `delay` seconds over HTTP, None = the server's default), or a dropped connection."""
+    """What to do instead of answering: an HTTP 500, a 429 (with Retry-After: `retry_after`, or
+    without the header when None), no answer in time ("timeout"; `delay` seconds over HTTP, None =
+    the server's default), or a dropped connection ("drop"). "timeout_after" and "drop_after" do
+    the operation first, so the change is made and only the answer is lost."""
 
     mode: str
-    retry_after: float = DEFAULT_RETRY_AFTER
+    retry_after: float | None = DEFAULT_RETRY_AFTER
     delay: float | None = None
+
+    @property
+    def acts_first(self) -> bool:
+        return self.mode.endswith(ACTS_FIRST_SUFFIX)
+
+    @property
+    def answer_lost_as(self) -> str:
+        """How the client loses the answer: the mode without its "_after"."""
+        return self.mode.removesuffix(ACTS_FIRST_SUFFIX)
 
 
 def queue_fault(
@@ -41,7 +56,7 @@ def queue_fault(
     *,
     mode: str,
     times: int,
-    retry_after: float,
+    retry_after: float | None,
     delay: float | None,
 ) -> None:
     if operation not in OPERATIONS:

@@ -1,22 +1,31 @@
 """`Simulator`: the handle tests use to arrange and inspect the simulated Kaleyra company."""
 
+import threading
 from pathlib import Path
 from typing import Any
 
 from kaleyra import wire
 from kaleyra.simulator import faults
 from kaleyra.simulator.engine import Engine
+from kaleyra.simulator.webhook_sender import WebhookSender
 from kaleyra.types import Role, Upload
 
 DEFAULT_LINK_BASE = "http://127.0.0.1:8000/kaleyra-simulator"
 
 
 class Simulator:
-    """Opens (or creates) the state file at `db_path`; any number of handles may share it."""
+    """Opens (or creates) the state file at `db_path`; any number of handles may share it.
+    `webhooks` sends the events the handle's controls cause (none without it)."""
 
-    def __init__(self, db_path: str | Path, *, link_base: str = DEFAULT_LINK_BASE):
+    def __init__(
+        self,
+        db_path: str | Path,
+        *,
+        link_base: str = DEFAULT_LINK_BASE,
+        webhooks: WebhookSender | None = None,
+    ):
         self.db_path = Path(db_path)
-        self.engine = Engine(db_path, link_base=link_base)
+        self.engine = Engine(db_path, link_base=link_base, webhooks=webhooks)
 
     def fail_next(
         self,
@@ -24,11 +33,12 @@ class Simulator:
         *,
         mode: str,
         times: int = 1,
-        retry_after: float = faults.DEFAULT_RETRY_AFTER,
+        retry_after: float | None = faults.DEFAULT_RETRY_AFTER,
         delay: float | None = None,
     ) -> None:
         """Makes the next `times` calls of `operation` fail: mode "500", "429" (with
-        Retry-After: `retry_after`), "timeout" or "drop". Operations are provider method names."""
+        Retry-After: `retry_after`; None sends no header), "timeout" or "drop", or, after doing
+        the operation, "timeout_after" or "drop_after". Operations are provider method names."""
         with self.engine.store.transaction() as connection:
             faults.queue_fault(
                 connection, operation, mode=mode, times=times, retry_after=retry_after, delay=delay
@@ -40,6 +50,26 @@ class Simulator:
         return wire.parse_upload(
             self.engine.add_upload(room_id, user_id=user_id, upload_type=upload_type)
         )
+
+    def delete_room_on_kaleyra_side(self, room_id: str) -> threading.Thread | None:
+        """Deletes a room as Kaleyra may on its own (expiry, someone in the dashboard): not a call
+        of ours, so not logged; `on_room_deleted` is sent as for any deletion. Returns the
+        delivery thread (join it to wait), None without webhooks. LookupError if unknown."""
+        if not self.room_exists(room_id):
+            raise LookupError(f"room {room_id} does not exist in the simulator")
+        return self.engine.delete_room(room_id)
+
+    def emit_recording_available(
+        self, room_id: str, session_id: str | None = None
+    ) -> threading.Thread | None:
+        """Sends `on_recording_available` for a session of `room_id` (by default the session
+        `add_upload` uses). Returns the delivery thread, None without webhooks."""
+        session_id = session_id or f"session_{room_id.removeprefix('room_')}"
+        return self.engine.recording_available(room_id, session_id)
+
+    def registered_webhooks(self) -> list[dict[str, Any]]:
+        """Webhooks registered through the API: id, url, events, version, creation_date."""
+        return self.engine.registered_webhooks()
 
     def rooms(self) -> list[str]:
         with self.engine.store.transaction() as connection:

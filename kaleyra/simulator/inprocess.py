@@ -1,19 +1,21 @@
 """The simulator as a `VideoProvider`, without HTTP (KALEYRA_BACKEND=simulator).
 
-It goes through the same wire bodies, parsers, error builder and retry policy as the HTTP client,
-so code that works against it sees Kaleyra's refusals as the same KaleyraError subclasses.
+It goes through the same wire bodies, parsers, error builder, retry policy, request deadline and
+metrics as the HTTP client, so code that works against it sees Kaleyra's refusals as the same
+KaleyraError subclasses.
 """
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, TypeVar
 
-from kaleyra import wire
-from kaleyra.client import check_expires_in, is_existing_user_refusal
+from kaleyra import deadline, metrics, wire
+from kaleyra.client import check_expires_in, is_existing_user_refusal, walk_pages
 from kaleyra.errors import KaleyraBadRequest, KaleyraError, build_error
 from kaleyra.retry import Retrier, RetryPolicy
 from kaleyra.simulator.engine import Engine
 from kaleyra.simulator.faults import Fault
 from kaleyra.simulator.rules import Refusal, error_body
+from kaleyra.simulator.webhook_sender import WebhookSender
 from kaleyra.types import (
     Company,
     KaleyraUser,
@@ -23,6 +25,7 @@ from kaleyra.types import (
     SdkCredentials,
     Upload,
     VirtualBackground,
+    Webhook,
 )
 
 T = TypeVar("T")
@@ -30,17 +33,19 @@ T = TypeVar("T")
 
 def _fault_error(operation: str, fault: Fault) -> KaleyraError:
     # A timeout is raised at once: an in-process caller gains nothing from really waiting.
-    if fault.mode == "timeout":
+    mode = fault.answer_lost_as
+    if mode == "timeout":
         return build_error(operation, secret="", transport="timeout", detail="simulated timeout")
-    if fault.mode == "drop":
+    if mode == "drop":
         return build_error(operation, secret="", transport="unavailable", detail="simulated drop")
-    status = int(fault.mode)
+    status = int(mode)
+    retry_after = fault.retry_after if status == 429 else None
     return build_error(
         operation,
         secret="",
         status=status,
         body=error_body(status, "simulated fault"),
-        retry_after=str(fault.retry_after) if status == 429 else None,
+        retry_after=None if retry_after is None else str(retry_after),
     )
 
 
@@ -54,7 +59,9 @@ class InProcessSimulator:
         from django.conf import settings
 
         engine = Engine(
-            settings.KALEYRA_SIMULATOR_DB, link_base=settings.KALEYRA_SIMULATOR_PUBLIC_URL
+            settings.KALEYRA_SIMULATOR_DB,
+            link_base=settings.KALEYRA_SIMULATOR_PUBLIC_URL,
+            webhooks=WebhookSender.from_settings(),
         )
         return cls(engine, Retrier(RetryPolicy.from_settings()))
 
@@ -67,17 +74,33 @@ class InProcessSimulator:
         counted_as: str | None = None,
     ) -> T:
         def attempt() -> T:
-            fault = self.engine.enter(counted_as or operation)
-            if fault is not None:
-                raise _fault_error(operation, fault)
-            try:
-                payload = run()
-            except Refusal as refusal:
-                body = error_body(refusal.status, refusal.message)
-                raise build_error(operation, secret="", status=refusal.status, body=body) from None
-            return parse(payload)
+            time_left = deadline.time_left()
+            if time_left is not None and time_left <= 0:
+                error = build_error(operation, secret="", transport="deadline", detail="passed")
+                metrics.count_unsent(operation, error)
+                raise error
+            with metrics.measured(operation):
+                return self._attempt(operation, run, parse, counted_as or operation)
 
         return self._retrier.call(attempt, operation=operation)
+
+    def _attempt(
+        self, operation: str, run: Callable[[], Any], parse: Callable[[Any], T], logged_as: str
+    ) -> T:
+        """What one HTTP round trip would do: the fault queued for it, if any, else the answer."""
+        fault = self.engine.enter(logged_as)
+        if fault is not None and not fault.acts_first:
+            raise _fault_error(operation, fault)
+        try:
+            payload = run()
+        except Refusal as refusal:
+            if fault is not None:
+                raise _fault_error(operation, fault) from None
+            body = error_body(refusal.status, refusal.message)
+            raise build_error(operation, secret="", status=refusal.status, body=body) from None
+        if fault is not None:
+            raise _fault_error(operation, fault)  # done, but the answer is lost
+        return parse(payload)
 
     def create_user(self, *, user_id: str, role: Role) -> KaleyraUser:
         try:
@@ -102,9 +125,14 @@ class InProcessSimulator:
         )
 
     def create_room(
-        self, *, participants: Sequence[ParticipantSpec], duration: int | None, live: bool
+        self,
+        *,
+        participants: Sequence[ParticipantSpec],
+        duration: int | None,
+        live: bool,
+        description: str | None = None,
     ) -> Room:
-        body = wire.create_room_body(participants, duration, live)
+        body = wire.create_room_body(participants, duration, live, description)
         return self._call("create_room", lambda: self.engine.create_room(body), wire.parse_room)
 
     def get_room(self, room_id: str) -> Room:
@@ -113,19 +141,25 @@ class InProcessSimulator:
     def delete_room(self, room_id: str) -> None:
         self._call("delete_room", lambda: self.engine.delete_room(room_id), lambda payload: None)
 
+    def iter_rooms(self) -> Iterator[Room]:
+        def fetch_page(offset: int) -> tuple[list[Room], bool]:
+            query = {key: str(value) for key, value in wire.rooms_page_params(offset).items()}
+            return self._call(
+                "iter_rooms", lambda: self.engine.list_rooms(query), wire.parse_rooms_page
+            )
+
+        return walk_pages(fetch_page, operation="iter_rooms")
+
     def iter_room_uploads(self, room_id: str) -> Iterator[Upload]:
-        offset = 0
-        while True:
+        def fetch_page(offset: int) -> tuple[list[Upload], bool]:
             query = {"room_id": room_id, "offset": str(offset), "limit": "100"}
-            uploads, has_more = self._call(
+            return self._call(
                 "iter_room_uploads",
-                lambda query=query: self.engine.list_uploads(query),
+                lambda: self.engine.list_uploads(query),
                 wire.parse_uploads_page,
             )
-            yield from uploads
-            if not has_more or not uploads:
-                return
-            offset += len(uploads)
+
+        return walk_pages(fetch_page, operation="iter_room_uploads")
 
     def delete_upload(self, key: str) -> None:
         self._call("delete_upload", lambda: self.engine.delete_upload(key), lambda payload: None)
@@ -157,6 +191,12 @@ class InProcessSimulator:
                 filename=filename, content=content, content_type=content_type
             ),
             wire.parse_background,
+        )
+
+    def register_webhook(self, *, url: str, events: Iterable[str]) -> Webhook:
+        body = wire.register_webhook_body(url, events)
+        return self._call(
+            "register_webhook", lambda: self.engine.register_webhook(body), wire.parse_webhook
         )
 
     def ping(self) -> None:

@@ -11,6 +11,7 @@ from socketserver import ThreadingMixIn
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer
 
 from kaleyra.simulator.engine import Engine
+from kaleyra.simulator.webhook_sender import WebhookSender
 from kaleyra.simulator.wsgi import SimulatorApp
 
 logger = logging.getLogger("kaleyra.simulator")
@@ -47,11 +48,15 @@ def make_simulator_server(
     port: int = 0,
     api_key: str = DEFAULT_API_KEY,
     timeout_delay: float = 2.0,
+    latency: float = 0.0,
+    webhooks: WebhookSender | None = None,
 ) -> SimulatorServer:
-    """A bound server (port 0 picks a free one); its join links use its own base URL."""
+    """A bound server (port 0 picks a free one); its join links use its own base URL. OSError
+    when the address cannot be bound (port in use, host not local)."""
     server = SimulatorServer((host, port), _Handler)
-    engine = Engine(db_path, link_base=server.base_url)
-    server.set_app(SimulatorApp(engine, api_key=api_key, timeout_delay=timeout_delay))
+    engine = Engine(db_path, link_base=server.base_url, webhooks=webhooks)
+    app = SimulatorApp(engine, api_key=api_key, timeout_delay=timeout_delay, latency=latency)
+    server.set_app(app)
     return server
 
 
@@ -62,9 +67,12 @@ def serve_in_thread(
     api_key: str = DEFAULT_API_KEY,
     host: str = "127.0.0.1",
     timeout_delay: float = 2.0,
+    webhooks: WebhookSender | None = None,
 ) -> Iterator[str]:
     """Runs the simulator on a free port in a daemon thread; yields its base URL."""
-    server = make_simulator_server(db_path, host=host, api_key=api_key, timeout_delay=timeout_delay)
+    server = make_simulator_server(
+        db_path, host=host, api_key=api_key, timeout_delay=timeout_delay, webhooks=webhooks
+    )
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
     thread.daemon = True
     thread.start()

@@ -58,6 +58,10 @@ CREATE TABLE IF NOT EXISTS faults (
     remaining INTEGER NOT NULL, retry_after REAL, delay REAL
 );
 CREATE TABLE IF NOT EXISTS calls (operation TEXT PRIMARY KEY, count INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS webhooks (
+    id TEXT PRIMARY KEY, url TEXT NOT NULL, events TEXT NOT NULL, version TEXT,
+    creation_date TEXT NOT NULL
+);
 """
 
 TABLES = (
@@ -69,6 +73,7 @@ TABLES = (
     "backgrounds",
     "faults",
     "calls",
+    "webhooks",
 )
 
 
@@ -120,7 +125,8 @@ class Store:
             connection.close()
 
     def wipe(self) -> None:
-        """Forgets every user, room, upload, background, fault and call; keeps the company id."""
+        """Forgets every user, room, upload, background, fault, call and registered webhook;
+        keeps the company id."""
         with self.transaction() as connection:
             for table in TABLES:
                 if table != "company":

@@ -2,8 +2,9 @@
 
 Routes map to the provider's operation names, so the call log and fault injection use the same
 names in-process and over HTTP. Injected faults are played as HTTP would show them: a 500, a 429
-with Retry-After, an answer slower than the client's read timeout, or a connection closed with no
-answer at all.
+with or without Retry-After, an answer slower than the client's read timeout, or a connection
+closed with no answer at all; the "_after" faults first do the operation. `latency` delays every
+answer, for benchmarks.
 """
 
 import email.parser
@@ -65,6 +66,10 @@ def _routes(engine: Engine) -> list[tuple[str, re.Pattern, str, Callable[..., An
             filename=filename, content=content, content_type=content_type
         )
 
+    def delete_room(request: Request, room_id: str) -> Answer:
+        engine.delete_room(room_id)
+        return 204, None
+
     table = [
         ("POST", r"/v2/users", "create_user", lambda r: (201, engine.create_user(r.json()))),
         ("GET", r"/v2/users/([^/]+)", "get_user", lambda r, i: (200, engine.get_user(i))),
@@ -75,8 +80,9 @@ def _routes(engine: Engine) -> list[tuple[str, re.Pattern, str, Callable[..., An
             lambda r, i: (200, engine.update_user(i, r.json())),
         ),
         ("POST", r"/v2/rooms", "create_room", lambda r: (201, engine.create_room(r.json()))),
+        ("GET", wire.ROOMS_PATH, "iter_rooms", lambda r: (200, engine.list_rooms(r.query))),
         ("GET", r"/v2/rooms/([^/]+)", "get_room", lambda r, i: (200, engine.get_room(i))),
-        ("DELETE", r"/v2/rooms/([^/]+)", "delete_room", lambda r, i: (204, engine.delete_room(i))),
+        ("DELETE", r"/v2/rooms/([^/]+)", "delete_room", delete_room),
         ("GET", r"/v2/uploads", "iter_room_uploads", lambda r: (200, engine.list_uploads(r.query))),
         (
             "DELETE",
@@ -98,18 +104,36 @@ def _routes(engine: Engine) -> list[tuple[str, re.Pattern, str, Callable[..., An
             lambda r: (200, engine.update_company(r.json())),
         ),
         ("POST", wire.BACKGROUND_UPLOAD_PATH, "upload_background", background),
+        (
+            "POST",
+            wire.WEBHOOKS_PATH,
+            "register_webhook",
+            lambda r: (201, engine.register_webhook(r.json())),
+        ),
     ]
     return [(method, re.compile(pattern), op, handler) for method, pattern, op, handler in table]
 
 
 class SimulatorApp:
-    def __init__(self, engine: Engine, *, api_key: str, timeout_delay: float):
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        api_key: str,
+        timeout_delay: float,
+        latency: float = 0.0,
+        sleep: Callable[[float], None] = time.sleep,
+    ):
         self.engine = engine
         self.api_key = api_key
         self.timeout_delay = timeout_delay
+        self.latency = latency
+        self.sleep = sleep
         self.routes = _routes(engine)
 
     def __call__(self, environ: dict[str, Any], start_response) -> Iterable[bytes]:
+        if self.latency:
+            self.sleep(self.latency)
         method, path = environ["REQUEST_METHOD"], environ.get("PATH_INFO", "")
         if method == "GET" and path.startswith("/join/"):
             query = parse_qs(environ.get("QUERY_STRING", ""))
@@ -140,19 +164,28 @@ class SimulatorApp:
             raise Refusal(401, "missing or wrong apikey")
         request = Request(environ)
         fault = self.engine.enter(operation)
-        if fault is not None:
+        if fault is not None and not fault.acts_first:
             return self._play(fault)
-        status, payload = handler(request, *arguments)
+        try:
+            status, payload = handler(request, *arguments)
+        except Refusal:
+            if fault is None:
+                raise
+        if fault is not None:
+            return self._play(fault)  # done, but the client never gets to know
         return status, None if payload is None else json.dumps(payload), []
 
     def _play(self, fault: Fault):
-        if fault.mode == "drop":
+        mode = fault.answer_lost_as
+        if mode == "drop":
             # wsgiref treats this as the client going away: it closes without writing anything.
             raise ConnectionAbortedError("simulated dropped connection")
-        if fault.mode == "timeout":
-            time.sleep(self.timeout_delay if fault.delay is None else fault.delay)
+        if mode == "timeout":
+            self.sleep(self.timeout_delay if fault.delay is None else fault.delay)
             return 504, error_body(504, "simulated timeout"), []
-        if fault.mode == "429":
+        if mode == "429":
+            if fault.retry_after is None:
+                return 429, error_body(429, "simulated rate limit"), []
             retry_after = f"{fault.retry_after:g}"
             return 429, error_body(429, "simulated rate limit"), [("Retry-After", retry_after)]
         return 500, error_body(500, "simulated fault"), []

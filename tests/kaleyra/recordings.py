@@ -30,6 +30,20 @@ ROOM = {
 }
 
 
+DESCRIPTION = "tc:42:0b6f1c9e"  # how our code tags the rooms it creates
+
+
+def rooms_page(offset: int, rooms: list[dict], has_more: bool, limit: int = 100) -> dict:
+    # UNCLEAR upstream (kaleyra.wire.ROOMS_PATH): the v2 list shape of users and uploads.
+    return {
+        "offset": offset,
+        "limit": limit,
+        "has_more": has_more,
+        "count": len(rooms),
+        "rooms": rooms,
+    }
+
+
 def upload(key: str) -> dict:
     return {
         "key": key,
@@ -69,6 +83,17 @@ COMPANY = {
 BACKGROUND = {
     "background_alias": "bg_0a1b2c3d4e5f",
     "url": "https://static.bandyer.com/corporate/virtual_backgrounds/sandbox/acme/bg.jpeg",
+    "creation_date": "2024-06-12T10:00:00.000Z",
+}
+
+
+# UNCLEAR upstream (kaleyra.wire.WEBHOOKS_PATH): the body we send, echoed with an id.
+WEBHOOK = {
+    "id": "wh_0a1b2c3d4e5f",
+    "post_event_webhook_url": "https://teleconsultation.example.org/webhooks/kaleyra",
+    "webhook_method": "POST",
+    "webhook_filters": ["on_room_deleted", "on_recording_available"],
+    "version": "1",
     "creation_date": "2024-06-12T10:00:00.000Z",
 }
 

@@ -38,18 +38,55 @@ def test_a_missing_base_url_is_an_error_naming_it(http):
 
 
 @pytest.mark.parametrize(
-    "url", ["http://api.eu.bandyer.com", "http://127.0.0.1:8787", "ftp://x", "api.eu.bandyer.com"]
+    "url",
+    [
+        "http://api.eu.bandyer.com",
+        "http://127.0.0.1.nip.io:8787",
+        "http://10.0.0.1:8787",
+        "ftp://127.0.0.1",
+        "api.eu.bandyer.com",
+    ],
 )
 def test_a_non_https_base_url_is_an_error_in_production(http, url):
     http.BANDYER_BASE_URL = url
     assert ids(http) == ["kaleyra.E003"]
 
 
-@pytest.mark.parametrize("url", ["http://127.0.0.1:8787", "http://localhost:8787/"])
-def test_a_local_http_base_url_is_allowed_with_debug(http, url):
+LOOPBACK_URLS = [
+    "http://127.0.0.1:8787",
+    "http://127.3.2.1:8787",
+    "http://localhost:8787/",
+    "http://LocalHost:8787",
+    "http://[::1]:8787",
+]
+
+
+@pytest.mark.parametrize("url", LOOPBACK_URLS)
+def test_a_loopback_http_base_url_is_only_a_warning_without_debug(http, url):
+    # So management commands can run against a local simulator with DJANGO_DEBUG=false.
+    http.BANDYER_BASE_URL = url
+    (message,) = check_kaleyra_settings()
+    assert message.id == "kaleyra.W002"
+    assert not message.is_serious()
+
+
+@pytest.mark.parametrize("url", LOOPBACK_URLS)
+def test_a_loopback_http_base_url_is_silent_with_debug(http, url):
     http.DEBUG = True
     http.BANDYER_BASE_URL = url
     assert ids(http) == []
+
+
+def test_a_loopback_simulator_webhook_url_passes(http):
+    http.KALEYRA_SIMULATOR_WEBHOOK_URL = "http://127.0.0.1:8000/webhooks/kaleyra"
+    assert ids(http) == []
+
+
+def test_a_remote_simulator_webhook_url_is_an_error(http):
+    http.KALEYRA_SIMULATOR_WEBHOOK_URL = "https://example.org/webhooks/kaleyra"
+    (message,) = check_kaleyra_settings()
+    assert message.id == "kaleyra.E005"
+    assert "KALEYRA_SIMULATOR_WEBHOOK_URL" in message.msg
 
 
 def test_a_remote_http_base_url_is_an_error_even_with_debug(http):

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 import pytest
 from responses import matchers
 
+from kaleyra.errors import KaleyraAuthError
 from kaleyra.types import (
     Company,
     KaleyraUser,
@@ -134,7 +135,8 @@ def test_get_room_parses_every_detail(wire_mock, client):
 
 def test_delete_room_sends_delete(wire_mock, client):
     wire_mock.delete(f"{BASE_URL}/v2/rooms/room_1", status=204, match=[HEADERS])
-    assert client.delete_room("room_1") is None
+    client.delete_room("room_1")
+    assert [call.request.method for call in wire_mock.calls] == ["DELETE"]
 
 
 def upload_json(key, room_id="room_1"):
@@ -172,7 +174,8 @@ def test_iter_room_uploads_stops_on_an_empty_page_even_if_has_more(wire_mock, cl
 
 def test_delete_upload_sends_delete(wire_mock, client):
     wire_mock.delete(f"{BASE_URL}/v2/uploads/key-1", status=204, match=[HEADERS])
-    assert client.delete_upload("key-1") is None
+    client.delete_upload("key-1")
+    assert [call.request.method for call in wire_mock.calls] == ["DELETE"]
 
 
 def test_create_sdk_credentials_posts_user_and_lifetime(wire_mock, client):
@@ -238,7 +241,14 @@ def test_upload_background_sends_multipart_field_virtual_background(wire_mock, c
 
 def test_ping_reads_the_company(wire_mock, client):
     wire_mock.get(f"{BASE_URL}/v2/company", json=COMPANY, match=[HEADERS])
-    assert client.ping() is None
+    client.ping()
+    assert [call.request.url for call in wire_mock.calls] == [f"{BASE_URL}/v2/company"]
+
+
+def test_ping_raises_when_kaleyra_fails(wire_mock, client):
+    wire_mock.get(f"{BASE_URL}/v2/company", status=401)
+    with pytest.raises(KaleyraAuthError):
+        client.ping()
 
 
 def test_a_base_url_with_trailing_slash_gives_the_same_paths(wire_mock, client_factory):

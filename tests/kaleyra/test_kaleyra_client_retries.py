@@ -84,6 +84,7 @@ def test_real_jitter_is_random_within_bounds():
 
     with pytest.raises(KaleyraUnavailable):
         retrier.call(attempt, operation="get_room")
+    assert len(fake.sleeps) == 5  # the bounds below are checked on every one of the waits
     for number, slept in enumerate(fake.sleeps):
         assert 0.0 <= slept <= 0.5 * 2**number
 
@@ -104,20 +105,6 @@ def test_retry_after_is_honoured(wire_mock, client, fake_time):
     wire_mock.get(ROOM_URL, json=ROOM)
     client.get_room("room_1")
     assert fake_time.sleeps == [2.0]
-
-
-def test_retry_after_is_capped_by_the_remaining_budget(wire_mock, client, fake_time):
-    wire_mock.get(ROOM_URL, status=429, headers={"Retry-After": "60"})
-    wire_mock.get(ROOM_URL, json=ROOM)
-    client.get_room("room_1")
-    assert fake_time.sleeps == [10.0]
-
-
-def test_rate_limited_without_retry_after_uses_backoff(wire_mock, client, fake_time):
-    wire_mock.get(ROOM_URL, status=429)
-    wire_mock.get(ROOM_URL, json=ROOM)
-    client.get_room("room_1")
-    assert fake_time.sleeps == [0.5]
 
 
 @pytest.mark.parametrize(

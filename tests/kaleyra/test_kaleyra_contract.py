@@ -118,6 +118,28 @@ def test_a_room_lives_from_creation_to_deletion(kaleyra):
         kaleyra.provider.delete_room(room.id)
 
 
+def test_rooms_are_listed_with_the_description_they_were_created_with(kaleyra):
+    kaleyra.given_users()
+    tagged = {**recordings.ROOM, "description": recordings.DESCRIPTION}
+    kaleyra.answer("POST", "/v2/rooms", 201, tagged)
+    room = kaleyra.provider.create_room(
+        participants=PARTICIPANTS, duration=None, live=True, description=recordings.DESCRIPTION
+    )
+    assert room.description == recordings.DESCRIPTION
+    kaleyra.answer("GET", "/v2/rooms", 200, recordings.rooms_page(0, [tagged], False))
+    listed = list(kaleyra.provider.iter_rooms())
+    assert [(r.id, r.description) for r in listed] == [(room.id, recordings.DESCRIPTION)]
+
+
+def test_a_webhook_registration_answers_its_id(kaleyra):
+    kaleyra.answer("POST", "/v2/webhooks", 201, recordings.WEBHOOK)
+    webhook = kaleyra.provider.register_webhook(
+        url=recordings.WEBHOOK["post_event_webhook_url"], events=["on_room_deleted"]
+    )
+    assert webhook.id and webhook.id.startswith("wh_")
+    assert webhook.url == recordings.WEBHOOK["post_event_webhook_url"]
+
+
 def test_a_room_without_a_plus_user_is_a_bad_request(kaleyra):
     kaleyra.given_users()
     kaleyra.answer("POST", "/v2/rooms", 400, recordings.error("Bad Request", "no plus user"))
@@ -226,6 +248,16 @@ def test_the_recorded_answers_have_the_simulator_answers_shapes(simulator_http):
     files = {"virtual_background": ("bg.jpg", JPEG, "image/jpeg")}
     status, background = call("POST", "/v2/company/virtual-background", files=files)
     assert (status, shape(background)) == (201, shape(recordings.BACKGROUND))
+    page = call("GET", "/v2/rooms", params={"offset": 0, "limit": 100})[1]
+    assert shape(page) == shape(recordings.rooms_page(0, [recordings.ROOM], False))
+    webhook_body = {
+        "post_event_webhook_url": recordings.WEBHOOK["post_event_webhook_url"],
+        "webhook_method": "POST",
+        "webhook_filters": ["on_room_deleted"],
+        "version": "1",
+    }
+    status, webhook = call("POST", "/v2/webhooks", json=webhook_body)
+    assert (status, shape(webhook)) == (201, shape(recordings.WEBHOOK))
     status, missing = call("GET", "/v2/rooms/room_000000000000")
     assert (status, shape(missing)) == (404, shape(recordings.error("Not Found", "x")))
 

@@ -25,7 +25,7 @@ def test_the_http_backend_is_the_client_with_the_configured_timeouts(settings):
     settings.KALEYRA_READ_TIMEOUT = 4.0
     provider = get_video_provider()
     assert isinstance(provider, KaleyraClient)
-    assert provider._timeout == (1.5, 4.0)
+    assert provider._timeouts(None) == (1.5, 4.0)
     assert provider._base_url == "https://api.sandbox.eu.bandyer.com"
     assert provider._session.headers["apikey"] == "ak"
 

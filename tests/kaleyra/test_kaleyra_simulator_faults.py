@@ -4,6 +4,7 @@ and the call log counts every call that reached the simulator (retries included)
 import pytest
 
 from kaleyra.errors import (
+    KaleyraNotFound,
     KaleyraRateLimited,
     KaleyraServerError,
     KaleyraTimeout,
@@ -41,6 +42,34 @@ def test_a_fault_on_room_creation_surfaces_at_once_and_creates_nothing(backend, 
         provider.create_room(participants=PARTICIPANTS, duration=None, live=True)
     assert backend.rooms() == []
     assert backend.call_count("create_room") == 1
+
+
+@pytest.mark.parametrize(
+    ("mode", "error"), [("timeout_after", KaleyraTimeout), ("drop_after", KaleyraUnavailable)]
+)
+def test_a_room_created_before_the_answer_is_lost_exists_on_kaleyra(backend, mode, error):
+    provider = get_video_provider()
+    given_users(provider)
+    backend.fail_next("create_room", mode=mode)
+    with pytest.raises(error):
+        provider.create_room(participants=PARTICIPANTS, duration=None, live=True)
+    (room_id,) = backend.rooms()  # made, though the caller never learnt its id
+    assert [p["user_id"] for p in backend.get_room_record(room_id)["participants"]] == [
+        "doctor",
+        "patient",
+    ]
+    assert backend.call_count("create_room") == 1
+
+
+def test_a_delete_whose_answer_was_lost_is_retried_into_not_found(backend):
+    provider = get_video_provider()
+    given_users(provider)
+    room = provider.create_room(participants=PARTICIPANTS, duration=None, live=True)
+    backend.fail_next("delete_room", mode="drop_after")
+    with pytest.raises(KaleyraNotFound):
+        provider.delete_room(room.id)
+    assert not backend.room_exists(room.id)
+    assert backend.call_count("delete_room") == 2
 
 
 def test_the_fault_is_consumed_so_the_next_call_succeeds(backend):

@@ -1,0 +1,42 @@
+"""How the client reaches Kaleyra: one `requests.Session` with a keep-alive pool, proxies only
+when configured, and the incoming request's id passed on."""
+
+import os
+import re
+
+import requests
+from requests.adapters import HTTPAdapter
+
+from teleconsultation_project.logs import request_id_var
+
+# Only ids that are safe as a header value are passed on: a bad one would fail the call.
+FORWARDED_REQUEST_ID = re.compile(r"[A-Za-z0-9._:/+=-]{1,128}")
+PROXY_ENVIRONMENT = ("HTTPS_PROXY", "https_proxy")
+CA_BUNDLE_ENVIRONMENT = ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")
+
+
+def build_session(*, api_key: str, pool_size: int, proxy_url: str) -> requests.Session:
+    """One session per client: keep-alive connections, a pool as large as the worker's threads,
+    and no scan of proxy environment variables per request unless a proxy is configured."""
+    session = requests.Session()
+    session.headers.update({"apikey": api_key, "Accept": "application/json"})
+    adapter = HTTPAdapter(pool_connections=1, pool_maxsize=pool_size)
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+    if proxy_url:
+        session.proxies = {"https": proxy_url, "http": proxy_url}
+    session.trust_env = not proxy_url and any(os.environ.get(name) for name in PROXY_ENVIRONMENT)
+    if not session.trust_env:
+        # trust_env also read the CA bundle from the environment; keep honouring it.
+        bundle = next((os.environ[n] for n in CA_BUNDLE_ENVIRONMENT if os.environ.get(n)), None)
+        if bundle:
+            session.verify = bundle
+    return session
+
+
+def request_id_headers() -> dict[str, str]:
+    """`X-Request-Id` with the id of the request being served, when there is a usable one."""
+    request_id = request_id_var.get()
+    if request_id and FORWARDED_REQUEST_ID.fullmatch(request_id):
+        return {"X-Request-Id": request_id}
+    return {}

@@ -1,0 +1,95 @@
+"""The client's HTTP session: a keep-alive pool sized for the worker's threads, no proxy scan of
+the environment unless a proxy is configured, and the request id passed on to Kaleyra."""
+
+import pytest
+from responses import matchers
+
+from kaleyra.provider import get_video_provider
+from kaleyra.session import build_session
+from teleconsultation_project.logs import request_id_var
+from tests.kaleyra.support import BASE_URL
+
+COMPANY_URL = f"{BASE_URL}/v2/company"
+
+
+@pytest.fixture
+def no_proxy_environment(monkeypatch):
+    for name in ("HTTPS_PROXY", "https_proxy", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def pool_size_of(session, url=BASE_URL) -> int:
+    return session.get_adapter(url)._pool_maxsize
+
+
+def test_the_pool_holds_as_many_connections_as_configured(no_proxy_environment):
+    session = build_session(api_key="k", pool_size=25, proxy_url="")
+    assert pool_size_of(session) == 25
+    assert pool_size_of(session, "http://127.0.0.1:8787") == 25
+
+
+def test_the_client_from_settings_uses_the_pool_size_setting(settings, no_proxy_environment):
+    settings.KALEYRA_BACKEND = "http"
+    settings.BANDYER_BASE_URL = BASE_URL
+    settings.BANDYER_API_SECRET_KEY = "ak"
+    settings.KALEYRA_POOL_SIZE = 17
+    assert pool_size_of(get_video_provider()._session) == 17
+
+
+def test_the_default_pool_size_is_ten(settings):
+    assert settings.KALEYRA_POOL_SIZE == 10
+
+
+def test_without_a_proxy_the_environment_is_not_consulted(no_proxy_environment):
+    session = build_session(api_key="k", pool_size=10, proxy_url="")
+    assert session.trust_env is False
+    assert session.proxies == {}
+
+
+def test_a_configured_proxy_is_used_for_every_call(no_proxy_environment):
+    session = build_session(api_key="k", pool_size=10, proxy_url="http://proxy.internal:3128")
+    assert session.proxies == {
+        "https": "http://proxy.internal:3128",
+        "http": "http://proxy.internal:3128",
+    }
+    assert session.trust_env is False
+
+
+def test_an_https_proxy_in_the_environment_keeps_the_environment_on(
+    no_proxy_environment, monkeypatch
+):
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.internal:3128")
+    session = build_session(api_key="k", pool_size=10, proxy_url="")
+    assert session.trust_env is True
+
+
+def test_a_ca_bundle_from_the_environment_is_still_honoured(no_proxy_environment, monkeypatch):
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/company-ca.pem")
+    session = build_session(api_key="k", pool_size=10, proxy_url="")
+    assert session.trust_env is False
+    assert session.verify == "/etc/ssl/company-ca.pem"
+
+
+def test_the_request_id_is_sent_to_kaleyra(wire_mock, client):
+    wire_mock.get(
+        COMPANY_URL,
+        json={},
+        match=[matchers.header_matcher({"X-Request-Id": "req-0b6f.1"})],
+    )
+    token = request_id_var.set("req-0b6f.1")
+    try:
+        client.get_company()
+    finally:
+        request_id_var.reset(token)
+    assert wire_mock.calls[0].request.headers["X-Request-Id"] == "req-0b6f.1"
+
+
+@pytest.mark.parametrize("request_id", [None, "", "bad id\n", "é" * 3, "x" * 129])
+def test_no_request_id_header_without_a_usable_id(wire_mock, client, request_id):
+    wire_mock.get(COMPANY_URL, json={})
+    token = request_id_var.set(request_id)
+    try:
+        client.get_company()
+    finally:
+        request_id_var.reset(token)
+    assert "X-Request-Id" not in wire_mock.calls[0].request.headers

@@ -1,0 +1,247 @@
+"""The simulator's webhooks: signed `on_room_deleted` when a room goes (by our call or on
+Kaleyra's side), `on_recording_available` on demand, delivered in the background to loopback
+URLs only; and webhook registration through the provider."""
+
+import json
+import logging
+import socket
+import time
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from kaleyra.errors import KaleyraServerError
+from kaleyra.provider import get_video_provider
+from kaleyra.simulator import Simulator
+from kaleyra.simulator.webhook_sender import WebhookSender
+from kaleyra.types import ParticipantSpec, Role
+from kaleyra.webhooks import configured_key, verify
+
+PARTICIPANTS = [ParticipantSpec("doctor", True, {}), ParticipantSpec("patient", False, {})]
+
+
+@pytest.fixture(params=["simulator", "simulator_http"])
+def backend(request):
+    return request.getfixturevalue(request.param)
+
+
+def given_a_room(provider):
+    provider.create_user(user_id="doctor", role=Role.PLUS)
+    provider.create_user(user_id="patient", role=Role.BASIC)
+    return provider.create_room(participants=PARTICIPANTS, duration=None, live=True)
+
+
+def verified(received, key=None):
+    """The envelope of a received webhook, after checking its signature as the service will."""
+    key = key or configured_key()
+    return verify(received.signature, received.body, key=key, now=time.time(), tolerance=300)
+
+
+def test_deleting_a_room_sends_a_signed_on_room_deleted(backend, simulator_webhooks):
+    provider = get_video_provider()
+    room = given_a_room(provider)
+    provider.delete_room(room.id)
+    (received,) = simulator_webhooks.wait_for(1)
+    assert received.path == "/webhooks/kaleyra"
+    envelope = verified(received)
+    assert (envelope.event, envelope.namespace, envelope.event_version) == (
+        "on_room_deleted",
+        "room",
+        "1.0",
+    )
+    assert envelope.data["room_id"] == room.id
+    assert envelope.data["deleted_links"] == [
+        {"user_id": p.user_id, "link": p.link} for p in room.participants
+    ]
+
+
+def test_a_room_deleted_on_kaleyras_side_is_gone_and_announced(backend, simulator_webhooks):
+    room = given_a_room(get_video_provider())
+    backend.reset_call_log()
+    delivery = backend.delete_room_on_kaleyra_side(room.id)
+    delivery.join(5)
+    assert not backend.room_exists(room.id)
+    assert backend.call_count() == 0  # not a call of ours
+    (received,) = simulator_webhooks.wait_for(1)
+    assert verified(received).data["room_id"] == room.id
+
+
+def test_deleting_an_unknown_room_on_kaleyras_side_is_a_lookup_error(simulator):
+    with pytest.raises(LookupError):
+        simulator.delete_room_on_kaleyra_side("room_missing")
+
+
+def test_a_recording_can_be_announced(backend, simulator_webhooks):
+    room = given_a_room(get_video_provider())
+    backend.emit_recording_available(room.id, "session_1")
+    envelope = verified(simulator_webhooks.wait_for(1)[0])
+    assert envelope.event == "on_recording_available"
+    assert envelope.data == {"room_id": room.id, "session_id": "session_1"}
+
+
+def test_the_default_session_is_the_one_uploads_use(simulator, simulator_webhooks):
+    simulator.emit_recording_available("room_0a1b2c3d4e5f")
+    data = verified(simulator_webhooks.wait_for(1)[0]).data
+    assert data["session_id"] == "session_0a1b2c3d4e5f"
+
+
+def test_without_a_webhook_url_nothing_is_sent(simulator, settings):
+    settings.KALEYRA_SIMULATOR_WEBHOOK_URL = ""
+    room = given_a_room(get_video_provider())
+    assert simulator.delete_room_on_kaleyra_side(room.id) is None
+    assert simulator.emit_recording_available(room.id) is None
+
+
+def test_a_url_off_this_machine_is_never_posted_to(caplog):
+    sender = WebhookSender.fixed("https://example.org/webhooks/kaleyra", "k")
+    with caplog.at_level(logging.ERROR, logger="kaleyra.simulator"):
+        assert sender.send("on_room_deleted", "room", {"room_id": "r"}) is None
+    assert "not a loopback URL" in caplog.text
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_a_failed_delivery_is_logged_not_raised(caplog):
+    sender = WebhookSender.fixed(f"http://127.0.0.1:{free_port()}/webhooks", "k")
+    with caplog.at_level(logging.WARNING, logger="kaleyra.simulator"):
+        sender.send("on_room_deleted", "room", {"room_id": "r"}).join(5)
+    assert "Simulated webhook on_room_deleted" in caplog.text
+    assert "failed" in caplog.text
+
+
+def test_an_answer_other_than_200_is_logged(simulator_webhooks, caplog):
+    simulator_webhooks.status = 500
+    sender = WebhookSender.fixed(simulator_webhooks.url, "k")
+    with caplog.at_level(logging.WARNING, logger="kaleyra.simulator"):
+        sender.send("on_room_deleted", "room", {"room_id": "r"}).join(5)
+    assert "answered 500" in caplog.text
+
+
+def test_the_envelope_carries_milliseconds_and_the_header_seconds(simulator_webhooks):
+    sender = WebhookSender(lambda: (simulator_webhooks.url, "k"), clock=lambda: 1718000000.25)
+    sender.send("on_room_deleted", "room", {"room_id": "r"}).join(5)
+    (received,) = simulator_webhooks.wait_for(1)
+    assert json.loads(received.body)["timestamp"] == 1718000000250
+    assert received.signature.startswith("t=1718000000,v0=")
+    assert verify(received.signature, received.body, key="k", now=1718000000, tolerance=1)
+
+
+def test_a_webhook_is_registered_through_the_provider(backend):
+    webhook = get_video_provider().register_webhook(
+        url="http://127.0.0.1:8000/webhooks/kaleyra", events=["on_room_deleted"]
+    )
+    (registered,) = backend.registered_webhooks()
+    assert registered["id"] == webhook.id
+    assert (registered["url"], registered["events"]) == (
+        "http://127.0.0.1:8000/webhooks/kaleyra",
+        ["on_room_deleted"],
+    )
+    assert backend.call_count("register_webhook") == 1
+
+
+def test_a_webhook_registration_is_never_repeated(backend):
+    backend.fail_next("register_webhook", mode="500")
+    with pytest.raises(KaleyraServerError):
+        get_video_provider().register_webhook(url="http://127.0.0.1:1/x", events=["e"])
+    assert backend.call_count("register_webhook") == 1
+
+
+# --- management commands --------------------------------------------------------------------
+
+
+def test_the_command_deletes_a_room_on_kaleyras_side_and_posts_the_webhook(
+    simulator, simulator_webhooks, settings
+):
+    room = given_a_room(get_video_provider())
+    out = StringIO()
+    call_command(
+        "kaleyra_simulator",
+        delete_room=room.id,
+        webhook_url=simulator_webhooks.url,
+        api_key="cmd-key",
+        db=settings.KALEYRA_SIMULATOR_DB,
+        stdout=out,
+    )
+    assert not simulator.room_exists(room.id)
+    (received,) = simulator_webhooks.received  # delivered before the command returned
+    assert verified(received, key="cmd-key").data["room_id"] == room.id
+    assert f"Deleted room {room.id}" in out.getvalue()
+
+
+def test_the_command_announces_a_recording(simulator, simulator_webhooks, settings):
+    out = StringIO()
+    call_command(
+        "kaleyra_simulator",
+        recording_available="room_1",
+        session_id="session_9",
+        db=settings.KALEYRA_SIMULATOR_DB,
+        stdout=out,
+    )
+    (received,) = simulator_webhooks.received
+    assert verified(received).data == {"room_id": "room_1", "session_id": "session_9"}
+
+
+def test_the_command_refuses_an_unknown_room(simulator, settings):
+    with pytest.raises(CommandError, match="room_missing"):
+        call_command(
+            "kaleyra_simulator", delete_room="room_missing", db=settings.KALEYRA_SIMULATOR_DB
+        )
+
+
+def test_the_command_refuses_a_webhook_url_off_this_machine(simulator, settings):
+    with pytest.raises(CommandError, match="loopback"):
+        call_command(
+            "kaleyra_simulator",
+            recording_available="room_1",
+            webhook_url="https://example.org/hook",
+            db=settings.KALEYRA_SIMULATOR_DB,
+        )
+
+
+def test_kaleyra_webhooks_registers_the_url(simulator):
+    out = StringIO()
+    call_command("kaleyra_webhooks", register="http://127.0.0.1:8000/webhooks/kaleyra", stdout=out)
+    (registered,) = simulator.registered_webhooks()
+    assert registered["events"] == ["on_room_deleted", "on_recording_available"]
+    assert f"Registered webhook {registered['id']}" in out.getvalue()
+
+
+def test_kaleyra_webhooks_takes_the_events_to_receive(simulator):
+    call_command(
+        "kaleyra_webhooks",
+        register="http://127.0.0.1:8000/webhooks/kaleyra",
+        events=["on_call_incoming"],
+        stdout=StringIO(),
+    )
+    assert simulator.registered_webhooks()[0]["events"] == ["on_call_incoming"]
+
+
+def test_kaleyra_webhooks_reports_a_refusal_as_a_command_error(simulator):
+    simulator.fail_next("register_webhook", mode="500")
+    with pytest.raises(CommandError, match="register_webhook"):
+        call_command("kaleyra_webhooks", register="http://127.0.0.1:8000/x", stdout=StringIO())
+
+
+def test_handles_share_registrations_through_the_state_file(simulator):
+    get_video_provider().register_webhook(url="http://127.0.0.1:1/x", events=["e"])
+    assert len(Simulator(simulator.db_path).registered_webhooks()) == 1
+
+
+def test_the_command_signs_with_the_webhook_key_when_one_is_set(
+    simulator, simulator_webhooks, settings
+):
+    settings.KALEYRA_WEBHOOK_KEY = "whk_service"
+    call_command(
+        "kaleyra_simulator",
+        recording_available="room_1",
+        api_key="cmd-key",
+        db=settings.KALEYRA_SIMULATOR_DB,
+        stdout=StringIO(),
+    )
+    (received,) = simulator_webhooks.received
+    assert verified(received, key="whk_service").event == "on_recording_available"
