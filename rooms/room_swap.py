@@ -50,7 +50,9 @@ def create_room(wanted: Teleconsultation, *, reason: str) -> tuple[Room, RoomJob
     storage = get_storage()
     storage.record_jobs([intent])
     try:
-        room = video_rooms.create_room(wanted.participants, wanted.start, wanted.end)
+        room = video_rooms.create_room(
+            wanted.participants, wanted.start, wanted.end, tag=intent.key
+        )
     except KaleyraBadRequest:
         storage.forget_jobs([intent])  # refused outright: nothing was made
         raise

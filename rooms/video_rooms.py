@@ -60,11 +60,13 @@ def has_plus(members: Sequence[RoomMember]) -> bool:
     return any(Role(member.role) is Role.PLUS for member in members)
 
 
-def create_room(members: Sequence[RoomMember], start: datetime, end: datetime) -> Room:
+def create_room(members: Sequence[RoomMember], start: datetime, end: datetime, *, tag: str) -> Room:
+    """A new room; `tag` goes in its description so it can be found again (rooms.room_swap)."""
     room = get_video_provider().create_room(
         participants=participant_specs(members),
         duration=room_duration(start, end),
         live=settings.LIVE_TELECONSULTATION,
+        description=tag,
     )
     logger.info("Created Kaleyra room %s for %d participants", room.id, len(members))
     return room
