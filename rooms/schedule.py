@@ -1,7 +1,8 @@
 """When a teleconsultation happens: start, end, and the rules on its duration.
 
 Dates arrive as aware UTC datetimes (the serializers refuse dates without an offset). The end is
-given either as `end_date` or as `duration_in_seconds`, never both.
+given either as `end_date` or as `duration_in_seconds`, never both. The start and the duration are
+checked before any date arithmetic, so no input can make it overflow.
 """
 
 from dataclasses import dataclass
@@ -12,6 +13,8 @@ from teleconsultation_project.formats import format_datetime
 
 MIN_DURATION = timedelta(minutes=5)
 MAX_DURATION = timedelta(hours=24)
+# A visit is booked at most about five years ahead; later dates are typing mistakes (2062 for 2026).
+MAX_LEAD_TIME = timedelta(days=1827)
 
 
 @dataclass(frozen=True)
@@ -31,21 +34,36 @@ def _end_from(start: datetime, schedule: ScheduleInput, *, keep: timedelta | Non
     if schedule.end is not None:
         return schedule.end
     if schedule.duration_seconds is not None:
-        return start + timedelta(seconds=schedule.duration_seconds)
+        seconds = schedule.duration_seconds
+        if not MIN_DURATION.total_seconds() <= seconds <= MAX_DURATION.total_seconds():
+            raise _duration_error(seconds)
+        return start + timedelta(seconds=seconds)
     if keep is None:
         raise InvalidRequest("end_date", "one of end_date or duration_in_seconds is required")
     return start + keep
 
 
+def _duration_error(seconds: float) -> InvalidRequest:
+    return InvalidRequest(
+        "end_date",
+        f"the teleconsultation would last {seconds / 60:g} minutes; it must last between "
+        "5 minutes and 24 hours",
+    )
+
+
+def _check_start(start: datetime, *, now: datetime) -> None:
+    if start > now + MAX_LEAD_TIME:
+        raise InvalidRequest(
+            "start_date",
+            f"the teleconsultation would start at {format_datetime(start)}, more than 5 years "
+            "from now",
+        )
+
+
 def check_schedule(start: datetime, end: datetime, *, now: datetime) -> None:
     duration = end - start
     if duration < MIN_DURATION or duration > MAX_DURATION:
-        minutes = duration.total_seconds() / 60
-        raise InvalidRequest(
-            "end_date",
-            f"the teleconsultation would last {minutes:g} minutes; it must last between "
-            "5 minutes and 24 hours",
-        )
+        raise _duration_error(duration.total_seconds())
     if end <= now:
         raise InvalidRequest(
             "end_date", f"the teleconsultation would end at {format_datetime(end)}, in the past"
@@ -55,6 +73,7 @@ def check_schedule(start: datetime, end: datetime, *, now: datetime) -> None:
 def new_schedule(schedule: ScheduleInput, *, now: datetime) -> tuple[datetime, datetime]:
     if schedule.start is None:
         raise InvalidRequest("start_date", "is required")
+    _check_start(schedule.start, now=now)
     end = _end_from(schedule.start, schedule, keep=None)
     check_schedule(schedule.start, end, now=now)
     return schedule.start, end
@@ -67,6 +86,7 @@ def changed_schedule(
     if not schedule.given:
         return start, end
     new_start = schedule.start or start
+    _check_start(new_start, now=now)
     if schedule.end is None and schedule.duration_seconds is None:
         new_end = new_start + (end - start)
     else:

@@ -1,6 +1,6 @@
 """OpenAPI pieces shared by every app: the error body and its examples."""
 
-from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.extensions import OpenApiAuthenticationExtension, OpenApiSerializerExtension
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse
 from rest_framework import serializers
 
@@ -55,3 +55,16 @@ class GatewayHeaderScheme(OpenApiAuthenticationExtension):
                 f"`{settings.GROUPS_HEADER_KEY}` (comma separated)."
             ),
         }
+
+
+class StrictSerializerSchema(OpenApiSerializerExtension):
+    """A StrictSerializer refuses keys it does not declare; its schema says so."""
+
+    target_class = "teleconsultation_project.fields.StrictSerializer"
+    match_subclasses = True
+
+    def map_serializer(self, auto_schema, direction):
+        schema = auto_schema._map_serializer(self.target, direction, bypass_extensions=True)
+        if not type(self.target).__dict__.get("__doc__"):
+            schema.pop("description", None)  # not StrictSerializer's own docstring
+        return {**schema, "additionalProperties": False}
