@@ -48,6 +48,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "teleconsultation_project.middleware.RequestIdMiddleware",
+    "teleconsultation_project.middleware.ChunkedBodyMiddleware",
     "teleconsultation_project.middleware.BodySizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
