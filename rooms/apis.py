@@ -15,7 +15,7 @@ from rooms.serializers import (
     UploadsDeletedSerializer,
 )
 from teleconsultation_project.formats import format_datetime
-from teleconsultation_project.schema import PROVIDER_ERRORS, error_response
+from teleconsultation_project.schema import BODY_ERRORS, PROVIDER_ERRORS, error_response
 
 TAGS = ["teleconsultation"]
 NOT_FOUND = error_response(
@@ -25,6 +25,13 @@ NOT_FOUND = error_response(
 )
 INVALID = error_response(400, "Invalid request: start_date: This field is required.")
 LOCKED = error_response(409, "The teleconsultation is complete and starts soon or has started")
+# Writes are authorized per visit (CONTRACT.md, "Who may write").
+WRITE_ACCESS = {
+    401: error_response(401, "Unauthorized user", error="Unauthorized user"),
+    403: error_response(
+        403, "Only a plus participant, an admin or the back office may change this teleconsultation"
+    ),
+}
 
 CREATE_EXAMPLE = OpenApiExample(
     "Doctor and patient",
@@ -75,6 +82,8 @@ class TeleconsultationCollectionApi(APIView):
                 "Failed POST /teleconsultation: no plus user in room",
                 error="Failed POST /teleconsultation: no plus user in room",
             ),
+            **WRITE_ACCESS,
+            **BODY_ERRORS,
             **PROVIDER_ERRORS,
         },
     )
@@ -129,7 +138,15 @@ class TeleconsultationApi(APIView):
         tags=TAGS,
         summary="Change a teleconsultation (participants replace the whole set)",
         request=TeleconsultationUpdateSerializer,
-        responses={204: None, 400: INVALID, 404: NOT_FOUND, 409: LOCKED, **PROVIDER_ERRORS},
+        responses={
+            204: None,
+            400: INVALID,
+            **WRITE_ACCESS,
+            404: NOT_FOUND,
+            409: LOCKED,
+            **BODY_ERRORS,
+            **PROVIDER_ERRORS,
+        },
     )
     def patch(self, request, room_id: str):
         serializer = _valid(TeleconsultationUpdateSerializer, request.data)
@@ -145,7 +162,7 @@ class TeleconsultationApi(APIView):
     @extend_schema(
         tags=TAGS,
         summary="Delete a teleconsultation and its Kaleyra room (the record is kept in TRASH)",
-        responses={204: None, 404: NOT_FOUND},
+        responses={204: None, **WRITE_ACCESS, 404: NOT_FOUND},
     )
     def delete(self, request, room_id: str):
         services.teleconsultation_delete(teleconsultation_id=room_id, actor=_actor(request))
@@ -160,8 +177,10 @@ class ParticipantDataApi(APIView):
         responses={
             201: None,
             400: INVALID,
+            **WRITE_ACCESS,
             404: NOT_FOUND,
             409: error_response(409, "User patient-7 is already a participant"),
+            **BODY_ERRORS,
             **PROVIDER_ERRORS,
         },
     )
@@ -183,6 +202,7 @@ class UploadsApi(APIView):
         responses={
             200: UploadsDeletedSerializer,
             204: None,
+            **WRITE_ACCESS,
             404: NOT_FOUND,
             **PROVIDER_ERRORS,
         },

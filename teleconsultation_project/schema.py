@@ -30,6 +30,17 @@ def error_response(status: int, message: str, *, error: str | None = None) -> Op
     )
 
 
+# What the layers in front of the views (middleware, parsers) answer to a request with a body.
+BODY_ERRORS = {
+    411: error_response(
+        411,
+        "A request body needs a Content-Length header; this server cannot read "
+        "Transfer-Encoding: chunked",
+    ),
+    413: error_response(413, "The request body is 12582912 bytes; the limit is 11534336"),
+    415: error_response(415, 'Unsupported media type "text/plain" in request.'),
+}
+
 PROVIDER_ERRORS = {
     502: error_response(502, "the video provider (Kaleyra) answered with an error (status 500)"),
     503: error_response(503, "the video provider (Kaleyra) is unreachable"),
