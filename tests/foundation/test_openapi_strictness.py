@@ -89,9 +89,7 @@ def test_participants_and_groups_carry_their_bounds(client):
     assert (duration["minimum"], duration["maximum"]) == (1, 2**31 - 1)
 
 
-def test_the_id_array_form_of_participants_is_documented_only_with_auth_service(
-    client, settings
-):
+def test_the_id_array_form_of_participants_is_documented_only_with_auth_service(client, settings):
     settings.AUTH_SERVICE = ""
     without = request_schema(document(client), "post", "/teleconsultation")
     assert "oneOf" not in str(without["properties"]["participants"])
