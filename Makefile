@@ -21,7 +21,7 @@ run: $(VENV)/.installed migrate
 	KALEYRA_SIMULATOR_PUBLIC_URL=$${KALEYRA_SIMULATOR_PUBLIC_URL:-http://$(HOST):$(PORT)/kaleyra-simulator} \
 		$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
-test: $(VENV)/.installed lint test-sqlite test-postgres
+test: $(VENV)/.installed lint test-sqlite fuzz test-postgres
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
@@ -40,6 +40,13 @@ test-postgres: $(VENV)/.installed
 
 migrate: $(VENV)/.installed
 	$(BIN)/python manage.py migrate --noinput
+
+# schemathesis against a live gunicorn (SQLite in a temp dir, Kaleyra simulator); docs/testing.md.
+FUZZ_EXAMPLES ?= 50
+.PHONY: fuzz
+fuzz: $(VENV)/.installed
+	@echo "==> Fuzz: schemathesis over /documentation/json"
+	$(BIN)/python scripts/fuzz.py --max-examples $(FUZZ_EXAMPLES) $(FUZZ_ARGS)
 
 bench: $(VENV)/.installed
 	$(BIN)/python bench/get_access.py 500

@@ -18,7 +18,7 @@ from rooms.serializers import (
     UploadsDeletedSerializer,
 )
 from teleconsultation_project.formats import format_datetime
-from teleconsultation_project.schema import PROVIDER_ERRORS, error_response
+from teleconsultation_project.schema import BODY_ERRORS, PROVIDER_ERRORS, error_response
 
 TAGS = ["teleconsultation"]
 NOT_FOUND = error_response(
@@ -28,6 +28,7 @@ NOT_FOUND = error_response(
 )
 INVALID = error_response(400, "Invalid request: start_date: This field is required.")
 LOCKED = error_response(409, "The teleconsultation is complete and starts soon or has started")
+# Writes are authorized per visit (CONTRACT.md, "Who may write").
 
 CREATE_EXAMPLE = OpenApiExample(
     "Doctor and patient",
@@ -104,6 +105,7 @@ class TeleconsultationCollectionApi(APIView):
             ),
             **WRITE_ACCESS_ERRORS,
             **IDEMPOTENCY_ERRORS,
+            **BODY_ERRORS,
             **PROVIDER_ERRORS,
         },
         parameters=[IDEMPOTENCY_KEY],
@@ -177,6 +179,7 @@ class TeleconsultationApi(APIView):
             404: NOT_FOUND,
             409: LOCKED,
             **WRITE_ACCESS_ERRORS,
+            **BODY_ERRORS,
             **PROVIDER_ERRORS,
         },
     )
@@ -212,10 +215,12 @@ class ParticipantDataApi(APIView):
         responses={
             201: None,
             400: INVALID,
+            **WRITE_ACCESS_ERRORS,
             404: NOT_FOUND,
             409: error_response(409, "User patient-7 is already a participant"),
             422: IDEMPOTENCY_ERRORS[422],
             **WRITE_ACCESS_ERRORS,
+            **BODY_ERRORS,
             **PROVIDER_ERRORS,
         },
         parameters=[IDEMPOTENCY_KEY],
@@ -240,6 +245,7 @@ class UploadsApi(APIView):
         responses={
             200: UploadsDeletedSerializer,
             204: None,
+            **WRITE_ACCESS_ERRORS,
             404: NOT_FOUND,
             **WRITE_ACCESS_ERRORS,
             **PROVIDER_ERRORS,

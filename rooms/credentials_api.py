@@ -14,7 +14,7 @@ from rooms.credentials import (
 from rooms.errors import UnauthorizedUser
 from teleconsultation_project.fields import StrictIntegerField, StrictSerializer
 from teleconsultation_project.formats import format_datetime
-from teleconsultation_project.schema import PROVIDER_ERRORS, error_response
+from teleconsultation_project.schema import BODY_ERRORS, PROVIDER_ERRORS, error_response
 
 
 class CredentialsLifetimeSerializer(StrictSerializer):
@@ -44,6 +44,7 @@ class CredentialsApi(APIView):
                 400, "Invalid request: expiresIn: Ensure this value is less than or equal to 86400."
             ),
             401: error_response(401, "Unauthorized user", error="Unauthorized user"),
+            **BODY_ERRORS,
             **PROVIDER_ERRORS,
         },
         examples=[

@@ -1,7 +1,8 @@
 """When a teleconsultation happens: start, end, and the rules on its duration.
 
 Dates arrive as aware UTC datetimes (the serializers refuse dates without an offset). The end is
-given either as `end_date` or as `duration_in_seconds`, never both.
+given either as `end_date` or as `duration_in_seconds`, never both. The start and the duration are
+checked before any date arithmetic, so no input can make it overflow.
 """
 
 from dataclasses import dataclass
@@ -13,6 +14,8 @@ from teleconsultation_project.formats import format_datetime
 
 MIN_DURATION = timedelta(minutes=5)
 MAX_DURATION = timedelta(hours=24)
+# A visit is booked at most about five years ahead; later dates are typing mistakes (2062 for 2026).
+MAX_LEAD_TIME = timedelta(days=1827)
 
 
 @dataclass(frozen=True)
@@ -39,8 +42,11 @@ def _duration_field(schedule: ScheduleInput) -> str:
     return "duration_in_seconds" if schedule.duration_seconds is not None else "end_date"
 
 
-def _spoken(duration: timedelta) -> str:
-    minutes, seconds = divmod(int(duration.total_seconds()), 60)
+def _spoken(duration: timedelta | int) -> str:
+    total = int(duration.total_seconds()) if isinstance(duration, timedelta) else int(duration)
+    if abs(total) > MAX_DURATION.total_seconds() * 1000:
+        return f"{total} seconds"
+    minutes, seconds = divmod(total, 60)
     hours, minutes = divmod(minutes, 60)
     parts = [(hours, "hour"), (minutes, "minute"), (seconds, "second")]
     words = [f"{n} {unit}{'' if n == 1 else 's'}" for n, unit in parts if n]
@@ -53,10 +59,30 @@ def _end_from(start: datetime, schedule: ScheduleInput, *, keep: timedelta | Non
     if schedule.end is not None:
         return schedule.end
     if schedule.duration_seconds is not None:
-        return start + timedelta(seconds=schedule.duration_seconds)
+        seconds = schedule.duration_seconds
+        if not MIN_DURATION.total_seconds() <= seconds <= MAX_DURATION.total_seconds():
+            raise _duration_error(seconds, "duration_in_seconds")
+        return start + timedelta(seconds=seconds)
     if keep is None:
         raise InvalidRequest("end_date", "one of end_date or duration_in_seconds is required")
     return start + keep
+
+
+def _duration_error(duration: timedelta | int, field: str) -> InvalidRequest:
+    return InvalidSchedule(
+        field,
+        f"the teleconsultation would last {_spoken(duration)}; it must last between "
+        "5 minutes (300 seconds) and 24 hours (86400 seconds)",
+    )
+
+
+def _check_start(start: datetime, *, now: datetime) -> None:
+    if start > now + MAX_LEAD_TIME:
+        raise InvalidSchedule(
+            "start_date",
+            f"the teleconsultation would start at {format_datetime(start)}, more than 5 years "
+            "from now",
+        )
 
 
 def check_schedule(
@@ -67,11 +93,7 @@ def check_schedule(
     if duration <= timedelta(0):
         raise InvalidSchedule(field, "the teleconsultation would end before it starts")
     if duration < MIN_DURATION or duration > MAX_DURATION:
-        raise InvalidSchedule(
-            field,
-            f"the teleconsultation would last {_spoken(duration)}; it must last between "
-            "5 minutes (300 seconds) and 24 hours (86400 seconds)",
-        )
+        raise _duration_error(duration, field)
     if end <= now:
         raise InvalidSchedule(
             "end_date", f"the teleconsultation would end at {format_datetime(end)}, in the past"
@@ -81,6 +103,7 @@ def check_schedule(
 def new_schedule(schedule: ScheduleInput, *, now: datetime) -> tuple[datetime, datetime]:
     if schedule.start is None:
         raise InvalidRequest("start_date", "is required")
+    _check_start(schedule.start, now=now)
     end = _end_from(schedule.start, schedule, keep=None)
     check_schedule(schedule.start, end, now=now, field=_duration_field(schedule))
     return schedule.start, end
@@ -93,6 +116,7 @@ def changed_schedule(
     if not schedule.given:
         return start, end
     new_start = schedule.start or start
+    _check_start(new_start, now=now)
     if schedule.end is None and schedule.duration_seconds is None:
         new_end = new_start + (end - start)
     else:

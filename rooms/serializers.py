@@ -5,19 +5,23 @@ that need the database or the configuration live in the services.
 """
 
 from django.conf import settings
-from drf_spectacular.utils import extend_schema_field
+from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from rest_framework import serializers
 
-from rooms.languages import LINK_LANGUAGES, MAX_TAG_LENGTH, TAG_SHAPE, is_language_tag
+from rooms.languages import MAX_TAG_LENGTH, is_language_tag
 from rooms.participant_types import ParticipantInput
 from rooms.schedule import MAX_DURATION, MIN_DURATION, ScheduleInput
 from rooms.services import ParticipantsInput
 from teleconsultation_project.fields import (
+    CONTROL_FREE,
     OffsetDateTimeField,
     StrictCharField,
     StrictIntegerField,
     StrictSerializer,
+    is_control_free,
 )
+
+MAX_GROUPS = 50
 
 
 class LanguageTagField(StrictCharField):
@@ -38,7 +42,15 @@ class LanguageTagField(StrictCharField):
 class ParticipantDataSerializer(StrictSerializer):
     userExternalId = StrictCharField(max_length=255)
     groups = serializers.ListField(
-        child=StrictCharField(max_length=100), required=False, allow_empty=True
+        child=StrictCharField(max_length=100),
+        required=False,
+        allow_empty=False,
+        min_length=1,  # for the schema: allow_empty answers first, with a clearer message
+        max_length=MAX_GROUPS,
+        help_text="Required without AUTH_SERVICE; refused with it",
+    )
+    fullName = StrictCharField(
+        max_length=255, required=False, help_text="Required without AUTH_SERVICE; refused with it"
     )
     # Mia's usage page names the field `group` (one string) in its prose.
     group = StrictCharField(max_length=100, required=False)
@@ -72,65 +84,9 @@ def participant_input(data: dict) -> ParticipantInput:
 
 class ParticipantsObjectSerializer(StrictSerializer):
     number = StrictIntegerField(min_value=2, max_value=25)
-    data = ParticipantDataSerializer(many=True, max_length=25)
+    data = serializers.ListField(child=ParticipantDataSerializer(), max_length=25)
 
 
-PARTICIPANT_SCHEMA = {
-    "type": "object",
-    "required": ["userExternalId"],
-    "additionalProperties": False,
-    "properties": {
-        "userExternalId": {"type": "string", "minLength": 1, "maxLength": 255},
-        "groups": {
-            "type": "array",
-            "items": {"type": "string", "minLength": 1, "maxLength": 100},
-            "description": "Required without AUTH_SERVICE; refused with it",
-        },
-        "group": {
-            "type": "string",
-            "minLength": 1,
-            "maxLength": 100,
-            "description": "One group, instead of groups (not both)",
-        },
-        "fullName": {
-            "type": "string",
-            "minLength": 1,
-            "maxLength": 255,
-            "description": "Required without AUTH_SERVICE; refused with it",
-        },
-        "language": {
-            "type": "string",
-            "maxLength": MAX_TAG_LENGTH,
-            "pattern": f"^{TAG_SHAPE.pattern}$",
-            "description": "Any BCP 47 tag; the link carries it when it is one of "
-            f"{', '.join(LINK_LANGUAGES)} (else the company default)",
-        },
-    },
-}
-
-
-@extend_schema_field(
-    {
-        "oneOf": [
-            {
-                "type": "object",
-                "required": ["number", "data"],
-                "additionalProperties": False,
-                "properties": {
-                    "number": {"type": "integer", "minimum": 2, "maximum": 25},
-                    "data": {"type": "array", "maxItems": 25, "items": PARTICIPANT_SCHEMA},
-                },
-            },
-            {
-                "type": "array",
-                "minItems": 2,
-                "maxItems": 25,
-                "items": {"type": "string", "minLength": 1},
-                "description": "User ids; only when AUTH_SERVICE is set",
-            },
-        ]
-    }
-)
 class ParticipantsField(serializers.Field):
     """`{"number", "data": [...]}`, or (AUTH_SERVICE mode) an array of user ids."""
 
@@ -153,9 +109,13 @@ class ParticipantsField(serializers.Field):
                 "An array of user ids needs the user directory (AUTH_SERVICE is not set); send "
                 '{"number": n, "data": [{"userExternalId", "groups", "fullName"}]} instead.'
             )
-        if not all(isinstance(item, str) and 0 < len(item.strip()) <= 255 for item in value):
+        if not all(
+            isinstance(item, str) and 0 < len(item.strip()) <= 255 and is_control_free(item)
+            for item in value
+        ):
             raise serializers.ValidationError(
-                "Every user id must be a non-empty string of at most 255 characters."
+                "Every user id must be a non-empty string of at most 255 characters, without "
+                "control characters."
             )
         entries = tuple(ParticipantInput(external_id=item.strip()) for item in value)
         return ParticipantsInput(number=len(entries), entries=entries, field="participants")
@@ -164,10 +124,39 @@ class ParticipantsField(serializers.Field):
         raise NotImplementedError("input only")
 
 
+USER_IDS_SCHEMA = {
+    "type": "array",
+    "minItems": 2,
+    "maxItems": 25,
+    "items": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": CONTROL_FREE},
+    "description": "User ids; groups and full names come from the user directory",
+}
+
+
+class ParticipantsFieldSchema(OpenApiSerializerFieldExtension):
+    """The array-of-ids form is documented only when the running service accepts it."""
+
+    target_class = ParticipantsField
+
+    def map_serializer_field(self, auto_schema, direction):
+        participants = auto_schema.resolve_serializer(ParticipantsObjectSerializer, direction).ref
+        if not settings.AUTH_SERVICE:
+            return participants
+        return {"oneOf": [participants, USER_IDS_SCHEMA]}
+
+
+DATE_RULE = "ISO 8601 with an offset (Z or +hh:mm), from 1970 to the end of the year 9000"
+
+
 class TeleconsultationWriteSerializer(StrictSerializer):
-    participants = ParticipantsField()
-    start_date = OffsetDateTimeField()
-    end_date = OffsetDateTimeField(required=False)
+    participants = ParticipantsField(
+        help_text=(
+            '`{"number", "data"}`; with AUTH_SERVICE set, an array of user ids is accepted too '
+            "(this document shows that form only when the service runs with AUTH_SERVICE)"
+        )
+    )
+    start_date = OffsetDateTimeField(help_text=f"{DATE_RULE}; at most 5 years from now")
+    end_date = OffsetDateTimeField(required=False, help_text=DATE_RULE)
     duration_in_seconds = StrictIntegerField(
         required=False,
         min_value=int(MIN_DURATION.total_seconds()),

@@ -1,7 +1,7 @@
 """API views of /settings: company settings on the video provider, for settings admins only."""
 
 from django.conf import settings
-from drf_spectacular.utils import OpenApiExample, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiRequest, extend_schema
 from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
@@ -18,7 +18,7 @@ from settings_api.serializers import (
 from settings_api.uploads import limited_upload_handlers
 from teleconsultation_project.errors import ApiError
 from teleconsultation_project.formats import format_datetime
-from teleconsultation_project.schema import PROVIDER_ERRORS, error_response
+from teleconsultation_project.schema import BODY_ERRORS, PROVIDER_ERRORS, error_response
 
 TAGS = ["settings"]
 ACCESS_ERRORS = {
@@ -64,7 +64,12 @@ class BackgroundImageApi(APIView):
     @extend_schema(
         tags=TAGS,
         summary="Upload a virtual background image (JPEG, at most 10 MB)",
-        request={"multipart/form-data": BackgroundImageUploadSerializer},
+        request={
+            "multipart/form-data": OpenApiRequest(
+                BackgroundImageUploadSerializer,
+                encoding={"virtual_background": {"contentType": "image/jpeg"}},
+            )
+        },
         responses={
             200: BackgroundUploadedSerializer,
             400: error_response(
@@ -72,6 +77,7 @@ class BackgroundImageApi(APIView):
                 "virtual_background: is not a JPEG image (checked by its content)",
             ),
             **ACCESS_ERRORS,
+            **BODY_ERRORS,
             413: error_response(413, "virtual_background is larger than 10 MB (10485760 bytes)"),
             415: error_response(415, 'Unsupported media type "application/json" in request.'),
             **PROVIDER_ERRORS,
@@ -126,6 +132,7 @@ class CompanySettingsApi(APIView):
                 400, "background_alias: 'bg_unknown' is not a virtual background of the company"
             ),
             **ACCESS_ERRORS,
+            **BODY_ERRORS,
             **PROVIDER_ERRORS,
         },
         examples=[

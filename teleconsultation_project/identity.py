@@ -5,13 +5,13 @@ CLIENTTYPE_HEADER_KEY and BACKOFFICE_HEADER_KEY. The service configuration's
 `userIdPathInRequest` may move where the user id is read (see `user_id_from_path`).
 """
 
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
 from rest_framework.authentication import BaseAuthentication
 
+from teleconsultation_project.parsers import loads as json_loads
 from teleconsultation_project.service_config import PathStep, get_service_config
 
 # User ids are stored in 255 characters (user map, audit fields); a longer one, or one with control
@@ -48,7 +48,7 @@ def parse_properties(raw: str | None) -> dict[str, Any] | None:
     if not raw:
         return None
     try:
-        value = json.loads(raw)
+        value = json_loads(raw)
     except ValueError:
         return None
     return value if isinstance(value, dict) else None
@@ -71,7 +71,7 @@ def user_id_from_path(steps: tuple[PathStep, ...], request_view: dict[str, Any])
             if not isinstance(current, str):
                 return None
             try:
-                current = json.loads(current)
+                current = json_loads(current)
             except ValueError:
                 return None
         if step.source == "array":

@@ -1,12 +1,15 @@
-"""Request-level middleware: request ids and access logs, body size limits, JSON error pages."""
+"""Request-level middleware: request ids and access logs, body size limits, chunked bodies,
+JSON error pages."""
 
 import logging
 import re
+import tempfile
 import time
 import uuid
 
 from django.conf import settings
 from django.core.exceptions import BadRequest, PermissionDenied, SuspiciousOperation
+from django.core.handlers.wsgi import LimitedStream
 from django.http import Http404
 
 from teleconsultation_project.errors import json_error
@@ -68,6 +71,52 @@ class BodySizeLimitMiddleware:
         if length > limit:
             return json_error(413, f"The request body is {length} bytes; the limit is {limit}")
         return self.get_response(request)
+
+
+class ChunkedBodyMiddleware:
+    """Reads a body sent without Content-Length (`Transfer-Encoding: chunked`).
+
+    Django's WSGI request reads `Content-Length` bytes, so such a body would read as empty and
+    draw a misleading 400. When the server has already decoded the chunks (`wsgi.input_terminated`,
+    as gunicorn does) the body is read here, up to REQUEST_MAX_BODY_BYTES, and handed on with its
+    length; a server that cannot (Django's runserver) gets a 411 asking for a Content-Length.
+    """
+
+    CHUNK = 64 * 1024
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        meta = request.META
+        if meta.get("CONTENT_LENGTH") or "HTTP_TRANSFER_ENCODING" not in meta:
+            return self.get_response(request)
+        if "wsgi.input" not in meta:  # ASGI: Django has read the whole body already
+            return self.get_response(request)
+        if not meta.get("wsgi.input_terminated"):
+            return json_error(
+                411,
+                "A request body needs a Content-Length header; this server cannot read "
+                f"Transfer-Encoding: {meta['HTTP_TRANSFER_ENCODING'][:20]}",
+            )
+        limit = settings.REQUEST_MAX_BODY_BYTES
+        body = tempfile.SpooledTemporaryFile(max_size=settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
+        length = 0
+        while chunk := meta["wsgi.input"].read(self.CHUNK):
+            length += len(chunk)
+            if length > limit:
+                body.close()
+                return json_error(413, f"The request body is over the limit of {limit} bytes")
+            body.write(chunk)
+        body.seek(0)
+        meta["CONTENT_LENGTH"] = str(length)
+        # WSGIRequest made its stream from the CONTENT_LENGTH it had (none, so empty); a stream
+        # of the body just read takes its place, before anything has read from it.
+        request._stream = LimitedStream(body, length)
+        try:
+            return self.get_response(request)
+        finally:
+            body.close()
 
 
 class JsonErrorMiddleware:

@@ -1,6 +1,6 @@
 """OpenAPI pieces shared by every app: the error body and its examples, and the document's view."""
 
-from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.extensions import OpenApiAuthenticationExtension, OpenApiSerializerExtension
 from drf_spectacular.renderers import OpenApiJsonRenderer2
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse
 from drf_spectacular.views import SpectacularAPIView
@@ -32,6 +32,17 @@ def error_response(status: int, message: str, *, error: str | None = None) -> Op
         ],
     )
 
+
+# What the layers in front of the views (middleware, parsers) answer to a request with a body.
+BODY_ERRORS = {
+    411: error_response(
+        411,
+        "A request body needs a Content-Length header; this server cannot read "
+        "Transfer-Encoding: chunked",
+    ),
+    413: error_response(413, "The request body is 12582912 bytes; the limit is 11534336"),
+    415: error_response(415, 'Unsupported media type "text/plain" in request.'),
+}
 
 PROVIDER_ERRORS = {
     502: error_response(502, "the video provider (Kaleyra) answered with an error (status 500)"),
@@ -76,3 +87,16 @@ class OpenApiJsonView(SpectacularAPIView):
 
     renderer_classes = [OpenApiJsonRenderer2]
     content_negotiation_class = AlwaysFirstRenderer
+
+
+class StrictSerializerSchema(OpenApiSerializerExtension):
+    """A StrictSerializer refuses keys it does not declare; its schema says so."""
+
+    target_class = "teleconsultation_project.fields.StrictSerializer"
+    match_subclasses = True
+
+    def map_serializer(self, auto_schema, direction):
+        schema = auto_schema._map_serializer(self.target, direction, bypass_extensions=True)
+        if not type(self.target).__dict__.get("__doc__"):
+            schema.pop("description", None)  # not StrictSerializer's own docstring
+        return {**schema, "additionalProperties": False}

@@ -8,14 +8,14 @@ more collection. A write is compare-and-set: `PATCH /<id>` filtered on `version`
 another writer came first, and the change function runs again on the fresher record.
 """
 
-from dataclasses import replace
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import replace
 from datetime import datetime
+
+from django.conf import settings
 
 from crud.client import CrudClient
 from crud.errors import CrudConflict, CrudError
-from django.conf import settings
-
 from rooms.storage.base import (
     Change,
     JobKind,
