@@ -13,8 +13,9 @@ from kaleyra.errors import KaleyraError
 from rooms import access, room_swap
 from rooms.access import Writer
 from rooms.errors import Conflict, TeleconsultationNotFound
+from rooms.participant_sets import members_of, refuse_without_plus
 from rooms.participants import ParticipantInput, get_participant_resolver
-from rooms.services import actor_name, log_event, members_of, refuse_without_plus
+from rooms.services import actor_name, log_event
 from rooms.storage import get_storage
 from rooms.storage.base import Teleconsultation, Write
 

@@ -9,9 +9,9 @@ from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from rest_framework import serializers
 
 from rooms.languages import MAX_TAG_LENGTH, is_language_tag
+from rooms.participant_sets import ParticipantsInput
 from rooms.participant_types import ParticipantInput
 from rooms.schedule import MAX_DURATION, MIN_DURATION, ScheduleInput
-from rooms.services import ParticipantsInput
 from teleconsultation_project.fields import (
     CONTROL_FREE,
     OffsetDateTimeField,

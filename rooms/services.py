@@ -6,32 +6,21 @@ leaves an orphaned room or a lost teleconsultation. Adding a participant is `roo
 """
 
 import logging
-from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from django.utils import timezone
 
 from rooms import access, room_swap, video_rooms
 from rooms.access import Writer
-from rooms.errors import Conflict, InvalidRequest, Locked, NoPlusUser, TeleconsultationNotFound
-from rooms.participants import ParticipantInput, ResolvedParticipant, get_participant_resolver
+from rooms.errors import Conflict, InvalidRequest, Locked, TeleconsultationNotFound
+from rooms.participant_sets import ParticipantsInput, members_of, refuse_without_plus, resolve
 from rooms.schedule import ScheduleInput, changed_schedule, new_schedule
 from rooms.storage import get_storage
-from rooms.storage.base import Participant, State, Teleconsultation
-from rooms.users import kaleyra_users_for
+from rooms.storage.base import State, Teleconsultation
 
 logger = logging.getLogger("teleconsultation.rooms")
 
-MIN_PARTICIPANTS, MAX_PARTICIPANTS = 2, 25
 CHANGED_MEANWHILE = "The teleconsultation was changed by another request meanwhile; try again"
-
-
-@dataclass(frozen=True)
-class ParticipantsInput:
-    number: int
-    entries: tuple[ParticipantInput, ...]
-    # Where the entries were in the body, so errors name the field the caller actually sent.
-    field: str = "participants.data"
 
 
 def log_event(teleconsultation_id: str, message: str, *args) -> None:
@@ -46,57 +35,6 @@ def log_event(teleconsultation_id: str, message: str, *args) -> None:
 
 def actor_name(actor: str | None) -> str:
     return actor or "public"  # as Mia's CRUD Service records anonymous writers
-
-
-def _check_participants(participants: ParticipantsInput) -> None:
-    as_ids = participants.field == "participants"  # the AUTH_SERVICE array of user ids
-    if not MIN_PARTICIPANTS <= participants.number <= MAX_PARTICIPANTS:
-        raise InvalidRequest(
-            "participants" if as_ids else "participants.number",
-            f"must be between {MIN_PARTICIPANTS} and {MAX_PARTICIPANTS}, got {participants.number}",
-        )
-    if len(participants.entries) > participants.number:
-        raise InvalidRequest(
-            participants.field,
-            f"has {len(participants.entries)} participants but number is {participants.number}",
-        )
-    seen = set()
-    for index, entry in enumerate(participants.entries):
-        if entry.external_id in seen:
-            raise InvalidRequest(
-                f"{participants.field}[{index}]" + ("" if as_ids else ".userExternalId"),
-                f"user {entry.external_id} is listed more than once",
-            )
-        seen.add(entry.external_id)
-
-
-def members_of(resolved: Sequence[ResolvedParticipant]) -> tuple[Participant, ...]:
-    """The participants as stored, each with its Kaleyra user (made now when missing)."""
-    user_ids = kaleyra_users_for(resolved)
-    return tuple(
-        Participant(
-            external_id=person.external_id,
-            groups=tuple(person.groups),
-            full_name=person.full_name,
-            language=person.language or "",
-            role=person.role.value,
-            kaleyra_user_id=user_ids[person.external_id],
-        )
-        for person in resolved
-    )
-
-
-def resolve(participants: ParticipantsInput, *, headers: dict) -> list[ResolvedParticipant]:
-    _check_participants(participants)
-    return get_participant_resolver().resolve(
-        participants.entries, field=participants.field, request_headers=headers
-    )
-
-
-def refuse_without_plus(people: Sequence, *, number: int, operation: str) -> None:
-    """A complete teleconsultation needs a plus user; checked before anything is created."""
-    if len(people) == number and not video_rooms.has_plus(people):
-        raise NoPlusUser(operation)
 
 
 def teleconsultation_create(
