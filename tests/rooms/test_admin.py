@@ -62,6 +62,18 @@ def staff_client(client):
     return client
 
 
+# --- the site ----------------------------------------------------------------------------------
+
+
+def test_every_page_carries_the_service_name_and_no_link_to_a_site_that_does_not_exist(
+    admin_client,
+):
+    page = admin_client.get("/admin/").content.decode()
+    assert '<a href="/admin/">Teleconsultations</a>' in page  # the header
+    assert "<title>Teleconsultations | Teleconsultations</title>" in page
+    assert "View site" not in page  # it led to "/", the API's JSON 404
+
+
 # --- the list ----------------------------------------------------------------------------------
 
 
