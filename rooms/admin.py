@@ -21,6 +21,18 @@ def local_time(moment) -> str:
     return timezone.localtime(moment).strftime(LOCAL_FORMAT) if moment else "-"
 
 
+class LocalTimestamps:
+    """created/updated at in `local_time`, the admin's one date format, for every record."""
+
+    @admin.display(description="created at", ordering="created_at")
+    def created_local(self, record):
+        return local_time(record.created_at)
+
+    @admin.display(description="updated at", ordering="updated_at")
+    def updated_local(self, record):
+        return local_time(record.updated_at)
+
+
 class RoomPresentFilter(admin.SimpleListFilter):
     title = "Kaleyra room"
     parameter_name = "room"
@@ -59,7 +71,7 @@ class ParticipantInline(admin.TabularInline):
 
 
 @admin.register(Teleconsultation)
-class TeleconsultationAdmin(admin.ModelAdmin):
+class TeleconsultationAdmin(LocalTimestamps, admin.ModelAdmin):
     list_display = [
         "id",
         "start_local",
@@ -104,14 +116,6 @@ class TeleconsultationAdmin(admin.ModelAdmin):
     @admin.display(description="end", ordering="end")
     def end_local(self, teleconsultation):
         return local_time(teleconsultation.end)
-
-    @admin.display(description="created at")
-    def created_local(self, teleconsultation):
-        return local_time(teleconsultation.created_at)
-
-    @admin.display(description="updated at")
-    def updated_local(self, teleconsultation):
-        return local_time(teleconsultation.updated_at)
 
     @admin.display(description="participants")
     def completeness(self, teleconsultation):
@@ -160,11 +164,11 @@ class TeleconsultationAdmin(admin.ModelAdmin):
 
 
 @admin.register(UserMapping)
-class UserMappingAdmin(admin.ModelAdmin):
-    list_display = ["external_id", "kaleyra_user_id", "role", "created_at", "updated_at"]
+class UserMappingAdmin(LocalTimestamps, admin.ModelAdmin):
+    list_display = ["external_id", "kaleyra_user_id", "role", "created_local", "updated_local"]
     list_filter = ["role"]
     search_fields = ["external_id", "kaleyra_user_id"]
-    readonly_fields = ["external_id", "kaleyra_user_id", "role", "created_at", "updated_at"]
+    readonly_fields = ["external_id", "kaleyra_user_id", "role", "created_local", "updated_local"]
 
     def has_add_permission(self, request):
         return False
@@ -177,7 +181,7 @@ class UserMappingAdmin(admin.ModelAdmin):
 
 
 @admin.register(RoomJob)
-class RoomJobAdmin(admin.ModelAdmin):
+class RoomJobAdmin(LocalTimestamps, admin.ModelAdmin):
     """Rooms still to delete on Kaleyra, and rooms being created (an old or abandoned intent is
     a possible orphan: its tag is in the room's description)."""
 
@@ -189,11 +193,12 @@ class RoomJobAdmin(admin.ModelAdmin):
         "attempts",
         "abandoned",
         "last_error",
-        "created_at",
-        "updated_at",
+        "created_local",
+        "updated_local",
     ]
     list_filter = ["kind", "abandoned"]
     search_fields = ["key", "teleconsultation_id"]
+    readonly_fields = ["created_local", "updated_local"]
     ordering = ["created_at"]
 
     def has_add_permission(self, request):

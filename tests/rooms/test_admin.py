@@ -376,3 +376,24 @@ def test_detail_shows_every_time_in_local_time_with_its_zone(admin_client, creat
     page = admin_client.get(f"{LIST}{visit}/change/").content.decode()
     assert "2026-12-01 11:00 CET" in page  # start
     assert page.count("2026-12-01 09:00 CET") == 2  # created and updated
+
+
+def test_user_map_and_room_jobs_show_their_times_in_local_time_with_its_zone(
+    admin_client, api, visit, simulator, settings
+):
+    settings.TIME_ZONE = "Europe/Rome"
+    simulator.fail_next("delete_room", mode="500")
+    api.delete(f"/teleconsultation/{visit}")  # leaves a room job, at the fixed clock (08:00 UTC)
+    mapping = UserMapping.objects.get(external_id="patient-1")
+    pending = RoomJob.objects.get(kind="room_deletion")
+    pages = [
+        "/admin/rooms/usermapping/?q=patient-1",
+        f"/admin/rooms/usermapping/{mapping.pk}/change/",
+        "/admin/rooms/roomjob/",
+        f"/admin/rooms/roomjob/{pending.pk}/change/",
+    ]
+
+    def created_and_updated_shown(page: str) -> bool:
+        return admin_client.get(page).content.decode().count("2026-12-01 09:00 CET") == 2
+
+    assert [page for page in pages if not created_and_updated_shown(page)] == []
