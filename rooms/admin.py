@@ -5,6 +5,8 @@ runs the same services as the API. Access links are secrets: never in the list, 
 page for superusers only.
 """
 
+from datetime import timedelta
+
 from django.contrib import admin
 from django.db.models import Count
 from django.urls import path
@@ -48,6 +50,24 @@ class RoomPresentFilter(admin.SimpleListFilter):
         return queryset
 
 
+class UpcomingFilter(admin.SimpleListFilter):
+    title = "upcoming"
+    parameter_name = "upcoming"
+    WINDOWS = {
+        "24h": ("Next 24 hours", timedelta(hours=24)),
+        "7d": ("Next 7 days", timedelta(days=7)),
+    }
+
+    def lookups(self, request, model_admin):
+        return [(key, label) for key, (label, _window) in self.WINDOWS.items()]
+
+    def queryset(self, request, queryset):
+        if self.value() not in self.WINDOWS:
+            return queryset
+        now = timezone.now()
+        return queryset.filter(start__gte=now, start__lt=now + self.WINDOWS[self.value()][1])
+
+
 class ParticipantInline(admin.TabularInline):
     model = Participant
     extra = 0
@@ -74,6 +94,7 @@ class ParticipantInline(admin.TabularInline):
 class TeleconsultationAdmin(LocalTimestamps, admin.ModelAdmin):
     list_display = [
         "id",
+        "participant_names",
         "start_local",
         "end_local",
         "state",
@@ -81,7 +102,12 @@ class TeleconsultationAdmin(LocalTimestamps, admin.ModelAdmin):
         "room_present",
         "participants_known",
     ]
-    list_filter = ["state", ("start", admin.DateFieldListFilter), RoomPresentFilter]
+    list_filter = [
+        "state",
+        UpcomingFilter,
+        ("start", admin.DateFieldListFilter),
+        RoomPresentFilter,
+    ]
     search_fields = [
         "=id",
         "=kaleyra_room_id",
@@ -107,7 +133,13 @@ class TeleconsultationAdmin(LocalTimestamps, admin.ModelAdmin):
     change_form_template = "admin/rooms/teleconsultation/change_form.html"
 
     def get_queryset(self, request):
-        return super().get_queryset(request).annotate(known=Count("participants"))
+        # Counted and prefetched so a page of the list costs the same few queries however long.
+        queryset = super().get_queryset(request).annotate(known=Count("participants"))
+        return queryset.prefetch_related("participants")
+
+    @admin.display(description="names")
+    def participant_names(self, teleconsultation):
+        return ", ".join(member.full_name for member in teleconsultation.participants.all())
 
     @admin.display(description="start", ordering="start")
     def start_local(self, teleconsultation):

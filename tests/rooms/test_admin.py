@@ -90,6 +90,23 @@ def test_list_shows_local_times_with_their_zone_state_and_completeness(
     assert "waiting" in page and "1/2" in page and "PUBLIC" in page
 
 
+def test_list_names_the_participants_in_their_order(admin_client, create):
+    create([doctor(full_name="Dr. Ada Rossi"), patient(full_name="Mario Bianchi")])
+    assert "Dr. Ada Rossi, Mario Bianchi" in admin_client.get(LIST).content.decode()
+
+
+def test_a_list_page_of_twenty_visits_costs_a_few_queries_not_one_per_visit(
+    admin_client, create, django_assert_max_num_queries
+):
+    for i in range(20):
+        create([doctor(f"d{i}", full_name=f"Dr. {i}"), patient(f"p{i}", full_name=f"Patient {i}")])
+    # Session, user, counts, the page and its participants: not one more per row.
+    with django_assert_max_num_queries(8):
+        response = admin_client.get(LIST)
+    assert len(response.context["cl"].result_list) == 20
+    assert "Dr. 19, Patient 19" in response.content.decode()
+
+
 def test_list_never_shows_access_links(admin_client, visit):
     link = links(stored(visit))[0]
     assert link
@@ -124,6 +141,22 @@ def test_list_filters_by_state_room_and_start_date(admin_client, api, create, vi
     assert listed("room=yes") == {visit, later}
     day = {"start__gte": "2026-12-01 00:00:00+00:00", "start__lt": "2026-12-02 00:00:00+00:00"}
     assert listed(urlencode(day)) == {visit, waiting}
+
+
+def test_upcoming_filter_lists_visits_starting_in_the_next_day_or_week(admin_client, create, clock):
+    soon = create([doctor("d1"), patient("p1")], start=NOW + timedelta(hours=2))
+    this_week = create([doctor("d2"), patient("p2")], start=NOW + timedelta(days=3))
+    create([doctor("d3"), patient("p3")], start=NOW + timedelta(days=10))
+
+    def listed(window: str) -> set[str]:
+        result = admin_client.get(LIST, {"upcoming": window}).context["cl"].result_list
+        return {teleconsultation.id for teleconsultation in result}
+
+    assert listed("24h") == {soon}
+    assert listed("7d") == {soon, this_week}
+    clock.move_to(NOW + timedelta(hours=3))  # `soon` has started: no longer upcoming
+    assert listed("24h") == set()
+    assert listed("7d") == {this_week}
 
 
 @pytest.mark.parametrize("term", ["Rossi", "patient-1", "ROOM"])
