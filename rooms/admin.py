@@ -5,6 +5,8 @@ runs the same services as the API. Access links are secrets: never in the list, 
 page for superusers only.
 """
 
+from datetime import timedelta
+
 from django.contrib import admin
 from django.db.models import Count
 from django.urls import path
@@ -21,6 +23,18 @@ def local_time(moment) -> str:
     return timezone.localtime(moment).strftime(LOCAL_FORMAT) if moment else "-"
 
 
+class LocalTimestamps:
+    """created/updated at in `local_time`, the admin's one date format, for every record."""
+
+    @admin.display(description="created at", ordering="created_at")
+    def created_local(self, record):
+        return local_time(record.created_at)
+
+    @admin.display(description="updated at", ordering="updated_at")
+    def updated_local(self, record):
+        return local_time(record.updated_at)
+
+
 class RoomPresentFilter(admin.SimpleListFilter):
     title = "Kaleyra room"
     parameter_name = "room"
@@ -34,6 +48,24 @@ class RoomPresentFilter(admin.SimpleListFilter):
         if self.value() == "no":
             return queryset.filter(kaleyra_room_id__isnull=True)
         return queryset
+
+
+class UpcomingFilter(admin.SimpleListFilter):
+    title = "upcoming"
+    parameter_name = "upcoming"
+    WINDOWS = {
+        "24h": ("Next 24 hours", timedelta(hours=24)),
+        "7d": ("Next 7 days", timedelta(days=7)),
+    }
+
+    def lookups(self, request, model_admin):
+        return [(key, label) for key, (label, _window) in self.WINDOWS.items()]
+
+    def queryset(self, request, queryset):
+        if self.value() not in self.WINDOWS:
+            return queryset
+        now = timezone.now()
+        return queryset.filter(start__gte=now, start__lt=now + self.WINDOWS[self.value()][1])
 
 
 class ParticipantInline(admin.TabularInline):
@@ -59,9 +91,10 @@ class ParticipantInline(admin.TabularInline):
 
 
 @admin.register(Teleconsultation)
-class TeleconsultationAdmin(admin.ModelAdmin):
+class TeleconsultationAdmin(LocalTimestamps, admin.ModelAdmin):
     list_display = [
         "id",
+        "participant_names",
         "start_local",
         "end_local",
         "state",
@@ -69,7 +102,12 @@ class TeleconsultationAdmin(admin.ModelAdmin):
         "room_present",
         "participants_known",
     ]
-    list_filter = ["state", ("start", admin.DateFieldListFilter), RoomPresentFilter]
+    list_filter = [
+        "state",
+        UpcomingFilter,
+        ("start", admin.DateFieldListFilter),
+        RoomPresentFilter,
+    ]
     search_fields = [
         "=id",
         "=kaleyra_room_id",
@@ -95,7 +133,13 @@ class TeleconsultationAdmin(admin.ModelAdmin):
     change_form_template = "admin/rooms/teleconsultation/change_form.html"
 
     def get_queryset(self, request):
-        return super().get_queryset(request).annotate(known=Count("participants"))
+        # Counted and prefetched so a page of the list costs the same few queries however long.
+        queryset = super().get_queryset(request).annotate(known=Count("participants"))
+        return queryset.prefetch_related("participants")
+
+    @admin.display(description="names")
+    def participant_names(self, teleconsultation):
+        return ", ".join(member.full_name for member in teleconsultation.participants.all())
 
     @admin.display(description="start", ordering="start")
     def start_local(self, teleconsultation):
@@ -104,14 +148,6 @@ class TeleconsultationAdmin(admin.ModelAdmin):
     @admin.display(description="end", ordering="end")
     def end_local(self, teleconsultation):
         return local_time(teleconsultation.end)
-
-    @admin.display(description="created at")
-    def created_local(self, teleconsultation):
-        return local_time(teleconsultation.created_at)
-
-    @admin.display(description="updated at")
-    def updated_local(self, teleconsultation):
-        return local_time(teleconsultation.updated_at)
 
     @admin.display(description="participants")
     def completeness(self, teleconsultation):
@@ -160,11 +196,11 @@ class TeleconsultationAdmin(admin.ModelAdmin):
 
 
 @admin.register(UserMapping)
-class UserMappingAdmin(admin.ModelAdmin):
-    list_display = ["external_id", "kaleyra_user_id", "role", "created_at", "updated_at"]
+class UserMappingAdmin(LocalTimestamps, admin.ModelAdmin):
+    list_display = ["external_id", "kaleyra_user_id", "role", "created_local", "updated_local"]
     list_filter = ["role"]
     search_fields = ["external_id", "kaleyra_user_id"]
-    readonly_fields = ["external_id", "kaleyra_user_id", "role", "created_at", "updated_at"]
+    readonly_fields = ["external_id", "kaleyra_user_id", "role", "created_local", "updated_local"]
 
     def has_add_permission(self, request):
         return False
@@ -177,7 +213,7 @@ class UserMappingAdmin(admin.ModelAdmin):
 
 
 @admin.register(RoomJob)
-class RoomJobAdmin(admin.ModelAdmin):
+class RoomJobAdmin(LocalTimestamps, admin.ModelAdmin):
     """Rooms still to delete on Kaleyra, and rooms being created (an old or abandoned intent is
     a possible orphan: its tag is in the room's description)."""
 
@@ -189,11 +225,12 @@ class RoomJobAdmin(admin.ModelAdmin):
         "attempts",
         "abandoned",
         "last_error",
-        "created_at",
-        "updated_at",
+        "created_local",
+        "updated_local",
     ]
     list_filter = ["kind", "abandoned"]
     search_fields = ["key", "teleconsultation_id"]
+    readonly_fields = ["created_local", "updated_local"]
     ordering = ["created_at"]
 
     def has_add_permission(self, request):

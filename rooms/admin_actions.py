@@ -1,14 +1,21 @@
 """What support staff can do to teleconsultations from the admin, as actions on the list and as
-buttons on the detail page. Each runs the shared support operation (`rooms.maintenance`) and
-reports every item as an admin message; a provider failure is a message, never a 500.
+buttons on the detail page. Each first shows a confirmation page (the teleconsultations and what
+will happen); only a POST of its Confirm runs the shared support operation (`rooms.maintenance`).
+Every item's outcome is an admin message and an entry in that teleconsultation's history; a
+provider failure is a message, never a 500.
 """
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.http import HttpResponseNotAllowed, HttpResponseRedirect
+from django.template.response import TemplateResponse
 from django.urls import reverse
 
 from rooms import maintenance
-from rooms.maintenance import Result
+from rooms.maintenance import Outcome, Result
 from teleconsultation_project import views
 
 LEVELS = {
@@ -18,19 +25,57 @@ LEVELS = {
     Result.FAILED: messages.ERROR,
 }
 
+# What the confirmation page posts (the field Django's own delete confirmation uses).
+CONFIRMED = "post"
 
-def _actor(request) -> str:
-    return f"admin:{request.user.get_username()}"
+
+@dataclass(frozen=True)
+class SupportAction:
+    name: str
+    label: str
+    consequence: str  # what will happen, told on the confirmation page
+    run: Callable[[str, str], Outcome]  # (teleconsultation id, actor) -> outcome
 
 
-def _each(modeladmin, request, queryset, operation) -> None:
-    """Runs `operation` on each selected teleconsultation; stops when the provider is failing,
-    so one click does not wait out a timeout per item."""
-    teleconsultation_ids = list(queryset.values_list("pk", flat=True))
-    for done, teleconsultation_id in enumerate(teleconsultation_ids, start=1):
-        outcome = operation(teleconsultation_id)
+SUPPORT_ACTIONS = {
+    action.name: action
+    for action in [
+        SupportAction(
+            "move_to_trash",
+            "Move to trash (deletes the Kaleyra room)",
+            "Each teleconsultation is moved to TRASH and its Kaleyra room is deleted: its "
+            "participants can no longer join the call.",
+            lambda pk, actor: maintenance.move_to_trash(pk, actor=actor),
+        ),
+        SupportAction(
+            "delete_uploads",
+            "Delete uploads",
+            "Every file shared in each teleconsultation's call (File Share and Snapshot) is "
+            "deleted from Kaleyra, for good, whatever TELECONSULTATION_DELETE_UPLOADS says.",
+            lambda pk, actor: maintenance.delete_uploads(pk, force=True),
+        ),
+        SupportAction(
+            "recreate_room",
+            "Recreate the Kaleyra room",
+            "Each teleconsultation gets a new Kaleyra room and its old one is deleted: the "
+            "participants get new join links and must reload the teleconsultation page.",
+            lambda pk, actor: maintenance.recreate_room(pk, actor=actor),
+        ),
+    ]
+}
+
+
+def _run(modeladmin, request, teleconsultations, support: SupportAction) -> None:
+    """Runs `support` on each teleconsultation, telling and logging each outcome; stops when the
+    provider is failing, so one click does not wait out a timeout per item."""
+    actor = f"admin:{request.user.get_username()}"
+    for done, teleconsultation in enumerate(teleconsultations, start=1):
+        outcome = support.run(teleconsultation.pk, actor)
         modeladmin.message_user(request, outcome.message, LEVELS[outcome.result])
-        left = len(teleconsultation_ids) - done
+        modeladmin.log_change(
+            request, teleconsultation, f"{support.label}: {outcome.result.value}. {outcome.message}"
+        )
+        left = len(teleconsultations) - done
         if outcome.provider_failed and left:
             modeladmin.message_user(
                 request,
@@ -41,45 +86,79 @@ def _each(modeladmin, request, queryset, operation) -> None:
             return
 
 
-@admin.action(description="Move to trash (deletes the Kaleyra room)", permissions=["change"])
-def move_to_trash(modeladmin, request, queryset):
-    actor = _actor(request)
-    _each(modeladmin, request, queryset, lambda pk: maintenance.move_to_trash(pk, actor=actor))
+def _confirmation(modeladmin, request, teleconsultations, support, *, cancel_url, bulk):
+    """The page that asks before `support` runs: a bulk one posts the selection back to the
+    list, as Django's delete confirmation does; a single one posts to the detail page's button."""
+    context = {
+        **modeladmin.admin_site.each_context(request),
+        "title": f"{support.label}?",
+        "opts": modeladmin.model._meta,
+        "support_action": support,
+        "teleconsultations": [
+            {
+                "id": teleconsultation.pk,
+                "start": modeladmin.start_local(teleconsultation),
+                "names": modeladmin.participant_names(teleconsultation),
+            }
+            for teleconsultation in teleconsultations
+        ],
+        "bulk": bulk,
+        "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        "confirmed_field": CONFIRMED,
+        "cancel_url": cancel_url,
+    }
+    request.current_app = modeladmin.admin_site.name
+    return TemplateResponse(
+        request, "admin/rooms/teleconsultation/support_action_confirmation.html", context
+    )
 
 
-@admin.action(description="Delete uploads", permissions=["change"])
-def delete_uploads(modeladmin, request, queryset):
-    _each(modeladmin, request, queryset, lambda pk: maintenance.delete_uploads(pk, force=True))
+def _confirmed(request) -> bool:
+    return request.method == "POST" and request.POST.get(CONFIRMED) == "yes"
 
 
-@admin.action(description="Recreate the Kaleyra room", permissions=["change"])
-def recreate_room(modeladmin, request, queryset):
-    actor = _actor(request)
-    _each(modeladmin, request, queryset, lambda pk: maintenance.recreate_room(pk, actor=actor))
+def _list_action(support: SupportAction):
+    """The list's action for `support`: the confirmation page, or the run once confirmed."""
+
+    def action(modeladmin, request, queryset):
+        if _confirmed(request):
+            _run(modeladmin, request, list(queryset), support)
+            return None  # back to the list, which shows the messages
+        return _confirmation(
+            modeladmin, request, queryset, support, cancel_url=request.get_full_path(), bulk=True
+        )
+
+    action.__name__ = support.name
+    return admin.action(description=support.label, permissions=["change"])(action)
 
 
-ACTIONS = [move_to_trash, delete_uploads, recreate_room]
-_BY_NAME = {action.__name__: action for action in ACTIONS}
+ACTIONS = [_list_action(support) for support in SUPPORT_ACTIONS.values()]
 
 
 def buttons(modeladmin, request) -> list[tuple[str, str]]:
     """(name, label) of the actions the user may run from the detail page."""
     if not modeladmin.has_change_permission(request):
         return []
-    return [(name, action.short_description) for name, action in _BY_NAME.items()]
+    return [(support.name, support.label) for support in SUPPORT_ACTIONS.values()]
 
 
 def run_on_one(modeladmin, request, object_id: str, action_name: str):
-    """A detail-page button: the list action on that one teleconsultation, then back to it."""
-    if request.method != "POST":
-        return HttpResponseNotAllowed(["POST"])
-    action = _BY_NAME.get(action_name)
-    if action is None:
+    """A detail-page button: the confirmation page for that one teleconsultation, or, once
+    confirmed, the action on it, then back to its page."""
+    if request.method not in ("GET", "POST"):
+        return HttpResponseNotAllowed(["GET", "POST"])
+    support = SUPPORT_ACTIONS.get(action_name)
+    if support is None:
         return views.not_found(request)
     if not modeladmin.has_change_permission(request):
         return views.permission_denied(request)
-    queryset = modeladmin.get_queryset(request).filter(pk=object_id)
-    if not queryset.exists():
+    teleconsultation = modeladmin.get_queryset(request).filter(pk=object_id).first()
+    if teleconsultation is None:
         return views.not_found(request)
-    action(modeladmin, request, queryset)
-    return HttpResponseRedirect(reverse("admin:rooms_teleconsultation_change", args=[object_id]))
+    detail = reverse("admin:rooms_teleconsultation_change", args=[teleconsultation.pk])
+    if _confirmed(request):
+        _run(modeladmin, request, [teleconsultation], support)
+        return HttpResponseRedirect(detail)
+    return _confirmation(
+        modeladmin, request, [teleconsultation], support, cancel_url=detail, bulk=False
+    )

@@ -1,6 +1,8 @@
-"""App config of the project package: loads and validates the service configuration at start."""
+"""App configs of the project package: the service configuration, loaded and validated at start,
+and the admin, on the project's own site."""
 
 from django.apps import AppConfig
+from django.contrib.admin.apps import AdminConfig
 
 
 class ProjectConfig(AppConfig):
@@ -13,3 +15,7 @@ class ProjectConfig(AppConfig):
         service_config.connect_signals()
         # A broken configuration file must stop start-up, not the first request.
         service_config.get_service_config()
+
+
+class TeleconsultationAdminConfig(AdminConfig):
+    default_site = "teleconsultation_project.admin_site.TeleconsultationAdminSite"

@@ -1,9 +1,12 @@
-"""The admin for support staff: lists, search, detail page, link secrecy and the actions."""
+"""The admin for support staff: lists, search, detail page, link secrecy, the actions with their
+confirmation page and the history they write."""
 
 from datetime import timedelta
+from html.parser import HTMLParser
 from urllib.parse import urlencode
 
 import pytest
+from django.contrib.admin.models import CHANGE, LogEntry
 from django.contrib.auth.models import Permission, User
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -36,10 +39,47 @@ def messages_of(response) -> list[tuple[str, str]]:
     return [(message.level_tag, str(message)) for message in response.context["messages"]]
 
 
+class ConfirmForm(HTMLParser):
+    """The fields the Confirm button of a page posts: the hidden inputs of its form."""
+
+    def __init__(self, page: str):
+        super().__init__()
+        self.fields: dict[str, list[str]] | None = None
+        self._form: dict[str, list[str]] = {}
+        self.feed(page)
+
+    def handle_starttag(self, tag, attrs):
+        attributes = dict(attrs)
+        if tag == "form":
+            self._form = {}
+        elif tag == "input" and attributes.get("type") == "hidden":
+            self._form.setdefault(attributes["name"], []).append(attributes["value"])
+        elif tag == "input" and attributes.get("value") == "Confirm":
+            self.fields = self._form
+
+
+def confirm(client, confirmation):
+    """Clicks Confirm on a confirmation page: its form, posted back to where the page came from."""
+    fields = ConfirmForm(confirmation.content.decode()).fields
+    assert fields is not None, "not a confirmation page"
+    return client.post(confirmation.wsgi_request.get_full_path(), fields, follow=True)
+
+
+def ask(client, action: str, *teleconsultation_ids: str):
+    """Picks a list action for the selected visits: the answer is its confirmation page."""
+    return client.post(LIST, {"action": action, "_selected_action": list(teleconsultation_ids)})
+
+
 def run_action(client, action: str, *teleconsultation_ids: str):
-    return client.post(
-        LIST, {"action": action, "_selected_action": list(teleconsultation_ids)}, follow=True
-    )
+    return confirm(client, ask(client, action, *teleconsultation_ids))
+
+
+def history(teleconsultation_id: str) -> list[tuple[str, int, str]]:
+    """The visit's admin history: (who, action flag, change message), oldest first."""
+    entries = LogEntry.objects.filter(
+        content_type__model="teleconsultation", object_id=teleconsultation_id
+    ).order_by("action_time", "pk")
+    return [(entry.user.username, entry.action_flag, entry.change_message) for entry in entries]
 
 
 def room_of(teleconsultation_id: str) -> str | None:
@@ -62,6 +102,18 @@ def staff_client(client):
     return client
 
 
+# --- the site ----------------------------------------------------------------------------------
+
+
+def test_every_page_carries_the_service_name_and_no_link_to_a_site_that_does_not_exist(
+    admin_client,
+):
+    page = admin_client.get("/admin/").content.decode()
+    assert '<a href="/admin/">Teleconsultations</a>' in page  # the header
+    assert "<title>Teleconsultations | Teleconsultations</title>" in page
+    assert "View site" not in page  # it led to "/", the API's JSON 404
+
+
 # --- the list ----------------------------------------------------------------------------------
 
 
@@ -76,6 +128,23 @@ def test_list_shows_local_times_with_their_zone_state_and_completeness(
     assert waiting in page
     assert "2026-12-01 11:00 CET" in page and "2026-12-01 11:30 CET" in page
     assert "waiting" in page and "1/2" in page and "PUBLIC" in page
+
+
+def test_list_names_the_participants_in_their_order(admin_client, create):
+    create([doctor(full_name="Dr. Ada Rossi"), patient(full_name="Mario Bianchi")])
+    assert "Dr. Ada Rossi, Mario Bianchi" in admin_client.get(LIST).content.decode()
+
+
+def test_a_list_page_of_twenty_visits_costs_a_few_queries_not_one_per_visit(
+    admin_client, create, django_assert_max_num_queries
+):
+    for i in range(20):
+        create([doctor(f"d{i}", full_name=f"Dr. {i}"), patient(f"p{i}", full_name=f"Patient {i}")])
+    # Session, user, counts, the page and its participants: not one more per row.
+    with django_assert_max_num_queries(8):
+        response = admin_client.get(LIST)
+    assert len(response.context["cl"].result_list) == 20
+    assert "Dr. 19, Patient 19" in response.content.decode()
 
 
 def test_list_never_shows_access_links(admin_client, visit):
@@ -112,6 +181,22 @@ def test_list_filters_by_state_room_and_start_date(admin_client, api, create, vi
     assert listed("room=yes") == {visit, later}
     day = {"start__gte": "2026-12-01 00:00:00+00:00", "start__lt": "2026-12-02 00:00:00+00:00"}
     assert listed(urlencode(day)) == {visit, waiting}
+
+
+def test_upcoming_filter_lists_visits_starting_in_the_next_day_or_week(admin_client, create, clock):
+    soon = create([doctor("d1"), patient("p1")], start=NOW + timedelta(hours=2))
+    this_week = create([doctor("d2"), patient("p2")], start=NOW + timedelta(days=3))
+    create([doctor("d3"), patient("p3")], start=NOW + timedelta(days=10))
+
+    def listed(window: str) -> set[str]:
+        result = admin_client.get(LIST, {"upcoming": window}).context["cl"].result_list
+        return {teleconsultation.id for teleconsultation in result}
+
+    assert listed("24h") == {soon}
+    assert listed("7d") == {soon, this_week}
+    clock.move_to(NOW + timedelta(hours=3))  # `soon` has started: no longer upcoming
+    assert listed("24h") == set()
+    assert listed("7d") == {this_week}
 
 
 @pytest.mark.parametrize("term", ["Rossi", "patient-1", "ROOM"])
@@ -299,36 +384,142 @@ def test_recreate_room_provider_failure_keeps_the_old_room(admin_client, visit, 
     assert room_of(visit) == old and simulator.room_exists(old)
 
 
-def test_detail_page_button_runs_the_action_on_that_visit(admin_client, visit, simulator):
+def test_detail_page_button_runs_the_action_on_that_visit_once_confirmed(
+    admin_client, visit, simulator
+):
     simulator.add_upload(room_of(visit))
-    response = admin_client.post(button(visit, "delete_uploads"), follow=True)
+    confirmation = admin_client.get(button(visit, "delete_uploads"))
+    response = confirm(admin_client, confirmation)
     assert response.redirect_chain == [(detail(visit), 302)]
     assert messages_of(response) == [
         ("success", f"Teleconsultation {visit}: 1 of 1 uploads deleted")
     ]
+    assert simulator.uploads() == []
 
 
-def test_detail_page_buttons_take_only_known_actions_by_post(admin_client, visit):
-    assert admin_client.get(button(visit, "delete_uploads")).status_code == 405
-    assert admin_client.post(button(visit, "erase_everything")).status_code == 404
-    assert admin_client.post(button("0123456789abcdef01234567", "delete_uploads")).status_code == (
+def test_detail_page_buttons_take_only_known_actions_and_visits(admin_client, visit):
+    assert admin_client.put(button(visit, "delete_uploads")).status_code == 405
+    assert admin_client.get(button(visit, "erase_everything")).status_code == 404
+    assert admin_client.get(button("0123456789abcdef01234567", "delete_uploads")).status_code == (
         404
     )
 
 
-def test_staff_without_change_permission_cannot_run_actions(client, visit):
+def test_staff_without_change_permission_see_no_action_and_cannot_run_one(client, visit):
     user = User.objects.create_user("viewer", password="pw-viewer", is_staff=True)
     user.user_permissions.set(Permission.objects.filter(codename="view_teleconsultation"))
     client.force_login(user)
+    list_page = client.get(LIST).content.decode()
+    assert visit in list_page
+    assert 'name="action"' not in list_page and "Move to trash" not in list_page
     assert "Delete uploads" not in client.get(detail(visit)).content.decode()
-    assert client.post(button(visit, "move_to_trash")).status_code == 403
+    assert client.get(button(visit, "move_to_trash")).status_code == 403
+    assert client.post(button(visit, "move_to_trash"), {"post": "yes"}).status_code == 403
+    confirmed = {"action": "move_to_trash", "_selected_action": [visit], "post": "yes"}
+    client.post(LIST, confirmed)
     assert stored(visit).state == "PUBLIC"
+    assert history(visit) == []
 
 
 def test_staff_with_change_permission_can_run_actions(staff_client, visit):
     response = run_action(staff_client, "move_to_trash", visit)
     assert messages_of(response)[0][0] == "success"
     assert stored(visit).updated_by == "admin:support"
+
+
+# --- confirmation and history -----------------------------------------------------------------
+
+
+def test_a_list_action_first_shows_the_visits_and_what_will_happen_and_runs_nothing(
+    admin_client, visit, simulator, settings
+):
+    settings.TIME_ZONE = "Europe/Rome"
+    room = room_of(visit)
+    simulator.reset_call_log()
+    response = ask(admin_client, "move_to_trash", visit)
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "<h1>Move to trash (deletes the Kaleyra room)?</h1>" in page
+    assert "its participants can no longer join the call" in page
+    assert visit in page and "2026-12-01 11:00 CET" in page and "Dr. Ada, Bob Rossi" in page
+    assert 'value="Confirm"' in page
+    assert f'<a href="{LIST}" class="button cancel-link">Cancel</a>' in page
+    assert stored(visit).state == "PUBLIC"
+    assert simulator.room_exists(room) and simulator.call_count() == 0
+    assert history(visit) == []
+
+
+@pytest.mark.parametrize(
+    ("method", "data"),
+    [("get", {}), ("get", {"post": "yes"}), ("post", {}), ("post", {"post": "no"})],
+    ids=["get", "get-even-saying-yes", "post-without-confirmation", "post-not-confirming"],
+)
+def test_a_detail_button_first_asks_and_runs_nothing(admin_client, visit, simulator, method, data):
+    simulator.add_upload(room_of(visit))
+    simulator.reset_call_log()
+    response = getattr(admin_client, method)(button(visit, "delete_uploads"), data)
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "<h1>Delete uploads?</h1>" in page
+    assert visit in page and "Dr. Ada, Bob Rossi" in page
+    assert f'<a href="{detail(visit)}" class="button cancel-link">Cancel</a>' in page
+    assert len(simulator.uploads()) == 1 and simulator.call_count() == 0
+    assert history(visit) == []
+
+
+def test_a_confirmed_bulk_action_runs_on_each_visit_and_writes_each_history(
+    admin_client, visit, create, simulator
+):
+    other = create([doctor("d2", full_name="Dr. Bea"), patient("p2", full_name="Carla Neri")])
+    rooms = [room_of(visit), room_of(other)]
+    confirmation = ask(admin_client, "move_to_trash", visit, other)
+    page = confirmation.content.decode()
+    assert "2 teleconsultations" in page
+    assert "Dr. Ada, Bob Rossi" in page and "Dr. Bea, Carla Neri" in page
+    assert {stored(visit).state, stored(other).state} == {"PUBLIC"}
+
+    response = confirm(admin_client, confirmation)
+    assert [level for level, _text in messages_of(response)] == ["success", "success"]
+    assert {stored(visit).state, stored(other).state} == {"TRASH"}
+    assert not any(simulator.room_exists(room) for room in rooms)
+    for teleconsultation_id in (visit, other):
+        assert history(teleconsultation_id) == [
+            (
+                "admin",
+                CHANGE,
+                "Move to trash (deletes the Kaleyra room): done. "
+                f"Teleconsultation {teleconsultation_id}: moved to trash, Kaleyra room deleted",
+            )
+        ]
+
+
+def test_history_page_shows_who_ran_what_when_and_how_it_went(
+    staff_client, visit, simulator, settings
+):
+    settings.TIME_ZONE = "Europe/Rome"
+    simulator.add_upload(room_of(visit))
+    simulator.fail_next("iter_room_uploads", mode="500")
+    run_action(staff_client, "delete_uploads", visit)
+    outcome = (
+        f"Delete uploads: failed. Teleconsultation {visit}: uploads not deleted: the video "
+        "provider (Kaleyra) answered with an error (status 500); try again later"
+    )
+    assert history(visit) == [("support", CHANGE, outcome)]
+    page = staff_client.get(f"{LIST}{visit}/history/").content.decode()
+    row = (
+        '<th scope="row">2026-12-01 09:00 CET</th>\n'
+        "            <td>support</td>\n"
+        f"            <td>{outcome}</td>"
+    )
+    assert row in page
+
+
+def test_visits_a_stopped_run_never_tried_get_no_history(admin_client, visit, create, simulator):
+    other = create([doctor("d2"), patient("p2")])
+    simulator.fail_next("iter_room_uploads", mode="500")
+    run_action(admin_client, "delete_uploads", visit, other)
+    tried, untried = (visit, other) if history(visit) else (other, visit)
+    assert len(history(tried)) == 1 and history(untried) == []
 
 
 # --- user map and rooms pending deletion -------------------------------------------------------
@@ -364,3 +555,24 @@ def test_detail_shows_every_time_in_local_time_with_its_zone(admin_client, creat
     page = admin_client.get(f"{LIST}{visit}/change/").content.decode()
     assert "2026-12-01 11:00 CET" in page  # start
     assert page.count("2026-12-01 09:00 CET") == 2  # created and updated
+
+
+def test_user_map_and_room_jobs_show_their_times_in_local_time_with_its_zone(
+    admin_client, api, visit, simulator, settings
+):
+    settings.TIME_ZONE = "Europe/Rome"
+    simulator.fail_next("delete_room", mode="500")
+    api.delete(f"/teleconsultation/{visit}")  # leaves a room job, at the fixed clock (08:00 UTC)
+    mapping = UserMapping.objects.get(external_id="patient-1")
+    pending = RoomJob.objects.get(kind="room_deletion")
+    pages = [
+        "/admin/rooms/usermapping/?q=patient-1",
+        f"/admin/rooms/usermapping/{mapping.pk}/change/",
+        "/admin/rooms/roomjob/",
+        f"/admin/rooms/roomjob/{pending.pk}/change/",
+    ]
+
+    def created_and_updated_shown(page: str) -> bool:
+        return admin_client.get(page).content.decode().count("2026-12-01 09:00 CET") == 2
+
+    assert [page for page in pages if not created_and_updated_shown(page)] == []

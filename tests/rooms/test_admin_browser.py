@@ -1,4 +1,6 @@
-"""The admin in a real headless Chromium: support staff find a visit and delete its uploads."""
+"""The admin in a real headless Chromium, at a laptop's 1280 px: support staff find a visit,
+confirm deleting its uploads and read what happened in its history. Screenshots of the detail and
+confirmation pages are left in the test's tmp_path for a look."""
 
 from datetime import timedelta
 from pathlib import Path
@@ -11,6 +13,7 @@ from django.utils import timezone
 from tests.rooms.conftest import doctor, patient, stored
 
 CHROMIUM = Path("/usr/bin/chromium")
+WIDTH = 1280
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",
@@ -42,7 +45,8 @@ def browser_page(monkeypatch):
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        page = browser.new_page()
+        # Tall enough that a screenshot shows a whole page; the width is the laptop's.
+        page = browser.new_page(viewport={"width": WIDTH, "height": 2000})
         page.set_default_timeout(15_000)
         yield page
         browser.close()
@@ -51,13 +55,16 @@ def browser_page(monkeypatch):
         connections.close_all()
 
 
-def test_support_finds_a_visit_by_participant_name_and_deletes_its_uploads(
-    live_server, simulator, api, browser_page
+def test_support_finds_a_visit_confirms_deleting_its_uploads_and_reads_the_history(
+    live_server, simulator, api, browser_page, tmp_path
 ):
     User.objects.create_superuser("support", password="a-long-test-password")
     start = timezone.now() + timedelta(hours=2)
+    # Long unbreakable ids and names, as the directory may send them: the page must still fit.
+    doctor_id = "doctor-" + "0123456789abcdef" * 8
+    people = [doctor(doctor_id, full_name="Dr. " + "Ada" * 40), patient(full_name="Bob Rossi")]
     payload = {
-        "participants": {"number": 2, "data": [doctor(), patient(full_name="Bob Rossi")]},
+        "participants": {"number": 2, "data": people},
         "start_date": start.isoformat(),
         "duration_in_seconds": 1800,
     }
@@ -77,9 +84,30 @@ def test_support_finds_a_visit_by_participant_name_and_deletes_its_uploads(
     page.fill("#searchbar", "Bob Rossi")
     page.press("#searchbar", "Enter")
     page.click(f"text={visit}")
-    page.click("input[value='Delete uploads']")
+
+    # The detail page, join links included (a superuser sees them), fits 1280 px.
+    page.screenshot(path=str(tmp_path / "detail.png"))
+    assert page.evaluate("document.documentElement.scrollWidth") <= WIDTH
+    assert page.locator(".field-external_id", has_text=doctor_id).is_visible()
+
+    page.click("#support-actions >> text=Delete uploads")
+    assert page.locator("h1").text_content() == "Delete uploads?"
+    row = page.locator("#selected-teleconsultations tbody tr")
+    assert row.count() == 1
+    assert visit in row.text_content() and "Bob Rossi" in row.text_content()
+    page.screenshot(path=str(tmp_path / "confirmation.png"))
+    assert page.evaluate("document.documentElement.scrollWidth") <= WIDTH
+    assert len(simulator.uploads()) == 2  # asked, not done
+    page.click("input[value='Confirm']")
 
     message = page.locator("ul.messagelist li.success")
-    assert message.text_content().strip() == f"Teleconsultation {visit}: 2 of 2 uploads deleted"
+    outcome = f"Teleconsultation {visit}: 2 of 2 uploads deleted"
+    assert message.text_content().strip() == outcome
     assert page.url.endswith(f"/admin/rooms/teleconsultation/{visit}/change/")
     assert simulator.uploads() == []
+
+    page.click("a.historylink")
+    entry = page.locator("#change-history tbody tr")
+    assert entry.count() == 1
+    cells = [cell.strip() for cell in entry.locator("th, td").all_text_contents()]
+    assert cells[1:] == ["support", f"Delete uploads: done. {outcome}"]
