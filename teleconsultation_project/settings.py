@@ -10,7 +10,11 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
-from teleconsultation_project.envcheck import environment_errors, read_database
+from teleconsultation_project.envcheck import (
+    environment_errors,
+    optional_milliseconds,
+    read_database,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -169,6 +173,11 @@ LIVE_TELECONSULTATION = env.bool("LIVE_TELECONSULTATION", default=True)
 IMMUTABLE_PERIOD_MS = env.int("IMMUTABLE_PERIOD_MS", default=0)
 TELECONSULTATION_DELETE_UPLOADS = env.bool("TELECONSULTATION_DELETE_UPLOADS", default=False)
 SETTINGS_ADMIN_GROUPS = env.list("SETTINGS_ADMIN_GROUPS", default=["admin"])
+
+# --- Audit trail and join windows (docs/operations.md) -----------------------------------------
+AUDIT_CRUD_NAME = env.str("AUDIT_CRUD_NAME", default="teleconsultation_audit")
+# Links are handed out until this long after the end; unset: never closed (Mia's behaviour).
+JOIN_CLOSES_AFTER_END_MS = optional_milliseconds(env, "JOIN_CLOSES_AFTER_END_MS")
 
 # --- User directory, AUTH_SERVICE mode (docs/directory.md) -------------------------------------
 # auth0-client's user listing is undocumented: these are the likeliest route and Auth0 fields.
