@@ -1,13 +1,16 @@
 """API views of /teleconsultation: validate the input, call one service, shape the answer."""
 
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from rooms import additions, selectors, services, uploads
+from rooms import additions, agenda, selectors, services, uploads
 from rooms.serializers import (
     AccessQuerySerializer,
     AccessSerializer,
+    AgendaQuerySerializer,
+    AgendaSerializer,
     CreatedSerializer,
     ParticipantDataSerializer,
     TeleconsultationCreateSerializer,
@@ -65,6 +68,53 @@ def _actor(request) -> str | None:
 class TeleconsultationCollectionApi(APIView):
     @extend_schema(
         tags=TAGS,
+        operation_id="teleconsultation_agenda",
+        summary="The caller's own visits, by start (trashed ones left out)",
+        parameters=[
+            OpenApiParameter(
+                "from",
+                OpenApiTypes.DATETIME,
+                required=False,
+                description="Visits not ended by then (ISO 8601 with offset); default now",
+            ),
+            OpenApiParameter(
+                "to",
+                OpenApiTypes.DATETIME,
+                required=False,
+                description="Visits starting before then (ISO 8601 with offset); default none",
+            ),
+            OpenApiParameter(
+                "limit",
+                int,
+                required=False,
+                description=f"Visits per page, 1 to {agenda.MAX_LIMIT} "
+                f"(default {agenda.DEFAULT_LIMIT})",
+            ),
+            OpenApiParameter(
+                "cursor", str, required=False, description="The previous page's `next`"
+            ),
+        ],
+        responses={
+            200: AgendaSerializer,
+            400: error_response(
+                400, "Invalid request: limit: Ensure this value is less than or equal to 100."
+            ),
+            401: error_response(401, "Unauthorized user", error="Unauthorized user"),
+        },
+    )
+    def get(self, request):
+        query = _valid(AgendaQuerySerializer, request.query_params.dict()).validated_data
+        page = agenda.agenda(
+            caller=request.user,
+            since=query.get("from"),
+            until=query.get("to"),
+            limit=query["limit"],
+            after=query.get("cursor"),
+        )
+        return Response(AgendaSerializer(page).data)
+
+    @extend_schema(
+        tags=TAGS,
         summary="Schedule a teleconsultation",
         request=TeleconsultationCreateSerializer,
         examples=[CREATE_EXAMPLE],
@@ -117,6 +167,7 @@ class TeleconsultationApi(APIView):
                 "bandyerUserId": access.kaleyra_user_id,
                 "accessLinkURL": access.access_link,
                 "accessLinkAvailableFrom": format_datetime(access.available_from),
+                "accessLinkClosedAt": format_datetime(access.closed_at),
                 "participantsBandyerCall": [
                     {"bandyerUserId": p.kaleyra_user_id, "fullName": p.full_name}
                     for p in access.participants

@@ -1,8 +1,9 @@
 """Reads of the teleconsultation domain: what a participant may see.
 
 `teleconsultation_access` is the GET endpoint: one storage read and one provider call. A
-participant's join link is handed out only when the room exists and the immutable period has
-begun; before that the answer says from when it will be.
+participant's join link is handed out only when the room exists and the join window is open
+(`rooms.join_window`); before that the answer says from when it will be, after it since when it
+is closed.
 """
 
 import logging
@@ -15,6 +16,7 @@ from django.utils import timezone
 from kaleyra.errors import KaleyraError
 from kaleyra.provider import get_video_provider
 from kaleyra.types import Room
+from rooms import join_window
 from rooms.errors import TeleconsultationNotFound, UnauthorizedUser
 from rooms.storage import get_storage
 from teleconsultation_project.formats import format_datetime
@@ -35,6 +37,8 @@ class Access:
     kaleyra_user_id: str
     access_link: str | None
     available_from: datetime
+    # Set once the join window has closed (JOIN_CLOSES_AFTER_END_MS): the link is null for good.
+    closed_at: datetime | None
     participants: tuple[CallParticipant, ...]
     details: dict | None
 
@@ -83,14 +87,9 @@ def teleconsultation_access(
     me = teleconsultation.participant(caller.id)
     if me is None:
         raise UnauthorizedUser()
-    available = (
-        teleconsultation.complete
-        and teleconsultation.kaleyra_room_id
-        and me.access_link
-        and timezone.now() >= teleconsultation.immutable_from
-    )
+    now = timezone.now()
     link = None
-    if available:
+    if join_window.link_available(teleconsultation, me, now=now):
         background = use_background or get_service_config().wants_background(
             [*caller.groups, *me.groups]
         )
@@ -103,7 +102,8 @@ def teleconsultation_access(
     return Access(
         kaleyra_user_id=me.kaleyra_user_id,
         access_link=link,
-        available_from=teleconsultation.immutable_from,
+        available_from=join_window.opens_at(teleconsultation),
+        closed_at=join_window.closed_at(teleconsultation, now=now),
         participants=tuple(CallParticipant(m.kaleyra_user_id, m.full_name) for m in members),
         details=_details(teleconsultation.kaleyra_room_id),
     )
