@@ -7,7 +7,7 @@ from django.contrib import admin, messages
 from django.http import HttpResponseNotAllowed, HttpResponseRedirect
 from django.urls import reverse
 
-from rooms import maintenance
+from rooms import audit, maintenance
 from rooms.maintenance import Result
 from teleconsultation_project import views
 
@@ -28,7 +28,8 @@ def _each(modeladmin, request, queryset, operation) -> None:
     so one click does not wait out a timeout per item."""
     teleconsultation_ids = list(queryset.values_list("pk", flat=True))
     for done, teleconsultation_id in enumerate(teleconsultation_ids, start=1):
-        outcome = operation(teleconsultation_id)
+        with audit.channel("admin"):
+            outcome = operation(teleconsultation_id)
         modeladmin.message_user(request, outcome.message, LEVELS[outcome.result])
         left = len(teleconsultation_ids) - done
         if outcome.provider_failed and left:
@@ -49,7 +50,13 @@ def move_to_trash(modeladmin, request, queryset):
 
 @admin.action(description="Delete uploads", permissions=["change"])
 def delete_uploads(modeladmin, request, queryset):
-    _each(modeladmin, request, queryset, lambda pk: maintenance.delete_uploads(pk, force=True))
+    actor = _actor(request)
+    _each(
+        modeladmin,
+        request,
+        queryset,
+        lambda pk: maintenance.delete_uploads(pk, actor=actor, force=True),
+    )
 
 
 @admin.action(description="Recreate the Kaleyra room", permissions=["change"])

@@ -5,7 +5,7 @@ from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schem
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from rooms import additions, agenda, selectors, services, uploads
+from rooms import additions, agenda, audit, selectors, services, uploads
 from rooms.serializers import (
     AccessQuerySerializer,
     AccessSerializer,
@@ -128,6 +128,7 @@ class TeleconsultationCollectionApi(APIView):
             **PROVIDER_ERRORS,
         },
     )
+    @audit.api(audit.CREATE, detail=audit.create_detail)
     def post(self, request):
         serializer = _valid(TeleconsultationCreateSerializer, request.data)
         teleconsultation = services.teleconsultation_create(
@@ -154,6 +155,7 @@ class TeleconsultationApi(APIView):
             404: NOT_FOUND,
         },
     )
+    @audit.api(audit.LINK_HANDED_OUT, handouts_only=True)
     def get(self, request, room_id: str):
         query = _valid(AccessQuerySerializer, request.query_params.dict()).validated_data
         access = selectors.teleconsultation_access(
@@ -182,6 +184,7 @@ class TeleconsultationApi(APIView):
         request=TeleconsultationUpdateSerializer,
         responses={204: None, 400: INVALID, 404: NOT_FOUND, 409: LOCKED, **PROVIDER_ERRORS},
     )
+    @audit.api(audit.UPDATE, detail=audit.update_detail)
     def patch(self, request, room_id: str):
         serializer = _valid(TeleconsultationUpdateSerializer, request.data)
         services.teleconsultation_update(
@@ -198,6 +201,7 @@ class TeleconsultationApi(APIView):
         summary="Delete a teleconsultation and its Kaleyra room (the record is kept in TRASH)",
         responses={204: None, 404: NOT_FOUND},
     )
+    @audit.api(audit.DELETE)
     def delete(self, request, room_id: str):
         services.teleconsultation_delete(teleconsultation_id=room_id, actor=_actor(request))
         return Response(status=204)
@@ -216,6 +220,7 @@ class ParticipantDataApi(APIView):
             **PROVIDER_ERRORS,
         },
     )
+    @audit.api(audit.PARTICIPANT_ADD, detail=audit.participant_detail)
     def post(self, request, room_id: str):
         serializer = _valid(ParticipantDataSerializer, request.data)
         additions.participant_add(
@@ -238,6 +243,7 @@ class UploadsApi(APIView):
             **PROVIDER_ERRORS,
         },
     )
+    @audit.api(audit.UPLOADS_DELETE, detail=audit.uploads_detail)
     def delete(self, request, room_id: str):
         result = uploads.uploads_delete(teleconsultation_id=room_id)
         if result is None:

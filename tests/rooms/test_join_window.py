@@ -16,6 +16,12 @@ MS = timedelta(milliseconds=1)
 TEN_MINUTES_MS = 10 * 60 * 1000
 
 
+@pytest.fixture(autouse=True)
+def _fast_passwords(settings):
+    """The admin pages log a staff user in; the production hasher would cost most of the run."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 def link_answer(api, room_id, user_id="patient-1") -> dict:
     response = api.as_user(user_id).get(f"/teleconsultation/{room_id}")
     assert response.status_code == 200, response.json()
@@ -101,6 +107,26 @@ def test_the_openapi_document_describes_accessLinkClosedAt_as_nullable(client):
     field = document["components"]["schemas"]["Access"]["properties"]["accessLinkClosedAt"]
     assert field["nullable"] is True
     assert "accessLinkClosedAt" in document["components"]["schemas"]["Access"]["required"]
+
+
+# --- the admin shows the window ------------------------------------------------------------------
+
+
+def test_admin_detail_shows_when_the_window_opens_and_closes(admin_client, visit, settings):
+    settings.IMMUTABLE_PERIOD_MS = 15 * 60 * 1000
+    settings.JOIN_CLOSES_AFTER_END_MS = TEN_MINUTES_MS
+    page = admin_client.get(f"/admin/rooms/teleconsultation/{visit}/change/").content.decode()
+    window = page[page.index('id="join-window"') : page.index('id="audit-trail"')]
+    assert "2026-12-01 09:45 UTC" in window  # from: start - 15 min
+    assert "2026-12-01 10:40 UTC" in window  # closes: end + 10 min
+    assert ">no<" in window  # NOW is before the window
+
+
+def test_admin_detail_says_the_window_never_closes_without_the_setting(admin_client, visit, clock):
+    clock.move_to(START)
+    page = admin_client.get(f"/admin/rooms/teleconsultation/{visit}/change/").content.decode()
+    window = page[page.index('id="join-window"') : page.index('id="audit-trail"')]
+    assert "never" in window and ">yes<" in window
 
 
 # --- the setting ---------------------------------------------------------------------------------

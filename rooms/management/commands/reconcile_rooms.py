@@ -51,7 +51,7 @@ class Command(BaseCommand):
                 if dry_run:
                     run.would(f"delete room {pending.key} (reason: {pending.reason})")
                 else:
-                    run.record(maintenance.finish_room_deletion(pending))
+                    run.record(maintenance.finish_room_deletion(pending, actor=ACTOR))
             batches = storage.complete_without_room_batches(batch_size=batch_size, **roomless)
             for teleconsultation_id in run.walk(batches):
                 if dry_run:
