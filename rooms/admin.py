@@ -2,20 +2,25 @@
 
 Records are read-only here: every change goes through an action (`rooms.admin_actions`), which
 runs the same services as the API. Access links are secrets: never in the list, and on the detail
-page for superusers only.
+page for superusers only. The detail page also shows the join window and the visit's audit trail,
+read through storage; the whole trail is `export_audit`'s.
 """
 
-from datetime import timedelta
+import json
+from datetime import UTC, datetime, timedelta
 
 from django.contrib import admin
 from django.db.models import Count
 from django.urls import path
 from django.utils import timezone
 
-from rooms import admin_actions
-from rooms.models import Participant, RoomJob, Teleconsultation, UserMapping
+from rooms import admin_actions, join_window
+from rooms.models import AuditEntry, Participant, RoomJob, Teleconsultation, UserMapping
+from rooms.storage import get_storage
 
 LOCAL_FORMAT = "%Y-%m-%d %H:%M %Z"
+AUDIT_SHOWN = 100  # a visit's first entries; `export_audit --room` gives them all
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def local_time(moment) -> str:
@@ -33,6 +38,10 @@ class LocalTimestamps:
     @admin.display(description="updated at", ordering="updated_at")
     def updated_local(self, record):
         return local_time(record.updated_at)
+
+
+def local_time_seconds(moment) -> str:
+    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M:%S %Z") if moment else "-"
 
 
 class RoomPresentFilter(admin.SimpleListFilter):
@@ -191,8 +200,38 @@ class TeleconsultationAdmin(LocalTimestamps, admin.ModelAdmin):
             "show_save_and_add_another": False,
             "show_delete_link": False,
             "support_actions": admin_actions.buttons(self, request),
+            **self._window_and_trail(object_id),
         }
         return super().change_view(request, object_id, form_url, extra_context)
+
+    def _window_and_trail(self, object_id: str) -> dict:
+        storage = get_storage()
+        teleconsultation = storage.find(object_id, include_trash=True)
+        if teleconsultation is None:
+            return {}
+        closes = join_window.closes_at(teleconsultation)
+        batches = storage.audit_entries(
+            since=EPOCH, teleconsultation_id=object_id, batch_size=AUDIT_SHOWN + 1
+        )
+        trail = next(batches, [])
+        return {
+            "join_window": {
+                "opens": local_time(join_window.opens_at(teleconsultation)),
+                "closes": local_time(closes)
+                if closes
+                else "never (JOIN_CLOSES_AFTER_END_MS unset)",
+                "open_now": join_window.is_open(teleconsultation, now=timezone.now()),
+            },
+            "audit_trail": [
+                {
+                    "time": local_time_seconds(entry.at),
+                    "entry": entry,
+                    "detail": json.dumps(dict(entry.detail), sort_keys=True),
+                }
+                for entry in trail[:AUDIT_SHOWN]
+            ],
+            "audit_trail_cut": len(trail) > AUDIT_SHOWN,
+        }
 
 
 @admin.register(UserMapping)
@@ -241,3 +280,31 @@ class RoomJobAdmin(LocalTimestamps, admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(admin.ModelAdmin):
+    """The whole audit trail, read-only: who did what, when, with which outcome."""
+
+    list_display = [
+        "at",
+        "actor",
+        "action",
+        "teleconsultation_id",
+        "outcome",
+        "client_type",
+        "request_id",
+    ]
+    list_filter = ["action", "outcome", "client_type"]
+    search_fields = ["=teleconsultation_id", "=actor", "=request_id"]
+    ordering = ["-at", "-id"]
+    date_hierarchy = "at"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False  # an audit trail that can be edited proves nothing
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # retention is cleanup_teleconsultations --audit-older-than-days

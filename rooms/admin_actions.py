@@ -14,7 +14,7 @@ from django.http import HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 
-from rooms import maintenance
+from rooms import audit, maintenance
 from rooms.maintenance import Outcome, Result
 from teleconsultation_project import views
 
@@ -52,7 +52,7 @@ SUPPORT_ACTIONS = {
             "Delete uploads",
             "Every file shared in each teleconsultation's call (File Share and Snapshot) is "
             "deleted from Kaleyra, for good, whatever TELECONSULTATION_DELETE_UPLOADS says.",
-            lambda pk, actor: maintenance.delete_uploads(pk, force=True),
+            lambda pk, actor: maintenance.delete_uploads(pk, actor=actor, force=True),
         ),
         SupportAction(
             "recreate_room",
@@ -70,7 +70,8 @@ def _run(modeladmin, request, teleconsultations, support: SupportAction) -> None
     provider is failing, so one click does not wait out a timeout per item."""
     actor = f"admin:{request.user.get_username()}"
     for done, teleconsultation in enumerate(teleconsultations, start=1):
-        outcome = support.run(teleconsultation.pk, actor)
+        with audit.channel("admin"):
+            outcome = support.run(teleconsultation.pk, actor)
         modeladmin.message_user(request, outcome.message, LEVELS[outcome.result])
         modeladmin.log_change(
             request, teleconsultation, f"{support.label}: {outcome.result.value}. {outcome.message}"

@@ -1,16 +1,19 @@
 """API views of /teleconsultation: validate the input, call one service, shape the answer."""
 
 from django.conf import settings
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from rooms import additions, idempotency, selectors, services, uploads
+from rooms import additions, agenda, audit, idempotency, selectors, services, uploads
 from rooms.access import writer_from_request
 from rooms.languages import LINK_LANGUAGES
 from rooms.serializers import (
     AccessQuerySerializer,
     AccessSerializer,
+    AgendaQuerySerializer,
+    AgendaSerializer,
     CreatedSerializer,
     ParticipantDataSerializer,
     TeleconsultationCreateSerializer,
@@ -93,6 +96,53 @@ IDEMPOTENCY_ERRORS = {
 class TeleconsultationCollectionApi(APIView):
     @extend_schema(
         tags=TAGS,
+        operation_id="teleconsultation_agenda",
+        summary="The caller's own visits, by start (trashed ones left out)",
+        parameters=[
+            OpenApiParameter(
+                "from",
+                OpenApiTypes.DATETIME,
+                required=False,
+                description="Visits not ended by then (ISO 8601 with offset); default now",
+            ),
+            OpenApiParameter(
+                "to",
+                OpenApiTypes.DATETIME,
+                required=False,
+                description="Visits starting before then (ISO 8601 with offset); default none",
+            ),
+            OpenApiParameter(
+                "limit",
+                int,
+                required=False,
+                description=f"Visits per page, 1 to {agenda.MAX_LIMIT} "
+                f"(default {agenda.DEFAULT_LIMIT})",
+            ),
+            OpenApiParameter(
+                "cursor", str, required=False, description="The previous page's `next`"
+            ),
+        ],
+        responses={
+            200: AgendaSerializer,
+            400: error_response(
+                400, "Invalid request: limit: Ensure this value is less than or equal to 100."
+            ),
+            401: error_response(401, "Unauthorized user", error="Unauthorized user"),
+        },
+    )
+    def get(self, request):
+        query = _valid(AgendaQuerySerializer, request.query_params.dict()).validated_data
+        page = agenda.agenda(
+            caller=request.user,
+            since=query.get("from"),
+            until=query.get("to"),
+            limit=query["limit"],
+            after=query.get("cursor"),
+        )
+        return Response(AgendaSerializer(page).data)
+
+    @extend_schema(
+        tags=TAGS,
         summary="Schedule a teleconsultation",
         request=TeleconsultationCreateSerializer,
         examples=[CREATE_EXAMPLE],
@@ -110,6 +160,7 @@ class TeleconsultationCollectionApi(APIView):
         },
         parameters=[IDEMPOTENCY_KEY],
     )
+    @audit.api(audit.CREATE, detail=audit.create_detail)
     @idempotency.idempotent
     def post(self, request):
         serializer = _valid(TeleconsultationCreateSerializer, request.data)
@@ -148,6 +199,7 @@ class TeleconsultationApi(APIView):
             404: NOT_FOUND,
         },
     )
+    @audit.api(audit.LINK_HANDED_OUT, handouts_only=True)
     def get(self, request, roomId: str):
         query = _valid(AccessQuerySerializer, request.query_params.dict()).validated_data
         access = selectors.teleconsultation_access(
@@ -161,6 +213,7 @@ class TeleconsultationApi(APIView):
                 "bandyerUserId": access.kaleyra_user_id,
                 "accessLinkURL": access.access_link,
                 "accessLinkAvailableFrom": format_datetime(access.available_from),
+                "accessLinkClosedAt": format_datetime(access.closed_at),
                 "participantsBandyerCall": [
                     {"bandyerUserId": p.kaleyra_user_id, "fullName": p.full_name}
                     for p in access.participants
@@ -183,6 +236,7 @@ class TeleconsultationApi(APIView):
             **PROVIDER_ERRORS,
         },
     )
+    @audit.api(audit.UPDATE, detail=audit.update_detail)
     def patch(self, request, roomId: str):
         serializer = _valid(TeleconsultationUpdateSerializer, request.data)
         services.teleconsultation_update(
@@ -200,6 +254,7 @@ class TeleconsultationApi(APIView):
         summary="Delete a teleconsultation and its Kaleyra room (the record is kept in TRASH)",
         responses={204: None, 404: NOT_FOUND, **WRITE_ACCESS_ERRORS},
     )
+    @audit.api(audit.DELETE)
     def delete(self, request, roomId: str):
         services.teleconsultation_delete(
             teleconsultation_id=roomId, actor=_actor(request), writer=writer_from_request(request)
@@ -225,6 +280,7 @@ class ParticipantDataApi(APIView):
         },
         parameters=[IDEMPOTENCY_KEY],
     )
+    @audit.api(audit.PARTICIPANT_ADD, detail=audit.participant_detail)
     @idempotency.idempotent
     def post(self, request, roomId: str):
         serializer = _valid(ParticipantDataSerializer, request.data)
@@ -245,7 +301,6 @@ class UploadsApi(APIView):
         responses={
             200: UploadsDeletedSerializer,
             204: None,
-            **WRITE_ACCESS_ERRORS,
             404: NOT_FOUND,
             **WRITE_ACCESS_ERRORS,
             **PROVIDER_ERRORS,
@@ -253,8 +308,13 @@ class UploadsApi(APIView):
     )
     def delete(self, request, roomId: str):
         # Mia answers 204 when deletion is off, before looking anything up: even an unknown id.
+        # Nothing happens then, so nothing is audited either.
         if not settings.TELECONSULTATION_DELETE_UPLOADS:
             return Response(status=204)
+        return self._delete(request, roomId=roomId)
+
+    @audit.api(audit.UPLOADS_DELETE, detail=audit.uploads_detail)
+    def _delete(self, request, roomId: str):
         result = uploads.uploads_delete(
             teleconsultation_id=roomId, writer=writer_from_request(request)
         )

@@ -3,10 +3,12 @@
 The admin actions and the management commands both call these, so an item is handled, and what
 happened is worded, the same way whichever of them asked. Nothing here raises for a service
 refusal or a provider failure: each becomes an outcome, and `provider_failed` tells a long run
-that it should stop rather than keep calling a provider in trouble.
+that it should stop rather than keep calling a provider in trouble. Each operation records its
+outcome in the audit trail (`rooms.audit`), whoever asked.
 """
 
 import enum
+import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -16,7 +18,7 @@ from django.utils import timezone
 
 from kaleyra.errors import KaleyraBadRequest, KaleyraError, KaleyraNotFound
 from kaleyra.provider import get_video_provider
-from rooms import room_swap, services, uploads
+from rooms import audit, room_swap, services, uploads
 from rooms.errors import TeleconsultationNotFound
 from rooms.storage import get_storage
 from rooms.storage.base import JobKind, RoomJob
@@ -49,6 +51,28 @@ def _refused(teleconsultation_id: str, exc: ApiError) -> Outcome:
     return Outcome(Result.FAILED, f"Teleconsultation {teleconsultation_id}: {exc.detail}")
 
 
+def _audited(action: str, *, subject=lambda teleconsultation_id: teleconsultation_id):
+    """Records the operation's outcome, on the teleconsultation `subject` names, as `action`."""
+
+    def decorate(operation):
+        @functools.wraps(operation)
+        def run(item, *, actor: str, **options) -> Outcome:
+            outcome = operation(item, actor=actor, **options)
+            audit.record(
+                action,
+                actor=actor,
+                teleconsultation_id=subject(item),
+                outcome=outcome.result.value,
+                detail={"message": outcome.message},
+            )
+            return outcome
+
+        return run
+
+    return decorate
+
+
+@_audited(audit.DELETE)
 def move_to_trash(teleconsultation_id: str, *, actor: str) -> Outcome:
     """Deletes the Kaleyra room and moves the teleconsultation to TRASH."""
     try:
@@ -73,8 +97,10 @@ def move_to_trash(teleconsultation_id: str, *, actor: str) -> Outcome:
     return Outcome(Result.DONE, f"Teleconsultation {teleconsultation_id}: moved to trash, {room}")
 
 
-def delete_uploads(teleconsultation_id: str, *, force: bool) -> Outcome:
-    """Deletes the files uploaded in the teleconsultation's room, trashed ones included."""
+@_audited(audit.UPLOADS_DELETE)
+def delete_uploads(teleconsultation_id: str, *, actor: str, force: bool) -> Outcome:
+    """Deletes the files uploaded in the teleconsultation's room, trashed ones included (`actor`
+    is who asked, for the audit trail)."""
     try:
         deletion = uploads.uploads_delete(
             teleconsultation_id=teleconsultation_id, include_trash=True, force=force
@@ -103,6 +129,7 @@ def delete_uploads(teleconsultation_id: str, *, force: bool) -> Outcome:
     return Outcome(Result.DONE, f"Teleconsultation {teleconsultation_id}: {counts}")
 
 
+@_audited(audit.ROOM_RECREATE)
 def recreate_room(teleconsultation_id: str, *, actor: str) -> Outcome:
     """Gives a complete teleconsultation a new Kaleyra room; the old one, if any, is deleted."""
     try:
@@ -121,8 +148,10 @@ def recreate_room(teleconsultation_id: str, *, actor: str) -> Outcome:
     )
 
 
-def finish_room_deletion(pending: RoomJob) -> Outcome:
-    """Deletes a room a failure left behind; it is forgotten once gone."""
+@_audited(audit.ROOM_DELETION_FINISHED, subject=lambda pending: pending.teleconsultation_id)
+def finish_room_deletion(pending: RoomJob, *, actor: str) -> Outcome:
+    """Deletes a room a failure left behind; it is forgotten once gone (`actor` is who asked,
+    for the audit trail)."""
     label = f"room {pending.key}"
     if pending.teleconsultation_id:
         label += f" (teleconsultation {pending.teleconsultation_id})"

@@ -133,3 +133,29 @@ class RoomJob(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.key}"
+
+
+class AuditEntry(models.Model):
+    """Who did what (`rooms.audit`): kept apart from the logs and outliving the visits it names,
+    so `teleconsultation_id` is a plain column, not a foreign key."""
+
+    id = models.CharField(primary_key=True, max_length=24, editable=False)
+    at = models.DateTimeField()
+    actor = models.CharField(max_length=255)
+    action = models.CharField(max_length=64)
+    teleconsultation_id = models.CharField(max_length=24, blank=True, default="")
+    outcome = models.CharField(max_length=32)
+    request_id = models.CharField(max_length=128, blank=True, default="")
+    client_type = models.CharField(max_length=64, blank=True, default="")
+    detail = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        verbose_name = "audit entry"
+        verbose_name_plural = "audit entries"
+        indexes = [
+            models.Index(fields=["at", "id"], name="audit_time"),
+            models.Index(fields=["teleconsultation_id", "at", "id"], name="audit_teleconsultation"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.action} by {self.actor}"

@@ -1,9 +1,10 @@
 """Reads of the teleconsultation domain: what a participant may see.
 
 `teleconsultation_access` is the GET endpoint: one storage read (one SQL query) and at most one
-provider call, none while the room's details are cached (`rooms.room_details`). A
-participant's join link is handed out only when the room exists and the immutable period has
-begun; before that the answer says from when it will be.
+provider call, none while the room's details are cached (`rooms.room_details`). A participant's
+join link is handed out only when the room exists and the join window is open
+(`rooms.join_window`); before that the answer says from when it will be, after it since when it
+is closed.
 """
 
 from dataclasses import dataclass
@@ -12,6 +13,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from django.utils import timezone
 
+from rooms import join_window
 from rooms.errors import TeleconsultationNotFound, UnauthorizedUser
 from rooms.languages import link_language
 from rooms.room_details import room_details
@@ -31,6 +33,8 @@ class Access:
     kaleyra_user_id: str
     access_link: str | None
     available_from: datetime
+    # Set once the join window has closed (JOIN_CLOSES_AFTER_END_MS): the link is null for good.
+    closed_at: datetime | None
     participants: tuple[CallParticipant, ...]
     details: dict | None
 
@@ -63,14 +67,9 @@ def teleconsultation_access(
     me = teleconsultation.participant(caller.id)
     if me is None:
         raise UnauthorizedUser()
-    available = (
-        teleconsultation.complete
-        and teleconsultation.kaleyra_room_id
-        and me.access_link
-        and timezone.now() >= teleconsultation.immutable_from
-    )
+    now = timezone.now()
     link = None
-    if available:
+    if join_window.link_available(teleconsultation, me, now=now):
         background = use_background or get_service_config().wants_background(
             [*caller.groups, *me.groups]
         )
@@ -83,7 +82,8 @@ def teleconsultation_access(
     return Access(
         kaleyra_user_id=me.kaleyra_user_id,
         access_link=link,
-        available_from=teleconsultation.immutable_from,
+        available_from=join_window.opens_at(teleconsultation),
+        closed_at=join_window.closed_at(teleconsultation, now=now),
         participants=tuple(CallParticipant(m.kaleyra_user_id, m.full_name) for m in members),
         details=room_details(teleconsultation.kaleyra_room_id),
     )

@@ -8,6 +8,7 @@ from django.conf import settings
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from rest_framework import serializers
 
+from rooms import agenda
 from rooms.languages import MAX_TAG_LENGTH, is_language_tag
 from rooms.participant_sets import ParticipantsInput
 from rooms.participant_types import ParticipantInput
@@ -234,6 +235,13 @@ class AccessSerializer(serializers.Serializer):
     accessLinkAvailableFrom = serializers.CharField(
         help_text="UTC time from which the link is handed out, once every participant is known"
     )
+    accessLinkClosedAt = serializers.CharField(
+        allow_null=True,
+        help_text=(
+            "UTC time the join window closed (JOIN_CLOSES_AFTER_END_MS after the end): the link "
+            "stays null for good; null while the window has not closed, or never closes"
+        ),
+    )
     participantsBandyerCall = CallParticipantSerializer(many=True)
     details = RoomDetailsSerializer(allow_null=True)
 
@@ -241,3 +249,65 @@ class AccessSerializer(serializers.Serializer):
 class UploadsDeletedSerializer(serializers.Serializer):
     total = serializers.IntegerField()
     deleted = serializers.IntegerField()
+
+
+# --- the caller's agenda (GET /teleconsultation) ------------------------------------------------
+
+
+class AgendaQuerySerializer(serializers.Serializer):
+    """Query parameters; unknown ones (cache-busters) are ignored, as on the other GET."""
+
+    to = OffsetDateTimeField(required=False)
+    limit = serializers.IntegerField(
+        min_value=1, max_value=agenda.MAX_LIMIT, default=agenda.DEFAULT_LIMIT
+    )
+    cursor = serializers.CharField(required=False, trim_whitespace=False)
+
+    def get_fields(self):
+        fields = super().get_fields()
+        fields["from"] = OffsetDateTimeField(required=False)  # a Python keyword: no attribute
+        return fields
+
+    def validate_cursor(self, value: str) -> tuple:
+        try:
+            return agenda.decode_cursor(value)
+        except ValueError:
+            raise serializers.ValidationError(
+                "Not a cursor this endpoint gave; pass the `next` of the previous page as it is."
+            ) from None
+
+    def validate(self, attrs):
+        if "from" in attrs and "to" in attrs and attrs["from"] >= attrs["to"]:
+            raise serializers.ValidationError({"to": ["Must be later than from."]})
+        return attrs
+
+
+class AgendaParticipantSerializer(serializers.Serializer):
+    fullName = serializers.CharField()
+
+    def to_representation(self, instance):
+        return {"fullName": instance}
+
+
+class AgendaEntrySerializer(serializers.Serializer):
+    roomId = serializers.CharField(source="room_id")
+    startDate = OffsetDateTimeField(source="start")
+    endDate = OffsetDateTimeField(source="end")
+    participants = AgendaParticipantSerializer(source="participant_names", many=True)
+    accessLinkAvailableFrom = OffsetDateTimeField(
+        source="available_from",
+        help_text="UTC time from which the join link is handed out, once everyone is known",
+    )
+    accessLinkAvailable = serializers.BooleanField(
+        source="available",
+        help_text="Whether GET /teleconsultation/{roomId} hands out the caller's link now",
+    )
+
+
+class AgendaSerializer(serializers.Serializer):
+    data = AgendaEntrySerializer(source="entries", many=True)
+    next = serializers.CharField(
+        source="next_cursor",
+        allow_null=True,
+        help_text="Pass as `cursor` for the next page; null on the last page",
+    )

@@ -66,3 +66,21 @@ def read_database(env: environ.Env, base_dir: Path) -> dict:
             "use postgres:// or sqlite://"
         )
     return config
+
+
+def optional_milliseconds(env: environ.Env, name: str) -> int | None:
+    """A duration in milliseconds that may be left unset (blank reads as unset); a value that is
+    not a whole number of at least 0 stops the start-up, naming the variable."""
+    raw = env.str(name, default="").strip()
+    if not raw:
+        return None
+    try:
+        value = int(raw)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise ImproperlyConfigured(
+            f"{name}={raw!r} is not a whole number of milliseconds (0 or more); leave it unset "
+            "for no limit"
+        )
+    return value

@@ -10,7 +10,11 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
-from teleconsultation_project.envcheck import environment_errors, read_database
+from teleconsultation_project.envcheck import (
+    environment_errors,
+    optional_milliseconds,
+    read_database,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -186,6 +190,11 @@ KALEYRA_ROOM_DETAILS_WAIT_SECONDS = env.float("KALEYRA_ROOM_DETAILS_WAIT_SECONDS
 KALEYRA_PARALLEL_CALLS = env.int("KALEYRA_PARALLEL_CALLS", default=8)
 # Shared by replicas when it is Redis (redis://host:6379/0); local memory by default.
 CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
+
+# --- Audit trail and join windows (docs/operations.md) -----------------------------------------
+AUDIT_CRUD_NAME = env.str("AUDIT_CRUD_NAME", default="teleconsultation_audit")
+# Links are handed out until this long after the end; unset: never closed (Mia's behaviour).
+JOIN_CLOSES_AFTER_END_MS = optional_milliseconds(env, "JOIN_CLOSES_AFTER_END_MS")
 
 # --- User directory, AUTH_SERVICE mode (docs/directory.md) -------------------------------------
 # auth0-client's user listing is undocumented: these are the likeliest route and Auth0 fields.

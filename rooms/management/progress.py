@@ -4,7 +4,8 @@ A command walks its items in batches through `Tally.walk`, records each `Outcome
 stderr a progress line (done/total, rate) at most every few seconds, then a summary on stdout.
 The command fails (exit status 1) when any item failed, when the run stopped because the video
 provider is failing, or when it was interrupted; every item stands alone, so running it again
-carries on where it stopped.
+carries on where it stopped. Each run is one audit entry with the summary counts, and carries its
+own request id, shared by the entries of the items it touched.
 """
 
 import time
@@ -13,6 +14,7 @@ from contextlib import contextmanager
 
 from django.core.management.base import BaseCommand, CommandError
 
+from rooms import audit
 from rooms.maintenance import Outcome, Result, leased
 
 PROGRESS_EVERY_SECONDS = 5.0
@@ -27,6 +29,8 @@ class Tally:
         self.counts = dict.fromkeys(Result, 0)
         self.stopped_because = ""
         self.interrupted = False
+        # What else the run did, for its audit entry (ids and counts only).
+        self.detail: dict = {}
         self._started = self._last_line = time.monotonic()
 
     @property
@@ -110,13 +114,40 @@ class Tally:
                 + "; running the command again is safe"
             )
 
+    def outcome(self) -> str:
+        if self.dry_run:
+            return "dry run"
+        if self.interrupted:
+            return "interrupted"
+        unfinished = self.counts[Result.FAILED] + self.counts[Result.PARTLY_DONE]
+        return "failed" if unfinished or self.stopped_because else "done"
+
+    def audit_detail(self) -> dict:
+        counts = {
+            "done": self.counts[Result.DONE],
+            "partlyDone": self.counts[Result.PARTLY_DONE],
+            "skipped": self.counts[Result.SKIPPED],
+            "failed": self.counts[Result.FAILED],
+        }
+        return {"total": self.total, **counts, "stopped": bool(self.stopped_because), **self.detail}
+
 
 @contextmanager
 def tally(command: BaseCommand, *, total: int, dry_run: bool, verbosity: int) -> Iterator[Tally]:
     """A run of `command`: ends with the summary and the exit status, even when interrupted."""
+    name = type(command).__module__.rsplit(".", 1)[-1]
     run = Tally(command, total=total, dry_run=dry_run, verbosity=verbosity)
-    try:
-        yield run
-    except KeyboardInterrupt:
-        run.interrupted = True
-    run.finish()
+    with audit.channel("command", request_id=audit.run_id(name)):
+        try:
+            yield run
+        except KeyboardInterrupt:
+            run.interrupted = True
+        try:
+            run.finish()
+        finally:
+            audit.record(
+                audit.COMMAND.format(name),
+                actor=name,
+                outcome=run.outcome(),
+                detail=run.audit_detail(),
+            )

@@ -8,10 +8,10 @@ concurrency control (a row lock, or compare-and-set on `version`), so it can re-
 
 import enum
 import secrets
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
 from django.conf import settings
 
@@ -150,6 +150,22 @@ class Write:
 Change = Callable[[Teleconsultation | None], Write]
 
 
+@dataclass(frozen=True)
+class AuditEntry:
+    """Who did what, kept apart from the logs (`rooms.audit` records them). `detail` is a small
+    JSON object of ids and counts, never personal data (no names, no links)."""
+
+    action: str
+    actor: str
+    outcome: str  # the HTTP status ("201"), or a support outcome ("done", "failed", ...)
+    teleconsultation_id: str = ""
+    request_id: str = ""
+    client_type: str = ""
+    detail: Mapping[str, Any] = field(default_factory=dict)
+    at: datetime | None = None
+    id: str = field(default_factory=new_id)
+
+
 class StorageUnavailable(Exception):
     """The backend could not be reached or answered badly; the API answers 503."""
 
@@ -223,4 +239,35 @@ class Storage(Protocol):
 
     def room_in_use(self, room_id: str) -> bool:
         """Whether a live teleconsultation holds this room (a deletion must then not happen)."""
+        ...
+
+    # --- audit trail and agenda (issue #13) --------------------------------------------------
+    def record_audit(self, entry: AuditEntry) -> None: ...
+
+    def audit_entries(
+        self,
+        *,
+        since: datetime,
+        until: datetime | None = None,
+        teleconsultation_id: str | None = None,
+        batch_size: int = 500,
+    ) -> Iterator[list[AuditEntry]]:
+        """Entries recorded in [since, until), oldest first, keyset-paged on (at, id)."""
+        ...
+
+    def purge_audit(self, older_than: datetime) -> int:
+        """Erases the entries recorded before `older_than`; how many."""
+        ...
+
+    def agenda_page(
+        self,
+        external_id: str,
+        *,
+        ends_after: datetime,
+        starts_before: datetime | None,
+        after: tuple[datetime, str] | None,
+        limit: int,
+    ) -> list[Teleconsultation]:
+        """Up to `limit` live teleconsultations of one participant, still running at
+        `ends_after` and starting before `starts_before`, in (start, id) order after `after`."""
         ...

@@ -10,13 +10,14 @@ another writer came first, and the change function runs again on the fresher rec
 
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
-from datetime import datetime
+from datetime import UTC, datetime
 
 from django.conf import settings
 
 from crud.client import CrudClient
 from crud.errors import CrudConflict, CrudError
 from rooms.storage.base import (
+    AuditEntry,
     Change,
     JobKind,
     RoomJob,
@@ -319,6 +320,102 @@ class CrudStorage:
     def ping(self) -> None:
         self._call(self.client.count, self.jobs, query={})
 
+    # --- audit trail and agenda (issue #13) --------------------------------------------------
+    @property
+    def audit(self) -> str:
+        """The audit collection, `AUDIT_CRUD_NAME` (read when used)."""
+        return settings.AUDIT_CRUD_NAME
+
+    def record_audit(self, entry: AuditEntry) -> None:
+        record = {
+            "at": iso(entry.at or datetime.now(UTC)),
+            "action": entry.action,
+            "actor": entry.actor,
+            "outcome": entry.outcome,
+            "teleconsultationId": entry.teleconsultation_id,
+            "requestId": entry.request_id,
+            "clientType": entry.client_type,
+            "detail": dict(entry.detail),
+            "__STATE__": "PUBLIC",
+        }
+        self._call(self.client.create, self.audit, record, actor=entry.actor)
+
+    def audit_entries(
+        self,
+        *,
+        since: datetime,
+        until: datetime | None = None,
+        teleconsultation_id: str | None = None,
+        batch_size: int = 500,
+    ) -> Iterator[list[AuditEntry]]:
+        """Oldest first, keyset-paged on (at, _id)."""
+        base = [{"at": {"$gte": iso(since)}}]
+        if until is not None:
+            base.append({"at": {"$lt": iso(until)}})
+        if teleconsultation_id is not None:
+            base.append({"teleconsultationId": teleconsultation_id})
+        last = None
+        while True:
+            clauses = list(base)
+            if last is not None:
+                at, key = last
+                clauses.append({"$or": [{"at": {"$gt": at}}, {"at": at, "_id": {"$gt": key}}]})
+            rows = self._call(
+                self.client.list,
+                self.audit,
+                query={"$and": clauses},
+                sort="at,_id",
+                limit=min(batch_size, PAGE),
+            )
+            if not rows:
+                return
+            yield [_audit_entry(row) for row in rows]
+            last = (rows[-1]["at"], rows[-1]["_id"])
+
+    def purge_audit(self, older_than: datetime) -> int:
+        query = {"at": {"$lt": iso(older_than)}}
+        doomed = self._call(self.client.count, self.audit, query=query)
+        if doomed:
+            self._call(self.client.delete_many, self.audit, query=query, states=ANY_STATE)
+        return doomed
+
+    def agenda_page(
+        self,
+        external_id: str,
+        *,
+        ends_after: datetime,
+        starts_before: datetime | None,
+        after: tuple[datetime, str] | None,
+        limit: int,
+    ) -> list[Teleconsultation]:
+        # Records Mia's service wrote name participants by Kaleyra user id only.
+        mapping = self.mappings_for([external_id]).get(external_id)
+        mine = [{"participants.userExternalId": external_id}]
+        if mapping is not None:
+            mine.append({"participants.userBandyerId": mapping.kaleyra_user_id})
+        clauses = [{"$or": mine}, {"endDate": {"$gt": iso(ends_after)}}]
+        if starts_before is not None:
+            clauses.append({"startDate": {"$lt": iso(starts_before)}})
+        if after is not None:
+            start, key = after
+            clauses.append(
+                {
+                    "$or": [
+                        {"startDate": {"$gt": iso(start)}},
+                        {"startDate": iso(start), "_id": {"$gt": key}},
+                    ]
+                }
+            )
+        rows = self._call(
+            self.client.list,
+            self.teleconsultations,
+            query={"$and": clauses},
+            states=LIVE,
+            sort="startDate,_id",
+            limit=min(limit, PAGE),
+        )
+        return self._teleconsultations(rows)
+
     # --- paging ----------------------------------------------------------------------------------
     def _id_pages(self, query: dict, states, batch_size: int, *, fields: str | None = "_id"):
         """Pages of records in `_id` order, keyset-paginated (never `_sk`: rows that change
@@ -454,5 +551,19 @@ def _job(row: dict) -> RoomJob:
         payload=row.get("payload"),
         created_at=parse_date(row.get("createdAt")),
         updated_at=parse_date(row.get("updatedAt")),
+        id=row["_id"],
+    )
+
+
+def _audit_entry(row: dict) -> AuditEntry:
+    return AuditEntry(
+        action=row.get("action") or "",
+        actor=row.get("actor") or "",
+        outcome=row.get("outcome") or "",
+        teleconsultation_id=row.get("teleconsultationId") or "",
+        request_id=row.get("requestId") or "",
+        client_type=row.get("clientType") or "",
+        detail=row.get("detail") or {},
+        at=parse_date(row.get("at")),
         id=row["_id"],
     )

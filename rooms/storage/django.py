@@ -9,6 +9,8 @@ commit with it. No provider call may be made while it is open.
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
 from datetime import datetime
+from itertools import groupby
+from operator import itemgetter
 
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, F, Q
@@ -16,6 +18,7 @@ from django.utils import timezone
 
 from rooms import models
 from rooms.storage.base import (
+    AuditEntry,
     Change,
     JobKind,
     Participant,
@@ -54,6 +57,18 @@ MEMBER_COLUMNS = (
 # One query for a visit and its participants: a LEFT JOIN read as plain tuples, no model
 # instances and no prefetch machinery (the GET endpoint's budget is one query).
 FIND_COLUMNS = (*VISIT_COLUMNS, *(f"participants__{name}" for name in MEMBER_COLUMNS))
+# Keyset order first: a page's last row gives the next page's (at, id).
+AUDIT_COLUMNS = (
+    "at",
+    "id",
+    "action",
+    "actor",
+    "outcome",
+    "teleconsultation_id",
+    "request_id",
+    "client_type",
+    "detail",
+)
 
 
 def _teleconsultation(rows: Sequence[tuple]) -> Teleconsultation:
@@ -331,6 +346,80 @@ class DjangoStorage:
     def ping(self) -> None:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
+
+    # --- audit trail and agenda (issue #13) --------------------------------------------------
+    def record_audit(self, entry: AuditEntry) -> None:
+        models.AuditEntry.objects.create(
+            id=entry.id,
+            at=entry.at or timezone.now(),
+            actor=entry.actor[:255],
+            action=entry.action[:64],
+            teleconsultation_id=entry.teleconsultation_id[:24],
+            outcome=entry.outcome[:32],
+            request_id=entry.request_id[:128],
+            client_type=entry.client_type[:64],
+            detail=dict(entry.detail),
+        )
+
+    def audit_entries(
+        self,
+        *,
+        since: datetime,
+        until: datetime | None = None,
+        teleconsultation_id: str | None = None,
+        batch_size: int = 500,
+    ) -> Iterator[list[AuditEntry]]:
+        query = models.AuditEntry.objects.filter(at__gte=since)
+        if until is not None:
+            query = query.filter(at__lt=until)
+        if teleconsultation_id is not None:
+            query = query.filter(teleconsultation_id=teleconsultation_id)
+        last = None
+        while True:
+            page = query.order_by("at", "id")
+            if last is not None:
+                at, pk = last
+                page = page.filter(Q(at__gt=at) | Q(at=at, id__gt=pk))
+            rows = list(page.values_list(*AUDIT_COLUMNS)[:batch_size])
+            if not rows:
+                return
+            yield [AuditEntry(**dict(zip(AUDIT_COLUMNS, row, strict=True))) for row in rows]
+            last = (rows[-1][0], rows[-1][1])
+
+    def purge_audit(self, older_than: datetime) -> int:
+        # No signal or relation points at audit rows, so this is one DELETE, no rows loaded.
+        deleted, _ = models.AuditEntry.objects.filter(at__lt=older_than).delete()
+        return deleted
+
+    def agenda_page(
+        self,
+        external_id: str,
+        *,
+        ends_after: datetime,
+        starts_before: datetime | None,
+        after: tuple[datetime, str] | None,
+        limit: int,
+    ) -> list[Teleconsultation]:
+        """One query: the page's visit ids as a limited subquery (on the participant's
+        external_id), joined to every participant of those visits."""
+        mine = models.Teleconsultation.objects.filter(
+            state=State.PUBLIC, participants__external_id=external_id, end__gt=ends_after
+        )
+        if starts_before is not None:
+            mine = mine.filter(start__lt=starts_before)
+        if after is not None:
+            start, pk = after
+            mine = mine.filter(Q(start__gt=start) | Q(start=start, id__gt=pk))
+        page = mine.order_by("start", "id").values("id")[:limit]
+        rows = (
+            models.Teleconsultation.objects.filter(id__in=page)
+            .order_by("start", "id", "participants__position")
+            .values_list(*FIND_COLUMNS)
+        )
+        return [
+            _teleconsultation(list(visit_rows))
+            for _, visit_rows in groupby(rows, key=itemgetter(0))
+        ]
 
 
 def _applied(write: Write):

@@ -164,7 +164,10 @@ def test_get_costs_one_query_and_one_provider_call(
     api, started, simulator, django_assert_num_queries, django_storage_only
 ):
     simulator.reset_call_log()
-    # The visit and its participants in one LEFT JOIN (Django backend).
-    with django_assert_num_queries(1):
+    # The visit and its participants in one LEFT JOIN (Django backend), plus the audit entry of
+    # the link handed out (rooms/audit.py): the one write a GET makes.
+    with django_assert_num_queries(2) as queries:
         assert get(api, started, "patient-1").status_code == 200
+    assert queries.captured_queries[0]["sql"].lstrip().upper().startswith("SELECT")
+    assert "rooms_auditentry" in queries.captured_queries[1]["sql"]
     assert simulator.call_count() == 1

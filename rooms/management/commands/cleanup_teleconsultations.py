@@ -1,13 +1,14 @@
-"""Moves the teleconsultations ended before a cut-off to TRASH, deleting their Kaleyra rooms, and
-erases long-trashed ones for good.
+"""Moves the teleconsultations ended before a cut-off to TRASH, deleting their Kaleyra rooms,
+erases long-trashed ones for good, and erases audit entries past their retention.
 
     manage.py cleanup_teleconsultations --older-than-days 30 [--purge-trash-older-than-days 365]
+        [--audit-older-than-days 3650]
 """
 
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from rooms import maintenance
+from rooms import audit, maintenance
 from rooms.maintenance import Outcome, Result
 from rooms.management import progress
 from rooms.management.options import add_run_options, aware_datetime, days_ago, positive_int
@@ -19,7 +20,7 @@ ACTOR = "cleanup_teleconsultations"
 class Command(BaseCommand):
     help = (
         "Deletes the Kaleyra rooms of teleconsultations ended before a cut-off and moves them to "
-        "TRASH; optionally erases trashed teleconsultations for good."
+        "TRASH; optionally erases trashed teleconsultations and old audit entries for good."
     )
 
     def add_arguments(self, parser):
@@ -39,6 +40,12 @@ class Command(BaseCommand):
             metavar="N",
             help="erase for good what has been in the trash for more than N days",
         )
+        parser.add_argument(
+            "--audit-older-than-days",
+            type=positive_int,
+            metavar="N",
+            help="erase the audit entries recorded more than N days ago (retention)",
+        )
         add_run_options(parser)
 
     def handle(self, *args, **options):
@@ -47,10 +54,12 @@ class Command(BaseCommand):
             ended_before = days_ago(options["older_than_days"])
         purge_days = options["purge_trash_older_than_days"]
         trashed_before = days_ago(purge_days) if purge_days is not None else None
-        if ended_before is None and trashed_before is None:
+        audit_days = options["audit_older_than_days"]
+        audited_before = days_ago(audit_days) if audit_days is not None else None
+        if ended_before is None and trashed_before is None and audited_before is None:
             raise CommandError(
                 "Say what to clean: --ended-before DATE or --older-than-days N, "
-                "and/or --purge-trash-older-than-days N"
+                "and/or --purge-trash-older-than-days N, and/or --audit-older-than-days N"
             )
         if ended_before and ended_before > timezone.now():
             raise CommandError(
@@ -85,6 +94,16 @@ class Command(BaseCommand):
                 )
                 for batch in run.walk([batch] for batch in batches):
                     self._purge(run, storage, batch, dry_run=dry_run)
+            if audited_before:
+                self._purge_audit(run, storage, audited_before, dry_run=dry_run)
+
+    def _purge_audit(self, run, storage, audited_before, *, dry_run: bool) -> None:
+        if dry_run:
+            self.stdout.write(f"would erase the audit entries recorded before {audited_before}")
+            return
+        erased = storage.purge_audit(audited_before)
+        run.detail["auditEntriesErased"] = erased
+        self.stdout.write(f"{erased} audit entries recorded before {audited_before} erased")
 
     def _purge(self, run, storage, teleconsultation_ids, *, dry_run: bool) -> None:
         """One batch erased in one statement: the records are in TRASH, no provider is called."""
@@ -99,3 +118,10 @@ class Command(BaseCommand):
             else:
                 outcome = Outcome(Result.SKIPPED, f"{teleconsultation_id}: no longer in the trash")
             run.record(outcome)
+            audit.record(
+                audit.ERASE,
+                actor=ACTOR,
+                teleconsultation_id=teleconsultation_id,
+                outcome=outcome.result.value,
+                detail={"message": outcome.message},
+            )

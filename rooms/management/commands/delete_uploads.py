@@ -14,6 +14,8 @@ from rooms.management import progress
 from rooms.management.options import add_run_options, aware_datetime
 from rooms.storage import get_storage
 
+ACTOR = "delete_uploads"
+
 
 class Command(BaseCommand):
     help = (
@@ -65,4 +67,6 @@ class Command(BaseCommand):
                 if dry_run:
                     run.would(f"delete the uploads of {teleconsultation_id}")
                 else:
-                    run.record(maintenance.delete_uploads(teleconsultation_id, force=True))
+                    run.record(
+                        maintenance.delete_uploads(teleconsultation_id, actor=ACTOR, force=True)
+                    )

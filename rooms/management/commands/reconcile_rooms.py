@@ -64,7 +64,7 @@ class Command(BaseCommand):
                 if dry_run:
                     run.would(f"delete room {pending.key} (reason: {pending.reason})")
                 else:
-                    run.record(maintenance.finish_room_deletion(pending))
+                    run.record(maintenance.finish_room_deletion(pending, actor=ACTOR))
             for intent in run.walk([intents], lease="reconcile"):
                 if dry_run:
                     run.would(f"look for rooms tagged {intent.key} and delete those nobody holds")
