@@ -100,7 +100,7 @@ def test_the_service_pods_take_their_environment_from_the_config_map_and_the_sec
     secret = documents("secret.example.yaml")[0]["metadata"]["name"]
     config_maps = {d["metadata"]["name"] for d in documents() if d["kind"] == "ConfigMap"}
     for document in documents():
-        is_cache = document["metadata"]["labels"]["app.kubernetes.io/component"] == "cache"
+        is_cache = document["metadata"]["labels"].get("app.kubernetes.io/component") == "cache"
         if document["kind"] in ("Deployment", "CronJob", "Job") and not is_cache:
             env_from = pod_spec(document)["containers"][0]["envFrom"]
             assert {"configMapRef": {"name": "teleconsultation-env"}} in env_from
