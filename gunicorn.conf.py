@@ -13,6 +13,9 @@ from pathlib import Path
 
 wsgi_app = "teleconsultation_project.wsgi:application"
 bind = "0.0.0.0:8000"
+# The application loads once, in the master, before any port is opened or worker forked: a
+# configuration it refuses stops gunicorn with one message (and workers share its memory).
+preload_app = True
 
 # Kaleyra calls wait on the network: threads keep a worker answering while one of them waits.
 # Each thread holds its own database connection: workers x threads per instance.
@@ -46,6 +49,13 @@ def on_starting(server):
     directory.mkdir(parents=True, exist_ok=True)
     for stale in directory.glob("*.db"):  # left by an earlier run in a directory given to us
         stale.unlink()
+
+
+def pre_fork(server, worker):
+    # A connection the master opened while loading must not be shared by the workers it forks.
+    from django.db import connections
+
+    connections.close_all()
 
 
 def child_exit(server, worker):

@@ -12,7 +12,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "teleconsultation_project.settin
 try:
     application = get_wsgi_application()
 except ImproperlyConfigured as exc:
-    # One line naming what to fix instead of a traceback per worker; exit status 4 is gunicorn's
-    # "application failed to load", which stops the server instead of restarting workers forever.
+    # One line naming what to fix instead of a traceback. Exit status 4 is gunicorn's own for
+    # "application failed to load": from a worker, it stops gunicorn instead of a restart loop.
     logging.getLogger("teleconsultation.startup").critical("Cannot start: %s", exc)
     sys.exit(4)
