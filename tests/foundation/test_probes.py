@@ -113,3 +113,10 @@ def test_other_paths_are_logged(client, caplog):
     with caplog.at_level(logging.INFO):
         client.get("/no-such-path")
     assert [r.getMessage() for r in caplog.records] == ["GET /no-such-path 404"]
+
+
+@pytest.mark.django_db
+def test_probes_answer_plain_http_when_everything_else_is_redirected_to_https(client, settings):
+    settings.SECURE_SSL_REDIRECT = True
+    assert [client.get(path).status_code for path in PROBES] == [200] * len(PROBES)
+    assert client.get("/documentation/").status_code == 301
