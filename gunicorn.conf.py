@@ -5,6 +5,7 @@ stops after KALEYRA_REQUEST_DEADLINE_SECONDS (retries included). A worker is kil
 after that, and a shutdown lets requests in flight finish. Logs are the service's JSON lines.
 """
 
+import atexit
 import math
 import os
 import shutil
@@ -38,10 +39,15 @@ control_socket_disable = True
 worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None  # noqa: S108
 
 # Counters and histograms of every worker add up in one /-/metrics (prometheus_client's
-# multiprocess mode); the directory must be set before a worker imports prometheus_client.
-_own_metrics_dir = "PROMETHEUS_MULTIPROC_DIR" not in os.environ
-if _own_metrics_dir:
+# multiprocess mode); the directory must be set before the application imports prometheus_client.
+if "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="prometheus-")
+    _master = os.getpid()
+
+    @atexit.register
+    def _remove_metrics_dir():  # at the master's exit, a refused start-up included
+        if os.getpid() == _master:  # forked workers inherit this handler
+            shutil.rmtree(os.environ["PROMETHEUS_MULTIPROC_DIR"], ignore_errors=True)
 
 
 def on_starting(server):
@@ -62,11 +68,6 @@ def child_exit(server, worker):
     from prometheus_client import multiprocess
 
     multiprocess.mark_process_dead(worker.pid)
-
-
-def on_exit(server):
-    if _own_metrics_dir:
-        shutil.rmtree(os.environ["PROMETHEUS_MULTIPROC_DIR"], ignore_errors=True)
 
 
 loglevel = os.environ.get("LOG_LEVEL", "INFO").lower()
