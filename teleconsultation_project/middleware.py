@@ -18,7 +18,8 @@ error_logger = logging.getLogger("teleconsultation.errors")
 
 REQUEST_ID_HEADER = "x-request-id"
 EXPECTED = (Http404, PermissionDenied, SuspiciousOperation, BadRequest)
-ACCEPTABLE_REQUEST_ID = re.compile(r"^[\w.:/+=-]{1,128}$")
+# ASCII only, matched whole: `$` alone would let a trailing newline into a header and a log line.
+ACCEPTABLE_REQUEST_ID = re.compile(r"[A-Za-z0-9_.:/+=-]{1,128}")
 
 
 class ProbeMiddleware:
@@ -52,7 +53,7 @@ class RequestIdMiddleware:
 
     def __call__(self, request):
         incoming = request.headers.get(REQUEST_ID_HEADER, "")
-        request_id = incoming if ACCEPTABLE_REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        request_id = incoming if ACCEPTABLE_REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
         request.request_id = request_id
         token = request_id_var.set(request_id)
         started = time.perf_counter()

@@ -65,8 +65,13 @@ def test_the_request_id_is_taken_from_the_gateway_or_generated(client, caplog):
     assert record.request_id == "abc-1"
     generated = client.get("/nowhere")["x-request-id"]
     assert len(generated) == 32
-    # A header that could forge log lines is replaced, not echoed.
-    assert client.get("/nowhere", HTTP_X_REQUEST_ID='a"\n{b')["x-request-id"] != 'a"\n{b'
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("forged", ['a"\n{b', "abc\n", "caf\u00e9", "x" * 129, ""])
+def test_a_request_id_that_could_forge_headers_or_lines_is_replaced(client, forged):
+    echoed = client.get("/nowhere", HTTP_X_REQUEST_ID=forged)["x-request-id"]
+    assert echoed != forged and len(echoed) == 32
 
 
 @pytest.mark.django_db
