@@ -1,4 +1,5 @@
-# The teleconsultation service under gunicorn. Build: docker build -t teleconsultation .
+# The teleconsultation service under gunicorn (settings in gunicorn.conf.py).
+# Build: docker build -t teleconsultation .
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -15,10 +16,14 @@ RUN pip install -r requirements/base.txt
 COPY . .
 # collectstatic needs settings to load; these placeholders exist only at build time.
 RUN DJANGO_SECRET_KEY=build DJANGO_ALLOWED_HOSTS=build BANDYER_API_SECRET_KEY=build \
-    BANDYER_BASE_URL=https://build.invalid python manage.py collectstatic --noinput \
+    BANDYER_BASE_URL=https://build.invalid python manage.py collectstatic --noinput -v 0 \
     && mkdir -p var && chown -R app var
 
-USER app
+# A numeric user, so Kubernetes' runAsNonRoot can tell it is not root.
+USER 10001
 EXPOSE 8000
-CMD ["gunicorn", "teleconsultation_project.wsgi:application", "--bind", "0.0.0.0:8000", \
-     "--workers", "3", "--timeout", "60", "--access-logfile", "-"]
+# Liveness only: whether to send traffic (database, migrations) is /-/ready's answer, which
+# compose and Kubernetes ask for themselves.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
+    CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/-/healthz', timeout=4)"]
+CMD ["gunicorn", "--config", "gunicorn.conf.py"]

@@ -8,9 +8,9 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 POSTGRES_TEST_URL ?= postgres://postgres@127.0.0.1:5432/test
 
-.PHONY: run test lint format migrate venv clean simulator test-sqlite test-postgres bench
+.PHONY: run test help lint format migrate venv clean simulator test-sqlite test-postgres bench
 
-run: $(VENV)/.installed migrate
+run: $(VENV)/.installed migrate ## serve the API on http://127.0.0.1:8000 (HOST=..., PORT=... to change)
 	@echo ""
 	@echo "  Teleconsultation API  http://$(HOST):$(PORT)/"
 	@echo "  API docs (Swagger)    http://$(HOST):$(PORT)/documentation/"
@@ -21,40 +21,43 @@ run: $(VENV)/.installed migrate
 	KALEYRA_SIMULATOR_PUBLIC_URL=$${KALEYRA_SIMULATOR_PUBLIC_URL:-http://$(HOST):$(PORT)/kaleyra-simulator} \
 		$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
-test: $(VENV)/.installed lint test-sqlite fuzz test-postgres
+test: $(VENV)/.installed lint test-sqlite fuzz test-postgres ## lint, the suite on SQLite, the fuzz, the suite on PostgreSQL
 
-lint: $(VENV)/.installed
+help: ## list these targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+lint: $(VENV)/.installed ## ruff lint and format check
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-format: $(VENV)/.installed
+format: $(VENV)/.installed ## ruff format and autofix
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-test-sqlite: $(VENV)/.installed
+test-sqlite: $(VENV)/.installed ## the suite on SQLite (PYTEST_ARGS=... to narrow it)
 	@echo "==> Test suite on SQLite"
 	DATABASE_URL= $(BIN)/python -m pytest $(PYTEST_ARGS)
 
-test-postgres: $(VENV)/.installed
+test-postgres: $(VENV)/.installed ## the suite on PostgreSQL at POSTGRES_TEST_URL (skipped if unreachable)
 	@$(BIN)/python scripts/postgres_leg.py "$(POSTGRES_TEST_URL)" $(PYTEST_ARGS)
 
-migrate: $(VENV)/.installed
+migrate: $(VENV)/.installed ## apply database migrations
 	$(BIN)/python manage.py migrate --noinput
 
 # schemathesis against a live gunicorn (SQLite in a temp dir, Kaleyra simulator); docs/testing.md.
 FUZZ_EXAMPLES ?= 50
 .PHONY: fuzz
-fuzz: $(VENV)/.installed
+fuzz: $(VENV)/.installed ## schemathesis over the OpenAPI document against a live server
 	@echo "==> Fuzz: schemathesis over /documentation/json"
 	$(BIN)/python scripts/fuzz.py --max-examples $(FUZZ_EXAMPLES) $(FUZZ_ARGS)
 
-bench: $(VENV)/.installed
+bench: $(VENV)/.installed ## latency, queries and memory of GET /teleconsultation/{id}
 	$(BIN)/python bench/get_access.py 500
 
-simulator: $(VENV)/.installed
+simulator: $(VENV)/.installed ## the Kaleyra simulator over HTTP on port 8787
 	$(BIN)/python manage.py kaleyra_simulator --port 8787
 
-venv: $(VENV)/.installed
+venv: $(VENV)/.installed ## create .venv with the pinned dependencies
 
 $(VENV)/.installed: requirements/base.txt requirements/test.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed; set PYTHON=python3.11")'
@@ -63,5 +66,5 @@ $(VENV)/.installed: requirements/base.txt requirements/test.txt
 	$(BIN)/python -m pip install --quiet -r requirements/test.txt
 	touch $@
 
-clean:
+clean: ## remove .venv, var/ and collected static files
 	rm -rf $(VENV) var staticfiles

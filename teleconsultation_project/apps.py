@@ -10,7 +10,7 @@ class ProjectConfig(AppConfig):
     verbose_name = "Teleconsultation service"
 
     def ready(self) -> None:
-        from teleconsultation_project import schema, service_config  # noqa: F401 (registers)
+        from teleconsultation_project import checks, schema, service_config  # noqa: F401 (registers)
 
         service_config.connect_signals()
         # A broken configuration file must stop start-up, not the first request.

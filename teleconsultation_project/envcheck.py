@@ -28,6 +28,12 @@ def environment_errors(env: environ.Env, *, debug: bool) -> list[str]:
     ]
 
 
+INSTRUMENTED_ENGINES = {
+    "django.db.backends.sqlite3": "django_prometheus.db.backends.sqlite3",
+    "django.db.backends.postgresql": "django_prometheus.db.backends.postgresql",
+}
+
+
 def read_database(env: environ.Env, base_dir: Path) -> dict:
     """The default database from DATABASE_URL, or a SQLite file under var/."""
     default_url = f"sqlite:///{base_dir / 'var' / 'db.sqlite3'}"
@@ -40,6 +46,12 @@ def read_database(env: environ.Env, base_dir: Path) -> dict:
             "postgres://user:password@host:5432/name or sqlite:////absolute/path.sqlite3"
         ) from exc
     engine = config.get("ENGINE", "")
+    if engine in INSTRUMENTED_ENGINES:
+        # The same engines, counting queries and their time for /-/metrics.
+        config["ENGINE"] = INSTRUMENTED_ENGINES[engine]
+    if test_name := env.str("DATABASE_TEST_NAME", default=""):
+        # Each test run on a shared server gets its own database (scripts/postgres_leg.py).
+        config["TEST"] = {"NAME": test_name}
     if engine.endswith("sqlite3"):
         name = config.get("NAME") or ""
         if name and name != ":memory:":

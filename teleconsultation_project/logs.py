@@ -1,17 +1,19 @@
-"""JSON-lines logging with the request id, and a filter that keeps secrets out of the logs.
+"""One JSON log format for the service, gunicorn and management commands, with no secret in it.
 
-Every line carries the request id of the request being served (set by RequestIdMiddleware), so a
-support engineer can follow one request across lines. API keys and access links never reach a
-log line: the redaction filter removes the configured key and anything shaped like a join link.
+Every line is one JSON object (python-json-logger) with `time`, `level`, `logger`, `message`,
+`request_id` and whatever `extra` the caller gave. The request id of the request being served
+lives in `request_id_var`, so code that calls other services (Kaleyra, the user directory) can
+send it along. API keys, join-link tokens and JWTs are redacted from every field of a line.
 """
 
 import contextvars
-import json
 import logging
 import re
 from datetime import UTC, datetime
 
 from django.conf import settings
+from pythonjsonlogger.core import RESERVED_ATTRS
+from pythonjsonlogger.json import JsonFormatter
 
 request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "request_id", default=None
@@ -21,6 +23,9 @@ request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar(
 # `/join/<token>`; the token is what grants access, so it is what must not be written.
 LINK_PATTERN = re.compile(r"(rest-call-handler|/join)/[^\s\"'?&#]+")
 TOKEN_PATTERN = re.compile(r"(eyJ[\w-]+\.[\w-]+\.)[\w-]+")
+
+# Paths whose requests are never logged: probes and scrapes come every few seconds.
+QUIET_PATHS = frozenset({"/-/healthz", "/-/ready", "/-/check-up", "/-/metrics"})
 
 
 def redact(text: str) -> str:
@@ -33,37 +38,101 @@ def redact(text: str) -> str:
 
 class RequestIdFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
-        # Django logs a failed response after the middleware has returned; its record carries
-        # the request, which carries the id.
-        request = getattr(record, "request", None)
-        record.request_id = request_id_var.get() or getattr(request, "request_id", None)
+        if getattr(record, "request_id", None) is None:
+            # Django logs a failed response after the middleware has returned; its record
+            # carries the request, which carries the id.
+            request = getattr(record, "request", None)
+            record.request_id = request_id_var.get() or getattr(request, "request_id", None)
         return True
 
 
-class RedactSecretsFilter(logging.Filter):
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        record.msg, record.args = redact(message), None
-        if record.exc_info and not record.exc_text:
-            record.exc_text = logging.Formatter().formatException(record.exc_info)
-        if record.exc_text:
-            record.exc_text = redact(record.exc_text)
-        return True
+class JsonLineFormatter(JsonFormatter):
+    """`{"time", "level", "logger", "message", "request_id", ...extra}`, secrets redacted."""
 
+    # Django's `request` (its repr carries the query string) and runserver's `server_time` are
+    # context for other handlers, not fields of a line.
+    NOT_FIELDS = (*RESERVED_ATTRS, "request", "server_time", "taskName")
 
-EXTRA_FIELDS = ("method", "path", "status", "duration_ms", "operation", "teleconsultation")
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(
+            "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
+            rename_fields={
+                "asctime": "time",
+                "levelname": "level",
+                "name": "logger",
+                "exc_info": "exception",
+            },
+            reserved_attrs=self.NOT_FIELDS,
+        )
 
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:  # noqa: N802
+        return datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds")
 
-class JsonLineFormatter(logging.Formatter):
-    def format(self, record: logging.LogRecord) -> str:
-        line = {
-            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
-            "level": record.levelname,
-            "logger": record.name,
-            "message": record.getMessage(),
-            "request_id": getattr(record, "request_id", None),
+    def process_log_record(self, log_data: dict) -> dict:
+        return {
+            key: redact(value) if isinstance(value, str) else value
+            for key, value in log_data.items()
         }
-        line.update({key: getattr(record, key) for key in EXTRA_FIELDS if hasattr(record, key)})
-        if record.exc_text or record.exc_info:
-            line["exception"] = record.exc_text or self.formatException(record.exc_info)
-        return json.dumps(line, default=str)
+
+
+class GunicornAccessFilter(logging.Filter):
+    """Turns gunicorn's access record into fields; drops the lines of probes and scrapes."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        atoms = record.args
+        if not isinstance(atoms, dict):
+            return True
+        path = atoms.get("U") or "-"
+        if path in QUIET_PATHS:
+            return False
+        method, status = atoms.get("m") or "-", atoms.get("s")
+        record.msg, record.args = f"{method} {path} {status}", None
+        record.method, record.path = method, path
+        record.status = int(status) if str(status).isdigit() else status
+        record.duration_ms = round(atoms.get("D", 0) / 1000, 1)
+        record.bytes = atoms.get("B")
+        record.remote_addr = atoms.get("h")
+        record.user_agent = atoms.get("a")
+        request_id = atoms.get("{x-request-id}o")
+        record.request_id = None if request_id in (None, "-") else request_id
+        return True
+
+
+class CommandVerbosityFilter(logging.Filter):
+    """In a management command, lets INFO lines through only at `-v 2` or more."""
+
+    threshold = logging.NOTSET
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= CommandVerbosityFilter.threshold
+
+
+# Commands that serve requests: their log is their output, whatever the verbosity.
+SERVING_COMMANDS = frozenset({"runserver", "kaleyra_simulator"})
+
+
+def configure_command_logging(verbosity: int) -> None:
+    """Management commands print to stdout; their log (stderr) shows INFO only from `-v 2`."""
+    CommandVerbosityFilter.threshold = logging.NOTSET if verbosity >= 2 else logging.WARNING
+
+
+def command_verbosity(argv: list[str]) -> int | None:
+    """The `-v`/`--verbosity` of a `manage.py` command line (default 1); None for a server."""
+    if len(argv) < 2 or argv[1] in SERVING_COMMANDS:
+        return None
+    verbosity = 1
+    arguments = iter(argv[2:])
+    for argument in arguments:
+        if argument == "--":
+            break
+        if argument in ("-v", "--verbosity"):
+            value = next(arguments, "")
+        elif argument.startswith("--verbosity="):
+            value = argument.partition("=")[2]
+        elif argument.startswith("-v") and argument[2:].isdigit():
+            value = argument[2:]
+        else:
+            continue
+        if value.isdigit():
+            verbosity = int(value)
+    return verbosity

@@ -1,5 +1,5 @@
-"""Request-level middleware: request ids and access logs, body size limits, chunked bodies,
-JSON error pages."""
+"""Request-level middleware: probes, request ids and access logs, body size limits, chunked
+bodies, JSON errors."""
 
 import logging
 import re
@@ -11,16 +11,41 @@ from django.conf import settings
 from django.core.exceptions import BadRequest, PermissionDenied, SuspiciousOperation
 from django.core.handlers.wsgi import LimitedStream
 from django.http import Http404
+from django.urls import resolve
 
 from teleconsultation_project.errors import json_error
-from teleconsultation_project.logs import request_id_var
+from teleconsultation_project.logs import QUIET_PATHS, request_id_var
 
 access_logger = logging.getLogger("teleconsultation.access")
 error_logger = logging.getLogger("teleconsultation.errors")
 
 REQUEST_ID_HEADER = "x-request-id"
 EXPECTED = (Http404, PermissionDenied, SuspiciousOperation, BadRequest)
-ACCEPTABLE_REQUEST_ID = re.compile(r"^[\w.:/+=-]{1,128}$")
+# ASCII only, matched whole: `$` alone would let a trailing newline into a header and a log line.
+ACCEPTABLE_REQUEST_ID = re.compile(r"[A-Za-z0-9_.:/+=-]{1,128}")
+
+
+class ProbeMiddleware:
+    """Answers probes and scrapes before anything else, whatever the Host, and logs nothing.
+
+    Kubelets, Docker and Prometheus address a pod by its IP, which is no host name the service
+    serves; every other path keeps Django's ALLOWED_HOSTS check (CommonMiddleware's get_host()).
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.path_info not in QUIET_PATHS:
+            return self.get_response(request)
+        match = resolve(request.path_info)
+        request.resolver_match = match
+        response = match.func(request, *match.args, **match.kwargs)
+        if hasattr(response, "render"):
+            response = response.render()
+        # A 503 while not ready is expected during every rollout: not an error for django.request.
+        response._has_been_logged = True
+        return response
 
 
 class RequestIdMiddleware:
@@ -31,7 +56,7 @@ class RequestIdMiddleware:
 
     def __call__(self, request):
         incoming = request.headers.get(REQUEST_ID_HEADER, "")
-        request_id = incoming if ACCEPTABLE_REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        request_id = incoming if ACCEPTABLE_REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
         request.request_id = request_id
         token = request_id_var.set(request_id)
         started = time.perf_counter()

@@ -15,11 +15,13 @@ from teleconsultation_project.envcheck import (
     optional_milliseconds,
     read_database,
 )
+from teleconsultation_project.sentry import init_sentry
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
-env.read_env(BASE_DIR / ".env", overwrite=False)
+if (BASE_DIR / ".env").is_file():  # optional: django-environ would log its absence every start
+    env.read_env(BASE_DIR / ".env", overwrite=False)
 
 DEBUG = env.bool("DJANGO_DEBUG", default=True)
 
@@ -30,7 +32,13 @@ if _missing:
     )
 
 SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="dev-only-insecure-key-never-used-in-production")
-ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
+# Trying the production image on one's own machine (docker compose) over plain HTTP: localhost is
+# served and nothing demands HTTPS. Never for a service others can reach (docs/operations.md).
+INSECURE_LOCAL_HTTP = env.bool("DJANGO_INSECURE_LOCAL_HTTP", default=False)
+LOCAL_HOSTS = ["127.0.0.1", "localhost", "[::1]"]
+ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=[*LOCAL_HOSTS, "testserver"])
+if INSECURE_LOCAL_HTTP:
+    ALLOWED_HOSTS += [host for host in LOCAL_HOSTS if host not in ALLOWED_HOSTS]
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
@@ -44,6 +52,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "django_prometheus",
     "teleconsultation_project.apps.ProjectConfig",
     "kaleyra.apps.KaleyraConfig",
     "crud.apps.CrudConfig",
@@ -52,7 +61,12 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Probes and the metrics scrape answer whatever the Host, unlogged and uncounted.
+    "teleconsultation_project.middleware.ProbeMiddleware",
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "teleconsultation_project.middleware.RequestIdMiddleware",
+    # Every provider call of a request shares one deadline (KALEYRA_REQUEST_DEADLINE_SECONDS).
+    "kaleyra.deadline.RequestDeadlineMiddleware",
     "teleconsultation_project.middleware.ChunkedBodyMiddleware",
     "teleconsultation_project.middleware.BodySizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -64,6 +78,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "teleconsultation_project.middleware.JsonErrorMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
 ROOT_URLCONF = "teleconsultation_project.urls"
@@ -120,14 +135,16 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
 REQUEST_MAX_BODY_BYTES = env.int("REQUEST_MAX_BODY_BYTES", default=11 * 1024 * 1024)
 
 # Production hardening; each value can be relaxed by its variable (see docs/operations.md).
+HTTPS_ONLY = not DEBUG and not INSECURE_LOCAL_HTTP
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=not DEBUG)
-SECURE_REDIRECT_EXEMPT = [r"^-/"]
-SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000)
-SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
-SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=not DEBUG)
-SESSION_COOKIE_SECURE = not DEBUG
-CSRF_COOKIE_SECURE = not DEBUG
+SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=HTTPS_ONLY)
+SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=31536000 if HTTPS_ONLY else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS_ONLY
+# Preloading is a promise to browsers that is slow to take back: the operator opts in.
+SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=False)
+SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
+SESSION_COOKIE_SECURE = HTTPS_ONLY
+CSRF_COOKIE_SECURE = HTTPS_ONLY
 X_FRAME_OPTIONS = "DENY"
 
 REST_FRAMEWORK = {
@@ -253,24 +270,38 @@ CRUD_USER_ID_HEADER = env.str("CRUD_USER_ID_HEADER", default="userid")
 # Set: the CRUD Service is simulated in-process on this sqlite file (development and tests).
 CRUD_SIMULATOR_DB = env.str("CRUD_SIMULATOR_DB", default="")
 
+# --- Operations (docs/operations.md) -------------------------------------------------------------
+# One JSON line per record on stderr (teleconsultation_project/logs.py); gunicorn.conf.py gives
+# gunicorn's own lines the same format.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {
         "request_id": {"()": "teleconsultation_project.logs.RequestIdFilter"},
-        "redact": {"()": "teleconsultation_project.logs.RedactSecretsFilter"},
+        "command_verbosity": {"()": "teleconsultation_project.logs.CommandVerbosityFilter"},
     },
     "formatters": {"json": {"()": "teleconsultation_project.logs.JsonLineFormatter"}},
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
             "formatter": "json",
-            "filters": ["request_id", "redact"],
+            "filters": ["request_id", "command_verbosity"],
         }
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
+        # Django's defaults give these plain-text handlers of their own; they go through root.
+        "django": {"handlers": []},
+        "py.warnings": {"handlers": []},
         "django.server": {"level": "WARNING"},
         "django.request": {"level": "ERROR"},
     },
 }
+
+# /-/metrics (Prometheus): when set, scrapes must send `Authorization: Bearer <token>`.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+
+# Error reports to Sentry when a DSN is given; request bodies, headers and cookies never leave.
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+if SENTRY_DSN:
+    init_sentry(SENTRY_DSN)

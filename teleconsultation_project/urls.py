@@ -1,17 +1,18 @@
-"""URL map: Mia-compatible API, operations probes, API docs, admin; JSON 404 for the rest."""
+"""URL map: Mia-compatible API, probes and metrics, API docs, admin; JSON 404 for the rest."""
 
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularSwaggerView
 
-from teleconsultation_project import health, views
+from teleconsultation_project import health, metrics, views
 from teleconsultation_project.schema import OpenApiJsonView
 
 urlpatterns = [
     path("-/healthz", health.HealthzView.as_view(), name="healthz"),
     path("-/ready", health.ReadyView.as_view(), name="ready"),
     path("-/check-up", health.CheckUpView.as_view(), name="check-up"),
+    path("-/metrics", metrics.metrics_view, name="metrics"),
     path("documentation/json", OpenApiJsonView.as_view(), name="openapi"),
     path("documentation/", SpectacularSwaggerView.as_view(url_name="openapi"), name="swagger"),
     path("admin/", admin.site.urls),

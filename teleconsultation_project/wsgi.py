@@ -1,9 +1,18 @@
-"""WSGI entry point for gunicorn."""
+"""WSGI entry point for gunicorn (configured by gunicorn.conf.py)."""
 
+import logging
 import os
+import sys
 
+from django.core.exceptions import ImproperlyConfigured
 from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "teleconsultation_project.settings")
 
-application = get_wsgi_application()
+try:
+    application = get_wsgi_application()
+except ImproperlyConfigured as exc:
+    # One line naming what to fix instead of a traceback. Exit status 4 is gunicorn's own for
+    # "application failed to load": from a worker, it stops gunicorn instead of a restart loop.
+    logging.getLogger("teleconsultation.startup").critical("Cannot start: %s", exc)
+    sys.exit(4)

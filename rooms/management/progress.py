@@ -56,8 +56,12 @@ class Tally:
                         self.counts[Result.SKIPPED] += 1  # another run has it
             self._progress()
 
+    on_record = None  # called with each outcome (reconcile_rooms counts them as metrics)
+
     def record(self, outcome: Outcome) -> None:
         self.counts[outcome.result] += 1
+        if self.on_record is not None:
+            self.on_record(outcome)
         if self.verbosity >= 1 or outcome.result is Result.FAILED:
             self.command.stdout.write(outcome.message, self._style(outcome.result))
         if outcome.provider_failed and not self.stopped_because:

@@ -1,5 +1,6 @@
 """Start-up fails fast, naming what is wrong; the documented production settings pass --deploy."""
 
+import json
 import os
 import subprocess
 import sys
@@ -57,9 +58,12 @@ def test_development_needs_no_variable():
     assert environment_errors(Env({}), debug=True) == []
 
 
-def test_production_refuses_to_start_without_its_secrets():
-    result = manage("check", DJANGO_DEBUG="false", DJANGO_SECRET_KEY="only-this-one")
-    assert result.returncode != 0
+@pytest.mark.parametrize("command", ["check", "migrate", "reconcile_rooms"])
+def test_production_refuses_to_start_without_its_secrets_in_one_message(command):
+    result = manage(command, DJANGO_DEBUG="false", DJANGO_SECRET_KEY="only-this-one")
+    assert result.returncode == 1
+    assert result.stderr.startswith("Error: Refusing to start in production mode")
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
     assert "BANDYER_API_SECRET_KEY is not set" in result.stderr
     assert "DJANGO_ALLOWED_HOSTS is not set" in result.stderr
 
@@ -88,7 +92,7 @@ def test_a_bad_database_url_stops_start_up_with_a_clear_message(url, expected):
     result = manage("check", DATABASE_URL=url)
     assert result.returncode != 0
     assert expected in result.stderr
-    assert "Traceback" not in result.stderr.splitlines()[-1]
+    assert "Traceback" not in result.stderr
 
 
 def test_a_broken_configuration_file_stops_start_up(tmp_path):
@@ -97,3 +101,47 @@ def test_a_broken_configuration_file_stops_start_up(tmp_path):
     result = manage("check", TELECONSULTATION_SERVICE_CONFIG_PATH=str(config))
     assert result.returncode != 0
     assert f"{config}: privileges.plus: is required" in result.stderr
+
+
+SHOW_SETTINGS = (
+    "from django.conf import settings as s; import json; print(json.dumps({"
+    "'redirect': s.SECURE_SSL_REDIRECT, 'hsts': s.SECURE_HSTS_SECONDS, "
+    "'preload': s.SECURE_HSTS_PRELOAD, 'cookies': s.SESSION_COOKIE_SECURE, "
+    "'hosts': s.ALLOWED_HOSTS}))"
+)
+
+
+def production_settings(tmp_path, **overrides) -> dict:
+    result = manage(
+        "shell",
+        "-c",
+        SHOW_SETTINGS,
+        DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        **{**PRODUCTION, **overrides},
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.splitlines()[-1])
+
+
+def test_production_demands_https_but_leaves_hsts_preload_to_the_operator(tmp_path):
+    assert production_settings(tmp_path) == {
+        "redirect": True,
+        "hsts": 31536000,
+        "preload": False,
+        "cookies": True,
+        "hosts": ["teleconsultation.example.org"],
+    }
+    assert production_settings(tmp_path, DJANGO_SECURE_HSTS_PRELOAD="true")["preload"] is True
+
+
+def test_the_local_http_switch_serves_plain_http_on_localhost_and_says_so(tmp_path):
+    local = production_settings(tmp_path, DJANGO_INSECURE_LOCAL_HTTP="true")
+    assert (local["redirect"], local["hsts"], local["cookies"]) == (False, 0, False)
+    assert {"teleconsultation.example.org", "localhost", "127.0.0.1"} <= set(local["hosts"])
+    check = manage(
+        "check",
+        DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        DJANGO_INSECURE_LOCAL_HTTP="true",
+        **PRODUCTION,
+    )
+    assert "teleconsultation.W001" in check.stderr + check.stdout

@@ -18,10 +18,17 @@ from rooms.management.options import add_run_options
 from rooms.storage import get_storage
 from rooms.storage.base import JobKind
 from teleconsultation_project.errors import provider_trouble
+from teleconsultation_project.metrics import RECONCILE_OUTCOMES
 
 ACTOR = "reconcile_rooms"
 # A room claim younger than this may belong to a request still creating the room.
 CLAIM_GRACE = timedelta(minutes=5)
+
+
+def _count_outcome(outcome: Outcome) -> None:
+    # Scraped where the run happens to be served (the admin's recreate runs in a web worker); a
+    # cron run's counts are in its summary and exit status.
+    RECONCILE_OUTCOMES.labels(outcome=outcome.result.value).inc()
 
 
 class Command(BaseCommand):
@@ -59,6 +66,7 @@ class Command(BaseCommand):
             dry_run=dry_run,
             verbosity=options["verbosity"],
         ) as run:
+            run.on_record = _count_outcome
             pending_batches = storage.job_batches(JobKind.ROOM_DELETION, batch_size=batch_size)
             for pending in run.walk(pending_batches, lease="reconcile"):
                 if dry_run:

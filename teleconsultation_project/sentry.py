@@ -1,0 +1,57 @@
+"""Optional error reports to Sentry (`SENTRY_DSN`), with nothing personal or secret in them.
+
+A report keeps the method and the URL path of the request that failed, never its body, headers,
+cookies or query string; stack frames carry no local variables; every other string in the report
+(messages, breadcrumbs from log lines) is redacted like a log line. `SENTRY_ENVIRONMENT` and
+`SENTRY_RELEASE` are read by sentry-sdk itself.
+"""
+
+from typing import Any
+
+import sentry_sdk
+from sentry_sdk.integrations.django import DjangoIntegration
+
+from teleconsultation_project.logs import redact
+
+KEPT_REQUEST_FIELDS = ("method", "url")
+
+
+def _redacted(value: Any) -> Any:
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        return {key: _redacted(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_redacted(item) for item in value]
+    return value
+
+
+def scrub_event(event: dict, hint: dict | None = None) -> dict:
+    """Sentry's `before_send`: only the request's method and path, every string redacted."""
+    request = event.get("request")
+    if isinstance(request, dict):
+        kept = {key: request[key] for key in KEPT_REQUEST_FIELDS if key in request}
+        if "url" in kept:
+            kept["url"] = kept["url"].split("?", 1)[0]
+        event["request"] = kept
+    return _redacted(event)
+
+
+def scrub_breadcrumb(breadcrumb: dict, hint: dict | None = None) -> dict:
+    return _redacted(breadcrumb)
+
+
+def init_sentry(dsn: str, *, transport: Any = None) -> None:
+    options: dict[str, Any] = {}
+    if transport is not None:
+        options["transport"] = transport
+    sentry_sdk.init(
+        dsn=dsn,
+        integrations=[DjangoIntegration()],
+        send_default_pii=False,
+        max_request_body_size="never",
+        include_local_variables=False,
+        before_send=scrub_event,
+        before_breadcrumb=scrub_breadcrumb,
+        **options,
+    )

@@ -1,0 +1,160 @@
+"""The service under gunicorn with gunicorn.conf.py, as the image runs it, on a loopback port.
+
+Every line gunicorn and the service write is one JSON object; each request has one access line
+(probes none); the metrics of every worker add up; a refused start-up stops gunicorn.
+"""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+ROOT = Path(__file__).resolve().parents[2]
+GUNICORN = [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py"]
+REQUESTS_PER_RUN = 12
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def clean_env(tmp_path: Path, **overrides) -> dict[str, str]:
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("DJANGO_", "BANDYER_", "KALEYRA_", "GUNICORN_", "PROMETHEUS_"))
+        and key not in ("LOG_LEVEL", "DATABASE_URL", "SENTRY_DSN", "METRICS_TOKEN")
+    }
+    env.update(
+        DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        KALEYRA_BACKEND="simulator",
+        KALEYRA_SIMULATOR_DB=str(tmp_path / "simulator.sqlite3"),
+        GUNICORN_WORKERS="2",
+        GUNICORN_THREADS="2",
+        **overrides,
+    )
+    return env
+
+
+def get(url: str, **headers) -> tuple[int, str]:
+    request = urllib.request.Request(url, headers=headers)  # noqa: S310 (loopback only)
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 (loopback)
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
+
+
+def json_lines(path: Path) -> list[dict]:
+    lines = [line for line in path.read_text().splitlines() if line.strip()]
+    parsed = []
+    for line in lines:
+        try:
+            parsed.append(json.loads(line))
+        except ValueError:
+            pytest.fail(f"not a JSON line: {line!r}")
+        assert isinstance(parsed[-1], dict), line
+    return parsed
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    """Runs gunicorn, sends the requests, stops it; yields what it answered and wrote."""
+    tmp_path = tmp_path_factory.mktemp("gunicorn")
+    env = clean_env(tmp_path)
+    migrate = [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"]
+    subprocess.run(migrate, cwd=ROOT, env=env, check=True, timeout=120)
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    out, err = tmp_path / "stdout", tmp_path / "stderr"
+    with out.open("w") as stdout, err.open("w") as stderr:
+        server = subprocess.Popen(
+            [*GUNICORN, "--bind", f"127.0.0.1:{port}"],
+            cwd=ROOT,
+            env=env,
+            stdout=stdout,
+            stderr=stderr,
+        )
+    answers = {}
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                get(f"{base}/-/healthz")
+                break
+            except OSError:
+                assert server.poll() is None, err.read_text()
+                assert time.monotonic() < deadline, "gunicorn did not answer in 30 s"
+                time.sleep(0.2)
+        for index in range(REQUESTS_PER_RUN):
+            answers[f"/nowhere/{index}"] = get(
+                f"{base}/nowhere/{index}", **{"X-Request-Id": f"r{index}"}
+            )
+        for path in ("/-/healthz", "/-/ready", "/-/check-up"):
+            answers[path] = get(f"{base}{path}", Host="10.42.0.7:8000")
+        answers["scrapes"] = [get(f"{base}/-/metrics") for _ in range(6)]
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=30)
+    return {"answers": answers, "stdout": out, "stderr": err}
+
+
+def test_every_line_written_is_one_json_object(served):
+    lines = json_lines(served["stdout"]) + json_lines(served["stderr"])
+    assert {"gunicorn.error", "gunicorn.access"} <= {line["logger"] for line in lines}
+    assert all({"time", "level", "logger", "message"} <= set(line) for line in lines)
+
+
+def test_each_request_has_one_access_line_with_its_request_id_and_probes_none(served):
+    answers = served["answers"]
+    assert answers["/nowhere/0"][0] == 404
+    assert [answers[path][0] for path in ("/-/healthz", "/-/ready", "/-/check-up")] == [200] * 3
+    access = [line for line in json_lines(served["stderr"]) if "path" in line]
+    assert sorted(line["path"] for line in access) == sorted(
+        f"/nowhere/{index}" for index in range(REQUESTS_PER_RUN)
+    )
+    assert {line["request_id"] for line in access} == {f"r{i}" for i in range(REQUESTS_PER_RUN)}
+    assert all(line["status"] == 404 and line["duration_ms"] >= 0 for line in access)
+
+
+def test_the_metrics_of_every_worker_add_up_in_each_scrape(served):
+    not_found_counts = set()
+    for status, page in served["answers"]["scrapes"]:
+        assert status == 200
+        samples = {
+            sample.labels.get("status"): sample.value
+            for family in text_string_to_metric_families(page)
+            if family.name == "django_http_responses_total_by_status"
+            for sample in family.samples
+        }
+        not_found_counts.add(samples.get("404"))
+    assert not_found_counts == {REQUESTS_PER_RUN}
+
+
+def test_a_refused_start_up_stops_gunicorn_with_one_message_naming_the_variables(tmp_path):
+    env = clean_env(tmp_path, DJANGO_DEBUG="false")
+    result = subprocess.run(
+        [*GUNICORN, "--bind", f"127.0.0.1:{free_port()}"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode != 0
+    [line] = [json.loads(line) for line in result.stderr.splitlines()]
+    assert line["level"] == "CRITICAL" and line["message"].startswith("Cannot start: ")
+    for variable in ("DJANGO_SECRET_KEY", "DJANGO_ALLOWED_HOSTS", "BANDYER_API_SECRET_KEY"):
+        assert variable in line["message"]
+    assert result.stdout == ""

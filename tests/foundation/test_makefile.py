@@ -1,0 +1,66 @@
+"""The Makefile: `make help` lists the targets; `make run PORT=...` serves on that port."""
+
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
+
+
+def make(*args):
+    # -o: never re-install the virtual environment from inside a test.
+    return ["make", "--no-print-directory", "-o", ".venv/.installed", *args]
+
+
+def test_make_help_lists_every_target():
+    listed = subprocess.run(make("help"), cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert listed.returncode == 0, listed.stderr
+    phony = re.search(r"^\.PHONY:(.*)$", (ROOT / "Makefile").read_text(), re.M).group(1).split()
+    for target in phony:
+        assert re.search(rf"^\s*make {re.escape(target)}\s", listed.stdout, re.M), target
+
+
+def test_make_run_serves_on_the_port_given(tmp_path):
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "KALEYRA_"))}
+    env.update(
+        DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        KALEYRA_SIMULATOR_DB=str(tmp_path / "simulator.sqlite3"),
+    )
+    log = tmp_path / "make-run.log"
+    with log.open("w") as output:
+        server = subprocess.Popen(
+            make("run", f"PORT={port}"),
+            cwd=ROOT,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # runserver and its reloader stop with the group
+        )
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                url = f"http://127.0.0.1:{port}/-/healthz"
+                with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310
+                    assert response.status == 200
+                    break
+            except OSError:
+                assert server.poll() is None, log.read_text()
+                assert time.monotonic() < deadline, log.read_text()
+                time.sleep(0.5)
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+    assert f"http://127.0.0.1:{port}/documentation/" in log.read_text()
