@@ -9,8 +9,10 @@ read through storage; the whole trail is `export_audit`'s.
 import json
 from datetime import UTC, datetime, timedelta
 
+from django.conf import settings
 from django.contrib import admin
 from django.db.models import Count
+from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils import timezone
 
@@ -26,6 +28,29 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 def local_time(moment) -> str:
     """In the zone of settings.TIME_ZONE, naming it: "2026-12-01 09:30 CET"."""
     return timezone.localtime(moment).strftime(LOCAL_FORMAT) if moment else "-"
+
+
+class StoredHere:
+    """With `STORAGE_BACKEND=crud` these tables are not where the records live: the list says so
+    and where they are, instead of showing an empty list as if there were no visits."""
+
+    def changelist_view(self, request, extra_context=None):
+        if settings.STORAGE_BACKEND != "crud":
+            return super().changelist_view(request, extra_context)
+        collections = {
+            "teleconsultation": settings.TELECONSULTATIONS_CRUD_NAME,
+            "usermapping": settings.USER_ID_MAP_CRUD_NAME,
+            "roomjob": settings.ROOM_JOBS_CRUD_NAME,
+            "auditentry": settings.AUDIT_CRUD_NAME,
+        }
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": self.model._meta.verbose_name_plural.capitalize(),
+            "crud_url": settings.CRUD_SERVICE_URL,
+            "collection": collections.get(self.model._meta.model_name, ""),
+        }
+        return TemplateResponse(request, "admin/rooms/stored_in_crud.html", context)
 
 
 class LocalTimestamps:
@@ -100,7 +125,7 @@ class ParticipantInline(admin.TabularInline):
 
 
 @admin.register(Teleconsultation)
-class TeleconsultationAdmin(LocalTimestamps, admin.ModelAdmin):
+class TeleconsultationAdmin(StoredHere, LocalTimestamps, admin.ModelAdmin):
     list_display = [
         "id",
         "participant_names",
@@ -235,7 +260,7 @@ class TeleconsultationAdmin(LocalTimestamps, admin.ModelAdmin):
 
 
 @admin.register(UserMapping)
-class UserMappingAdmin(LocalTimestamps, admin.ModelAdmin):
+class UserMappingAdmin(StoredHere, LocalTimestamps, admin.ModelAdmin):
     list_display = ["external_id", "kaleyra_user_id", "role", "created_local", "updated_local"]
     list_filter = ["role"]
     search_fields = ["external_id", "kaleyra_user_id"]
@@ -252,7 +277,7 @@ class UserMappingAdmin(LocalTimestamps, admin.ModelAdmin):
 
 
 @admin.register(RoomJob)
-class RoomJobAdmin(LocalTimestamps, admin.ModelAdmin):
+class RoomJobAdmin(StoredHere, LocalTimestamps, admin.ModelAdmin):
     """Rooms still to delete on Kaleyra, and rooms being created (an old or abandoned intent is
     a possible orphan: its tag is in the room's description)."""
 
@@ -283,7 +308,7 @@ class RoomJobAdmin(LocalTimestamps, admin.ModelAdmin):
 
 
 @admin.register(AuditEntry)
-class AuditEntryAdmin(admin.ModelAdmin):
+class AuditEntryAdmin(StoredHere, admin.ModelAdmin):
     """The whole audit trail, read-only: who did what, when, with which outcome."""
 
     list_display = [

@@ -576,3 +576,27 @@ def test_user_map_and_room_jobs_show_their_times_in_local_time_with_its_zone(
         return admin_client.get(page).content.decode().count("2026-12-01 09:00 CET") == 2
 
     assert [page for page in pages if not created_and_updated_shown(page)] == []
+
+
+@pytest.mark.parametrize(
+    ("page", "collection"),
+    [
+        (LIST, "teleconsultations"),
+        ("/admin/rooms/usermapping/", "userIdMap"),
+        ("/admin/rooms/roomjob/", "teleconsultation_room_jobs"),
+    ],
+)
+def test_in_crud_mode_the_lists_say_where_the_records_live(
+    admin_client, settings, page, collection
+):
+    settings.STORAGE_BACKEND = "crud"
+    settings.CRUD_SERVICE_URL = "http://crud-service.example"
+    content = admin_client.get(page).content.decode()
+    assert "live in Mia's CRUD Service" in content
+    assert "http://crud-service.example" in content and collection in content
+
+
+def test_with_the_django_backend_the_lists_are_the_tables(admin_client, create):
+    visit = create([doctor(), patient()])
+    content = admin_client.get(LIST).content.decode()
+    assert visit in content and "live in Mia's CRUD Service" not in content
