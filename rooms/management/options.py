@@ -35,7 +35,8 @@ def positive_int(text: str) -> int:
 
 
 def days_ago(days: int) -> datetime:
-    return timezone.now() - timedelta(days=days)
+    """That many days before now, to the second: a cut-off people read (no microseconds)."""
+    return (timezone.now() - timedelta(days=days)).replace(microsecond=0)
 
 
 def add_run_options(parser: argparse.ArgumentParser) -> None:

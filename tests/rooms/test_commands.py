@@ -472,3 +472,10 @@ def test_reconcile_with_nothing_to_do_succeeds(db):
         "without a room, 0 live room(s) to check"
     ) in out
     assert "Summary: 0 done" in out
+
+
+def test_cleanup_prints_its_cut_off_to_the_second(db, clock):
+    clock.move_to(NOW + timedelta(microseconds=123456))
+    out, _err = run("cleanup_teleconsultations", "--older-than-days", "30")
+    cut_off = (NOW - timedelta(days=30)).strftime("%Y-%m-%dT%H:%M:%S")
+    assert f"0 teleconsultation(s) ended before {cut_off}.000Z\n" in out

@@ -13,6 +13,7 @@ from rooms.maintenance import Outcome, Result
 from rooms.management import progress
 from rooms.management.options import add_run_options, aware_datetime, days_ago, positive_int
 from rooms.storage import get_storage
+from teleconsultation_project.formats import format_datetime
 
 ACTOR = "cleanup_teleconsultations"
 
@@ -73,9 +74,13 @@ class Command(BaseCommand):
             storage.count_teleconsultations(trashed_before=trashed_before) if trashed_before else 0
         )
         if ended_before:
-            self.stdout.write(f"{to_trash} teleconsultation(s) ended before {ended_before}")
+            self.stdout.write(
+                f"{to_trash} teleconsultation(s) ended before {format_datetime(ended_before)}"
+            )
         if trashed_before:
-            self.stdout.write(f"{to_purge} in the trash since before {trashed_before}")
+            self.stdout.write(
+                f"{to_purge} in the trash since before {format_datetime(trashed_before)}"
+            )
         with progress.tally(
             self, total=to_trash + to_purge, dry_run=dry_run, verbosity=options["verbosity"]
         ) as run:
