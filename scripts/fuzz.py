@@ -72,8 +72,9 @@ def wait_until_healthy(base_url: str, server: subprocess.Popen, timeout: float =
 
 
 @contextmanager
-def live_server(directory: Path, **overrides: str) -> Iterator[str]:
-    """gunicorn serving the project on a free loopback port; yields its base URL."""
+def live_server(directory: Path, server_log, **overrides: str) -> Iterator[str]:
+    """gunicorn serving the project on a free loopback port, its output in `server_log`;
+    yields its base URL."""
     port = free_port()
     env = server_environment(directory, port, overrides)
     subprocess.run(
@@ -92,6 +93,10 @@ def live_server(directory: Path, **overrides: str) -> Iterator[str]:
         ],
         cwd=ROOT,
         env=env,
+        # One access line per request would bury the fuzz's own report: kept in a file, shown
+        # when the run fails.
+        stdout=server_log,
+        stderr=subprocess.STDOUT,
     )
     base_url = f"http://127.0.0.1:{port}"
     try:
@@ -127,7 +132,7 @@ def schedule_visit(base_url: str, *, expected: int, known: list[tuple[str, str]]
 
 
 def write_config(directory: Path, base_url: str) -> Path:
-    """Most `{room_id}` values name a real visit: one waiting for a participant, one complete.
+    """Most `{roomId}` values name a real visit: one waiting for a participant, one complete.
     DELETE gets visits of its own, so the others live through the run. Most groups are ones that
     grant a role, so that generated visits get past validation into the services."""
     visits = [
@@ -148,13 +153,13 @@ values = {json.dumps(doomed)}
 values = ["doctor", "customer"]
 
 [parameters]
-"path.room_id" = {{ dictionary = "visits", probability = 0.8 }}
+"path.roomId" = {{ dictionary = "visits", probability = 0.8 }}
 "body.participants.data[*].groups[*]" = {{ dictionary = "groups", probability = 0.9 }}
 "body.groups[*]" = {{ dictionary = "groups", probability = 0.9 }}
 
 [[operations]]
-include-name = "DELETE /teleconsultation/{{room_id}}"
-parameters = {{ "path.room_id" = {{ dictionary = "doomed", probability = 0.5 }} }}
+include-name = "DELETE /teleconsultation/{{roomId}}"
+parameters = {{ "path.roomId" = {{ dictionary = "doomed", probability = 0.5 }} }}
 """
     )
     return config
@@ -209,7 +214,8 @@ def main() -> int:
     started = time.monotonic()
     with (
         tempfile.TemporaryDirectory(prefix="teleconsultation-fuzz-") as scratch,
-        live_server(Path(scratch)) as base_url,
+        open(Path(scratch) / "server.log", "w+b") as server_log,
+        live_server(Path(scratch), server_log) as base_url,
     ):
         config = write_config(Path(scratch), base_url)
         report = Path(scratch) / "report.json"
@@ -224,6 +230,10 @@ def main() -> int:
         # In the scratch directory: schemathesis keeps a cache of past failures in its cwd.
         result = subprocess.run(command, cwd=scratch, check=False)
         passed, line = summary(report, result.returncode, time.monotonic() - started, options)
+        if not passed:
+            server_log.seek(0)
+            tail = server_log.read().decode(errors="replace").splitlines()[-60:]
+            print("==> The server's last lines:", *tail, sep="\n")
     print("==> " + line)
     return 0 if passed else 1
 
