@@ -479,3 +479,12 @@ def test_cleanup_prints_its_cut_off_to_the_second(db, clock):
     out, _err = run("cleanup_teleconsultations", "--older-than-days", "30")
     cut_off = (NOW - timedelta(days=30)).strftime("%Y-%m-%dT%H:%M:%S")
     assert f"0 teleconsultation(s) ended before {cut_off}.000Z\n" in out
+
+
+def test_reconcile_failing_on_its_last_item_does_not_say_it_stopped_early(pending_rooms, simulator):
+    pending_rooms(1)
+    simulator.fail_next("delete_room", mode="500")
+    out, _err, message = run_failing("reconcile_rooms")
+    assert "failed again; still pending" in out
+    assert "stopped" not in out and "stopped early" not in message
+    assert "1 item(s) not done" in message
