@@ -17,7 +17,7 @@ from typing import Any
 from kaleyra.webhooks import WebhookEnvelope, WebhookPayloadError
 from rooms import audit, room_details
 from rooms.storage import get_storage
-from rooms.storage.base import State, Teleconsultation, WebhookEvent, Write
+from rooms.storage.base import Teleconsultation, WebhookEvent, Write
 
 logger = logging.getLogger("teleconsultation.webhooks")
 
@@ -99,12 +99,13 @@ def _text(value: str, name: str) -> str:
 def _room_deleted(event: WebhookEvent, visit: Teleconsultation | None, now: datetime) -> None:
     """A live visit not over yet loses the room and its links; an ended or trashed one keeps its
     record as it is (the event stays linked to it)."""
-    if visit is None or visit.state != State.PUBLIC or visit.end <= now:
+    if visit is None:
         return
 
     def change(fresh: Teleconsultation | None) -> Write:
-        if fresh is None or fresh.kaleyra_room_id != event.room_id or fresh.end <= now:
-            return Write(None)  # trashed, given another room or ended meanwhile
+        # `fresh` is None when trashed; it may have been given another room since it was read.
+        if fresh is None or fresh.end <= now or fresh.kaleyra_room_id != event.room_id:
+            return Write(None)
         return Write(replace(fresh, kaleyra_room_id=None).with_links({}))
 
     _, after = get_storage().update(visit.id, change, actor=ACTOR)

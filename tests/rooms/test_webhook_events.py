@@ -122,6 +122,19 @@ def test_the_deletion_of_a_room_the_visit_no_longer_holds_changes_nothing(api, v
     assert events_of(visit) == []  # no visit holds that room any more
 
 
+def test_a_visit_given_another_room_while_the_event_was_handled_keeps_it(api, visit, monkeypatch):
+    old_room = stored(visit).kaleyra_room_id
+    as_read = stored(visit)
+    services.recreate_room(teleconsultation_id=visit, actor="support")
+    current = stored(visit)
+    # The lookup saw the visit before the new room was written.
+    monkeypatch.setattr(type(get_storage()), "find_by_room", lambda *args, **kwargs: as_read)
+
+    assert deliver(room_deleted(old_room)).status_code == 200
+
+    assert stored(visit) == current
+
+
 def test_a_recording_is_kept_with_its_room_and_session(api, visit):
     room = stored(visit).kaleyra_room_id
     body = envelope(
