@@ -17,8 +17,10 @@ run: $(VENV)/.installed migrate ## serve the API on http://127.0.0.1:8000 (HOST=
 	@echo "  OpenAPI document      http://$(HOST):$(PORT)/documentation/json"
 	@echo "  Admin                 http://$(HOST):$(PORT)/admin/  (create a login: $(BIN)/python manage.py createsuperuser)"
 	@echo "  Health                http://$(HOST):$(PORT)/-/healthz"
+	@echo "  Kaleyra webhooks      http://127.0.0.1:$(PORT)/webhooks/kaleyra  (the simulator posts its events here)"
 	@echo ""
 	KALEYRA_SIMULATOR_PUBLIC_URL=$${KALEYRA_SIMULATOR_PUBLIC_URL:-http://$(HOST):$(PORT)/kaleyra-simulator} \
+	KALEYRA_SIMULATOR_WEBHOOK_URL=$${KALEYRA_SIMULATOR_WEBHOOK_URL-http://127.0.0.1:$(PORT)/webhooks/kaleyra} \
 		$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 test: $(VENV)/.installed lint test-sqlite fuzz test-postgres ## lint, the suite on SQLite, the fuzz, the suite on PostgreSQL

@@ -2,8 +2,8 @@
 
 Records are read-only here: every change goes through an action (`rooms.admin_actions`), which
 runs the same services as the API. Access links are secrets: never in the list, and on the detail
-page for superusers only. The detail page also shows the join window and the visit's audit trail,
-read through storage; the whole trail is `export_audit`'s.
+page for superusers only. The detail page also shows the join window, the visit's audit trail
+and the recordings Kaleyra announced, read through storage; the whole trail is `export_audit`'s.
 """
 
 import json
@@ -16,12 +16,13 @@ from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils import timezone
 
-from rooms import admin_actions, join_window
+from rooms import admin_actions, join_window, webhook_events
 from rooms.models import AuditEntry, Participant, RoomJob, Teleconsultation, UserMapping
 from rooms.storage import get_storage
 
 LOCAL_FORMAT = "%Y-%m-%d %H:%M %Z"
 AUDIT_SHOWN = 100  # a visit's first entries; `export_audit --room` gives them all
+RECORDINGS_SHOWN = 100
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -226,6 +227,7 @@ class TeleconsultationAdmin(StoredHere, LocalTimestamps, admin.ModelAdmin):
             "show_delete_link": False,
             "support_actions": admin_actions.buttons(self, request),
             **self._window_and_trail(object_id),
+            "recordings": self._recordings(object_id),
         }
         return super().change_view(request, object_id, form_url, extra_context)
 
@@ -257,6 +259,23 @@ class TeleconsultationAdmin(StoredHere, LocalTimestamps, admin.ModelAdmin):
             ],
             "audit_trail_cut": len(trail) > AUDIT_SHOWN,
         }
+
+    def _recordings(self, object_id: str) -> list[dict]:
+        """The sessions Kaleyra announced with `on_recording_available` (its download links are
+        fetched from Kaleyra by session id)."""
+        events = get_storage().webhook_events(
+            teleconsultation_id=object_id,
+            event=webhook_events.RECORDING_AVAILABLE,
+            limit=RECORDINGS_SHOWN,
+        )
+        return [
+            {
+                "time": local_time_seconds(event.timestamp),
+                "room_id": event.room_id,
+                "session_id": str(event.data.get("session_id") or "-"),
+            }
+            for event in events
+        ]
 
 
 @admin.register(UserMapping)

@@ -34,6 +34,7 @@ UPLOADS_DELETE = "uploads.delete"
 LINK_HANDED_OUT = "link.handed_out"
 ROOM_RECREATE = "room.recreate"
 ROOM_DELETION_FINISHED = "room.pending_deletion"
+ROOM_LOST = "room.deleted_by_kaleyra"  # on_room_deleted took a live visit's room away
 EXPORT = "audit.export"
 COMMAND = "command.{}"  # one entry per run of a management command, with its summary counts
 

@@ -2,9 +2,9 @@
 
 `Teleconsultation` + `Participant` are Mia's teleconsultations collection, `UserMapping` its user id
 map. `RoomJob` is the service's own bookkeeping (rooms to delete, rooms being created), so
-`reconcile_rooms` can finish what a failure left and no room is left orphaned. Only
-`rooms.storage.django` (and the read-only admin) use these; everything else sees
-`rooms.storage.base`'s domain objects.
+`reconcile_rooms` can finish what a failure left and no room is left orphaned; `WebhookEvent` keeps
+the events Kaleyra posts. Only `rooms.storage.django` (and the read-only admin) use these;
+everything else sees `rooms.storage.base`'s domain objects.
 """
 
 import secrets
@@ -159,3 +159,35 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} by {self.actor}"
+
+
+class WebhookEvent(models.Model):
+    """An event Kaleyra posted to `POST /webhooks/kaleyra` (`rooms.webhook_events`), kept as it
+    came. Like audit entries it outlives the visit it names: `teleconsultation_id` is a plain
+    column. The unique (event, room_id, timestamp) is how a replay is recognised."""
+
+    id = models.CharField(primary_key=True, max_length=24, editable=False)
+    event = models.CharField(max_length=255)
+    room_id = models.CharField(max_length=255, blank=True, default="")
+    timestamp = models.DateTimeField()
+    event_version = models.CharField(max_length=255, blank=True, default="")
+    namespace = models.CharField(max_length=255, blank=True, default="")
+    teleconsultation_id = models.CharField(max_length=24, blank=True, default="")
+    data = models.JSONField(default=dict, blank=True)
+    received_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = "Kaleyra webhook event"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["event", "room_id", "timestamp"], name="webhook_event_once"
+            )
+        ]
+        indexes = [
+            models.Index(
+                fields=["teleconsultation_id", "timestamp", "id"], name="webhook_event_visit"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event} {self.room_id}"

@@ -5,7 +5,7 @@ The path keyword is `roomId`, the contract's name, so the OpenAPI document names
 
 from django.urls import path
 
-from rooms import apis, credentials_api
+from rooms import apis, credentials_api, webhooks_api
 
 urlpatterns = [
     path("credentials", credentials_api.CredentialsApi.as_view(), name="credentials"),
@@ -27,4 +27,5 @@ urlpatterns = [
         apis.UploadsApi.as_view(),
         name="teleconsultation-uploads",
     ),
+    path("webhooks/kaleyra", webhooks_api.KaleyraWebhookApi.as_view(), name="kaleyra-webhook"),
 ]

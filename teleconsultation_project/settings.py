@@ -250,6 +250,10 @@ KALEYRA_PROXY_URL = env.str("KALEYRA_PROXY_URL", default="")
 KALEYRA_WEBHOOK_KEY = env.str("KALEYRA_WEBHOOK_KEY", default="")
 KALEYRA_WEBHOOK_TOLERANCE_SECONDS = env.float("KALEYRA_WEBHOOK_TOLERANCE_SECONDS", default=300.0)
 KALEYRA_SIMULATOR_WEBHOOK_URL = env.str("KALEYRA_SIMULATOR_WEBHOOK_URL", default="")
+# Where POST /webhooks/kaleyra keeps the events with STORAGE_BACKEND=crud (docs/crud.md).
+WEBHOOK_EVENTS_CRUD_NAME = env.str(
+    "WEBHOOK_EVENTS_CRUD_NAME", default="teleconsultation_webhook_events"
+)
 KALEYRA_SIMULATOR_DB = env.str(
     "KALEYRA_SIMULATOR_DB", default=str(BASE_DIR / "var" / "kaleyra-simulator.sqlite3")
 )

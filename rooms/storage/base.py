@@ -166,6 +166,24 @@ class AuditEntry:
     id: str = field(default_factory=new_id)
 
 
+@dataclass(frozen=True)
+class WebhookEvent:
+    """One event Kaleyra posted to `POST /webhooks/kaleyra`, kept as it came (`data` is the
+    envelope's `data` object). (`event`, `room_id`, `timestamp`) is unique: a replay is stored once.
+    `teleconsultation_id` is the visit that held the room when it came ("" for none)."""
+
+    event: str
+    room_id: str
+    # The envelope's timestamp; when it has none, the time it came (it then cannot be deduplicated).
+    timestamp: datetime
+    data: Mapping[str, Any] = field(default_factory=dict)
+    event_version: str = ""
+    namespace: str = ""
+    teleconsultation_id: str = ""
+    received_at: datetime | None = None
+    id: str = field(default_factory=new_id)
+
+
 class StorageUnavailable(Exception):
     """The backend could not be reached or answered badly; the API answers 503."""
 
@@ -270,4 +288,25 @@ class Storage(Protocol):
     ) -> list[Teleconsultation]:
         """Up to `limit` live teleconsultations of one participant, still running at
         `ends_after` and starting before `starts_before`, in (start, id) order after `after`."""
+        ...
+
+    # --- Kaleyra webhooks (issue #13) --------------------------------------------------------
+    def find_by_room(self, room_id: str, *, include_trash: bool = False) -> Teleconsultation | None:
+        """The live teleconsultation holding this Kaleyra room (any, with `include_trash`)."""
+        ...
+
+    def record_webhook_event(self, event: WebhookEvent) -> bool:
+        """Stores `event`; False, and nothing stored, when one with the same (event, room_id,
+        timestamp) is there already."""
+        ...
+
+    def forget_webhook_event(self, event: WebhookEvent) -> None:
+        """Erases a recorded event (its handling failed: the sender's retry must be handled)."""
+        ...
+
+    def webhook_events(
+        self, *, teleconsultation_id: str, event: str | None = None, limit: int = 100
+    ) -> list[WebhookEvent]:
+        """Up to `limit` events linked to a teleconsultation (of one kind with `event`), oldest
+        first."""
         ...

@@ -24,6 +24,7 @@ from rooms.storage.base import (
     StorageUnavailable,
     Teleconsultation,
     UserMapping,
+    WebhookEvent,
 )
 from rooms.storage.ids import is_teleconsultation_id
 from rooms.storage.mia_records import (
@@ -338,7 +339,7 @@ class CrudStorage:
             "detail": dict(entry.detail),
             "__STATE__": "PUBLIC",
         }
-        self._call(self.client.create, self.audit, record, actor=entry.actor)
+        self._call(self.client.as_user(entry.actor or None).create, self.audit, record)
 
     def audit_entries(
         self,
@@ -415,6 +416,61 @@ class CrudStorage:
             limit=min(limit, PAGE),
         )
         return self._teleconsultations(rows)
+
+    # --- Kaleyra webhooks (issue #13) --------------------------------------------------------
+    @property
+    def webhook_event_collection(self) -> str:
+        """`WEBHOOK_EVENTS_CRUD_NAME` (read when used), unique on event + roomId + timestamp."""
+        return settings.WEBHOOK_EVENTS_CRUD_NAME
+
+    def find_by_room(self, room_id: str, *, include_trash: bool = False) -> Teleconsultation | None:
+        rows = self._call(
+            self.client.list,
+            self.teleconsultations,
+            query={"bandyerRoomId": room_id},
+            states=ANY_STATE if include_trash else LIVE,
+            sort="_id",
+            limit=1,
+        )
+        return self._teleconsultations(rows)[0] if rows else None
+
+    def record_webhook_event(self, event: WebhookEvent) -> bool:
+        record = {
+            **_webhook_event_key(event),
+            "eventVersion": event.event_version,
+            "namespace": event.namespace,
+            "teleconsultationId": event.teleconsultation_id,
+            "data": dict(event.data),
+            "receivedAt": iso(event.received_at or datetime.now(UTC)),
+            "__STATE__": "PUBLIC",
+        }
+        try:
+            self._call(self.client.create, self.webhook_event_collection, record)
+        except CrudConflict:
+            return False  # the unique index: a replay
+        return True
+
+    def forget_webhook_event(self, event: WebhookEvent) -> None:
+        self._call(
+            self.client.delete_many,
+            self.webhook_event_collection,
+            query=_webhook_event_key(event),
+        )
+
+    def webhook_events(
+        self, *, teleconsultation_id: str, event: str | None = None, limit: int = 100
+    ) -> list[WebhookEvent]:
+        query = {"teleconsultationId": teleconsultation_id}
+        if event is not None:
+            query["event"] = event
+        rows = self._call(
+            self.client.list,
+            self.webhook_event_collection,
+            query=query,
+            sort="timestamp,_id",
+            limit=min(limit, PAGE),
+        )
+        return [_webhook_event(row) for row in rows]
 
     # --- paging ----------------------------------------------------------------------------------
     def _id_pages(self, query: dict, states, batch_size: int, *, fields: str | None = "_id"):
@@ -565,5 +621,23 @@ def _audit_entry(row: dict) -> AuditEntry:
         client_type=row.get("clientType") or "",
         detail=row.get("detail") or {},
         at=parse_date(row.get("at")),
+        id=row["_id"],
+    )
+
+
+def _webhook_event_key(event: WebhookEvent) -> dict:
+    return {"event": event.event, "roomId": event.room_id, "timestamp": iso(event.timestamp)}
+
+
+def _webhook_event(row: dict) -> WebhookEvent:
+    return WebhookEvent(
+        event=row["event"],
+        room_id=row.get("roomId") or "",
+        timestamp=parse_date(row["timestamp"]),
+        data=row.get("data") or {},
+        event_version=row.get("eventVersion") or "",
+        namespace=row.get("namespace") or "",
+        teleconsultation_id=row.get("teleconsultationId") or "",
+        received_at=parse_date(row.get("receivedAt")),
         id=row["_id"],
     )

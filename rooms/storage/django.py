@@ -26,6 +26,7 @@ from rooms.storage.base import (
     State,
     Teleconsultation,
     UserMapping,
+    WebhookEvent,
     Write,
     new_id,
 )
@@ -68,6 +69,17 @@ AUDIT_COLUMNS = (
     "request_id",
     "client_type",
     "detail",
+)
+WEBHOOK_EVENT_COLUMNS = (
+    "id",
+    "event",
+    "room_id",
+    "timestamp",
+    "event_version",
+    "namespace",
+    "teleconsultation_id",
+    "data",
+    "received_at",
 )
 
 
@@ -420,6 +432,45 @@ class DjangoStorage:
             _teleconsultation(list(visit_rows))
             for _, visit_rows in groupby(rows, key=itemgetter(0))
         ]
+
+    # --- Kaleyra webhooks (issue #13) --------------------------------------------------------
+    def find_by_room(self, room_id: str, *, include_trash: bool = False) -> Teleconsultation | None:
+        query = _live(
+            models.Teleconsultation.objects.filter(kaleyra_room_id=room_id),
+            include_trash=include_trash,
+        )
+        rows = list(query.order_by("participants__position").values_list(*FIND_COLUMNS))
+        return _teleconsultation(rows) if rows else None
+
+    def record_webhook_event(self, event: WebhookEvent) -> bool:
+        try:
+            with transaction.atomic():
+                models.WebhookEvent.objects.create(
+                    id=event.id,
+                    event=event.event,
+                    room_id=event.room_id,
+                    timestamp=event.timestamp,
+                    event_version=event.event_version,
+                    namespace=event.namespace,
+                    teleconsultation_id=event.teleconsultation_id,
+                    data=dict(event.data),
+                    received_at=event.received_at or timezone.now(),
+                )
+        except IntegrityError:
+            return False  # webhook_event_once: a replay
+        return True
+
+    def forget_webhook_event(self, event: WebhookEvent) -> None:
+        models.WebhookEvent.objects.filter(id=event.id).delete()
+
+    def webhook_events(
+        self, *, teleconsultation_id: str, event: str | None = None, limit: int = 100
+    ) -> list[WebhookEvent]:
+        query = models.WebhookEvent.objects.filter(teleconsultation_id=teleconsultation_id)
+        if event is not None:
+            query = query.filter(event=event)
+        rows = query.order_by("timestamp", "id").values_list(*WEBHOOK_EVENT_COLUMNS)[:limit]
+        return [WebhookEvent(**dict(zip(WEBHOOK_EVENT_COLUMNS, row, strict=True))) for row in rows]
 
 
 def _applied(write: Write):

@@ -1,5 +1,6 @@
 """The Makefile: `make help` lists the targets; `make run PORT=...` serves on that port."""
 
+import json
 import os
 import re
 import shutil
@@ -60,7 +61,41 @@ def test_make_run_serves_on_the_port_given(tmp_path):
                 assert server.poll() is None, log.read_text()
                 assert time.monotonic() < deadline, log.read_text()
                 time.sleep(0.5)
+        # The simulator's webhooks reach the service itself: deleting a visit deletes its room,
+        # and the simulator posts on_room_deleted back to /webhooks/kaleyra.
+        base = f"http://127.0.0.1:{port}"
+        visit = call_api(base, "POST", "/teleconsultation", VISIT)["roomId"]
+        call_api(base, "DELETE", f"/teleconsultation/{visit}")
+        while "POST /webhooks/kaleyra 200" not in log.read_text():
+            assert time.monotonic() < deadline + 10, log.read_text()
+            time.sleep(0.2)
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
     assert f"http://127.0.0.1:{port}/documentation/" in log.read_text()
+    assert f"http://127.0.0.1:{port}/webhooks/kaleyra" in log.read_text()
+
+
+VISIT = {
+    "participants": {
+        "number": 2,
+        "data": [
+            {"userExternalId": "doctor-1", "groups": ["doctor"], "fullName": "Dr. Ada"},
+            {"userExternalId": "patient-1", "groups": ["customer"], "fullName": "Bob"},
+        ],
+    },
+    "start_date": "2030-06-03T09:30:00+02:00",
+    "duration_in_seconds": 1800,
+}
+
+
+def call_api(base: str, method: str, path: str, payload: dict | None = None) -> dict:
+    request = urllib.request.Request(  # noqa: S310 (the server this test started)
+        base + path,
+        method=method,
+        data=json.dumps(payload).encode() if payload is not None else None,
+        headers={"Content-Type": "application/json", "isbackoffice": "true"},
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
+        body = response.read()
+    return json.loads(body) if body else {}

@@ -37,9 +37,11 @@ def test_every_operation_with_a_body_declares_what_the_layers_before_it_answer(c
         for method, operation in item.items()
         if "requestBody" in operation
     ]
-    assert len(operations) == 6
+    assert len(operations) == 7
     for method, path, operation in operations:
-        missing = BODY_STATUSES - set(operation["responses"])
+        # The webhook reads its raw body whatever the media type (the signature covers it).
+        expected = BODY_STATUSES - {"415"} if path == "/webhooks/kaleyra" else BODY_STATUSES
+        missing = expected - set(operation["responses"])
         assert not missing, f"{method.upper()} {path} does not declare {sorted(missing)}"
 
 

@@ -53,6 +53,11 @@ def storage_backend(request, settings):
         )
         crud.configure(settings.USER_ID_MAP_CRUD_NAME, unique=[("receivedUserId",)])
         crud.configure(settings.ROOM_JOBS_CRUD_NAME, unique=[("kind", "key")])
+        crud.configure(
+            settings.WEBHOOK_EVENTS_CRUD_NAME,
+            unique=[("event", "roomId", "timestamp")],
+            date_fields=("timestamp", "receivedAt"),
+        )
         settings.STORAGE_BACKEND = "crud"
     return request.param
 

@@ -15,6 +15,7 @@ from django.test.utils import CaptureQueriesContext
 # those tables, while what an action did is read through storage, as the API's effects are.
 from rooms.models import RoomJob, UserMapping
 from tests.rooms.conftest import NOW, doctor, jobs, links, patient, stored, visit_count
+from tests.rooms.kaleyra_events import deliver, envelope
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock")]
 
@@ -600,3 +601,27 @@ def test_with_the_django_backend_the_lists_are_the_tables(admin_client, create):
     visit = create([doctor(), patient()])
     content = admin_client.get(LIST).content.decode()
     assert visit in content and "live in Mia's CRUD Service" not in content
+
+
+def test_support_sees_the_visits_recordings_on_its_detail_page(admin_client, visit, settings):
+    settings.TIME_ZONE = "Europe/Rome"
+    room = room_of(visit)
+    at = int(NOW.timestamp() * 1000)
+    for offset, session in enumerate(("session_1", "session_2")):
+        data = {"room_id": room, "session_id": session}
+        deliver(envelope("on_recording_available", data, timestamp=at + offset * 1000))
+    deliver(envelope("on_call_incoming", {"room_id": room, "session_id": "not-a-recording"}))
+
+    page = admin_client.get(detail(visit)).content.decode()
+
+    section = page[page.index('id="recordings"') :]
+    section = section[: section.index("</div>")]
+    assert "<td>2026-12-01 09:00:00 CET</td>" in section
+    assert "<td>2026-12-01 09:00:01 CET</td>" in section
+    assert room in section and "session_1" in section and "session_2" in section
+    assert "not-a-recording" not in section
+
+
+def test_a_visit_without_recordings_says_so_on_its_detail_page(admin_client, visit):
+    page = admin_client.get(detail(visit)).content.decode()
+    assert "Kaleyra has announced no recording of this visit." in page
