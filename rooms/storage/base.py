@@ -15,6 +15,8 @@ from typing import Any, Protocol
 
 from django.conf import settings
 
+from teleconsultation_project.errors import ApiError
+
 
 def new_id() -> str:
     """24 lowercase hex characters from a CSPRNG: the shape of a Mia `_id`, never guessable."""
@@ -184,8 +186,14 @@ class WebhookEvent:
     id: str = field(default_factory=new_id)
 
 
-class StorageUnavailable(Exception):
-    """The backend could not be reached or answered badly; the API answers 503."""
+class StorageUnavailable(ApiError):
+    """The backend could not be reached or answered badly: a 503 for API callers, in the error
+    shape, naming the storage and never echoing its answer."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(
+            f"The teleconsultation storage is unavailable ({reason}); try again later", status=503
+        )
 
 
 class Storage(Protocol):
