@@ -9,8 +9,9 @@ own request id, shared by the entries of the items it touched.
 """
 
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
@@ -37,10 +38,18 @@ class Tally:
     def handled(self) -> int:
         return sum(self.counts.values())
 
-    def walk(self, batches: Iterable[list], *, lease: str | None = None) -> Iterator:
+    def walk(
+        self,
+        batches: Iterable[list],
+        *,
+        lease: str | None = None,
+        still: Callable[[Any], bool] | None = None,
+    ) -> Iterator:
         """The items of each batch in turn, until the run is stopped; progress after a batch.
         With `lease`, each item is held while the caller works on it, and one that another
-        host's run holds is skipped (so concurrent runs never handle an item twice)."""
+        host's run holds is skipped; `still(item)`, asked once the item is held, skips one that
+        another run finished after this run listed it (so concurrent runs never handle an item
+        twice)."""
         for batch in batches:
             for item in batch:
                 if self.stopped_because:
@@ -50,10 +59,10 @@ class Tally:
                     continue
                 key = item if isinstance(item, str) else f"{item.kind}:{item.key}"
                 with leased(f"{lease}:{key}") as mine:
-                    if mine:
+                    if mine and (still is None or still(item)):
                         yield item
                     else:
-                        self.counts[Result.SKIPPED] += 1  # another run has it
+                        self.counts[Result.SKIPPED] += 1  # another run has it, or had it
             self._progress()
 
     on_record = None  # called with each outcome (reconcile_rooms counts them as metrics)

@@ -12,6 +12,7 @@ import os
 import signal
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,8 @@ from django.conf import settings as django_settings
 
 from kaleyra.client import KaleyraClient
 from kaleyra.errors import KaleyraNotFound
+from rooms.storage import get_storage
+from rooms.storage.base import Write
 from tests.rooms.conftest import body, doctor, jobs, links, patient, stored, visit_count
 from tests.rooms.orphans import fail_fast, orphan_rooms, reconcile, tag_of
 
@@ -216,3 +219,20 @@ def test_without_a_room_listing_an_old_intent_is_reported_as_a_possible_orphan(
         listed = admin_client.get("/admin/rooms/roomjob/", {"kind": "room_intent"})
         assert intent.key in listed.content.decode()
 
+
+@on_both_backends
+def test_a_room_reconcile_made_itself_is_not_taken_for_a_missing_one(api, create, simulator):
+    simulator.fail_next("create_room", mode="500")  # an intent: reconcile lists the rooms first
+    response = api.post("/teleconsultation", body([doctor(), patient()]), format="json")
+    assert response.status_code == 502
+    visit = create([doctor("doctor-2"), patient("patient-2")])
+    get_storage().update(
+        visit, lambda fresh: Write(replace(fresh, kaleyra_room_id=None)), actor="a crash"
+    )
+    simulator.reset_call_log()
+
+    out = reconcile()
+
+    assert simulator.call_count("create_room") == 1
+    room = stored(visit).kaleyra_room_id
+    assert simulator.room_exists(room) and f"new Kaleyra room {room}" in out
