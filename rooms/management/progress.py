@@ -15,6 +15,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
+from kaleyra.retry import background_work
 from rooms import audit
 from rooms.maintenance import Outcome, Result, leased
 
@@ -150,7 +151,8 @@ def tally(command: BaseCommand, *, total: int, dry_run: bool, verbosity: int) ->
     """A run of `command`: ends with the summary and the exit status, even when interrupted."""
     name = type(command).__module__.rsplit(".", 1)[-1]
     run = Tally(command, total=total, dry_run=dry_run, verbosity=verbosity)
-    with audit.channel("command", request_id=audit.run_id(name)):
+    # Nobody waits for the answer of a support run: a 429 naming no time is waited out.
+    with audit.channel("command", request_id=audit.run_id(name)), background_work():
         try:
             yield run
         except KeyboardInterrupt:

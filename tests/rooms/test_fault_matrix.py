@@ -274,3 +274,22 @@ def test_no_orphan_room_whatever_kaleyra_loses(
         assert visit.state == "TRASH" or simulator_http.room_exists(visit.kaleyra_room_id)
     if call == "create_room" and failure.acts_first:
         assert "orphan room(s)" in out
+
+
+@pytest.mark.parametrize("retry_after", [0.05, None], ids=["with-retry-after", "without"])
+def test_reconcile_waits_out_a_rate_limit_and_retries(
+    api, create, simulator_http, monkeypatch, retry_after
+):
+    # Nobody waits for a background run: a 429 naming no time is waited out (60 s, shortened).
+    monkeypatch.setattr("kaleyra.retry.DEFAULT_RATE_LIMIT_WAIT", 0.05)
+    before = complete_visit(create, simulator_http)
+    simulator_http.fail_next("delete_room", mode="500")
+    assert api.delete(f"/teleconsultation/{before.visit}").status_code == 204
+    simulator_http.reset_call_log()
+    simulator_http.fail_next("delete_room", mode="429", retry_after=retry_after)
+
+    out = reconcile()
+
+    assert simulator_http.call_count("delete_room") == 2
+    assert "Summary: 1 done" in out
+    assert jobs("room_deletion") == [] and orphan_rooms(simulator_http) == []
