@@ -35,7 +35,7 @@ def run_in_parallel(actions):
 
 
 def waiting_teleconsultation(number: int) -> str:
-    created = Client().post(
+    created = Client(HTTP_ISBACKOFFICE="true").post(
         "/teleconsultation", body([doctor()], number=number), content_type="application/json"
     )
     return created.json()["roomId"]
@@ -43,7 +43,7 @@ def waiting_teleconsultation(number: int) -> str:
 
 def adding(room_id: str, user_id: str):
     return lambda: (
-        Client()
+        Client(HTTP_ISBACKOFFICE="true")
         .post(
             f"/teleconsultation/{room_id}/participants/data",
             patient(user_id),
