@@ -234,15 +234,27 @@ def settle_intent(intent: RoomJob, rooms: RoomIndex) -> Outcome:
 
 
 def room_still_there(teleconsultation_id: str, room_id: str, rooms: RoomIndex) -> bool:
-    """Whether the provider still has a live visit's room (listed, or asked one by one)."""
-    listed = rooms.has(room_id)
-    if listed is not None:
-        return listed
+    """Whether the provider still has a live visit's room: listed, or else asked for it (a room
+    made after the listing, by this run or another, is not listed but is there)."""
+    if rooms.has(room_id):
+        return True
     try:
         get_video_provider().get_room(room_id)
     except KaleyraNotFound:
         return False
     return True
+
+
+def still_pending(job: RoomJob) -> bool:
+    """Whether the job is still recorded: another run may have finished it since it was listed."""
+    recorded = get_storage().jobs_of(job.teleconsultation_id, job.kind)
+    return any(other.key == job.key for other in recorded)
+
+
+def still_without_room(teleconsultation_id: str) -> bool:
+    """Whether the visit is still complete without a room: another run may have given it one."""
+    visit = get_storage().find(teleconsultation_id)
+    return visit is not None and visit.complete and not visit.kaleyra_room_id
 
 
 # Longer than any one item takes (a few provider calls under their deadline); a lease left by a

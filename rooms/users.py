@@ -6,6 +6,7 @@ query; users missing on Kaleyra are created, and changed roles updated, in paral
 a visit with 25 new users costs about one provider round trip rather than 25.
 """
 
+import contextvars
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
@@ -58,9 +59,12 @@ def kaleyra_users_for(people: Sequence[Person]) -> dict[str, str]:
 
 
 def _each(call, items: list) -> list:
-    """`call` on every item, in parallel threads when there are several; the first error raised."""
+    """`call` on every item, in parallel threads when there are several; the first error raised.
+    Each call runs in a copy of the caller's context, so the request's deadline and request id
+    (context variables) hold in the threads too."""
     if len(items) <= 1:
         return [call(item) for item in items]
+    contexts = [contextvars.copy_context() for _ in items]
     workers = min(len(items), settings.KALEYRA_PARALLEL_CALLS)
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="kaleyra-users") as pool:
-        return list(pool.map(call, items))
+        return list(pool.map(lambda context, item: context.run(call, item), contexts, items))

@@ -44,6 +44,11 @@ class Simulator:
                 connection, operation, mode=mode, times=times, retry_after=retry_after, delay=delay
             )
 
+    def clear_faults(self) -> None:
+        """Drops every fault still queued: Kaleyra is well again."""
+        with self.engine.store.transaction() as connection:
+            connection.execute("DELETE FROM faults")
+
     def add_upload(
         self, room_id: str, *, user_id: str | None = None, upload_type: str = "file_upload"
     ) -> Upload:

@@ -9,11 +9,13 @@ own request id, shared by the entries of the items it touched.
 """
 
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
+from kaleyra.retry import background_work
 from rooms import audit
 from rooms.maintenance import Outcome, Result, leased
 
@@ -37,10 +39,18 @@ class Tally:
     def handled(self) -> int:
         return sum(self.counts.values())
 
-    def walk(self, batches: Iterable[list], *, lease: str | None = None) -> Iterator:
+    def walk(
+        self,
+        batches: Iterable[list],
+        *,
+        lease: str | None = None,
+        still: Callable[[Any], bool] | None = None,
+    ) -> Iterator:
         """The items of each batch in turn, until the run is stopped; progress after a batch.
         With `lease`, each item is held while the caller works on it, and one that another
-        host's run holds is skipped (so concurrent runs never handle an item twice)."""
+        host's run holds is skipped; `still(item)`, asked once the item is held, skips one that
+        another run finished after this run listed it (so concurrent runs never handle an item
+        twice)."""
         for batch in batches:
             for item in batch:
                 if self.stopped_because:
@@ -50,10 +60,10 @@ class Tally:
                     continue
                 key = item if isinstance(item, str) else f"{item.kind}:{item.key}"
                 with leased(f"{lease}:{key}") as mine:
-                    if mine:
+                    if mine and (still is None or still(item)):
                         yield item
                     else:
-                        self.counts[Result.SKIPPED] += 1  # another run has it
+                        self.counts[Result.SKIPPED] += 1  # another run has it, or had it
             self._progress()
 
     on_record = None  # called with each outcome (reconcile_rooms counts them as metrics)
@@ -141,7 +151,8 @@ def tally(command: BaseCommand, *, total: int, dry_run: bool, verbosity: int) ->
     """A run of `command`: ends with the summary and the exit status, even when interrupted."""
     name = type(command).__module__.rsplit(".", 1)[-1]
     run = Tally(command, total=total, dry_run=dry_run, verbosity=verbosity)
-    with audit.channel("command", request_id=audit.run_id(name)):
+    # Nobody waits for the answer of a support run: a 429 naming no time is waited out.
+    with audit.channel("command", request_id=audit.run_id(name)), background_work():
         try:
             yield run
         except KeyboardInterrupt:

@@ -30,7 +30,9 @@ from rooms.storage.ids import is_teleconsultation_id
 from rooms.storage.mia_records import (
     iso,
     parse_date,
+    record_fields,
     teleconsultation_from_record,
+    user_mapping_fields,
     user_mapping_from_record,
 )
 
@@ -84,7 +86,7 @@ class CrudStorage:
     def insert(
         self, teleconsultation: Teleconsultation, *, forget: Sequence[RoomJob] = ()
     ) -> Teleconsultation:
-        fields = {**_record(teleconsultation), "version": 1}
+        fields = {**record_fields(teleconsultation), "version": 1}
         record = {name: value for name, value in fields.items() if value is not None}
         record["__STATE__"] = teleconsultation.state.value
         new_id = self._call(
@@ -120,7 +122,7 @@ class CrudStorage:
         )
 
     def _compare_and_set(self, before, after, *, actor: str) -> Teleconsultation | None:
-        fields = {**_record(after), "version": before.version + 1}
+        fields = {**record_fields(after), "version": before.version + 1}
         unset = [name for name, value in fields.items() if value is None]
         fields = {name: value for name, value in fields.items() if value is not None}
         version = {"version": before.version} if before.version else {"version": {"$exists": False}}
@@ -174,12 +176,7 @@ class CrudStorage:
         self, *, created: Sequence[UserMapping], role_changed: Sequence[UserMapping]
     ) -> None:
         for mapping in created:
-            record = {
-                "receivedUserId": mapping.external_id,
-                "bandyerId": mapping.kaleyra_user_id,
-                "role": mapping.role,
-                "__STATE__": "PUBLIC",
-            }
+            record = {**user_mapping_fields(mapping), "__STATE__": "PUBLIC"}
             try:
                 self._call(self.client.create, self.users, record)
             except CrudConflict:
@@ -510,29 +507,6 @@ class CrudStorage:
             if len(page) < PAGE:
                 return rows
             last = page[-1]["_id"]
-
-
-def _record(teleconsultation: Teleconsultation) -> dict:
-    """The fields a write sets, in Mia's names (the state goes through the state route)."""
-    return {
-        "bandyerRoomId": teleconsultation.kaleyra_room_id,
-        "participantsNumber": teleconsultation.participants_number,
-        "participants": [
-            {
-                "userExternalId": member.external_id,
-                "userBandyerId": member.kaleyra_user_id,
-                "accessLinkURL": member.access_link or None,
-                "groups": list(member.groups),
-                "fullName": member.full_name,
-                "language": member.language or None,
-                "role": member.role,
-            }
-            for member in teleconsultation.participants
-        ],
-        "startDate": iso(teleconsultation.start),
-        "endDate": iso(teleconsultation.end),
-        "roomClaim": teleconsultation.room_claim,
-    }
 
 
 def _complete(record: dict) -> bool:

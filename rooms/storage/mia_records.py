@@ -1,5 +1,5 @@
-"""Mia's CRUD records read as domain objects: the field mapping shared by the CRUD Service backend
-and the import of Mia's exported collections (`import_mia_collections`).
+"""Mia's CRUD records as domain objects and back: the field mapping shared by the CRUD Service
+backend and the import of Mia's exported collections (`import_mia_collections`).
 
 Mia's service writes `participants[{userBandyerId, accessLinkURL, groups, fullName, language}]`
 with no external user id and no role; this service adds `userExternalId` and `role`. A record
@@ -88,3 +88,36 @@ def user_mapping_from_record(record: Mapping) -> UserMapping:
         kaleyra_user_id=record["bandyerId"],
         role=record.get("role", ""),
     )
+
+
+def record_fields(teleconsultation: Teleconsultation) -> dict:
+    """The fields a write sets, in Mia's names (the CRUD Service adds `_id`, `__STATE__`, the
+    creator and updater, and the dates)."""
+    return {
+        "bandyerRoomId": teleconsultation.kaleyra_room_id,
+        "participantsNumber": teleconsultation.participants_number,
+        "participants": [
+            {
+                "userExternalId": member.external_id,
+                "userBandyerId": member.kaleyra_user_id,
+                "accessLinkURL": member.access_link or None,
+                "groups": list(member.groups),
+                "fullName": member.full_name,
+                "language": member.language or None,
+                "role": member.role,
+            }
+            for member in teleconsultation.participants
+        ],
+        "startDate": iso(teleconsultation.start),
+        "endDate": iso(teleconsultation.end),
+        "roomClaim": teleconsultation.room_claim,
+    }
+
+
+def user_mapping_fields(mapping: UserMapping) -> dict:
+    """A user map row in Mia's names, with the role this service adds."""
+    return {
+        "receivedUserId": mapping.external_id,
+        "bandyerId": mapping.kaleyra_user_id,
+        "role": mapping.role,
+    }

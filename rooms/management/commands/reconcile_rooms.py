@@ -68,18 +68,20 @@ class Command(BaseCommand):
         ) as run:
             run.on_record = _count_outcome
             pending_batches = storage.job_batches(JobKind.ROOM_DELETION, batch_size=batch_size)
-            for pending in run.walk(pending_batches, lease="reconcile"):
+            still_pending = maintenance.still_pending
+            for pending in run.walk(pending_batches, lease="reconcile", still=still_pending):
                 if dry_run:
                     run.would(f"delete room {pending.key} (reason: {pending.reason})")
                 else:
                     run.record(maintenance.finish_room_deletion(pending, actor=ACTOR))
-            for intent in run.walk([intents], lease="reconcile"):
+            for intent in run.walk([intents], lease="reconcile", still=still_pending):
                 if dry_run:
                     run.would(f"look for rooms tagged {intent.key} and delete those nobody holds")
                 else:
                     run.record(maintenance.settle_intent(intent, rooms))
             batches = storage.complete_without_room_batches(batch_size=batch_size, **roomless)
-            for teleconsultation_id in run.walk(batches, lease="reconcile"):
+            still_roomless = maintenance.still_without_room
+            for teleconsultation_id in run.walk(batches, lease="reconcile", still=still_roomless):
                 if dry_run:
                     run.would(f"create a Kaleyra room for {teleconsultation_id}")
                 else:
