@@ -7,7 +7,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from rooms import additions, agenda, audit, idempotency, selectors, services, uploads
-from rooms.access import writer_from_request
+from rooms.access import WriterIdentified, writer_from_request
 from rooms.languages import LINK_LANGUAGES
 from rooms.serializers import (
     AccessQuerySerializer,
@@ -94,6 +94,8 @@ IDEMPOTENCY_ERRORS = {
 
 
 class TeleconsultationCollectionApi(APIView):
+    permission_classes = [WriterIdentified]
+
     @extend_schema(
         tags=TAGS,
         operation_id="teleconsultation_agenda",
@@ -175,6 +177,8 @@ class TeleconsultationCollectionApi(APIView):
 
 
 class TeleconsultationApi(APIView):
+    permission_classes = [WriterIdentified]
+
     @extend_schema(
         tags=TAGS,
         summary="The caller's join link and the room's details",
@@ -263,6 +267,8 @@ class TeleconsultationApi(APIView):
 
 
 class ParticipantDataApi(APIView):
+    permission_classes = [WriterIdentified]
+
     @extend_schema(
         tags=TAGS,
         summary="Add one participant",
@@ -270,7 +276,6 @@ class ParticipantDataApi(APIView):
         responses={
             201: None,
             400: INVALID,
-            **WRITE_ACCESS_ERRORS,
             404: NOT_FOUND,
             409: error_response(409, "User patient-7 is already a participant"),
             422: IDEMPOTENCY_ERRORS[422],
@@ -295,6 +300,8 @@ class ParticipantDataApi(APIView):
 
 
 class UploadsApi(APIView):
+    permission_classes = [WriterIdentified]
+
     @extend_schema(
         tags=TAGS,
         summary="Delete the files shared in the room (when TELECONSULTATION_DELETE_UPLOADS)",
@@ -308,7 +315,8 @@ class UploadsApi(APIView):
     )
     def delete(self, request, roomId: str):
         # Mia answers 204 when deletion is off, before looking anything up: even an unknown id.
-        # Nothing happens then, so nothing is audited either.
+        # Nothing happens then, so nothing is audited either. (Without identity, WriterIdentified
+        # has answered 401 already unless TELECONSULTATION_WRITE_ACCESS=open.)
         if not settings.TELECONSULTATION_DELETE_UPLOADS:
             return Response(status=204)
         return self._delete(request, roomId=roomId)
