@@ -87,6 +87,14 @@ IDEMPOTENCY_KEY = OpenApiParameter(
     description="Repeat the request with the same key and body within 24 h to get the first "
     "answer back (header Idempotent-Replayed: true) without a second teleconsultation or room.",
 )
+IDEMPOTENT_REPLAYED = OpenApiParameter(
+    idempotency.REPLAYED_HEADER,
+    str,
+    location=OpenApiParameter.HEADER,
+    enum=["true"],
+    response=[201],
+    description="Present when this is the first answer to the same Idempotency-Key, replayed.",
+)
 IDEMPOTENCY_ERRORS = {
     409: error_response(409, "A request with this Idempotency-Key is still being handled"),
     422: error_response(422, "This Idempotency-Key was used with another request body"),
@@ -160,7 +168,7 @@ class TeleconsultationCollectionApi(APIView):
             **BODY_ERRORS,
             **PROVIDER_ERRORS,
         },
-        parameters=[IDEMPOTENCY_KEY],
+        parameters=[IDEMPOTENCY_KEY, IDEMPOTENT_REPLAYED],
     )
     @audit.api(audit.CREATE, detail=audit.create_detail)
     @idempotency.idempotent
@@ -283,7 +291,7 @@ class ParticipantDataApi(APIView):
             **BODY_ERRORS,
             **PROVIDER_ERRORS,
         },
-        parameters=[IDEMPOTENCY_KEY],
+        parameters=[IDEMPOTENCY_KEY, IDEMPOTENT_REPLAYED],
     )
     @audit.api(audit.PARTICIPANT_ADD, detail=audit.participant_detail)
     @idempotency.idempotent

@@ -1,7 +1,7 @@
 """`make fuzz`: schemathesis against a live server, over the OpenAPI document that server serves.
 
 Starts gunicorn on a free loopback port with a throwaway SQLite database and the in-process
-Kaleyra simulator, schedules a few visits so that operations on `{room_id}` reach a real one most
+Kaleyra simulator, schedules a few visits so that operations on `{roomId}` reach a real one most
 of the time, runs `st run` as a doctor who is also a settings admin, with a fixed seed and a small
 number of examples per operation, then prints a summary. Exits non-zero when any check fails: a
 5xx, a status code, content type or body the document does not declare.
@@ -127,7 +127,7 @@ def schedule_visit(base_url: str, *, expected: int, known: list[tuple[str, str]]
 
 
 def write_config(directory: Path, base_url: str) -> Path:
-    """Most `{room_id}` values name a real visit: one waiting for a participant, one complete.
+    """Most `{roomId}` values name a real visit: one waiting for a participant, one complete.
     DELETE gets visits of its own, so the others live through the run. Most groups are ones that
     grant a role, so that generated visits get past validation into the services."""
     visits = [
@@ -148,13 +148,13 @@ values = {json.dumps(doomed)}
 values = ["doctor", "customer"]
 
 [parameters]
-"path.room_id" = {{ dictionary = "visits", probability = 0.8 }}
+"path.roomId" = {{ dictionary = "visits", probability = 0.8 }}
 "body.participants.data[*].groups[*]" = {{ dictionary = "groups", probability = 0.9 }}
 "body.groups[*]" = {{ dictionary = "groups", probability = 0.9 }}
 
 [[operations]]
-include-name = "DELETE /teleconsultation/{{room_id}}"
-parameters = {{ "path.room_id" = {{ dictionary = "doomed", probability = 0.5 }} }}
+include-name = "DELETE /teleconsultation/{{roomId}}"
+parameters = {{ "path.roomId" = {{ dictionary = "doomed", probability = 0.5 }} }}
 """
     )
     return config
