@@ -338,7 +338,7 @@ class CrudStorage:
             "detail": dict(entry.detail),
             "__STATE__": "PUBLIC",
         }
-        self._call(self.client.create, self.audit, record, actor=entry.actor)
+        self._call(self.client.create, self.audit, record)
 
     def audit_entries(
         self,
