@@ -5,7 +5,8 @@ stderr a progress line (done/total, rate) at most every few seconds, then a summ
 The command fails (exit status 1) when any item failed, when the run stopped because the video
 provider is failing, or when it was interrupted; every item stands alone, so running it again
 carries on where it stopped. Each run is one audit entry with the summary counts, and carries its
-own request id, shared by the entries of the items it touched.
+own request id, shared by the entries of the items it touched. A run is background work
+(`kaleyra.retry.background_work`): nobody waits on it, so a Kaleyra 429 is waited out and retried.
 """
 
 import time
@@ -14,6 +15,7 @@ from contextlib import contextmanager
 
 from django.core.management.base import BaseCommand, CommandError
 
+from kaleyra.retry import background_work
 from rooms import audit
 from rooms.maintenance import Outcome, Result, leased
 
@@ -141,7 +143,7 @@ def tally(command: BaseCommand, *, total: int, dry_run: bool, verbosity: int) ->
     """A run of `command`: ends with the summary and the exit status, even when interrupted."""
     name = type(command).__module__.rsplit(".", 1)[-1]
     run = Tally(command, total=total, dry_run=dry_run, verbosity=verbosity)
-    with audit.channel("command", request_id=audit.run_id(name)):
+    with audit.channel("command", request_id=audit.run_id(name)), background_work():
         try:
             yield run
         except KeyboardInterrupt:

@@ -307,6 +307,7 @@ def test_a_command_run_records_each_item_and_one_summary_with_its_own_request_id
         "skipped": 0,
         "failed": 0,
         "stopped": False,
+        "idempotencyKeysErased": 0,
     }
 
 
