@@ -8,6 +8,8 @@ from django.test import Client
 
 from tests.rooms.conftest import body, doctor, patient, stored
 
+BACK_OFFICE = {"HTTP_ISBACKOFFICE": "true"}  # may write to any visit (rooms/access.py)
+
 pytestmark = [
     pytest.mark.usefixtures("storage_backend"),
     pytest.mark.postgres_only,
@@ -36,7 +38,10 @@ def run_in_parallel(actions):
 
 def waiting_teleconsultation(number: int) -> str:
     created = Client().post(
-        "/teleconsultation", body([doctor()], number=number), content_type="application/json"
+        "/teleconsultation",
+        body([doctor()], number=number),
+        content_type="application/json",
+        **BACK_OFFICE,
     )
     return created.json()["roomId"]
 
@@ -48,6 +53,7 @@ def adding(room_id: str, user_id: str):
             f"/teleconsultation/{room_id}/participants/data",
             patient(user_id),
             content_type="application/json",
+            **BACK_OFFICE,
         )
         .status_code
     )
