@@ -91,7 +91,14 @@ def background_work(
     """Marks the Kaleyra calls made inside the block as background work (management commands,
     jobs): nobody is waiting for an answer, so a 429 that names no time is waited out
     (DEFAULT_RATE_LIMIT_WAIT) instead of handed back, within a budget of its own
-    (KALEYRA_BACKGROUND_RETRY_MAX_SECONDS unless given). `sleep` replaces the wait, for tests."""
+    (KALEYRA_BACKGROUND_RETRY_MAX_SECONDS unless given). `sleep` replaces the wait, for tests.
+    A block inside another takes what it does not give from the enclosing one (a command's run
+    inside a test's block keeps the test's sleep)."""
+    outer = _background.get()
+    if sleep is None and outer is not None:
+        sleep = outer.sleep
+    if max_total_seconds is None and outer is not None:
+        max_total_seconds = outer.max_total_seconds
     if max_total_seconds is None:
         from django.conf import settings
 

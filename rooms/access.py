@@ -5,18 +5,21 @@ The gateway authenticates and forwards who the caller is; the service authorizes
 (`TELECONSULTATION_ADMIN_GROUPS`) or a back-office request; changing, adding to, deleting a visit
 or its uploads needs a plus participant of that visit, an admin-group member or a back-office
 request. `open` is Mia's behaviour (the gateway alone decides), a documented compatibility switch.
-Support tools (admin, commands) act as the system and pass no `Writer`.
+Support tools (admin, commands) act as the system and pass no `Writer`. `WriterIdentified` refuses
+a write without identity (401) before the view runs: before any lookup, idempotency record or
+audit entry.
 """
 
 from dataclasses import dataclass
 
 from django.conf import settings
+from rest_framework.permissions import SAFE_METHODS, BasePermission
 
 from kaleyra.types import Role
 from rooms.errors import UnauthorizedUser
 from rooms.storage.base import Teleconsultation
 from teleconsultation_project.errors import ApiError
-from teleconsultation_project.identity import Caller
+from teleconsultation_project.identity import Caller, is_truthy
 from teleconsultation_project.service_config import get_service_config
 
 PARTICIPANTS, OPEN = "participants", "open"
@@ -41,9 +44,10 @@ class Writer:
 
 
 def writer_from_request(request) -> Writer:
-    # Read from the header itself: a back-office request may carry no user id.
-    flag = request.headers.get(settings.BACKOFFICE_HEADER_KEY, "")
-    return Writer(caller=request.user, backoffice=flag.strip().lower() == "true")
+    # Read from the header itself: a back-office request may carry no user id. Read as the
+    # caller's own flag is (identity.is_truthy): Mia's gateway may send "1" as well as "true".
+    flag = request.headers.get(settings.BACKOFFICE_HEADER_KEY)
+    return Writer(caller=request.user, backoffice=is_truthy(flag))
 
 
 def _open() -> bool:
@@ -88,3 +92,15 @@ def require_write(writer: Writer | None, teleconsultation: Teleconsultation) -> 
         f"User {writer.caller.id} may not change teleconsultation {teleconsultation.id}: only "
         "its plus participants, an admin group or the back office may"
     )
+
+
+class WriterIdentified(BasePermission):
+    """DRF permission of the write views: a write without identity is a 401 at once (reads keep
+    their own contract, checked by their selector)."""
+
+    accepts_backoffice = True  # the OpenAPI document lists the back-office flag as enough
+
+    def has_permission(self, request, view) -> bool:
+        if request.method not in SAFE_METHODS:
+            require_identity(writer_from_request(request))
+        return True

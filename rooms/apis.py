@@ -7,7 +7,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from rooms import additions, agenda, audit, idempotency, selectors, services, uploads
-from rooms.access import writer_from_request
+from rooms.access import WriterIdentified, writer_from_request
 from rooms.languages import LINK_LANGUAGES
 from rooms.serializers import (
     AccessQuerySerializer,
@@ -87,6 +87,14 @@ IDEMPOTENCY_KEY = OpenApiParameter(
     description="Repeat the request with the same key and body within 24 h to get the first "
     "answer back (header Idempotent-Replayed: true) without a second teleconsultation or room.",
 )
+IDEMPOTENT_REPLAYED = OpenApiParameter(
+    idempotency.REPLAYED_HEADER,
+    str,
+    location=OpenApiParameter.HEADER,
+    enum=["true"],
+    response=[201],
+    description="Present when this is the first answer to the same Idempotency-Key, replayed.",
+)
 IDEMPOTENCY_ERRORS = {
     409: error_response(409, "A request with this Idempotency-Key is still being handled"),
     422: error_response(422, "This Idempotency-Key was used with another request body"),
@@ -94,6 +102,8 @@ IDEMPOTENCY_ERRORS = {
 
 
 class TeleconsultationCollectionApi(APIView):
+    permission_classes = [WriterIdentified]
+
     @extend_schema(
         tags=TAGS,
         operation_id="teleconsultation_agenda",
@@ -158,7 +168,7 @@ class TeleconsultationCollectionApi(APIView):
             **BODY_ERRORS,
             **PROVIDER_ERRORS,
         },
-        parameters=[IDEMPOTENCY_KEY],
+        parameters=[IDEMPOTENCY_KEY, IDEMPOTENT_REPLAYED],
     )
     @audit.api(audit.CREATE, detail=audit.create_detail)
     @idempotency.idempotent
@@ -175,6 +185,8 @@ class TeleconsultationCollectionApi(APIView):
 
 
 class TeleconsultationApi(APIView):
+    permission_classes = [WriterIdentified]
+
     @extend_schema(
         tags=TAGS,
         summary="The caller's join link and the room's details",
@@ -263,6 +275,8 @@ class TeleconsultationApi(APIView):
 
 
 class ParticipantDataApi(APIView):
+    permission_classes = [WriterIdentified]
+
     @extend_schema(
         tags=TAGS,
         summary="Add one participant",
@@ -270,7 +284,6 @@ class ParticipantDataApi(APIView):
         responses={
             201: None,
             400: INVALID,
-            **WRITE_ACCESS_ERRORS,
             404: NOT_FOUND,
             409: error_response(409, "User patient-7 is already a participant"),
             422: IDEMPOTENCY_ERRORS[422],
@@ -278,7 +291,7 @@ class ParticipantDataApi(APIView):
             **BODY_ERRORS,
             **PROVIDER_ERRORS,
         },
-        parameters=[IDEMPOTENCY_KEY],
+        parameters=[IDEMPOTENCY_KEY, IDEMPOTENT_REPLAYED],
     )
     @audit.api(audit.PARTICIPANT_ADD, detail=audit.participant_detail)
     @idempotency.idempotent
@@ -295,6 +308,8 @@ class ParticipantDataApi(APIView):
 
 
 class UploadsApi(APIView):
+    permission_classes = [WriterIdentified]
+
     @extend_schema(
         tags=TAGS,
         summary="Delete the files shared in the room (when TELECONSULTATION_DELETE_UPLOADS)",
@@ -308,7 +323,8 @@ class UploadsApi(APIView):
     )
     def delete(self, request, roomId: str):
         # Mia answers 204 when deletion is off, before looking anything up: even an unknown id.
-        # Nothing happens then, so nothing is audited either.
+        # Nothing happens then, so nothing is audited either. (Without identity, WriterIdentified
+        # has answered 401 already unless TELECONSULTATION_WRITE_ACCESS=open.)
         if not settings.TELECONSULTATION_DELETE_UPLOADS:
             return Response(status=204)
         return self._delete(request, roomId=roomId)

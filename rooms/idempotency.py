@@ -60,7 +60,7 @@ def idempotent(view_method):
             payload={"fingerprint": _fingerprint(request.body)},
         )
         existing = storage.record_job_once(job)
-        if existing is not None and existing.created_at < timezone.now() - IDEMPOTENCY_TTL:
+        if existing is not None and existing.created_at < expired_before():
             storage.forget_jobs([existing])  # expired: this is a new request
             existing = storage.record_job_once(job)
         if existing is not None:
@@ -78,6 +78,16 @@ def idempotent(view_method):
         return response
 
     return wrapper
+
+
+def expired_before():
+    """Keys recorded before this moment no longer replay anything."""
+    return timezone.now() - IDEMPOTENCY_TTL
+
+
+def purge_expired() -> int:
+    """Erases the keys past IDEMPOTENCY_TTL (cleanup_teleconsultations); the number erased."""
+    return get_storage().purge_jobs(JobKind.IDEMPOTENCY, created_before=expired_before())
 
 
 def _replay(existing: RoomJob, job: RoomJob) -> Response:

@@ -93,8 +93,13 @@ def teleconsultation_update(
 ) -> Teleconsultation:
     """Applies a PATCH; replaces the Kaleyra room only when the change alters it."""
     access.require_identity(writer)
-    members = number = None
+    members = number = found = None
     if participants is not None:
+        # Who may write is known before the directory is asked or any Kaleyra user is made.
+        found = get_storage().find(teleconsultation_id)
+        if found is None:
+            raise TeleconsultationNotFound(teleconsultation_id)
+        access.require_write(writer, found)
         # Once per request: a retry after a concurrent change must not ask the directory again.
         resolved = resolve(participants, headers=headers or {})
         refuse_without_plus(
@@ -113,12 +118,9 @@ def teleconsultation_update(
             changed = replace(changed, participants=members, participants_number=number)
         return changed
 
-    if participants is not None:
+    if found is not None:
         # Kaleyra users are made only once the request is known to be acceptable.
-        current = get_storage().find(teleconsultation_id)
-        if current is None:
-            raise TeleconsultationNotFound(teleconsultation_id)
-        target(current)
+        target(found)
         members = members_of(resolved)
     try:
         after = room_swap.swap_room(

@@ -1,7 +1,9 @@
 """Files shared during a call (File Share and Snapshot tools), deleted from Kaleyra on request.
 
 Kaleyra has no bulk delete: the room's uploads are listed (every page) and deleted one by one.
-A failure on one file does not stop the others; a later run deletes what is left.
+A failure on one file does not stop the others; a later run deletes what is left. On the API the
+request's deadline (KALEYRA_REQUEST_DEADLINE_SECONDS) ends the work early: the answer counts what
+was deleted by then, and calling again carries on.
 """
 
 import logging
@@ -9,7 +11,8 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
-from kaleyra.errors import KaleyraError, KaleyraNotFound
+from kaleyra import deadline
+from kaleyra.errors import KaleyraDeadlineExceeded, KaleyraError, KaleyraNotFound
 from kaleyra.provider import get_video_provider
 from rooms import access
 from rooms.access import Writer
@@ -52,12 +55,29 @@ def uploads_delete(
     keys = [upload.key for upload in provider.iter_room_uploads(teleconsultation.kaleyra_room_id)]
     deleted = 0
     for key in keys:
+        if _deadline_passed():
+            break
         try:
             provider.delete_upload(key)
         except KaleyraNotFound:
             pass  # gone already, so it is not there any more: counts as deleted
+        except KaleyraDeadlineExceeded:
+            break
         except KaleyraError as exc:
             logger.warning("Could not delete upload of %s: %s", teleconsultation_id, exc.status)
             continue
         deleted += 1
+    if deleted < len(keys) and _deadline_passed():
+        logger.info(
+            "Deleted %d of %d uploads of %s before the request's deadline",
+            deleted,
+            len(keys),
+            teleconsultation_id,
+        )
     return UploadsDeletion(total=len(keys), deleted=deleted)
+
+
+def _deadline_passed() -> bool:
+    """The request's deadline has passed (never outside a request): stop, answer what is done."""
+    time_left = deadline.time_left()
+    return time_left is not None and time_left <= 0

@@ -1,7 +1,7 @@
 """`make fuzz`: schemathesis against a live server, over the OpenAPI document that server serves.
 
 Starts gunicorn on a free loopback port with a throwaway SQLite database and the in-process
-Kaleyra simulator, schedules a few visits so that operations on `{room_id}` reach a real one most
+Kaleyra simulator, schedules a few visits so that operations on `{roomId}` reach a real one most
 of the time, runs `st run` as a doctor who is also a settings admin, with a fixed seed and a small
 number of examples per operation, then prints a summary. Exits non-zero when any check fails: a
 5xx, a status code, content type or body the document does not declare.

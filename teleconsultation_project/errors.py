@@ -6,6 +6,7 @@ documented body, so no caller ever sees an HTML page or a traceback.
 """
 
 import logging
+import math
 from http import HTTPStatus
 from typing import Any
 
@@ -15,7 +16,13 @@ from django.http import Http404, JsonResponse
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
 
-from kaleyra.errors import KaleyraError, KaleyraRateLimited, KaleyraTimeout, KaleyraUnavailable
+from kaleyra.errors import (
+    DEFAULT_RATE_LIMIT_WAIT,
+    KaleyraError,
+    KaleyraRateLimited,
+    KaleyraTimeout,
+    KaleyraUnavailable,
+)
 
 logger = logging.getLogger("teleconsultation.errors")
 
@@ -84,7 +91,9 @@ def provider_error(exc: KaleyraError) -> ApiError:
     if isinstance(exc, KaleyraUnavailable):
         return ApiError(message, status=503)
     if isinstance(exc, KaleyraRateLimited):
-        retry = int(exc.retry_after) if exc.retry_after else 60
+        # At once, with Kaleyra's own wait (whole seconds, never shorter) or the polite default.
+        wait = DEFAULT_RATE_LIMIT_WAIT if exc.retry_after is None else exc.retry_after
+        retry = math.ceil(wait)
         return ApiError(
             f"{message}; retry in {retry} seconds", status=503, headers={"Retry-After": str(retry)}
         )

@@ -6,6 +6,7 @@ from drf_spectacular.utils import OpenApiExample, OpenApiResponse
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework import serializers
 from rest_framework.negotiation import BaseContentNegotiation
+from rest_framework.permissions import SAFE_METHODS
 
 from teleconsultation_project.errors import error_body, reason
 
@@ -52,23 +53,43 @@ PROVIDER_ERRORS = {
 
 
 class GatewayHeaderScheme(OpenApiAuthenticationExtension):
-    """Documents the gateway's identity header as the API's security scheme."""
+    """Documents the gateway's identity headers as the API's security schemes, so Swagger UI's
+    Authorize can set the user id, the groups and the back-office flag. Any operation takes a user
+    id (groups optional); the writes of views whose permissions say `accepts_backoffice` (rooms'
+    `WriterIdentified`) also take the back-office flag alone."""
 
     target_class = "teleconsultation_project.identity.GatewayHeaderAuthentication"
-    name = "gatewayUser"
+    name = ["gatewayUser", "gatewayGroups", "gatewayBackOffice"]
 
     def get_security_definition(self, auto_schema):
         from django.conf import settings
 
-        return {
-            "type": "apiKey",
-            "in": "header",
-            "name": settings.USERID_HEADER_KEY,
-            "description": (
-                "Set by the API gateway: the caller's id. Groups travel in "
-                f"`{settings.GROUPS_HEADER_KEY}` (comma separated)."
+        def header(name: str, description: str) -> dict:
+            return {"type": "apiKey", "in": "header", "name": name, "description": description}
+
+        return [
+            header(settings.USERID_HEADER_KEY, "Set by the API gateway: the caller's user id."),
+            header(
+                settings.GROUPS_HEADER_KEY,
+                "Set by the API gateway: the caller's groups, comma separated.",
             ),
-        }
+            header(
+                settings.BACKOFFICE_HEADER_KEY,
+                "Set by the API gateway on the back-office route: `true`. A back-office request "
+                "may change any teleconsultation, with or without a user id.",
+            ),
+        ]
+
+    def get_security_requirement(self, auto_schema):
+        user, groups, backoffice = self.name
+        alternatives = [{user: [], groups: []}, {user: []}]
+        if auto_schema.method not in SAFE_METHODS and _backoffice_may_write(auto_schema.view):
+            alternatives.append({backoffice: []})
+        return alternatives
+
+
+def _backoffice_may_write(view) -> bool:
+    return any(getattr(check, "accepts_backoffice", False) for check in view.get_permissions())
 
 
 class AlwaysFirstRenderer(BaseContentNegotiation):

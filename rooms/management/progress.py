@@ -5,7 +5,8 @@ stderr a progress line (done/total, rate) at most every few seconds, then a summ
 The command fails (exit status 1) when any item failed, when the run stopped because the video
 provider is failing, or when it was interrupted; every item stands alone, so running it again
 carries on where it stopped. Each run is one audit entry with the summary counts, and carries its
-own request id, shared by the entries of the items it touched.
+own request id, shared by the entries of the items it touched. A run is background work
+(`kaleyra.retry.background_work`): nobody waits on it, so a Kaleyra 429 is waited out and retried.
 """
 
 import time

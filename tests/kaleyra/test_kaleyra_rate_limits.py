@@ -76,6 +76,22 @@ def test_background_work_can_take_its_own_sleep(wire_mock, client, fake_time):
     assert fake_time.sleeps == []
 
 
+def test_a_block_inside_another_keeps_the_outer_sleep_and_budget(wire_mock, client, fake_time):
+    # A command opens its own block; a test's block around it still decides how to wait.
+    waits = []
+    wire_mock.get(ROOM_URL, status=429)
+    wire_mock.get(ROOM_URL, json=ROOM)
+    with background_work(sleep=waits.append), background_work():
+        client.get_room("room_1")
+    assert waits == [60]
+    assert fake_time.sleeps == []
+    wire_mock.get(ROOM_URL, status=429)
+    with background_work(max_total_seconds=59), background_work():  # settings give 300
+        with pytest.raises(KaleyraRateLimited):
+            client.get_room("room_1")
+    assert fake_time.sleeps == []
+
+
 def test_background_work_stops_waiting_when_its_budget_is_spent(wire_mock, client, fake_time):
     wire_mock.get(ROOM_URL, status=429)
     with background_work(max_total_seconds=100), pytest.raises(KaleyraRateLimited):

@@ -60,6 +60,13 @@ def visit(simulator, create):
 # --- the API -------------------------------------------------------------------------------------
 
 
+@pytest.mark.usefixtures("storage_backend")
+def test_an_api_write_is_recorded_on_either_storage_backend(api, create, simulator):
+    visit = create([doctor(), patient()])
+    entry = only(audit.CREATE)
+    assert (entry.action, entry.teleconsultation_id, entry.outcome) == (audit.CREATE, visit, "201")
+
+
 def test_create_records_who_what_when_and_from_which_request_and_client(api):
     api.as_user("doctor-1", ("doctor",), **{"client-type": "web-app", "x-request-id": "req-1"})
     response = api.post(
@@ -300,6 +307,7 @@ def test_a_command_run_records_each_item_and_one_summary_with_its_own_request_id
         "skipped": 0,
         "failed": 0,
         "stopped": False,
+        "idempotencyKeysErased": 0,
     }
 
 

@@ -1,5 +1,6 @@
 """Moves the teleconsultations ended before a cut-off to TRASH, deleting their Kaleyra rooms,
-erases long-trashed ones for good, and erases audit entries past their retention.
+erases long-trashed ones for good, and erases audit entries past their retention. Every run also
+erases the Idempotency-Key records older than 24 hours (they replay nothing any more).
 
     manage.py cleanup_teleconsultations --older-than-days 30 [--purge-trash-older-than-days 365]
         [--audit-older-than-days 3650]
@@ -8,7 +9,7 @@ erases long-trashed ones for good, and erases audit entries past their retention
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from rooms import audit, maintenance
+from rooms import audit, idempotency, maintenance
 from rooms.maintenance import Outcome, Result
 from rooms.management import progress
 from rooms.management.options import add_run_options, aware_datetime, days_ago, positive_int
@@ -101,6 +102,16 @@ class Command(BaseCommand):
                     self._purge(run, storage, batch, dry_run=dry_run)
             if audited_before:
                 self._purge_audit(run, storage, audited_before, dry_run=dry_run)
+            self._purge_idempotency_keys(run, dry_run=dry_run)
+
+    def _purge_idempotency_keys(self, run, *, dry_run: bool) -> None:
+        expired_before = idempotency.expired_before()
+        if dry_run:
+            self.stdout.write(f"would erase the idempotency keys recorded before {expired_before}")
+            return
+        erased = idempotency.purge_expired()
+        run.detail["idempotencyKeysErased"] = erased
+        self.stdout.write(f"{erased} idempotency key(s) recorded before {expired_before} erased")
 
     def _purge_audit(self, run, storage, audited_before, *, dry_run: bool) -> None:
         if dry_run:

@@ -1,0 +1,92 @@
+"""Kaleyra's 429: a request answers 503 with Retry-After at once (Kaleyra's wait, or 60 seconds
+when it named none) instead of holding the caller; a support command, which nobody waits on,
+waits it out and retries (kaleyra.retry.background_work)."""
+
+from datetime import timedelta
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+
+from kaleyra.retry import background_work
+from tests.rooms.conftest import NOW, body, doctor, jobs, patient, stored, visit_count
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock")]
+
+
+@pytest.fixture(params=["simulator", "simulator_http"])
+def kaleyra(request):
+    """The simulator in-process and over HTTP (where Retry-After is a real header)."""
+    return request.getfixturevalue(request.param)
+
+
+@pytest.mark.parametrize(("retry_after", "header"), [(7, "7"), (None, "60"), (0.5, "1")])
+def test_a_429_on_room_creation_is_a_503_with_retry_after_at_once(
+    api, kaleyra, retry_after, header
+):
+    kaleyra.fail_next("create_room", mode="429", retry_after=retry_after)
+    response = api.post("/teleconsultation", body([doctor(), patient()]), format="json")
+    assert response.status_code == 503
+    assert response["Retry-After"] == header
+    assert response.json()["message"] == (
+        "the video provider (Kaleyra) is rate limiting requests while trying to create room; "
+        f"retry in {header} seconds"
+    )
+    assert kaleyra.call_count("create_room") == 1
+    assert visit_count() == 0
+
+
+def test_a_call_safe_to_repeat_is_not_waited_on_a_request_path_either(api, kaleyra, settings):
+    settings.TELECONSULTATION_DELETE_UPLOADS = True
+    visit = api.post("/teleconsultation", body([doctor(), patient()]), format="json")
+    visit = visit.json()["roomId"]
+    kaleyra.fail_next("iter_room_uploads", mode="429", retry_after=None)
+    response = api.delete(f"/teleconsultation/{visit}/uploads")
+    assert (response.status_code, response["Retry-After"]) == (503, "60")
+    assert kaleyra.call_count("iter_room_uploads") == 1
+
+
+# --- support commands wait ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def ended_visit(api, simulator, clock):
+    visit = api.post("/teleconsultation", body([doctor(), patient()]), format="json")
+    clock.move_to(NOW + timedelta(days=3))
+    return visit.json()["roomId"]
+
+
+def cleanup() -> str:
+    out = StringIO()
+    call_command("cleanup_teleconsultations", "--older-than-days", "1", stdout=out)
+    return out.getvalue()
+
+
+def test_a_command_waits_out_a_429_without_retry_after_and_retries(simulator, ended_visit):
+    room = stored(ended_visit).kaleyra_room_id
+    simulator.fail_next("delete_room", mode="429", retry_after=None)
+    waits = []
+    with background_work(sleep=waits.append):
+        out = cleanup()
+    assert waits == [60]
+    assert f"Teleconsultation {ended_visit}: moved to trash, Kaleyra room deleted" in out
+    assert not simulator.room_exists(room)
+    assert simulator.call_count("delete_room") == 2
+
+
+def test_a_command_run_is_background_work_of_its_own(simulator, ended_visit, settings):
+    # A wait longer than a request's retry budget: only background work spends it.
+    settings.KALEYRA_RETRY_MAX_SECONDS = 0.01
+    simulator.fail_next("delete_room", mode="429", retry_after=0.05)
+    out = cleanup()
+    assert "Kaleyra room deleted" in out
+    assert jobs("room_deletion") == []
+
+
+def test_the_same_429_on_a_request_is_not_waited_for(api, simulator, ended_visit, settings):
+    settings.KALEYRA_RETRY_MAX_SECONDS = 0.01
+    room = stored(ended_visit).kaleyra_room_id
+    simulator.fail_next("delete_room", mode="429", retry_after=0.05)
+    assert api.delete(f"/teleconsultation/{ended_visit}").status_code == 204
+    assert simulator.call_count("delete_room") == 1
+    assert [job.key for job in jobs("room_deletion")] == [room]  # reconcile_rooms finishes it

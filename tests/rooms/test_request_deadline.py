@@ -1,0 +1,79 @@
+"""The request's deadline (KALEYRA_REQUEST_DEADLINE_SECONDS, kaleyra.deadline): every Kaleyra call
+of a request shares it, so a slow Kaleyra answers 504 in time, and DELETE …/uploads answers what
+it did by then instead of running until the worker is killed. Over HTTP, with the simulator's
+faults; the outcomes, not the clock, say the deadline acted."""
+
+import time
+
+import pytest
+
+from tests.rooms.conftest import START, body, doctor, patient, stored
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock")]
+
+# Longer than the simulator fixture's read timeout (0.3 s) plus a retry, far shorter than default.
+DEADLINE = 0.5
+
+
+@pytest.fixture
+def visit(api, simulator_http, settings):
+    """A complete visit with four uploads in its room, made before the deadline is shortened."""
+    response = api.post("/teleconsultation", body([doctor(), patient()]), format="json")
+    room = stored(response.json()["roomId"]).kaleyra_room_id
+    for _ in range(4):
+        simulator_http.add_upload(room)
+    settings.TELECONSULTATION_DELETE_UPLOADS = True
+    settings.KALEYRA_REQUEST_DEADLINE_SECONDS = DEADLINE
+    simulator_http.reset_call_log()
+    return response.json()["roomId"]
+
+
+def test_uploads_deletion_stops_at_the_deadline_and_a_second_call_finishes(
+    api, simulator_http, visit, caplog
+):
+    room = stored(visit).kaleyra_room_id
+    # Kaleyra hangs on the first deletion and on its retry, until the deadline has passed.
+    simulator_http.fail_next("delete_upload", mode="timeout", times=2)
+
+    first = api.delete(f"/teleconsultation/{visit}/uploads")
+    assert first.status_code == 200
+    assert first.json() == {"total": 4, "deleted": 0}
+    assert len(simulator_http.uploads(room)) == 4
+    # The hung deletion and its retry reached Kaleyra; the other three were not even tried,
+    # nor reported as failures.
+    assert simulator_http.call_count("delete_upload") == 2
+    failures = [r for r in caplog.records if r.getMessage().startswith("Could not delete upload")]
+    assert len(failures) == 1
+    assert "Deleted 0 of 4 uploads" in caplog.text
+
+    second = api.delete(f"/teleconsultation/{visit}/uploads")
+    assert second.json() == {"total": 4, "deleted": 4}
+    assert simulator_http.uploads(room) == []
+
+
+def test_without_the_deadline_the_same_faults_cost_retries_not_the_answer(
+    api, simulator_http, visit, settings
+):
+    settings.KALEYRA_REQUEST_DEADLINE_SECONDS = 30.0
+    simulator_http.fail_next("delete_upload", mode="timeout", times=2)
+    response = api.delete(f"/teleconsultation/{visit}/uploads")
+    assert response.json() == {"total": 4, "deleted": 4}
+
+
+def test_a_hanging_kaleyra_on_post_is_a_504_by_the_deadline_not_the_read_timeout(
+    api, simulator_http, settings
+):
+    settings.KALEYRA_REQUEST_DEADLINE_SECONDS = DEADLINE
+    settings.KALEYRA_READ_TIMEOUT = 10.0  # alone, the client would wait for the hung answer
+    simulator_http.fail_next("create_room", mode="timeout", delay=3.0)
+    started = time.monotonic()
+    response = api.post(
+        "/teleconsultation", body([doctor(), patient()], start=START), format="json"
+    )
+    elapsed = time.monotonic() - started
+    assert response.status_code == 504
+    assert response.json()["message"] == (
+        "the video provider (Kaleyra) did not answer in time while trying to create room"
+    )
+    assert simulator_http.call_count("create_room") == 1  # a room is never asked for twice
+    assert elapsed < 2.5  # generous: the hung answer would come after 3 s
