@@ -21,7 +21,11 @@ IDENTITY = {"miauserid": "doctor-1", "miausergroups": "doctor"}
 @pytest.fixture(scope="module")
 def gunicorn(tmp_path_factory) -> Iterator[str]:
     """The project under gunicorn, which decodes chunks and says so (`wsgi.input_terminated`)."""
-    with live_server(tmp_path_factory.mktemp("gunicorn"), REQUEST_MAX_BODY_BYTES=str(LIMIT)) as url:
+    directory = tmp_path_factory.mktemp("gunicorn")
+    with (
+        open(directory / "server.log", "w+b") as server_log,
+        live_server(directory, server_log, REQUEST_MAX_BODY_BYTES=str(LIMIT)) as url,
+    ):
         yield url
 
 
