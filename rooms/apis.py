@@ -321,10 +321,15 @@ class UploadsApi(APIView):
             **PROVIDER_ERRORS,
         },
     )
+    def check_permissions(self, request):
+        # With deletion off the answer is Mia's no-op 204 for anyone: nothing is looked up, done
+        # or disclosed, so there is nothing to refuse.
+        if settings.TELECONSULTATION_DELETE_UPLOADS:
+            super().check_permissions(request)
+
     def delete(self, request, roomId: str):
         # Mia answers 204 when deletion is off, before looking anything up: even an unknown id.
-        # Nothing happens then, so nothing is audited either. (Without identity, WriterIdentified
-        # has answered 401 already unless TELECONSULTATION_WRITE_ACCESS=open.)
+        # Nothing happens then, so nothing is audited either.
         if not settings.TELECONSULTATION_DELETE_UPLOADS:
             return Response(status=204)
         return self._delete(request, roomId=roomId)

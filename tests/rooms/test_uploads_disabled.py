@@ -31,3 +31,16 @@ def test_a_live_teleconsultation_is_a_204_and_its_uploads_stay(api, create, simu
 def test_with_deletion_on_an_unknown_id_is_still_a_404(api, settings):
     settings.TELECONSULTATION_DELETE_UPLOADS = True
     assert api.delete("/teleconsultation/0123456789abcdef01234567/uploads").status_code == 404
+
+
+def test_without_identity_it_is_the_same_204(api, simulator, django_assert_num_queries):
+    with django_assert_num_queries(0):
+        response = api.anonymous().delete("/teleconsultation/0123456789abcdef01234567/uploads")
+    assert response.status_code == 204
+    assert simulator.call_count() == 0
+
+
+def test_with_deletion_on_no_identity_is_a_401(api, settings):
+    settings.TELECONSULTATION_DELETE_UPLOADS = True
+    response = api.anonymous().delete("/teleconsultation/0123456789abcdef01234567/uploads")
+    assert response.status_code == 401
