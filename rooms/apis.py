@@ -7,7 +7,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from rooms import additions, agenda, audit, idempotency, selectors, services, uploads
-from rooms.access import WriterIdentified, writer_from_request
+from rooms.access import UploadsWriterIdentified, WriterIdentified, writer_from_request
 from rooms.languages import LINK_LANGUAGES
 from rooms.serializers import (
     AccessQuerySerializer,
@@ -308,7 +308,7 @@ class ParticipantDataApi(APIView):
 
 
 class UploadsApi(APIView):
-    permission_classes = [WriterIdentified]
+    permission_classes = [UploadsWriterIdentified]
 
     @extend_schema(
         tags=TAGS,
@@ -321,12 +321,6 @@ class UploadsApi(APIView):
             **PROVIDER_ERRORS,
         },
     )
-    def check_permissions(self, request):
-        # With deletion off the answer is Mia's no-op 204 for anyone: nothing is looked up, done
-        # or disclosed, so there is nothing to refuse.
-        if settings.TELECONSULTATION_DELETE_UPLOADS:
-            super().check_permissions(request)
-
     def delete(self, request, roomId: str):
         # Mia answers 204 when deletion is off, before looking anything up: even an unknown id.
         # Nothing happens then, so nothing is audited either.
