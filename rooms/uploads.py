@@ -1,7 +1,8 @@
 """Files shared during a call (File Share and Snapshot tools), deleted from Kaleyra on request.
 
-Kaleyra has no bulk delete: the room's uploads are listed (every page) and deleted one by one.
-A failure on one file does not stop the others; a later run deletes what is left.
+Kaleyra has no bulk delete: the room's uploads are listed (every page), then deleted one by one,
+KALEYRA_PARALLEL_CALLS at a time. A failure on one file does not stop the others; a later run
+deletes what is left.
 """
 
 import logging
@@ -11,7 +12,7 @@ from django.conf import settings
 
 from kaleyra.errors import KaleyraError, KaleyraNotFound
 from kaleyra.provider import get_video_provider
-from rooms import access
+from rooms import access, parallel
 from rooms.access import Writer
 from rooms.errors import TeleconsultationNotFound
 from rooms.storage import get_storage
@@ -50,14 +51,17 @@ def uploads_delete(
     provider = get_video_provider()
     # Listed in full first: deleting while paging by offset would skip files.
     keys = [upload.key for upload in provider.iter_room_uploads(teleconsultation.kaleyra_room_id)]
-    deleted = 0
-    for key in keys:
+
+    def delete(key: str) -> bool:
         try:
             provider.delete_upload(key)
         except KaleyraNotFound:
             pass  # gone already, so it is not there any more: counts as deleted
         except KaleyraError as exc:
             logger.warning("Could not delete upload of %s: %s", teleconsultation_id, exc.status)
-            continue
-        deleted += 1
-    return UploadsDeletion(total=len(keys), deleted=deleted)
+            return False
+        return True
+
+    size = settings.KALEYRA_PARALLEL_CALLS
+    deleted = parallel.each(delete, keys, size=size, name="kaleyra-uploads")
+    return UploadsDeletion(total=len(keys), deleted=sum(deleted))
