@@ -30,6 +30,7 @@ from rooms.storage.base import (
     new_id,
 )
 from rooms.storage.ids import is_teleconsultation_id
+from rooms.storage.prepared import PreparedRead
 
 VISIT_COLUMNS = (
     "id",
@@ -88,6 +89,18 @@ def _live(query, *, include_trash: bool = False):
     return query if include_trash else query.filter(state=State.PUBLIC)
 
 
+def _visit_with_participants(include_trash: bool) -> PreparedRead:
+    def build(teleconsultation_id: str):
+        visit = models.Teleconsultation.objects.filter(id=teleconsultation_id)
+        query = _live(visit, include_trash=include_trash).order_by("participants__position")
+        return query.values_list(*FIND_COLUMNS)
+
+    return PreparedRead(build, placeholder="0" * 24)
+
+
+_FIND = {include_trash: _visit_with_participants(include_trash) for include_trash in (False, True)}
+
+
 class DjangoStorage:
     name = "django"
 
@@ -97,11 +110,7 @@ class DjangoStorage:
     ) -> Teleconsultation | None:
         if not is_teleconsultation_id(teleconsultation_id):
             return None
-        query = _live(
-            models.Teleconsultation.objects.filter(id=teleconsultation_id),
-            include_trash=include_trash,
-        )
-        rows = list(query.order_by("participants__position").values_list(*FIND_COLUMNS))
+        rows = _FIND[include_trash].rows(teleconsultation_id)
         return _teleconsultation(rows) if rows else None
 
     def insert(
