@@ -37,6 +37,9 @@ class _ResponseHandler(ServerHandler):
 class _Handler(WSGIRequestHandler):
     protocol_version = "HTTP/1.1"
     timeout = KEEP_ALIVE_SECONDS
+    # wsgiref writes the headers and the body apart: with Nagle's algorithm on a kept-alive
+    # connection, the body waits for the client's delayed ACK (40 ms).
+    disable_nagle_algorithm = True
 
     def log_message(self, format: str, *args) -> None:  # noqa: A002 - wsgiref's signature
         logger.info("%s " + format, self.address_string(), *args)
