@@ -269,7 +269,9 @@ class DjangoStorage:
     def forget_jobs(self, jobs: Sequence[RoomJob]) -> None:
         for kind in {job.kind for job in jobs}:
             keys = [job.key for job in jobs if job.kind == kind]
-            models.RoomJob.objects.filter(kind=kind, key__in=keys).delete()
+            # Room jobs have no relations and no signals: one DELETE, without the collector and
+            # the transaction it opens (two round trips more, on every item of a cleanup).
+            models.RoomJob.objects.filter(kind=kind, key__in=keys)._raw_delete(connection.alias)
 
     def job_failed(self, job: RoomJob, error: str) -> None:
         models.RoomJob.objects.filter(kind=job.kind, key=job.key).update(
