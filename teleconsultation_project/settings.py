@@ -298,6 +298,11 @@ LOGGING = {
     },
 }
 
+# `make bench` only: the yardstick views of bench/bare_views.py, answered before any middleware.
+BENCH_BARE_VIEWS = env.bool("BENCH_BARE_VIEWS", default=False)
+if BENCH_BARE_VIEWS:
+    MIDDLEWARE.insert(0, "bench.bare_views.BareViewsMiddleware")
+
 # /-/metrics (Prometheus): when set, scrapes must send `Authorization: Bearer <token>`.
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 
