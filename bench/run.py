@@ -89,9 +89,10 @@ def per_get(port: int, path: str, *, count: int = 50) -> tuple[float, float]:
 
 
 def get_pair(env, *, cached: bool) -> dict:
-    """The real GET against its yardstick in one gunicorn; cache on (hits) or off (misses)."""
+    """The real GET against its yardstick in one gunicorn: room details cached for longer than
+    the phase (every GET after a worker's first is a hit), or not cached (every GET a miss)."""
     port = stack.free_port()
-    ttl = "30" if cached else "0"
+    ttl = "3600" if cached else "0"
     log = WORKDIR / f"gunicorn-{'cached' if cached else 'miss'}.log"
     with stack.gunicorn({**env, "KALEYRA_ROOM_DETAILS_TTL_SECONDS": ttl}, port, log=log) as master:
         visit = polled_visit(port)
