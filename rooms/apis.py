@@ -213,7 +213,10 @@ class TeleconsultationApi(APIView):
     )
     @audit.api(audit.LINK_HANDED_OUT, handouts_only=True)
     def get(self, request, roomId: str):
-        query = _valid(AccessQuerySerializer, request.query_params.dict()).validated_data
+        query = {}
+        # A poll mostly carries neither option (a cache-buster at most): nothing to validate.
+        if not request.query_params.keys().isdisjoint(AccessQuerySerializer.PARAMETERS):
+            query = _valid(AccessQuerySerializer, request.query_params.dict()).validated_data
         access = selectors.teleconsultation_access(
             teleconsultation_id=roomId,
             caller=request.user,

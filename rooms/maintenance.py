@@ -9,6 +9,7 @@ outcome in the audit trail (`rooms.audit`), whoever asked.
 
 import enum
 import functools
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -169,24 +170,28 @@ def finish_room_deletion(pending: RoomJob, *, actor: str) -> Outcome:
 
 class RoomIndex:
     """The provider's rooms by the tag in their description, listed once per run and only when
-    an intent needs it. `available` is False when the provider cannot list rooms."""
+    an item needs it (items handled at once wait for the one listing). `available` is False when
+    the provider cannot list rooms."""
 
     def __init__(self) -> None:
         self._by_tag: dict[str, list[str]] | None = None
         self._ids: set[str] = set()
         self.available = True
+        self._loading = threading.Lock()
 
     def _load(self) -> None:
-        if self._by_tag is not None:
-            return
-        self._by_tag = {}
-        try:
-            for room in get_video_provider().iter_rooms():
-                self._ids.add(room.id)
-                if room.description:
-                    self._by_tag.setdefault(room.description, []).append(room.id)
-        except (KaleyraNotFound, KaleyraBadRequest, NotImplementedError):
-            self.available = False
+        with self._loading:
+            if self._by_tag is not None:
+                return
+            by_tag: dict[str, list[str]] = {}
+            try:
+                for room in get_video_provider().iter_rooms():
+                    self._ids.add(room.id)
+                    if room.description:
+                        by_tag.setdefault(room.description, []).append(room.id)
+            except (KaleyraNotFound, KaleyraBadRequest, NotImplementedError):
+                self.available = False
+            self._by_tag = by_tag
 
     def tagged(self, tag: str) -> list[str] | None:
         self._load()

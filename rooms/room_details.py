@@ -44,12 +44,12 @@ def as_details(room: Room) -> dict:
     }
 
 
-def _key(room_id: str) -> str:
+def cache_key(room_id: str) -> str:
     return f"room-details:{room_id}"
 
 
 def forget(room_id: str) -> None:
-    cache.delete(_key(room_id))
+    cache.delete(cache_key(room_id))
 
 
 def room_details(room_id: str | None) -> dict | None:
@@ -60,7 +60,7 @@ def room_details(room_id: str | None) -> dict | None:
     ttl = settings.KALEYRA_ROOM_DETAILS_TTL_SECONDS
     if ttl <= 0:
         return _fetch(room_id)
-    key = _key(room_id)
+    key = cache_key(room_id)
     cached = cache.get(key)
     if cached is not None:
         return cached

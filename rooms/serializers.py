@@ -200,6 +200,8 @@ class TeleconsultationUpdateSerializer(TeleconsultationWriteSerializer):
 class AccessQuerySerializer(serializers.Serializer):
     """Not strict: query parameters the endpoint does not know (cache-busters) are ignored."""
 
+    PARAMETERS = ("useBackground", "language")
+
     useBackground = serializers.ChoiceField(choices=["true", "false"], required=False)
     # Any value: one the links do not support means the company default (rooms/languages.py).
     language = serializers.CharField(required=False, allow_blank=True, trim_whitespace=True)

@@ -1,9 +1,9 @@
 """Files shared during a call (File Share and Snapshot tools), deleted from Kaleyra on request.
 
-Kaleyra has no bulk delete: the room's uploads are listed (every page) and deleted one by one.
-A failure on one file does not stop the others; a later run deletes what is left. On the API the
-request's deadline (KALEYRA_REQUEST_DEADLINE_SECONDS) ends the work early: the answer counts what
-was deleted by then, and calling again carries on.
+Kaleyra has no bulk delete: the room's uploads are listed (every page), then deleted one by one,
+KALEYRA_PARALLEL_CALLS at a time. A failure on one file does not stop the others; a later run
+deletes what is left. On the API the request's deadline (KALEYRA_REQUEST_DEADLINE_SECONDS) ends
+the work early: the answer counts what was deleted by then, and calling again carries on.
 """
 
 import logging
@@ -14,7 +14,7 @@ from django.conf import settings
 from kaleyra import deadline
 from kaleyra.errors import KaleyraDeadlineExceeded, KaleyraError, KaleyraNotFound
 from kaleyra.provider import get_video_provider
-from rooms import access
+from rooms import access, parallel
 from rooms.access import Writer
 from rooms.errors import TeleconsultationNotFound
 from rooms.storage import get_storage
@@ -53,20 +53,23 @@ def uploads_delete(
     provider = get_video_provider()
     # Listed in full first: deleting while paging by offset would skip files.
     keys = [upload.key for upload in provider.iter_room_uploads(teleconsultation.kaleyra_room_id)]
-    deleted = 0
-    for key in keys:
+
+    def delete(key: str) -> bool:
         if _deadline_passed():
-            break
+            return False  # left for the next call, not tried and reported as failed
         try:
             provider.delete_upload(key)
         except KaleyraNotFound:
             pass  # gone already, so it is not there any more: counts as deleted
         except KaleyraDeadlineExceeded:
-            break
+            return False
         except KaleyraError as exc:
             logger.warning("Could not delete upload of %s: %s", teleconsultation_id, exc.status)
-            continue
-        deleted += 1
+            return False
+        return True
+
+    size = settings.KALEYRA_PARALLEL_CALLS
+    deleted = sum(parallel.each(delete, keys, size=size, name="kaleyra-uploads"))
     if deleted < len(keys) and _deadline_passed():
         logger.info(
             "Deleted %d of %d uploads of %s before the request's deadline",

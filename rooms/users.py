@@ -6,9 +6,7 @@ query; users missing on Kaleyra are created, and changed roles updated, in paral
 a visit with 25 new users costs about one provider round trip rather than 25.
 """
 
-import contextvars
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import Protocol
 
@@ -17,6 +15,7 @@ from django.conf import settings
 from kaleyra.ids import kaleyra_user_id_for
 from kaleyra.provider import get_video_provider
 from kaleyra.types import Role
+from rooms import parallel
 from rooms.storage import get_storage
 from rooms.storage.base import UserMapping
 
@@ -49,22 +48,11 @@ def kaleyra_users_for(people: Sequence[Person]) -> dict[str, str]:
         provider.update_user_role(user_id=mapping.kaleyra_user_id, role=Role(mapping.role))
         return mapping
 
-    created = _each(create, missing)
-    updated = _each(update, role_changed)
+    size = settings.KALEYRA_PARALLEL_CALLS
+    created = parallel.each(create, missing, size=size, name="kaleyra-users")
+    updated = parallel.each(update, role_changed, size=size, name="kaleyra-users")
     # The map is written only once every provider call succeeded: a failure leaves it as it was
     # (users made meanwhile are found again by their deterministic ids on the next try).
     storage.save_mappings(created=created, role_changed=updated)
     known.update({mapping.external_id: mapping for mapping in (*created, *updated)})
     return {external_id: mapping.kaleyra_user_id for external_id, mapping in known.items()}
-
-
-def _each(call, items: list) -> list:
-    """`call` on every item, in parallel threads when there are several; the first error raised.
-    Each call runs in a copy of the caller's context, so the request's deadline and request id
-    (context variables) hold in the threads too."""
-    if len(items) <= 1:
-        return [call(item) for item in items]
-    contexts = [contextvars.copy_context() for _ in items]
-    workers = min(len(items), settings.KALEYRA_PARALLEL_CALLS)
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="kaleyra-users") as pool:
-        return list(pool.map(lambda context, item: context.run(call, item), contexts, items))

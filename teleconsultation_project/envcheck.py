@@ -66,9 +66,10 @@ def read_database(env: environ.Env, base_dir: Path) -> dict:
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         }
     elif "postgresql" in engine:
-        # Persistent connections with a health check: gunicorn sync workers reuse one each.
+        # Persistent connections: each gunicorn thread reuses one. A health check before reuse
+        # costs a round trip on every request (docs/performance.md), so it is opt-in.
         config["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
-        config["CONN_HEALTH_CHECKS"] = True
+        config["CONN_HEALTH_CHECKS"] = env.bool("DATABASE_CONN_HEALTH_CHECKS", default=False)
         config.setdefault("OPTIONS", {})["connect_timeout"] = env.int(
             "DATABASE_CONNECT_TIMEOUT", default=5
         )

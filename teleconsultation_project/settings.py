@@ -203,8 +203,9 @@ TELECONSULTATION_ADMIN_GROUPS = env.list("TELECONSULTATION_ADMIN_GROUPS", defaul
 # Room details shown by GET, cached per room (rooms/room_details.py); 0 turns the cache off.
 KALEYRA_ROOM_DETAILS_TTL_SECONDS = env.int("KALEYRA_ROOM_DETAILS_TTL_SECONDS", default=30)
 KALEYRA_ROOM_DETAILS_WAIT_SECONDS = env.float("KALEYRA_ROOM_DETAILS_WAIT_SECONDS", default=2.0)
-# Independent provider calls of one request (new users of a visit) run this many at a time.
-KALEYRA_PARALLEL_CALLS = env.int("KALEYRA_PARALLEL_CALLS", default=8)
+# Independent provider calls of one request (new users of a visit) run this many at a time: a
+# visit's 25 users at most, in one round trip (docs/performance.md).
+KALEYRA_PARALLEL_CALLS = env.int("KALEYRA_PARALLEL_CALLS", default=25)
 # Shared by replicas when it is Redis (redis://host:6379/0); local memory by default.
 CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
 
@@ -245,7 +246,8 @@ KALEYRA_REQUEST_DEADLINE_SECONDS = env.float("KALEYRA_REQUEST_DEADLINE_SECONDS",
 KALEYRA_BACKGROUND_RETRY_MAX_SECONDS = env.float(
     "KALEYRA_BACKGROUND_RETRY_MAX_SECONDS", default=300.0
 )
-KALEYRA_POOL_SIZE = env.int("KALEYRA_POOL_SIZE", default=10)
+# Kept-alive connections per process: as many as one request's parallel calls.
+KALEYRA_POOL_SIZE = env.int("KALEYRA_POOL_SIZE", default=25)
 KALEYRA_PROXY_URL = env.str("KALEYRA_PROXY_URL", default="")
 KALEYRA_WEBHOOK_KEY = env.str("KALEYRA_WEBHOOK_KEY", default="")
 KALEYRA_WEBHOOK_TOLERANCE_SECONDS = env.float("KALEYRA_WEBHOOK_TOLERANCE_SECONDS", default=300.0)
@@ -301,6 +303,11 @@ LOGGING = {
         "django.request": {"level": "ERROR"},
     },
 }
+
+# `make bench` only: the yardstick views of bench/bare_views.py, answered before any middleware.
+BENCH_BARE_VIEWS = env.bool("BENCH_BARE_VIEWS", default=False)
+if BENCH_BARE_VIEWS:
+    MIDDLEWARE.insert(0, "bench.bare_views.BareViewsMiddleware")
 
 # /-/metrics (Prometheus): when set, scrapes must send `Authorization: Bearer <token>`.
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")

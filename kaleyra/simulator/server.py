@@ -1,6 +1,8 @@
 """Serves the simulator's WSGI app: threaded wsgiref, for `manage.py kaleyra_simulator` and for
-tests (`serve_in_thread`, on a free port)."""
+tests (`serve_in_thread`, on a free port). Connections are kept alive (HTTP/1.1), as Kaleyra's
+are: a client's pool reuses them, and a benchmark does not pay a connection per call."""
 
+import io
 import logging
 import socketserver
 import threading
@@ -8,7 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from socketserver import ThreadingMixIn
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer
+from wsgiref.simple_server import ServerHandler, WSGIRequestHandler, WSGIServer
 
 from kaleyra.simulator.engine import Engine
 from kaleyra.simulator.webhook_sender import WebhookSender
@@ -19,9 +21,59 @@ logger = logging.getLogger("kaleyra.simulator")
 DEFAULT_API_KEY = "simulator-key"
 
 
+KEEP_ALIVE_SECONDS = 75.0  # an idle connection is closed after this (clients close theirs first)
+MAX_REQUESTS_PER_CONNECTION = 100_000
+
+
+class _ResponseHandler(ServerHandler):
+    http_version = "1.1"
+    answered = False  # set once the whole answer is written (a simulated drop writes none)
+
+    def close(self) -> None:
+        self.answered = self.headers_sent
+        super().close()
+
+
 class _Handler(WSGIRequestHandler):
+    protocol_version = "HTTP/1.1"
+    timeout = KEEP_ALIVE_SECONDS
+    # wsgiref writes the headers and the body apart: with Nagle's algorithm on a kept-alive
+    # connection, the body waits for the client's delayed ACK (40 ms).
+    disable_nagle_algorithm = True
+
     def log_message(self, format: str, *args) -> None:  # noqa: A002 - wsgiref's signature
         logger.info("%s " + format, self.address_string(), *args)
+
+    def handle(self) -> None:
+        """Requests one after another on the connection, until the client closes it, asks to,
+        goes quiet, or a fault drops it."""
+        try:
+            for _ in range(MAX_REQUESTS_PER_CONNECTION):
+                if not self._handle_one() or self.close_connection:
+                    return
+        except (TimeoutError, ConnectionError):
+            return
+
+    def _handle_one(self) -> bool:
+        """One request; False when the connection must close."""
+        self.raw_requestline = self.rfile.readline(65537)
+        if not self.raw_requestline:
+            return False
+        if len(self.raw_requestline) > 65536:
+            self.requestline = self.request_version = self.command = ""
+            self.send_error(414)
+            return False
+        if not self.parse_request():  # an error has been sent
+            return False
+        # The body is read whole first, so what the app leaves unread cannot run into the next
+        # request on the connection.
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        handler = _ResponseHandler(
+            io.BytesIO(body), self.wfile, self.get_stderr(), self.get_environ(), multithread=False
+        )
+        handler.request_handler = self  # for its access log line
+        handler.run(self.server.get_app())
+        return handler.answered
 
 
 class SimulatorServer(ThreadingMixIn, WSGIServer):

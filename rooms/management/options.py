@@ -1,4 +1,5 @@
-"""Command-line options the support commands share: dates with an offset, batches, dry runs."""
+"""Command-line options the support commands share: dates with an offset, batches, dry runs,
+items handled at once."""
 
 import argparse
 from datetime import datetime, timedelta
@@ -7,6 +8,8 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 DEFAULT_BATCH_SIZE = 100
+DEFAULT_CONCURRENCY = 8
+MAX_CONCURRENCY = 64  # each item in hand holds a thread and a database connection
 
 
 def aware_datetime(text: str) -> datetime:
@@ -34,6 +37,16 @@ def positive_int(text: str) -> int:
     return number
 
 
+def concurrency(text: str) -> int:
+    number = positive_int(text)
+    if number > MAX_CONCURRENCY:
+        raise argparse.ArgumentTypeError(
+            f"{number} is more than {MAX_CONCURRENCY} items at once (each holds a database "
+            "connection)"
+        )
+    return number
+
+
 def days_ago(days: int) -> datetime:
     """That many days before now, to the second: a cut-off people read (no microseconds)."""
     return (timezone.now() - timedelta(days=days)).replace(microsecond=0)
@@ -48,4 +61,12 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
         type=positive_int,
         default=DEFAULT_BATCH_SIZE,
         help=f"rows read at a time (default {DEFAULT_BATCH_SIZE})",
+    )
+    parser.add_argument(
+        "--concurrency",
+        type=concurrency,
+        default=DEFAULT_CONCURRENCY,
+        metavar="N",
+        help=f"items handled at once, each on its own thread and database connection, 1 to "
+        f"{MAX_CONCURRENCY} (default {DEFAULT_CONCURRENCY}; 1: one after the other)",
     )

@@ -1,7 +1,8 @@
 """Progress, summary and exit status shared by the support commands.
 
-A command walks its items in batches through `Tally.walk`, records each `Outcome`, and gets on
-stderr a progress line (done/total, rate) at most every few seconds, then a summary on stdout.
+A command walks its items in batches through `Tally.walk` (or has `Tally.each` work on them,
+`--concurrency` at a time), records each `Outcome`, and gets on stderr a progress line
+(done/total, rate) at most every few seconds, then a summary on stdout.
 The command fails (exit status 1) when any item failed, when the run stopped because the video
 provider is failing, or when it was interrupted; every item stands alone, so running it again
 carries on where it stopped. Each run is one audit entry with the summary counts, and carries its
@@ -10,25 +11,37 @@ own request id, shared by the entries of the items it touched. A run is backgrou
 """
 
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
+from django.db import connection
 
 from kaleyra.retry import background_work
 from rooms import audit
 from rooms.maintenance import Outcome, Result, leased
+from rooms.parallel import Workers
 
 PROGRESS_EVERY_SECONDS = 5.0
 
 
 class Tally:
-    def __init__(self, command: BaseCommand, *, total: int, dry_run: bool, verbosity: int):
+    def __init__(
+        self,
+        command: BaseCommand,
+        *,
+        total: int,
+        dry_run: bool,
+        verbosity: int,
+        concurrency: int = 1,
+    ):
         self.command = command
         self.total = total
         self.dry_run = dry_run
         self.verbosity = verbosity
+        self.concurrency = concurrency
         self.counts = dict.fromkeys(Result, 0)
         self.stopped_because = ""
         self.interrupted = False
@@ -59,13 +72,63 @@ class Tally:
                 if lease is None or self.dry_run:
                     yield item
                     continue
-                key = item if isinstance(item, str) else f"{item.kind}:{item.key}"
-                with leased(f"{lease}:{key}") as mine:
+                with leased(f"{lease}:{lease_key(item)}") as mine:
                     if mine and (still is None or still(item)):
                         yield item
                     else:
                         self.counts[Result.SKIPPED] += 1  # another run has it, or had it
             self._progress()
+
+    def each(
+        self,
+        batches: Iterable[list],
+        work: Callable[[object], Outcome],
+        *,
+        lease: str | None = None,
+        still: Callable[[Any], bool] | None = None,
+    ) -> None:
+        """Records `work(item)` for every item `walk` gives, `concurrency` items at a time.
+
+        Outcomes are recorded (and printed) in the items' order. Once the run stops (the provider
+        failing) or is interrupted, no further item is started; those already started finish and
+        are recorded (fewer than 2 x `concurrency` are ever in hand)."""
+        if self.concurrency <= 1 or self.dry_run or connection.in_atomic_block:
+            # Inside a transaction, worker threads (each on its own connection) could not see
+            # its rows: one at a time on this thread, as with --concurrency 1.
+            for item in self.walk(batches, lease=lease, still=still):
+                self.record(work(item))
+            return
+        held = _Held(work, lease, still)
+        started: deque = deque()  # in the items' order; never more than `window` in hand
+        window = 2 * self.concurrency
+        with Workers(self.concurrency, name="maintenance") as workers:
+            try:
+                for item in self.walk(batches):
+                    started.append(workers.submit(held, item))
+                    while started and (len(started) >= window or started[0].done()):
+                        self._record_result(started.popleft())
+                while started and not self.stopped_because:
+                    self._record_result(started.popleft())
+            except KeyboardInterrupt:
+                self.interrupted = True
+            for future in started:
+                future.cancel()  # not started yet: left for the next run
+            workers.close()
+            for future in started:
+                if not future.cancelled():
+                    try:
+                        self._record_result(future)
+                    except KeyboardInterrupt:
+                        self.interrupted = True
+        if self.interrupted:
+            raise KeyboardInterrupt
+
+    def _record_result(self, future) -> None:
+        outcome = future.result()  # an item interrupted on its thread ends the run as Ctrl-C
+        if outcome is HELD_ELSEWHERE:
+            self.counts[Result.SKIPPED] += 1
+        else:
+            self.record(outcome)
 
     on_record = None  # called with each outcome (reconcile_rooms counts them as metrics)
 
@@ -147,11 +210,36 @@ class Tally:
         return {"total": self.total, **counts, "stopped": bool(self.stopped_because), **self.detail}
 
 
+HELD_ELSEWHERE = object()  # another host's run holds the item's lease
+
+
+class _Held:
+    """One item's work on a worker thread, under the item's lease when the run takes leases."""
+
+    def __init__(self, work: Callable[[object], Outcome], lease: str | None, still=None):
+        self.work, self.lease, self.still = work, lease, still
+
+    def __call__(self, item) -> object:
+        if self.lease is None:
+            return self.work(item)
+        with leased(f"{self.lease}:{lease_key(item)}") as mine:
+            # Held, and still to do: another run may have finished it after this one listed it.
+            if mine and (self.still is None or self.still(item)):
+                return self.work(item)
+            return HELD_ELSEWHERE
+
+
+def lease_key(item) -> str:
+    return item if isinstance(item, str) else f"{item.kind}:{item.key}"
+
+
 @contextmanager
-def tally(command: BaseCommand, *, total: int, dry_run: bool, verbosity: int) -> Iterator[Tally]:
+def tally(
+    command: BaseCommand, *, total: int, dry_run: bool, verbosity: int, concurrency: int = 1
+) -> Iterator[Tally]:
     """A run of `command`: ends with the summary and the exit status, even when interrupted."""
     name = type(command).__module__.rsplit(".", 1)[-1]
-    run = Tally(command, total=total, dry_run=dry_run, verbosity=verbosity)
+    run = Tally(command, total=total, dry_run=dry_run, verbosity=verbosity, concurrency=concurrency)
     # Nobody waits for the answer of a support run: a 429 naming no time is waited out.
     with audit.channel("command", request_id=audit.run_id(name)), background_work():
         try:

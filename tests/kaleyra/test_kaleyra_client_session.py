@@ -36,8 +36,8 @@ def test_the_client_from_settings_uses_the_pool_size_setting(settings, no_proxy_
     assert pool_size_of(get_video_provider()._session) == 17
 
 
-def test_the_default_pool_size_is_ten(settings):
-    assert settings.KALEYRA_POOL_SIZE == 10
+def test_by_default_one_requests_parallel_calls_all_find_a_kept_alive_connection(settings):
+    assert settings.KALEYRA_POOL_SIZE >= settings.KALEYRA_PARALLEL_CALLS
 
 
 def test_without_a_proxy_the_environment_is_not_consulted(no_proxy_environment):

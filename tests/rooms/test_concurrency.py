@@ -34,6 +34,10 @@ def run_in_parallel(actions):
     return results
 
 
+# The back office may write to any visit (who may write is tested in test_write_access.py).
+BACK_OFFICE = {"HTTP_ISBACKOFFICE": "true"}
+
+
 def waiting_teleconsultation(number: int) -> str:
     created = Client(headers={"isbackoffice": "true"}).post(
         "/teleconsultation", body([doctor()], number=number), content_type="application/json"
@@ -48,6 +52,7 @@ def adding(room_id: str, user_id: str):
             f"/teleconsultation/{room_id}/participants/data",
             patient(user_id),
             content_type="application/json",
+            **BACK_OFFICE,
         )
         .status_code
     )

@@ -1,10 +1,14 @@
-"""Query budgets: writes cost the same number of SQL queries for 2 participants as for 25, and a
-read is one query."""
+"""Query and call budgets: writes cost the same number of SQL queries for 2 participants as for
+25, a read is one query and at most one Kaleyra call, new users are made in parallel."""
+
+import threading
+import time
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from kaleyra.provider import get_video_provider
 from tests.rooms.conftest import body, doctor, patient
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock")]
@@ -46,3 +50,48 @@ def test_get_is_one_query_for_2_and_25_participants(api, create, clock, django_a
         api.as_user(f"get{count}-doctor", ("doctor",))
         with django_assert_num_queries(1):
             assert api.get(f"/teleconsultation/{room_id}").status_code == 200
+
+
+def test_a_poll_is_one_query_and_one_kaleyra_call_then_none_while_cached(
+    api, create, simulator, settings, django_assert_num_queries
+):
+    # Before the join window opens (no link handed out, so no audit row): the visit with its
+    # participants in one query, the room's details from Kaleyra once, then from the cache.
+    settings.KALEYRA_ROOM_DETAILS_TTL_SECONDS = 30
+    room_id = create(people(2, "poll"))
+    api.as_user("poll-p0", ("customer",))
+    simulator.reset_call_log()
+    with django_assert_num_queries(1):
+        assert api.get(f"/teleconsultation/{room_id}").json()["accessLinkURL"] is None
+    assert simulator.calls() == {"get_room": 1}
+    with django_assert_num_queries(1):
+        assert api.get(f"/teleconsultation/{room_id}").status_code == 200
+    assert simulator.calls() == {"get_room": 1}
+
+
+def test_new_users_of_a_visit_are_made_at_once_up_to_the_parallel_limit(
+    api, simulator, settings, monkeypatch
+):
+    settings.KALEYRA_PARALLEL_CALLS = 8
+    provider = get_video_provider()
+    real_create_user = provider.create_user
+    lock = threading.Lock()
+    counts = {"now": 0, "most": 0}
+
+    def slow_create_user(**kwargs):
+        with lock:
+            counts["now"] += 1
+            counts["most"] = max(counts["most"], counts["now"])
+        time.sleep(0.02)
+        try:
+            return real_create_user(**kwargs)
+        finally:
+            with lock:
+                counts["now"] -= 1
+
+    monkeypatch.setattr(provider, "create_user", slow_create_user)
+    simulator.reset_call_log()
+    response = api.post("/teleconsultation", body(people(25, "new")), format="json")
+    assert response.status_code == 201, response.content
+    assert simulator.calls() == {"create_user": 25, "create_room": 1}
+    assert counts["most"] == 8

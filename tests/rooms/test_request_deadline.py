@@ -32,19 +32,17 @@ def test_uploads_deletion_stops_at_the_deadline_and_a_second_call_finishes(
     api, simulator_http, visit, caplog
 ):
     room = stored(visit).kaleyra_room_id
-    # Kaleyra hangs on the first deletion and on its retry, until the deadline has passed.
-    simulator_http.fail_next("delete_upload", mode="timeout", times=2)
+    # Kaleyra hangs on every deletion (the four run in parallel) and on each retry, until the
+    # deadline has passed.
+    simulator_http.fail_next("delete_upload", mode="timeout", times=8)
 
     first = api.delete(f"/teleconsultation/{visit}/uploads")
     assert first.status_code == 200
     assert first.json() == {"total": 4, "deleted": 0}
     assert len(simulator_http.uploads(room)) == 4
-    # The hung deletion and its retry reached Kaleyra; the other three were not even tried,
-    # nor reported as failures.
-    assert simulator_http.call_count("delete_upload") == 2
-    failures = [r for r in caplog.records if r.getMessage().startswith("Could not delete upload")]
-    assert len(failures) == 1
+    assert 4 <= simulator_http.call_count("delete_upload") <= 8  # no call after the deadline
     assert "Deleted 0 of 4 uploads" in caplog.text
+    simulator_http.clear_faults()
 
     second = api.delete(f"/teleconsultation/{visit}/uploads")
     assert second.json() == {"total": 4, "deleted": 4}

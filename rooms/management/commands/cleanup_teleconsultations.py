@@ -19,6 +19,10 @@ from teleconsultation_project.formats import format_datetime
 ACTOR = "cleanup_teleconsultations"
 
 
+def _move_to_trash(teleconsultation_id: str) -> Outcome:
+    return maintenance.move_to_trash(teleconsultation_id, actor=ACTOR)
+
+
 class Command(BaseCommand):
     help = (
         "Deletes the Kaleyra rooms of teleconsultations ended before a cut-off and moves them to "
@@ -83,17 +87,21 @@ class Command(BaseCommand):
                 f"{to_purge} in the trash since before {format_datetime(trashed_before)}"
             )
         with progress.tally(
-            self, total=to_trash + to_purge, dry_run=dry_run, verbosity=options["verbosity"]
+            self,
+            total=to_trash + to_purge,
+            dry_run=dry_run,
+            verbosity=options["verbosity"],
+            concurrency=options["concurrency"],
         ) as run:
             if ended_before:
                 batches = storage.teleconsultation_id_batches(
                     ended_before=ended_before, batch_size=batch_size
                 )
-                for teleconsultation_id in run.walk(batches, lease="cleanup"):
-                    if dry_run:
+                if dry_run:
+                    for teleconsultation_id in run.walk(batches):
                         run.would(f"move {teleconsultation_id} to trash and delete its room")
-                    else:
-                        run.record(maintenance.move_to_trash(teleconsultation_id, actor=ACTOR))
+                else:
+                    run.each(batches, _move_to_trash, lease="cleanup")
             if trashed_before:
                 batches = storage.teleconsultation_id_batches(
                     trashed_before=trashed_before, batch_size=batch_size

@@ -10,11 +10,16 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from rooms import maintenance
+from rooms.maintenance import Outcome
 from rooms.management import progress
 from rooms.management.options import add_run_options, aware_datetime
 from rooms.storage import get_storage
 
 ACTOR = "delete_uploads"
+
+
+def _delete_uploads(teleconsultation_id: str) -> Outcome:
+    return maintenance.delete_uploads(teleconsultation_id, actor=ACTOR, force=True)
 
 
 class Command(BaseCommand):
@@ -61,12 +66,14 @@ class Command(BaseCommand):
             self.stdout.write(f"{total} teleconsultation(s) ended in the window")
         dry_run = options["dry_run"]
         with progress.tally(
-            self, total=total, dry_run=dry_run, verbosity=options["verbosity"]
+            self,
+            total=total,
+            dry_run=dry_run,
+            verbosity=options["verbosity"],
+            concurrency=options["concurrency"],
         ) as run:
-            for teleconsultation_id in run.walk(batches, lease="delete_uploads"):
-                if dry_run:
+            if dry_run:
+                for teleconsultation_id in run.walk(batches):
                     run.would(f"delete the uploads of {teleconsultation_id}")
-                else:
-                    run.record(
-                        maintenance.delete_uploads(teleconsultation_id, actor=ACTOR, force=True)
-                    )
+            else:
+                run.each(batches, _delete_uploads, lease="delete_uploads")

@@ -31,6 +31,14 @@ def _count_outcome(outcome: Outcome) -> None:
     RECONCILE_OUTCOMES.labels(outcome=outcome.result.value).inc()
 
 
+def _finish_room_deletion(pending) -> Outcome:
+    return maintenance.finish_room_deletion(pending, actor=ACTOR)
+
+
+def _recreate_room(teleconsultation_id: str) -> Outcome:
+    return maintenance.recreate_room(teleconsultation_id, actor=ACTOR)
+
+
 class Command(BaseCommand):
     help = (
         "Deletes the Kaleyra rooms left pending by failures and creates the rooms of complete "
@@ -65,30 +73,47 @@ class Command(BaseCommand):
             total=pending_total + len(intents) + roomless_total + live_total,
             dry_run=dry_run,
             verbosity=options["verbosity"],
+            concurrency=options["concurrency"],
         ) as run:
             run.on_record = _count_outcome
             pending_batches = storage.job_batches(JobKind.ROOM_DELETION, batch_size=batch_size)
-            still_pending = maintenance.still_pending
-            for pending in run.walk(pending_batches, lease="reconcile", still=still_pending):
-                if dry_run:
+            if dry_run:
+                for pending in run.walk(pending_batches):
                     run.would(f"delete room {pending.key} (reason: {pending.reason})")
-                else:
-                    run.record(maintenance.finish_room_deletion(pending, actor=ACTOR))
-            for intent in run.walk([intents], lease="reconcile", still=still_pending):
-                if dry_run:
+                for intent in run.walk([intents]):
                     run.would(f"look for rooms tagged {intent.key} and delete those nobody holds")
-                else:
-                    run.record(maintenance.settle_intent(intent, rooms))
+            else:
+                # Each item is checked again once its lease is held: another host's run may have
+                # finished it after this run listed it.
+                still_pending = maintenance.still_pending
+                run.each(
+                    pending_batches, _finish_room_deletion, lease="reconcile", still=still_pending
+                )
+                run.each(
+                    [intents],
+                    lambda intent: maintenance.settle_intent(intent, rooms),
+                    lease="reconcile",
+                    still=still_pending,
+                )
             batches = storage.complete_without_room_batches(batch_size=batch_size, **roomless)
-            still_roomless = maintenance.still_without_room
-            for teleconsultation_id in run.walk(batches, lease="reconcile", still=still_roomless):
-                if dry_run:
+            if dry_run:
+                for teleconsultation_id in run.walk(batches):
                     run.would(f"create a Kaleyra room for {teleconsultation_id}")
-                else:
-                    run.record(maintenance.recreate_room(teleconsultation_id, actor=ACTOR))
+            else:
+                run.each(
+                    batches,
+                    _recreate_room,
+                    lease="reconcile",
+                    still=maintenance.still_without_room,
+                )
             batches = storage.teleconsultation_id_batches(batch_size=batch_size, **live)
-            for teleconsultation_id in run.walk(batches, lease="reconcile"):
-                run.record(self._check_room(teleconsultation_id, rooms, dry_run=dry_run))
+            run.each(
+                batches,
+                lambda teleconsultation_id: self._check_room(
+                    teleconsultation_id, rooms, dry_run=dry_run
+                ),
+                lease="reconcile",
+            )
 
     def _check_room(self, teleconsultation_id: str, rooms, *, dry_run: bool) -> Outcome:
         """A live visit whose room the provider no longer has (deleted on Kaleyra's side) gets a

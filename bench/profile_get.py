@@ -1,0 +1,163 @@
+"""Where a GET /teleconsultation/{id} spends its time, in-process: the WSGI application called
+directly (no HTTP, no gunicorn), production settings, the room details cached, the bench's
+yardstick read alongside. Prints the time per request of each and the profile of the real GET.
+
+    .venv/bin/python bench/profile_get.py [requests] [--sort tottime|cumulative]
+
+Uses PostgreSQL at 127.0.0.1:5432 (database `bench_profile`, created and dropped) when one
+answers, else SQLite in a temporary directory; the in-process Kaleyra simulator.
+"""
+
+import argparse
+import cProfile
+import io
+import json
+import os
+import pstats
+import statistics
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+WORKDIR = Path(tempfile.mkdtemp(prefix="profile-get-"))
+
+
+def database_url() -> tuple[str, object]:
+    try:
+        import psycopg
+
+        admin = psycopg.connect(
+            "postgres://postgres@127.0.0.1:5432/postgres", connect_timeout=3, autocommit=True
+        )
+    except Exception:  # no server: SQLite then
+        return f"sqlite:///{WORKDIR / 'db.sqlite3'}", None
+    admin.execute("DROP DATABASE IF EXISTS bench_profile WITH (FORCE)")
+    admin.execute("CREATE DATABASE bench_profile")
+    return "postgres://postgres@127.0.0.1:5432/bench_profile", admin
+
+
+URL, ADMIN = database_url()
+os.environ.update(
+    DJANGO_SETTINGS_MODULE=os.environ.get("PROFILE_SETTINGS", "teleconsultation_project.settings"),
+    DJANGO_DEBUG="false",
+    DJANGO_SECRET_KEY="profile-only-" + "x" * 40,
+    DJANGO_ALLOWED_HOSTS="127.0.0.1",
+    DJANGO_INSECURE_LOCAL_HTTP="true",
+    DATABASE_URL=URL,
+    KALEYRA_BACKEND="simulator",
+    KALEYRA_SIMULATOR_DB=str(WORKDIR / "simulator.sqlite3"),
+    BANDYER_API_SECRET_KEY="profile",
+    BANDYER_BASE_URL="http://127.0.0.1:9",
+    BENCH_BARE_VIEWS="true",
+    PROMETHEUS_MULTIPROC_DIR=str(WORKDIR),
+    LOG_LEVEL="WARNING",
+)
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.core.management import call_command  # noqa: E402
+
+from teleconsultation_project.wsgi import application  # noqa: E402
+
+PATIENT = {"HTTP_MIAUSERID": "profile-patient", "HTTP_MIAUSERGROUPS": "customer"}
+
+
+def call(method: str, path: str, headers: dict, body: bytes = b"") -> tuple[str, bytes]:
+    environ = {
+        "REQUEST_METHOD": method,
+        "PATH_INFO": path,
+        "QUERY_STRING": "",
+        "SERVER_NAME": "127.0.0.1",
+        "SERVER_PORT": "8000",
+        "HTTP_HOST": "127.0.0.1",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "wsgi.url_scheme": "http",
+        "wsgi.input": io.BytesIO(body),
+        "CONTENT_LENGTH": str(len(body)),
+        "CONTENT_TYPE": "application/json",
+        **headers,
+    }
+    answer = {}
+
+    def start_response(status, response_headers, exc_info=None):
+        answer["status"] = status
+
+    chunks = application(environ, start_response)
+    try:
+        content = b"".join(chunks)
+    finally:
+        if hasattr(chunks, "close"):
+            chunks.close()
+    return answer["status"], content
+
+
+def visit() -> str:
+    start = (datetime.now(UTC) + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    people = [("profile-doctor", "doctor"), ("profile-patient", "customer")]
+    payload = {
+        "participants": {
+            "number": 2,
+            "data": [{"userExternalId": u, "groups": [g], "fullName": u} for u, g in people],
+        },
+        "start_date": start,
+        "duration_in_seconds": 1800,
+    }
+    status, content = call(
+        "POST", "/teleconsultation", {"HTTP_ISBACKOFFICE": "true"}, json.dumps(payload).encode()
+    )
+    assert status.startswith("201"), content
+    return json.loads(content)["roomId"]
+
+
+def timed(paths: list[str], count: int, rounds: int = 10) -> list[float]:
+    """Milliseconds per request of each path: the median of `rounds` alternating rounds."""
+    for path in paths:
+        for _ in range(100):
+            call("GET", path, PATIENT)
+    per_round: list[list[float]] = [[] for _ in paths]
+    for _ in range(rounds):
+        for index, path in enumerate(paths):
+            began = time.perf_counter()
+            for _ in range(count // rounds):
+                call("GET", path, PATIENT)
+            per_round[index].append((time.perf_counter() - began) / (count // rounds) * 1000)
+    return [statistics.median(times) for times in per_round]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("count", nargs="?", type=int, default=2000)
+    parser.add_argument("--sort", choices=["tottime", "cumulative"], default="cumulative")
+    options = parser.parse_args()
+    call_command("migrate", verbosity=0)
+    room_id = visit()
+    real, bare = f"/teleconsultation/{room_id}", f"/-/bench/read/{room_id}"
+    print(f"database {URL.split(':', 1)[0]}, {options.count} requests each")
+    real_ms, bare_ms = timed([real, bare], options.count)
+    print(f"  GET /teleconsultation/{{id}} (cached details): {real_ms:.3f} ms")
+    print(f"  yardstick primary-key read:                   {bare_ms:.3f} ms")
+    profile = cProfile.Profile()
+    profile.enable()
+    for _ in range(options.count):
+        call("GET", real, PATIENT)
+    profile.disable()
+    if os.environ.get("PROFILE_DUMP"):
+        profile.dump_stats(os.environ["PROFILE_DUMP"])
+    pstats.Stats(profile).sort_stats(options.sort).print_stats(45)
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    finally:
+        if ADMIN is not None:
+            from django.db import connections
+
+            connections.close_all()
+            ADMIN.execute("DROP DATABASE IF EXISTS bench_profile WITH (FORCE)")

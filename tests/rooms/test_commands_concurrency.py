@@ -1,0 +1,195 @@
+"""The support commands with `--concurrency N`: items handled at once on worker threads give the
+outcomes one at a time would, printed in the same order, and still stop, skip and resume alike.
+
+The database is committed for real here (transaction=True): worker threads use connections of
+their own, which could not see rows inside a test's transaction. The Django backend runs these in
+the PostgreSQL leg: SQLite's in-memory test database locks whole tables against other
+connections (a SQLite file, as in development, lets them take turns).
+"""
+
+import threading
+import time
+from datetime import timedelta
+
+import pytest
+from django.core.management.base import CommandError
+
+from rooms import maintenance
+from rooms.storage import get_storage
+from rooms.storage.base import JobKind, RoomJob
+from tests.rooms.conftest import NOW, doctor, jobs, patient, stored
+from tests.rooms.test_commands import run, run_failing
+
+pytestmark = [
+    pytest.mark.usefixtures("storage_backend", "shared_database", "clock"),
+    pytest.mark.django_db(transaction=True),
+]
+
+AFTER_THE_VISITS = NOW + timedelta(days=3)
+CLEANUP = ("cleanup_teleconsultations", "--older-than-days", "1")
+
+
+@pytest.fixture
+def shared_database(storage_backend):
+    from django.db import connection
+
+    if storage_backend == "django" and connection.vendor == "sqlite":
+        pytest.skip("worker threads on the in-memory SQLite test database (PostgreSQL leg)")
+
+
+@pytest.fixture
+def ended(create, clock):
+    """n teleconsultations with their rooms, all ended once the clock is past them."""
+
+    def make(n: int) -> list[str]:
+        made = [create([doctor(f"doctor-{i}"), patient(f"patient-{i}")]) for i in range(n)]
+        clock.move_to(AFTER_THE_VISITS)
+        return made
+
+    return make
+
+
+@pytest.fixture
+def in_flight(monkeypatch):
+    """Counts the moves to trash running at once (each takes a little while)."""
+    real_move = maintenance.move_to_trash
+    lock = threading.Lock()
+    counts = {"now": 0, "most": 0}
+
+    def slow_move(teleconsultation_id, *, actor):
+        with lock:
+            counts["now"] += 1
+            counts["most"] = max(counts["most"], counts["now"])
+        time.sleep(0.05)
+        try:
+            return real_move(teleconsultation_id, actor=actor)
+        finally:
+            with lock:
+                counts["now"] -= 1
+
+    monkeypatch.setattr(maintenance, "move_to_trash", slow_move)
+    return counts
+
+
+def outcome_lines(out: str) -> list[str]:
+    return [line for line in out.splitlines() if line.startswith("Teleconsultation ")]
+
+
+@pytest.mark.parametrize("concurrency", [1, 4])
+def test_cleanup_gives_the_same_outcomes_in_the_same_order_at_any_concurrency(
+    ended, simulator, in_flight, concurrency
+):
+    visits = ended(10)
+    rooms = [stored(visit).kaleyra_room_id for visit in visits]
+
+    out, err = run(*CLEANUP, "--concurrency", str(concurrency), "--batch-size", "3")
+
+    assert outcome_lines(out) == [
+        f"Teleconsultation {visit}: moved to trash, Kaleyra room deleted"
+        for visit in sorted(visits)
+    ]
+    assert "Summary: 10 done, 0 partly done, 0 skipped, 0 failed" in out
+    assert "progress: 10/10 (100%)" in err
+    assert all(stored(visit).state == "TRASH" for visit in visits)
+    assert not any(simulator.room_exists(room) for room in rooms)
+    assert jobs("room_deletion") == [] and jobs("lease") == []
+    assert in_flight["most"] == concurrency
+
+
+def test_cleanup_at_concurrency_stops_starting_items_once_the_provider_fails(ended, simulator):
+    visits = ended(12)
+    simulator.reset_call_log()
+    simulator.fail_next("delete_room", mode="500")
+
+    out, _err, message = run_failing(*CLEANUP, "--concurrency", "2")
+
+    assert "stopped: the video provider is failing" in out
+    assert "running the command again is safe" in message
+    # What had started finished; nothing started after the failure was recorded.
+    trashed = [visit for visit in visits if stored(visit).state == "TRASH"]
+    assert 1 <= len(trashed) <= 4
+    assert simulator.call_count("delete_room") == len(trashed)
+    assert len(outcome_lines(out)) == len(trashed)
+
+    out, _err = run(*CLEANUP, "--concurrency", "2")
+    assert f"Summary: {12 - len(trashed)} done" in out
+    assert all(stored(visit).state == "TRASH" for visit in visits)
+
+
+def test_cleanup_at_concurrency_interrupted_records_what_ran_and_a_rerun_finishes(
+    ended, monkeypatch
+):
+    visits = ended(6)
+    real_move = maintenance.move_to_trash
+    seen = []
+
+    def interrupted_on_the_second(teleconsultation_id, *, actor):
+        seen.append(teleconsultation_id)
+        if len(seen) == 2:
+            raise KeyboardInterrupt
+        return real_move(teleconsultation_id, actor=actor)
+
+    monkeypatch.setattr(maintenance, "move_to_trash", interrupted_on_the_second)
+    out, _err, message = run_failing(*CLEANUP, "--concurrency", "3")
+    assert "interrupted: run it again to carry on" in out and "(interrupted)" in message
+    trashed = [visit for visit in visits if stored(visit).state == "TRASH"]
+    assert f"Summary: {len(trashed)} done" in out
+    assert len(trashed) < 6
+
+    monkeypatch.setattr(maintenance, "move_to_trash", real_move)
+    out, _err = run(*CLEANUP, "--concurrency", "3")
+    assert f"Summary: {6 - len(trashed)} done" in out
+    assert all(stored(visit).state == "TRASH" for visit in visits)
+
+
+def test_cleanup_at_concurrency_skips_an_item_another_run_holds(ended):
+    visits = ended(5)
+    held = sorted(visits)[2]
+    get_storage().record_job_once(RoomJob(kind=JobKind.LEASE, key=f"cleanup:{held}"))
+
+    out, _err = run(*CLEANUP, "--concurrency", "4")
+
+    assert "Summary: 4 done, 0 partly done, 1 skipped, 0 failed" in out
+    assert stored(held).state == "PUBLIC"
+    assert [job.key for job in jobs("lease")] == [f"cleanup:{held}"]  # still the other run's
+
+
+def test_reconcile_at_concurrency_deletes_every_pending_room_in_order(
+    create, simulator, api, clock
+):
+    visits = [create([doctor(f"doctor-{i}"), patient(f"patient-{i}")]) for i in range(6)]
+    rooms = [stored(visit).kaleyra_room_id for visit in visits]
+    simulator.fail_next("delete_room", mode="500", times=6)
+    for visit in visits:
+        assert api.delete(f"/teleconsultation/{visit}").status_code == 204
+    pending = [job.key for job in jobs("room_deletion")]
+    assert sorted(pending) == sorted(rooms)
+
+    out, _err = run("reconcile_rooms", "--concurrency", "4")
+
+    lines = [line for line in out.splitlines() if line.startswith("room ")]
+    assert [line.split()[1] for line in lines] == pending  # the queue's order
+    assert "Summary: 6 done" in out
+    assert jobs("room_deletion") == [] and jobs("lease") == []
+    assert not any(simulator.room_exists(room) for room in rooms)
+
+
+def test_delete_uploads_at_concurrency_deletes_every_upload(ended, simulator):
+    visits = ended(5)
+    for visit in visits:
+        for _ in range(3):
+            simulator.add_upload(stored(visit).kaleyra_room_id)
+
+    out, _err = run(
+        "delete_uploads", "--ended-before", "2026-12-02T00:00Z", "--force", "--concurrency", "3"
+    )
+
+    assert outcome_lines(out) == [
+        f"Teleconsultation {visit}: 3 of 3 uploads deleted" for visit in sorted(visits)
+    ]
+    assert simulator.uploads() == []
+
+
+def test_concurrency_is_bounded():
+    with pytest.raises(CommandError, match="more than 64 items at once"):
+        run(*CLEANUP, "--concurrency", "65")

@@ -1,0 +1,75 @@
+"""Independent provider calls made at once (rooms/parallel.py): bounded, in order, in the caller's
+context, and leaving no database connection open behind them."""
+
+import threading
+import time
+
+import pytest
+from django.db import connections
+
+from kaleyra import deadline
+from rooms import parallel
+from teleconsultation_project.logs import request_id_var
+
+
+def test_results_come_back_in_the_items_order_at_most_size_at_once():
+    lock = threading.Lock()
+    counts = {"now": 0, "most": 0}
+
+    def square(number):
+        with lock:
+            counts["now"] += 1
+            counts["most"] = max(counts["most"], counts["now"])
+        time.sleep(0.02 * (number % 3))  # finishing out of order
+        with lock:
+            counts["now"] -= 1
+        return number * number
+
+    assert parallel.each(square, range(10), size=3, name="test") == [n * n for n in range(10)]
+    assert counts["most"] == 3
+
+
+def test_every_call_runs_in_the_callers_context():
+    token = request_id_var.set("req-42")
+    try:
+        with deadline.request_deadline(5):
+            seen = parallel.each(
+                lambda _: (request_id_var.get(), deadline.time_left() is not None),
+                range(4),
+                size=4,
+                name="test",
+            )
+    finally:
+        request_id_var.reset(token)
+    assert seen == [("req-42", True)] * 4
+
+
+def test_the_first_error_is_raised_and_calls_not_started_are_dropped():
+    started = []
+
+    def fail_first(number):
+        started.append(number)
+        if number == 0:
+            raise ValueError("refused")
+        time.sleep(0.05)
+        return number
+
+    with pytest.raises(ValueError, match="refused"):
+        parallel.each(fail_first, range(20), size=2, name="test")
+    assert len(started) < 20
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_closes_the_database_connection_it_opened():
+    database = connections["default"]
+    if database.vendor == "sqlite" and database.is_in_memory_db():
+        pytest.skip("Django never closes an in-memory SQLite database (PostgreSQL leg)")
+
+    def open_connection(_):
+        connection = connections["default"]
+        connection.ensure_connection()
+        return connection
+
+    opened = parallel.each(open_connection, range(2), size=2, name="test")
+    assert len({id(connection) for connection in opened}) == 2  # one per thread
+    assert all(connection.connection is None for connection in opened)
