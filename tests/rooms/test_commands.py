@@ -488,3 +488,21 @@ def test_reconcile_failing_on_its_last_item_does_not_say_it_stopped_early(pendin
     assert "failed again; still pending" in out
     assert "stopped" not in out and "stopped early" not in message
     assert "1 item(s) not done" in message
+
+
+def test_the_backlog_and_reconcile_outcomes_reach_the_metrics(pending_rooms, client):
+    from prometheus_client import REGISTRY
+
+    def done_count() -> float:
+        labels = {"outcome": "done"}
+        return REGISTRY.get_sample_value("teleconsultation_reconcile_outcomes_total", labels) or 0
+
+    pending_rooms(2)
+    scrape = client.get("/-/metrics").content.decode()
+    assert "teleconsultation_pending_room_deletions 2.0" in scrape
+    before = done_count()
+    run("reconcile_rooms")
+    assert done_count() == before + 2
+    assert (
+        "teleconsultation_pending_room_deletions 0.0" in client.get("/-/metrics").content.decode()
+    )
