@@ -192,6 +192,9 @@ def _wait_at_most(process: subprocess.Popen, seconds: float):
 
 
 def main() -> None:
+    # Started in the background by a shell, this process and so the commands it runs would
+    # inherit SIGINT ignored, and a command run past COMMAND_SECONDS could not be interrupted.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     WORKDIR.mkdir(parents=True, exist_ok=True)
     began = time.monotonic()
     with stack.database(WORKDIR) as db:
