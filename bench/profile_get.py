@@ -115,19 +115,26 @@ def visit() -> str:
     return json.loads(content)["roomId"]
 
 
-def timed(paths: list[str], count: int, rounds: int = 10) -> list[float]:
-    """Milliseconds per request of each path: the median of `rounds` alternating rounds."""
+def timed(paths: list[str], count: int, rounds: int = 10) -> list[tuple[float, float]]:
+    """Milliseconds per request of each path, wall and this process's CPU (the database's work is
+    in the first only): the median of `rounds` alternating rounds."""
     for path in paths:
         for _ in range(100):
             call("GET", path, PATIENT)
-    per_round: list[list[float]] = [[] for _ in paths]
+    per_round: list[list[tuple[float, float]]] = [[] for _ in paths]
     for _ in range(rounds):
         for index, path in enumerate(paths):
-            began = time.perf_counter()
+            began, cpu = time.perf_counter(), time.process_time()
             for _ in range(count // rounds):
                 call("GET", path, PATIENT)
-            per_round[index].append((time.perf_counter() - began) / (count // rounds) * 1000)
-    return [statistics.median(times) for times in per_round]
+            wall, cpu = time.perf_counter() - began, time.process_time() - cpu
+            per_round[index].append(
+                (wall / (count // rounds) * 1000, cpu / (count // rounds) * 1000)
+            )
+    return [
+        (statistics.median(t[0] for t in times), statistics.median(t[1] for t in times))
+        for times in per_round
+    ]
 
 
 def main() -> None:
@@ -139,10 +146,14 @@ def main() -> None:
     room_id = visit()
     real, bare = f"/teleconsultation/{room_id}", f"/-/bench/read/{room_id}"
     print(f"database {URL.split(':', 1)[0]}, {options.count} requests each")
-    real_ms, bare_ms = timed([real, bare], options.count)
-    print(f"  GET /teleconsultation/{{id}} (cached details): {real_ms:.3f} ms")
-    print(f"  yardstick primary-key read:                   {bare_ms:.3f} ms")
-    profile = cProfile.Profile()
+    (real_ms, real_cpu), (bare_ms, bare_cpu) = timed([real, bare], options.count)
+    print(
+        f"  GET /teleconsultation/{{id}} (cached details): {real_ms:.3f} ms, {real_cpu:.3f} ms CPU"
+    )
+    print(
+        f"  yardstick primary-key read:                   {bare_ms:.3f} ms, {bare_cpu:.3f} ms CPU"
+    )
+    profile = cProfile.Profile(time.process_time)  # CPU: waiting on the database is not work
     profile.enable()
     for _ in range(options.count):
         call("GET", real, PATIENT)

@@ -20,7 +20,6 @@ from rooms.serializers import (
     TeleconsultationUpdateSerializer,
     UploadsDeletedSerializer,
 )
-from teleconsultation_project.formats import format_datetime
 from teleconsultation_project.schema import BODY_ERRORS, PROVIDER_ERRORS, error_response
 
 TAGS = ["teleconsultation"]
@@ -223,19 +222,7 @@ class TeleconsultationApi(APIView):
             language=query.get("language"),
             use_background=query.get("useBackground") == "true",
         )
-        return Response(
-            {
-                "bandyerUserId": access.kaleyra_user_id,
-                "accessLinkURL": access.access_link,
-                "accessLinkAvailableFrom": format_datetime(access.available_from),
-                "accessLinkClosedAt": format_datetime(access.closed_at),
-                "participantsBandyerCall": [
-                    {"bandyerUserId": p.kaleyra_user_id, "fullName": p.full_name}
-                    for p in access.participants
-                ],
-                "details": access.details,
-            }
-        )
+        return Response(selectors.access_answer(access))
 
     @extend_schema(
         tags=TAGS,

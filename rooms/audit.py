@@ -104,8 +104,7 @@ def api(action: str, *, detail: Detail | None = None, handouts_only: bool = Fals
     def decorate(method):
         @functools.wraps(method)
         def audited(view, request, *args, **kwargs):
-            client_type = request.headers.get(settings.CLIENTTYPE_HEADER_KEY, "")
-            token = _client_type.set(client_type.strip()[:64])
+            token = _client_type.set(_request_client_type(request))
             try:
                 try:
                     response = method(view, request, *args, **kwargs)
@@ -125,6 +124,26 @@ def api(action: str, *, detail: Detail | None = None, handouts_only: bool = Fals
         return audited
 
     return decorate
+
+
+def link_handed_out(request, teleconsultation_id: str, caller_id: str) -> None:
+    """The entry of a GET that handed out a join link, as `api(LINK_HANDED_OUT,
+    handouts_only=True)` records it; for `rooms.poll`, which answers GETs ahead of the view."""
+    token = _client_type.set(_request_client_type(request))
+    try:
+        record(
+            LINK_HANDED_OUT,
+            actor=caller_id,
+            teleconsultation_id=teleconsultation_id,
+            outcome="200",
+            detail={},
+        )
+    finally:
+        _client_type.reset(token)
+
+
+def _request_client_type(request) -> str:
+    return request.headers.get(settings.CLIENTTYPE_HEADER_KEY, "").strip()[:64]
 
 
 def _hands_out_link(response) -> bool:

@@ -67,6 +67,8 @@ MIDDLEWARE = [
     "teleconsultation_project.middleware.RequestIdMiddleware",
     # Every provider call of a request shares one deadline (KALEYRA_REQUEST_DEADLINE_SECONDS).
     "kaleyra.deadline.RequestDeadlineMiddleware",
+    # The poll (GET /teleconsultation/{id}) answered here, as its view would (rooms/poll.py).
+    "rooms.poll.PollMiddleware",
     "teleconsultation_project.middleware.ChunkedBodyMiddleware",
     "teleconsultation_project.middleware.BodySizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
