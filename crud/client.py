@@ -23,9 +23,9 @@ from typing import Any, TypeVar
 
 import requests
 
+from common.request_ids import request_id_var
 from crud import wire
 from crud.errors import CrudTimeout, CrudUnavailable, build_error
-from teleconsultation_project.logs import request_id_var
 
 logger = logging.getLogger("crud")
 

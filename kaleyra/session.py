@@ -7,7 +7,7 @@ import re
 import requests
 from requests.adapters import HTTPAdapter
 
-from teleconsultation_project.logs import request_id_var
+from common.request_ids import request_id_var
 
 # Only ids that are safe as a header value are passed on: a bad one would fail the call.
 FORWARDED_REQUEST_ID = re.compile(r"[A-Za-z0-9._:/+=-]{1,128}")

@@ -2,11 +2,11 @@
 
 Every line is one JSON object (python-json-logger) with `time`, `level`, `logger`, `message`,
 `request_id` and whatever `extra` the caller gave. The request id of the request being served
-lives in `request_id_var`, so code that calls other services (Kaleyra, the user directory) can
-send it along. API keys, join-link tokens and JWTs are redacted from every field of a line.
+lives in `request_id_var` (common/request_ids.py), so code that calls other services (Kaleyra,
+the user directory) can send it along. API keys, join-link tokens and JWTs are redacted from
+every field of a line.
 """
 
-import contextvars
 import logging
 import re
 from datetime import UTC, datetime
@@ -15,9 +15,9 @@ from django.conf import settings
 from pythonjsonlogger.core import RESERVED_ATTRS
 from pythonjsonlogger.json import JsonFormatter
 
-request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar(
-    "request_id", default=None
-)
+# The variable lives at the bottom (common/), where the clients of Kaleyra and the CRUD Service
+# can import it; this is its project-level name, which rooms/ imports.
+from common.request_ids import request_id_var
 
 # Join links: Kaleyra's `.../rest-call-handler/<token>` (and direct- variant) and the simulator's
 # `/join/<token>`; the token is what grants access, so it is what must not be written.

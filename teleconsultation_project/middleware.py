@@ -13,8 +13,9 @@ from django.core.handlers.wsgi import LimitedStream
 from django.http import Http404
 from django.urls import resolve
 
+from common.request_ids import request_id_var
 from teleconsultation_project.errors import json_error
-from teleconsultation_project.logs import QUIET_PATHS, request_id_var
+from teleconsultation_project.logs import QUIET_PATHS
 
 access_logger = logging.getLogger("teleconsultation.access")
 error_logger = logging.getLogger("teleconsultation.errors")

@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from responses import matchers
 
+from common.request_ids import request_id_var
 from crud.wire import State
-from teleconsultation_project.logs import request_id_var
 from tests.crud.support import BASE_URL, COLLECTION, DOCUMENT_ID, make_client
 
 ROOT = f"{BASE_URL}/{COLLECTION}/"

@@ -4,9 +4,9 @@ the environment unless a proxy is configured, and the request id passed on to Ka
 import pytest
 from responses import matchers
 
+from common.request_ids import request_id_var
 from kaleyra.provider import get_video_provider
 from kaleyra.session import build_session
-from teleconsultation_project.logs import request_id_var
 from tests.kaleyra.support import BASE_URL
 
 COMPANY_URL = f"{BASE_URL}/v2/company"
