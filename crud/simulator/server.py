@@ -2,14 +2,12 @@
 and for tests (`serve_in_thread`, on a free loopback port)."""
 
 import logging
-import socketserver
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from socketserver import ThreadingMixIn
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer
+from wsgiref.simple_server import WSGIRequestHandler
 
+from common.loopback_server import LoopbackServer, running_in_thread
 from crud.simulator.inprocess import simulator_app
 
 logger = logging.getLogger("crud.simulator")
@@ -21,22 +19,9 @@ class _Handler(WSGIRequestHandler):
         logger.debug("%s %s", self.command, self.path.split("?", 1)[0])
 
 
-class SimulatorServer(ThreadingMixIn, WSGIServer):
-    daemon_threads = True  # a request still running must not delay shutdown
+class SimulatorServer(LoopbackServer):
     allow_reuse_address = False  # a busy port is an error, not a second server on it
     request_queue_size = 128  # socketserver's 5 drops connections when many clients start at once
-
-    def server_bind(self) -> None:
-        # HTTPServer.server_bind resolves the host's FQDN, which can hang without DNS.
-        socketserver.TCPServer.server_bind(self)
-        host, port = self.server_address[:2]
-        self.server_name, self.server_port = host, port
-        self.setup_environ()
-
-    @property
-    def base_url(self) -> str:
-        host, port = self.server_address[:2]
-        return f"http://{host}:{port}"
 
 
 def make_simulator_server(
@@ -54,12 +39,5 @@ def serve_in_thread(
 ) -> Iterator[str]:
     """Runs the simulator on a free port in a daemon thread; yields its base URL."""
     server = make_simulator_server(db_path, host=host, user_id_header=user_id_header)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.daemon = True
-    thread.start()
-    try:
-        yield server.base_url
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+    with running_in_thread(server) as base_url:
+        yield base_url

@@ -1,18 +1,19 @@
-"""The simulator's state: one stdlib sqlite3 file, documents stored as JSON, shared by every
-process and thread that opens it.
+"""The simulator's state: one sqlite3 file (common/sqlite_state.py), documents stored as JSON,
+shared by every process and thread that opens it.
 
-Not the Django ORM on purpose: the service counts its own SQL queries in tests, and the simulator
-must stay invisible to those counts (and needs no migrations). Every write runs in a transaction
-taken up front (BEGIN IMMEDIATE), so writes are serialised across connections and processes: a
-read-check-write such as a compare-and-set PATCH cannot interleave with another write.
+Every write runs in a transaction taken up front (BEGIN IMMEDIATE), so writes are serialised
+across connections and processes: a read-check-write such as a compare-and-set PATCH cannot
+interleave with another write.
 """
 
 import json
 import sqlite3
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Any
+
+from common import sqlite_state
 
 BUSY_TIMEOUT_SECONDS = 30.0  # many writers queue on the write lock; none should give up early
 
@@ -43,48 +44,24 @@ class Store:
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        connection = self._connect()
-        try:
-            # WAL is a property of the file: readers never block the one writer, across processes.
-            connection.execute("PRAGMA journal_mode=WAL")
-            connection.executescript(SCHEMA)  # idempotent; executescript manages its own commit
-        finally:
-            connection.close()
+        sqlite_state.create(self.path, SCHEMA, busy_timeout=BUSY_TIMEOUT_SECONDS)
 
     def _connect(self) -> sqlite3.Connection:
-        connection = sqlite3.connect(
-            self.path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None, check_same_thread=False
-        )
-        connection.row_factory = sqlite3.Row
-        # No fsync per commit: WAL with NORMAL survives a crashed process, and this is a simulator.
-        connection.execute("PRAGMA synchronous=NORMAL")
-        return connection
+        return sqlite_state.connect(self.path, busy_timeout=BUSY_TIMEOUT_SECONDS)
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction, taken up front (IMMEDIATE) so read-then-write cannot race."""
-        connection = self._connect()
-        try:
-            connection.execute("BEGIN IMMEDIATE")
+        """One write transaction (IMMEDIATE: read-then-write cannot race) on its own connection."""
+        with closing(self._connect()) as connection, sqlite_state.write_transaction(connection):
             yield connection
-            connection.execute("COMMIT")
-        except BaseException:
-            connection.execute("ROLLBACK")
-            raise
-        finally:
-            connection.close()
 
     @contextmanager
     def snapshot(self) -> Iterator[sqlite3.Connection]:
         """A read transaction: every query inside it sees the same committed state."""
-        connection = self._connect()
-        try:
+        with closing(self._connect()) as connection:
             connection.execute("BEGIN")
             yield connection
             connection.execute("COMMIT")
-        finally:
-            connection.close()
 
     def wipe(self) -> None:
         """Forgets every document and every collection's configuration."""

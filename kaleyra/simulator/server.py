@@ -4,14 +4,12 @@ are: a client's pool reuses them, and a benchmark does not pay a connection per 
 
 import io
 import logging
-import socketserver
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from socketserver import ThreadingMixIn
-from wsgiref.simple_server import ServerHandler, WSGIRequestHandler, WSGIServer
+from wsgiref.simple_server import ServerHandler, WSGIRequestHandler
 
+from common.loopback_server import LoopbackServer, running_in_thread
 from kaleyra.simulator.engine import Engine
 from kaleyra.simulator.webhook_sender import WebhookSender
 from kaleyra.simulator.wsgi import SimulatorApp
@@ -76,21 +74,8 @@ class _Handler(WSGIRequestHandler):
         return handler.answered
 
 
-class SimulatorServer(ThreadingMixIn, WSGIServer):
-    daemon_threads = True  # a request sleeping in a "timeout" fault must not delay shutdown
+class SimulatorServer(LoopbackServer):
     allow_reuse_address = True
-
-    def server_bind(self) -> None:
-        # HTTPServer.server_bind resolves the host's FQDN, which can hang without DNS.
-        socketserver.TCPServer.server_bind(self)
-        host, port = self.server_address[:2]
-        self.server_name, self.server_port = host, port
-        self.setup_environ()
-
-    @property
-    def base_url(self) -> str:
-        host, port = self.server_address[:2]
-        return f"http://{host}:{port}"
 
 
 def make_simulator_server(
@@ -125,12 +110,5 @@ def serve_in_thread(
     server = make_simulator_server(
         db_path, host=host, api_key=api_key, timeout_delay=timeout_delay, webhooks=webhooks
     )
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.daemon = True
-    thread.start()
-    try:
-        yield server.base_url
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+    with running_in_thread(server) as base_url:
+        yield base_url

@@ -1,8 +1,6 @@
-"""The simulator's state: one stdlib sqlite3 file shared by every process that opens it.
-
-Not the Django ORM on purpose: the service counts its own SQL queries in tests, and the simulator
-must stay invisible to those counts (and needs no migrations). WAL mode and a busy timeout let the
-web server, a `manage.py kaleyra_simulator` process and tests read and write the same file.
+"""The simulator's state: one sqlite3 file (common/sqlite_state.py) shared by every process that
+opens it: WAL mode and a busy timeout let the web server, a `manage.py kaleyra_simulator` process
+and tests read and write the same file.
 """
 
 import os
@@ -14,6 +12,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+
+from common import sqlite_state
 
 BUSY_TIMEOUT_SECONDS = 10.0
 
@@ -100,43 +100,22 @@ class Store:
         self._writing = threading.RLock()
         self._connection: sqlite3.Connection | None = None
         self._pid = 0
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        connection = self._connect()
-        try:
-            # WAL is a property of the file: readers never block the one writer, across processes.
-            connection.execute("PRAGMA journal_mode=WAL")
-            connection.executescript(SCHEMA)  # idempotent; executescript manages its own commit
-        finally:
-            connection.close()
+        sqlite_state.create(self.path, SCHEMA, busy_timeout=BUSY_TIMEOUT_SECONDS)
         with self.transaction() as connection:
             insert_default_company(connection)
 
-    def _connect(self) -> sqlite3.Connection:
-        connection = sqlite3.connect(
-            self.path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None, check_same_thread=False
-        )
-        connection.row_factory = sqlite3.Row
-        # No fsync per commit: WAL with NORMAL survives a crashed process, and this is a simulator.
-        connection.execute("PRAGMA synchronous=NORMAL")
-        return connection
-
     def _shared(self) -> sqlite3.Connection:
         if self._connection is None or self._pid != os.getpid():  # never one a fork inherited
-            self._connection, self._pid = self._connect(), os.getpid()
+            connection = sqlite_state.connect(self.path, busy_timeout=BUSY_TIMEOUT_SECONDS)
+            self._connection, self._pid = connection, os.getpid()
         return self._connection
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction, taken up front (IMMEDIATE) so read-then-write cannot race."""
-        with self._writing:
-            connection = self._shared()
-            connection.execute("BEGIN IMMEDIATE")
-            try:
-                yield connection
-                connection.execute("COMMIT")
-            except BaseException:
-                connection.execute("ROLLBACK")
-                raise
+        """One write transaction (IMMEDIATE: read-then-write cannot race) on the shared
+        connection, one thread at a time."""
+        with self._writing, sqlite_state.write_transaction(self._shared()) as connection:
+            yield connection
 
     def wipe(self) -> None:
         """Forgets every user, room, upload, background, fault, call and registered webhook;
