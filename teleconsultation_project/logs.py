@@ -8,6 +8,7 @@ every field of a line.
 """
 
 import logging
+import logging.config
 import re
 from datetime import UTC, datetime
 
@@ -46,6 +47,20 @@ class RequestIdFilter(logging.Filter):
         return True
 
 
+class OneLineWarningFilter(logging.Filter):
+    """Makes a record one WARNING line without its traceback.
+
+    For what Django logs as an ERROR with a traceback although the client caused it: a request
+    for a Host the service does not serve (`django.security.DisallowedHost`). The message names
+    the host; the traceback only shows where Django checks it.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.levelno, record.levelname = logging.WARNING, logging.getLevelName(logging.WARNING)
+        record.exc_info = record.exc_text = None
+        return True
+
+
 class JsonLineFormatter(JsonFormatter):
     """`{"time", "level", "logger", "message", "request_id", ...extra}`, secrets redacted."""
 
@@ -73,6 +88,17 @@ class JsonLineFormatter(JsonFormatter):
             key: redact(value) if isinstance(value, str) else value
             for key, value in log_data.items()
         }
+
+
+def configure_logging(config: dict) -> None:
+    """Django's `LOGGING_CONFIG`: the `LOGGING` dictionary, then Python's warnings as log lines.
+
+    Django configures logging in `django.setup()`, before it loads the apps and the middleware,
+    under runserver, gunicorn and every command alike: from then on a warning (whitenoise's "No
+    directory at" when collectstatic has not run) is a JSON line, not raw text on stderr.
+    """
+    logging.config.dictConfig(config)
+    logging.captureWarnings(True)
 
 
 class GunicornAccessFilter(logging.Filter):

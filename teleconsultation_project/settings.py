@@ -280,13 +280,15 @@ CRUD_SIMULATOR_DB = env.str("CRUD_SIMULATOR_DB", default="")
 
 # --- Operations (docs/operations.md) -------------------------------------------------------------
 # One JSON line per record on stderr (teleconsultation_project/logs.py); gunicorn.conf.py gives
-# gunicorn's own lines the same format.
+# gunicorn's own lines the same format. Python's warnings become log lines too (configure_logging).
+LOGGING_CONFIG = "teleconsultation_project.logs.configure_logging"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {
         "request_id": {"()": "teleconsultation_project.logs.RequestIdFilter"},
         "command_verbosity": {"()": "teleconsultation_project.logs.CommandVerbosityFilter"},
+        "one_line_warning": {"()": "teleconsultation_project.logs.OneLineWarningFilter"},
     },
     "formatters": {"json": {"()": "teleconsultation_project.logs.JsonLineFormatter"}},
     "handlers": {
@@ -303,6 +305,8 @@ LOGGING = {
         "py.warnings": {"handlers": []},
         "django.server": {"level": "WARNING"},
         "django.request": {"level": "ERROR"},
+        # A Host we do not serve is the client's mistake (scanners send them all day), not ours.
+        "django.security.DisallowedHost": {"filters": ["one_line_warning"]},
     },
 }
 

@@ -1,7 +1,8 @@
 """The service under gunicorn with gunicorn.conf.py, as the image runs it, on a loopback port.
 
-Every line gunicorn and the service write is one JSON object; each request has one access line
-(probes none); the metrics of every worker add up; a refused start-up stops gunicorn.
+Every line gunicorn and the service write is one JSON object (a Python warning and a refused Host
+included); each request has one access line (probes none); the metrics of every worker add up; a
+refused start-up stops gunicorn.
 """
 
 import json
@@ -13,14 +14,28 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 ROOT = Path(__file__).resolve().parents[2]
-GUNICORN = [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py"]
+CONFIG = ["--config", "gunicorn.conf.py"]
+GUNICORN = [sys.executable, "-m", "gunicorn", *CONFIG]
+# gunicorn as above, on a settings object whose static files were never collected (and that
+# whitenoise does not look for at each request, as with DEBUG on): its middleware warns on loading.
+NO_STATIC_FILES_GUNICORN = [
+    sys.executable,
+    "-c",
+    "import os, sys; os.environ['DJANGO_SETTINGS_MODULE'] = 'teleconsultation_project.settings'; "
+    "from django.conf import settings; "
+    "settings.STATIC_ROOT = sys.argv.pop(1); settings.WHITENOISE_AUTOREFRESH = False; "
+    "from gunicorn.app.wsgiapp import run; run()",
+]
 REQUESTS_PER_RUN = 12
+REFUSED_HOST_PATH = "/refused-host"  # asked for with a Host the service does not serve
 
 
 def free_port() -> int:
@@ -68,25 +83,24 @@ def json_lines(path: Path) -> list[dict]:
     return parsed
 
 
-@pytest.fixture(scope="module")
-def served(tmp_path_factory):
-    """Runs gunicorn, sends the requests, stops it; yields what it answered and wrote."""
-    tmp_path = tmp_path_factory.mktemp("gunicorn")
+@contextmanager
+def gunicorn_serving(command: list[str], tmp_path: Path) -> Iterator[str]:
+    """Migrates, runs gunicorn until the block ends, yields its base URL; its output goes to
+    `stdout` and `stderr` in tmp_path."""
     env = clean_env(tmp_path)
     migrate = [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"]
     subprocess.run(migrate, cwd=ROOT, env=env, check=True, timeout=120)
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    out, err = tmp_path / "stdout", tmp_path / "stderr"
-    with out.open("w") as stdout, err.open("w") as stderr:
+    err = tmp_path / "stderr"
+    with (tmp_path / "stdout").open("w") as stdout, err.open("w") as stderr:
         server = subprocess.Popen(
-            [*GUNICORN, "--bind", f"127.0.0.1:{port}"],
+            [*command, "--bind", f"127.0.0.1:{port}"],
             cwd=ROOT,
             env=env,
             stdout=stdout,
             stderr=stderr,
         )
-    answers = {}
     try:
         deadline = time.monotonic() + 30
         while True:
@@ -97,6 +111,18 @@ def served(tmp_path_factory):
                 assert server.poll() is None, err.read_text()
                 assert time.monotonic() < deadline, "gunicorn did not answer in 30 s"
                 time.sleep(0.2)
+        yield base
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    """Runs gunicorn, sends the requests, stops it; yields what it answered and wrote."""
+    tmp_path = tmp_path_factory.mktemp("gunicorn")
+    answers = {}
+    with gunicorn_serving(GUNICORN, tmp_path) as base:
         for index in range(REQUESTS_PER_RUN):
             answers[f"/nowhere/{index}"] = get(
                 f"{base}/nowhere/{index}", **{"X-Request-Id": f"r{index}"}
@@ -104,10 +130,8 @@ def served(tmp_path_factory):
         for path in ("/-/healthz", "/-/ready", "/-/check-up"):
             answers[path] = get(f"{base}{path}", Host="10.42.0.7:8000")
         answers["scrapes"] = [get(f"{base}/-/metrics") for _ in range(6)]
-    finally:
-        server.send_signal(signal.SIGTERM)
-        server.wait(timeout=30)
-    return {"answers": answers, "stdout": out, "stderr": err}
+        answers[REFUSED_HOST_PATH] = get(f"{base}{REFUSED_HOST_PATH}", Host="scanner.example")
+    return {"answers": answers, "stdout": tmp_path / "stdout", "stderr": tmp_path / "stderr"}
 
 
 def test_every_line_written_is_one_json_object(served):
@@ -120,12 +144,37 @@ def test_each_request_has_one_access_line_with_its_request_id_and_probes_none(se
     answers = served["answers"]
     assert answers["/nowhere/0"][0] == 404
     assert [answers[path][0] for path in ("/-/healthz", "/-/ready", "/-/check-up")] == [200] * 3
-    access = [line for line in json_lines(served["stderr"]) if "path" in line]
+    access = [
+        line
+        for line in json_lines(served["stderr"])
+        if "path" in line and line["path"] != REFUSED_HOST_PATH
+    ]
     assert sorted(line["path"] for line in access) == sorted(
         f"/nowhere/{index}" for index in range(REQUESTS_PER_RUN)
     )
     assert {line["request_id"] for line in access} == {f"r{i}" for i in range(REQUESTS_PER_RUN)}
     assert all(line["status"] == 404 and line["duration_ms"] >= 0 for line in access)
+
+
+def test_a_host_we_do_not_serve_is_one_warning_line_naming_it_without_a_traceback(served):
+    assert served["answers"][REFUSED_HOST_PATH][0] == 400
+    [line] = [
+        line
+        for line in json_lines(served["stderr"])
+        if line["logger"] == "django.security.DisallowedHost"
+    ]
+    assert line["level"] == "WARNING" and "'scanner.example'" in line["message"]
+    assert "exception" not in line
+
+
+def test_a_warning_while_the_middleware_loads_is_one_json_line(tmp_path):
+    never_collected = tmp_path / "staticfiles"
+    with gunicorn_serving([*NO_STATIC_FILES_GUNICORN, str(never_collected), *CONFIG], tmp_path):
+        pass
+    [line] = [line for line in json_lines(tmp_path / "stderr") if line["logger"] == "py.warnings"]
+    assert line["level"] == "WARNING"
+    assert f"UserWarning: No directory at: {never_collected}/" in line["message"]
+    assert "exception" not in line
 
 
 def test_the_metrics_of_every_worker_add_up_in_each_scrape(served):

@@ -1,4 +1,5 @@
-"""One JSON log format with the request id and no secret; commands log INFO only at -v 2."""
+"""One JSON log format with the request id and no secret; commands log INFO only at -v 2; a
+refused Host and a Python warning are one JSON line each, without a traceback."""
 
 import json
 import logging
@@ -81,6 +82,47 @@ def test_djangos_own_error_lines_carry_the_request_id(client, caplog):
     record = next(r for r in caplog.records if r.name == "django.request")
     RequestIdFilter().filter(record)
     assert record.request_id == "req-405"
+
+
+@pytest.mark.django_db
+def test_a_host_we_do_not_serve_is_one_warning_line_naming_it_without_a_traceback(client, caplog):
+    with caplog.at_level(logging.WARNING, logger="django.security"):
+        assert client.get("/nowhere", HTTP_HOST="scanner.example").status_code == 400
+    [record] = [r for r in caplog.records if r.name == "django.security.DisallowedHost"]
+    line = json.loads(JsonLineFormatter().format(record))
+    assert line["level"] == "WARNING" and "'scanner.example'" in line["message"]
+    assert "exception" not in line
+
+
+# What runserver does before it serves (manage.py has set Django up): it loads the WSGI
+# application, hence the middleware; here on static files never collected, which whitenoise
+# (not looking for them at each request, as with DEBUG on) warns about.
+LOADS_THE_MIDDLEWARE_WITHOUT_STATIC_FILES = (
+    "import sys, django; from django.conf import settings; "
+    "settings.STATIC_ROOT = sys.argv[1]; settings.WHITENOISE_AUTOREFRESH = False; "
+    "django.setup(); "
+    "from django.core.servers.basehttp import get_internal_wsgi_application; "
+    "get_internal_wsgi_application()"
+)
+
+
+def test_a_warning_while_the_middleware_loads_is_one_json_line(tmp_path):
+    never_collected = tmp_path / "staticfiles"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "LOG_LEVEL"))}
+    env["DJANGO_SETTINGS_MODULE"] = "teleconsultation_project.settings"
+    result = subprocess.run(
+        [sys.executable, "-c", LOADS_THE_MIDDLEWARE_WITHOUT_STATIC_FILES, str(never_collected)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    [line] = json_lines(result.stderr)
+    assert line["level"] == "WARNING" and line["logger"] == "py.warnings"
+    assert f"UserWarning: No directory at: {never_collected}/" in line["message"]
+    assert "exception" not in line
 
 
 @pytest.mark.parametrize(
