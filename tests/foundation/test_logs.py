@@ -94,37 +94,6 @@ def test_a_host_we_do_not_serve_is_one_warning_line_naming_it_without_a_tracebac
     assert "exception" not in line
 
 
-# What runserver does before it serves (manage.py has set Django up): it loads the WSGI
-# application, hence the middleware; here on static files never collected, which whitenoise
-# (not looking for them at each request, as with DEBUG on) warns about.
-LOADS_THE_MIDDLEWARE_WITHOUT_STATIC_FILES = (
-    "import sys, django; from django.conf import settings; "
-    "settings.STATIC_ROOT = sys.argv[1]; settings.WHITENOISE_AUTOREFRESH = False; "
-    "django.setup(); "
-    "from django.core.servers.basehttp import get_internal_wsgi_application; "
-    "get_internal_wsgi_application()"
-)
-
-
-def test_a_warning_while_the_middleware_loads_is_one_json_line(tmp_path):
-    never_collected = tmp_path / "staticfiles"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "LOG_LEVEL"))}
-    env["DJANGO_SETTINGS_MODULE"] = "teleconsultation_project.settings"
-    result = subprocess.run(
-        [sys.executable, "-c", LOADS_THE_MIDDLEWARE_WITHOUT_STATIC_FILES, str(never_collected)],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert result.returncode == 0, result.stderr
-    [line] = json_lines(result.stderr)
-    assert line["level"] == "WARNING" and line["logger"] == "py.warnings"
-    assert f"UserWarning: No directory at: {never_collected}/" in line["message"]
-    assert "exception" not in line
-
-
 @pytest.mark.parametrize(
     ("argv", "expected"),
     [
@@ -146,16 +115,22 @@ LOGS_ONE_OF_EACH = (
 )
 
 
-def run_shell(*verbosity):
+def run_python(*arguments: str) -> subprocess.CompletedProcess:
+    """Python in the project's folder, on its settings, with no DJANGO_ or LOG_LEVEL variable."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "LOG_LEVEL"))}
+    env["DJANGO_SETTINGS_MODULE"] = "teleconsultation_project.settings"
     return subprocess.run(
-        [sys.executable, "manage.py", "shell", *verbosity, "-c", LOGS_ONE_OF_EACH],
+        [sys.executable, *arguments],
         cwd=ROOT,
         env=env,
         capture_output=True,
         text=True,
         timeout=60,
     )
+
+
+def run_shell(*verbosity):
+    return run_python("manage.py", "shell", *verbosity, "-c", LOGS_ONE_OF_EACH)
 
 
 def json_lines(stderr: str) -> list[dict]:
@@ -176,3 +151,25 @@ def test_a_command_logs_info_from_verbosity_2():
     lines = json_lines(result.stderr)
     assert [line["level"] for line in lines] == ["INFO", "WARNING"]
     assert "human output" in result.stdout and "human output" not in result.stderr
+
+
+# What runserver does before it serves (manage.py has set Django up): it loads the WSGI
+# application, hence the middleware; here on static files never collected, which whitenoise
+# (not looking for them at each request, as with DEBUG on) warns about.
+LOADS_THE_MIDDLEWARE_WITHOUT_STATIC_FILES = (
+    "import sys, django; from django.conf import settings; "
+    "settings.STATIC_ROOT = sys.argv[1]; settings.WHITENOISE_AUTOREFRESH = False; "
+    "django.setup(); "
+    "from django.core.servers.basehttp import get_internal_wsgi_application; "
+    "get_internal_wsgi_application()"
+)
+
+
+def test_a_warning_while_the_middleware_loads_is_one_json_line(tmp_path):
+    never_collected = tmp_path / "staticfiles"
+    result = run_python("-c", LOADS_THE_MIDDLEWARE_WITHOUT_STATIC_FILES, str(never_collected))
+    assert result.returncode == 0, result.stderr
+    [line] = json_lines(result.stderr)
+    assert line["level"] == "WARNING" and line["logger"] == "py.warnings"
+    assert f"UserWarning: No directory at: {never_collected}/" in line["message"]
+    assert "exception" not in line
