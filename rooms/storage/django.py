@@ -6,7 +6,8 @@ PostgreSQL; SQLite's IMMEDIATE transactions serialise writers), so the jobs it r
 commit with it. No provider call may be made while it is open.
 """
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 from itertools import groupby
@@ -25,6 +26,7 @@ from rooms.storage.base import (
     RoomJob,
     State,
     Teleconsultation,
+    Updated,
     UserMapping,
     WebhookEvent,
     Write,
@@ -32,6 +34,7 @@ from rooms.storage.base import (
 )
 from rooms.storage.ids import is_teleconsultation_id
 from rooms.storage.prepared import PreparedRead
+from teleconsultation_project.errors import ApiError
 
 VISIT_COLUMNS = (
     "id",
@@ -59,6 +62,15 @@ MEMBER_COLUMNS = (
 # One query for a visit and its participants: a LEFT JOIN read as plain tuples, no model
 # instances and no prefetch machinery (the GET endpoint's budget is one query).
 FIND_COLUMNS = (*VISIT_COLUMNS, *(f"participants__{name}" for name in MEMBER_COLUMNS))
+# The visit's own columns a write may change (`update_many` writes only those that did).
+WRITTEN_COLUMNS = (
+    "participants_number",
+    "start",
+    "end",
+    "kaleyra_room_id",
+    "state",
+    "room_claim",
+)
 # Keyset order first: a page's last row gives the next page's (at, id).
 AUDIT_COLUMNS = (
     "at",
@@ -115,6 +127,8 @@ _FIND = {include_trash: _visit_with_participants(include_trash) for include_tras
 
 class DjangoStorage:
     name = "django"
+    # update_many, take_leases and the other bulk methods are a few statements per chunk.
+    bulk_writes = True
 
     # --- teleconsultations -------------------------------------------------------------------
     def find(
@@ -177,6 +191,94 @@ class DjangoStorage:
             self.record_jobs(write.record)
             self.forget_jobs(write.forget)
         return before, after
+
+    def update_many(
+        self, changes: Mapping[str, Change], *, actor: str
+    ) -> dict[str, Updated | ApiError]:
+        """One transaction for the whole chunk, whatever its size: lock the live rows, read them
+        with their participants, write the rows the changes made alike in one UPDATE, then the
+        jobs (one INSERT, one DELETE per kind)."""
+        ids = [
+            teleconsultation_id
+            for teleconsultation_id in changes
+            if is_teleconsultation_id(teleconsultation_id)
+        ]
+        results: dict[str, Updated | ApiError] = {}
+        with transaction.atomic():
+            locked = (
+                models.Teleconsultation.objects.select_for_update()
+                .filter(id__in=ids, state=State.PUBLIC)
+                .values_list("id", flat=True)
+            )
+            found = self._find_many(list(locked))
+            writes: dict[str, tuple[Teleconsultation, Teleconsultation]] = {}
+            record, forget = [], []
+            for teleconsultation_id, change in changes.items():
+                before = found.get(teleconsultation_id)
+                try:
+                    write = change(before)
+                except ApiError as refusal:
+                    results[teleconsultation_id] = refusal
+                    continue
+                if before is None:
+                    _applied(write)
+                elif write.teleconsultation is not None:
+                    writes[teleconsultation_id] = (before, write.teleconsultation)
+                results[teleconsultation_id] = (before, None)
+                record.extend(write.record)
+                forget.extend(write.forget)
+            for teleconsultation_id, after in self._save_many(writes, actor=actor).items():
+                results[teleconsultation_id] = (writes[teleconsultation_id][0], after)
+            self.record_jobs(record)
+            self.forget_jobs(forget)
+        return results
+
+    def _find_many(self, teleconsultation_ids: Sequence[str]) -> dict[str, Teleconsultation]:
+        if not teleconsultation_ids:
+            return {}
+        rows = (
+            models.Teleconsultation.objects.filter(id__in=teleconsultation_ids)
+            .order_by("id", "participants__position")
+            .values_list(*FIND_COLUMNS)
+        )
+        return {
+            teleconsultation_id: _teleconsultation(list(visit_rows))
+            for teleconsultation_id, visit_rows in groupby(rows, key=itemgetter(0))
+        }
+
+    def _save_many(
+        self, writes: Mapping[str, tuple[Teleconsultation, Teleconsultation]], *, actor: str
+    ) -> dict[str, Teleconsultation]:
+        """Each record as `_save` writes it, in one UPDATE per set of changed values (a chunk
+        moved to TRASH is one), and the changed participants in one DELETE and one INSERT."""
+        now = timezone.now()
+        alike: dict[tuple, list[str]] = defaultdict(list)
+        for teleconsultation_id, (before, after) in writes.items():
+            changed = tuple(
+                (column, getattr(after, column))
+                for column in WRITTEN_COLUMNS
+                if getattr(after, column) != getattr(before, column)
+            )
+            alike[changed].append(teleconsultation_id)
+        for changed, teleconsultation_ids in alike.items():
+            models.Teleconsultation.objects.filter(id__in=teleconsultation_ids).update(
+                **dict(changed), version=F("version") + 1, updated_at=now, updated_by=actor
+            )
+        members_changed = [
+            after for before, after in writes.values() if after.participants != before.participants
+        ]
+        if members_changed:
+            models.Participant.objects.filter(
+                teleconsultation_id__in=[after.id for after in members_changed]
+            ).delete()
+            for after in members_changed:
+                self._insert_participants(after.id, after.participants)
+        return {
+            teleconsultation_id: replace(
+                after, version=before.version + 1, updated_at=now, updated_by=actor
+            )
+            for teleconsultation_id, (before, after) in writes.items()
+        }
 
     def _save(self, before: Teleconsultation, after: Teleconsultation, *, actor: str):
         now = timezone.now()
@@ -268,6 +370,46 @@ class DjangoStorage:
             existing = models.RoomJob.objects.filter(kind=job.kind, key=job.key).first()
             return _job(existing) if existing else self.record_job_once(job)
         return None
+
+    def take_leases(self, names: Sequence[str], *, stale_before: datetime) -> set[str]:
+        """Two statements for the chunk (INSERT of every lease, conflicts ignored, then a read of
+        whose each one is); two more to take over the leases of a dead run."""
+        mine = {name[:128]: new_id() for name in names}
+        holders = self._lease_holders(mine)
+        stale = [
+            key
+            for key, (holder, created_at) in holders.items()
+            if holder != mine[key] and created_at < stale_before
+        ]
+        if stale:
+            # Only the leases still as old: another run may have taken one over meanwhile.
+            models.RoomJob.objects.filter(
+                kind=JobKind.LEASE, key__in=stale, created_at__lt=stale_before
+            )._raw_delete(connection.alias)
+            holders.update(self._lease_holders({key: mine[key] for key in stale}))
+        return {name for name in names if holders.get(name[:128], (None,))[0] == mine[name[:128]]}
+
+    def _lease_holders(self, leases: Mapping[str, str]) -> dict[str, tuple[str, datetime]]:
+        """Records each lease (key -> id) unless its key is held; every key's (holder id, since)."""
+        models.RoomJob.objects.bulk_create(
+            [
+                models.RoomJob(id=lease_id, kind=JobKind.LEASE, key=key)
+                for key, lease_id in leases.items()
+            ],
+            ignore_conflicts=True,
+        )
+        rows = models.RoomJob.objects.filter(kind=JobKind.LEASE, key__in=list(leases)).values_list(
+            "key", "id", "created_at"
+        )
+        return {key: (holder, created_at) for key, holder, created_at in rows}
+
+    def recorded_job_keys(self, kind: JobKind, keys: Sequence[str]) -> set[str]:
+        if not keys:
+            return set()
+        rows = models.RoomJob.objects.filter(kind=kind, key__in=list(keys)).values_list(
+            "key", flat=True
+        )
+        return set(rows)
 
     def set_job_payload(self, job: RoomJob, payload: dict) -> None:
         models.RoomJob.objects.filter(kind=job.kind, key=job.key).update(
@@ -366,23 +508,25 @@ class DjangoStorage:
             kaleyra_room_id=room_id, state=State.PUBLIC
         ).exists()
 
+    def rooms_in_use(self, room_ids: Sequence[str]) -> set[str]:
+        if not room_ids:
+            return set()
+        rows = models.Teleconsultation.objects.filter(
+            kaleyra_room_id__in=list(room_ids), state=State.PUBLIC
+        ).values_list("kaleyra_room_id", flat=True)
+        return set(rows)
+
     def ping(self) -> None:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
 
     # --- audit trail and agenda (issue #13) --------------------------------------------------
     def record_audit(self, entry: AuditEntry) -> None:
-        models.AuditEntry.objects.create(
-            id=entry.id,
-            at=entry.at or timezone.now(),
-            actor=entry.actor[:255],
-            action=entry.action[:64],
-            teleconsultation_id=entry.teleconsultation_id[:24],
-            outcome=entry.outcome[:32],
-            request_id=entry.request_id[:128],
-            client_type=entry.client_type[:64],
-            detail=dict(entry.detail),
-        )
+        _audit_row(entry).save(force_insert=True)
+
+    def record_audits(self, entries: Sequence[AuditEntry]) -> None:
+        if entries:
+            models.AuditEntry.objects.bulk_create([_audit_row(entry) for entry in entries])
 
     def audit_entries(
         self,
@@ -488,6 +632,20 @@ def _applied(write: Write):
     if write.teleconsultation is not None:
         raise AssertionError("a change cannot write a teleconsultation that does not exist")
     return None
+
+
+def _audit_row(entry: AuditEntry) -> models.AuditEntry:
+    return models.AuditEntry(
+        id=entry.id,
+        at=entry.at or timezone.now(),
+        actor=entry.actor[:255],
+        action=entry.action[:64],
+        teleconsultation_id=entry.teleconsultation_id[:24],
+        outcome=entry.outcome[:32],
+        request_id=entry.request_id[:128],
+        client_type=entry.client_type[:64],
+        detail=dict(entry.detail),
+    )
 
 
 def _job(row: models.RoomJob) -> RoomJob:

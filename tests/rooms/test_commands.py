@@ -166,7 +166,10 @@ def test_cleanup_stops_when_the_provider_fails_and_a_rerun_finishes(visits, cloc
     clock.move_to(AFTER_THE_VISITS)
     simulator.fail_next("delete_room", mode="500")
 
-    out, _err, message = run_failing("cleanup_teleconsultations", "--older-than-days", "1")
+    # One at a time: at --concurrency N the items in hand finish (test_commands_concurrency.py).
+    out, _err, message = run_failing(
+        "cleanup_teleconsultations", "--older-than-days", "1", "--concurrency", "1"
+    )
 
     assert "could not be deleted now; reconcile_rooms will delete it" in out
     assert "stopped: the video provider is failing" in out
@@ -187,21 +190,30 @@ def test_cleanup_stops_when_the_provider_fails_and_a_rerun_finishes(visits, cloc
 def test_cleanup_interrupted_reports_what_it_did_and_a_rerun_finishes(visits, clock, monkeypatch):
     ended = visits(3)
     clock.move_to(AFTER_THE_VISITS)
-    real_move = maintenance.move_to_trash
     calls = []
 
-    def interrupted_on_the_second(teleconsultation_id, *, actor):
-        calls.append(teleconsultation_id)
-        if len(calls) == 2:
-            raise KeyboardInterrupt
-        return real_move(teleconsultation_id, actor=actor)
+    def interrupted_on_the_second(real):
+        def move(*args, **kwargs):
+            calls.append(args[0])
+            if len(calls) == 2:
+                raise KeyboardInterrupt
+            return real(*args, **kwargs)
 
-    monkeypatch.setattr(maintenance, "move_to_trash", interrupted_on_the_second)
-    out, _err, message = run_failing("cleanup_teleconsultations", "--older-than-days", "1")
+        return move
+
+    # An item at a time (the CRUD backend), or a chunk of one at --concurrency 1 (Django).
+    for name in ("move_to_trash", "move_chunk_to_trash"):
+        monkeypatch.setattr(
+            maintenance, name, interrupted_on_the_second(getattr(maintenance, name))
+        )
+    out, _err, message = run_failing(
+        "cleanup_teleconsultations", "--older-than-days", "1", "--concurrency", "1"
+    )
     assert "Summary: 1 done" in out and "interrupted: run it again to carry on" in out
     assert "(interrupted)" in message
+    assert jobs("lease") == []
 
-    monkeypatch.setattr(maintenance, "move_to_trash", real_move)
+    monkeypatch.undo()
     out, _err = run("cleanup_teleconsultations", "--older-than-days", "1")
     assert "Summary: 2 done" in out
     assert all(state_of(t) == "TRASH" for t in ended)
@@ -431,7 +443,7 @@ def test_reconcile_stops_at_the_first_provider_failure_and_a_rerun_finishes(
     simulator.reset_call_log()
     simulator.fail_next("delete_room", mode="500")
 
-    out, _err, message = run_failing("reconcile_rooms")
+    out, _err, message = run_failing("reconcile_rooms", "--concurrency", "1")
 
     assert simulator.call_count("delete_room") == 1  # not hammered: the others were not tried
     assert "failed again; still pending" in out
