@@ -202,10 +202,9 @@ def test_cleanup_interrupted_reports_what_it_did_and_a_rerun_finishes(visits, cl
         return move
 
     # An item at a time (the CRUD backend), or a chunk of one at --concurrency 1 (Django).
-    for name in ("move_to_trash", "move_chunk_to_trash"):
-        monkeypatch.setattr(
-            maintenance, name, interrupted_on_the_second(getattr(maintenance, name))
-        )
+    real = {name: getattr(maintenance, name) for name in ("move_to_trash", "move_chunk_to_trash")}
+    for name, operation in real.items():
+        monkeypatch.setattr(maintenance, name, interrupted_on_the_second(operation))
     out, _err, message = run_failing(
         "cleanup_teleconsultations", "--older-than-days", "1", "--concurrency", "1"
     )
@@ -213,7 +212,8 @@ def test_cleanup_interrupted_reports_what_it_did_and_a_rerun_finishes(visits, cl
     assert "(interrupted)" in message
     assert jobs("lease") == []
 
-    monkeypatch.undo()
+    for name, operation in real.items():
+        monkeypatch.setattr(maintenance, name, operation)
     out, _err = run("cleanup_teleconsultations", "--older-than-days", "1")
     assert "Summary: 2 done" in out
     assert all(state_of(t) == "TRASH" for t in ended)
