@@ -4,8 +4,10 @@ the Django backend's promise that a chunk costs the same few statements whatever
 
 from dataclasses import replace
 from datetime import timedelta
+from io import StringIO
 
 import pytest
+from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -162,3 +164,26 @@ def test_a_cleanup_chunk_costs_the_same_statements_whatever_its_size(visits):
         return len(queries)
 
     assert statements(made[:2]) == statements(made[2:8]) <= 10
+
+
+class Crash(BaseException):
+    """The process dying right after a write (no handler runs)."""
+
+
+class DyingWorkers:
+    def submit(self, call, *args):
+        raise Crash
+
+
+def test_a_crash_after_a_chunk_is_trashed_leaves_its_room_deletions_recorded(visits, simulator):
+    made = visits(3)
+    rooms = sorted(stored(visit).kaleyra_room_id for visit in made)
+
+    with pytest.raises(Crash):
+        maintenance.move_chunk_to_trash(made, actor="tester", workers=DyingWorkers())
+
+    assert all(stored(visit).state == State.TRASH for visit in made)
+    assert sorted(job.key for job in jobs("room_deletion")) == rooms
+    call_command("reconcile_rooms", stdout=StringIO(), stderr=StringIO())
+    assert jobs("room_deletion") == []
+    assert not any(simulator.room_exists(room) for room in rooms)
