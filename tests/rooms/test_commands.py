@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from rooms import maintenance
 from rooms.storage import get_storage
-from rooms.storage.base import Write
+from rooms.storage.base import JobKind, RoomJob, Write
 from tests.rooms.conftest import NOW, doctor, jobs, links, patient, stored, visit_count
 
 pytestmark = [pytest.mark.usefixtures("storage_backend"), pytest.mark.django_db]
@@ -518,3 +518,23 @@ def test_the_backlog_and_reconcile_outcomes_reach_the_metrics(pending_rooms, cli
     assert (
         "teleconsultation_pending_room_deletions 0.0" in client.get("/-/metrics").content.decode()
     )
+
+
+@pytest.mark.parametrize("concurrency", ["1", "4"])
+def test_reconcile_never_deletes_a_room_a_live_visit_holds(
+    pending_rooms, visits, simulator, concurrency
+):
+    (gone,) = pending_rooms(1)
+    (live,) = visits(1)
+    held = room_of(live)
+    # A deletion recorded by a write whose compare-and-set then lost: the visit kept the room.
+    get_storage().record_jobs(
+        [RoomJob(kind=JobKind.ROOM_DELETION, key=held, teleconsultation_id=live, reason="lost")]
+    )
+
+    out, _err = run("reconcile_rooms", "--concurrency", concurrency)
+
+    assert f"room {held} (teleconsultation {live}): in use by a live teleconsultation, kept" in out
+    assert f"room {gone}" in out and "deleted" in out
+    assert simulator.room_exists(held) and not simulator.room_exists(gone)
+    assert pending_rooms_left() == []
