@@ -269,8 +269,7 @@ class RoomDeletions:
     def __init__(self, jobs: Sequence[RoomJob], *, workers) -> None:
         self.jobs = list(jobs)
         self._workers = workers
-        for job in self.jobs:
-            room_details.forget(job.key)
+        room_details.forget_many([job.key for job in self.jobs])
         self._calls = [workers.submit(self._delete, job.key) for job in self.jobs]
         self._failures: dict[str, BaseException | None] | None = None
 

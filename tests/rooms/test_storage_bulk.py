@@ -7,12 +7,13 @@ from datetime import timedelta
 from io import StringIO
 
 import pytest
+from django.core.cache import cache
 from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from rooms import maintenance
+from rooms import maintenance, room_details
 from rooms.access import Forbidden
 from rooms.errors import TeleconsultationNotFound
 from rooms.parallel import Workers
@@ -187,3 +188,15 @@ def test_a_crash_after_a_chunk_is_trashed_leaves_its_room_deletions_recorded(vis
     call_command("reconcile_rooms", stdout=StringIO(), stderr=StringIO())
     assert jobs("room_deletion") == []
     assert not any(simulator.room_exists(room) for room in rooms)
+
+
+def test_a_cleanup_chunk_drops_the_cached_details_of_the_rooms_it_deletes(visits):
+    made = visits(2)
+    rooms = [stored(visit).kaleyra_room_id for visit in made]
+    for room in rooms:
+        cache.set(room_details.cache_key(room), {"status": "cached"})
+
+    with Workers(2, name="test") as workers:
+        maintenance.move_chunk_to_trash(made, actor="tester", workers=workers).outcomes()
+
+    assert all(cache.get(room_details.cache_key(room)) is None for room in rooms)
