@@ -88,7 +88,8 @@ class KaleyraClient:
         )
 
     @classmethod
-    def from_settings(cls) -> "KaleyraClient":
+    def from_settings(cls, *, pool_size: int | None = None) -> "KaleyraClient":
+        """The configured client; `pool_size` (connections kept) defaults to KALEYRA_POOL_SIZE."""
         from django.conf import settings
 
         return cls(
@@ -97,7 +98,7 @@ class KaleyraClient:
             connect_timeout=settings.KALEYRA_CONNECT_TIMEOUT,
             read_timeout=settings.KALEYRA_READ_TIMEOUT,
             retrier=Retrier(RetryPolicy.from_settings()),
-            pool_size=settings.KALEYRA_POOL_SIZE,
+            pool_size=pool_size or settings.KALEYRA_POOL_SIZE,
             proxy_url=settings.KALEYRA_PROXY_URL,
         )
 

@@ -63,6 +63,10 @@ class VideoProvider(Protocol):
     def ping(self) -> None: ...
 
 
+# Calls a process makes at once beyond KALEYRA_POOL_SIZE (a support command's --concurrency).
+_calls_at_once = 0
+
+
 @cache
 def get_video_provider() -> VideoProvider:
     """The backend named by KALEYRA_BACKEND (the system check refuses unknown values)."""
@@ -73,7 +77,9 @@ def get_video_provider() -> VideoProvider:
     if settings.KALEYRA_BACKEND == "http":
         from kaleyra.client import KaleyraClient
 
-        return KaleyraClient.from_settings()
+        return KaleyraClient.from_settings(
+            pool_size=max(settings.KALEYRA_POOL_SIZE, _calls_at_once)
+        )
     raise ValueError(
         f"KALEYRA_BACKEND must be 'http' or 'simulator', not {settings.KALEYRA_BACKEND!r}"
     )
@@ -81,6 +87,17 @@ def get_video_provider() -> VideoProvider:
 
 def reset_video_provider() -> None:
     get_video_provider.cache_clear()
+
+
+def expect_calls_at_once(count: int) -> None:
+    """This process is about to make up to `count` provider calls at once: the HTTP client's pool
+    keeps a connection for each, rather than opening and discarding those beyond
+    KALEYRA_POOL_SIZE ("Connection pool is full, discarding connection")."""
+    global _calls_at_once
+    if count > max(_calls_at_once, settings.KALEYRA_POOL_SIZE):
+        _calls_at_once = count
+        if settings.KALEYRA_BACKEND == "http":  # the simulator has no pool to widen
+            reset_video_provider()
 
 
 @receiver(setting_changed)

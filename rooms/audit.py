@@ -12,7 +12,7 @@ import contextvars
 import functools
 import logging
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 
 from django.conf import settings
@@ -50,16 +50,7 @@ def record(
     outcome: str,
     detail: dict | None = None,
 ) -> None:
-    entry = AuditEntry(
-        action=action,
-        actor=actor,
-        outcome=str(outcome),
-        teleconsultation_id=teleconsultation_id or "",
-        request_id=request_id_var.get() or "",
-        client_type=_client_type.get(),
-        detail=detail or {},
-        at=timezone.now(),
-    )
+    entry = _entry(action, actor, teleconsultation_id, outcome, detail)
     try:
         get_storage().record_audit(entry)
     except Exception as exc:  # the audit trail must never fail the work it records
@@ -70,6 +61,36 @@ def record(
             type(exc).__name__,
             extra={"teleconsultation": teleconsultation_id},
         )
+
+
+def record_many(
+    action: str, *, actor: str, outcomes: Sequence[tuple[str | None, str, dict]]
+) -> None:
+    """The entries `record` would make, one per (teleconsultation id, outcome, detail), in one
+    write: a support command's chunk of items."""
+    entries = [_entry(action, actor, *outcome) for outcome in outcomes]
+    try:
+        get_storage().record_audits(entries)
+    except Exception as exc:  # the audit trail must never fail the work it records
+        logger.warning(
+            "%d audit entries not recorded: %s (%s)", len(entries), action, type(exc).__name__
+        )
+
+
+def _entry(
+    action: str, actor: str, teleconsultation_id: str | None, outcome: str, detail: dict | None
+) -> AuditEntry:
+    """An entry carrying the context's request id and client type."""
+    return AuditEntry(
+        action=action,
+        actor=actor,
+        outcome=str(outcome),
+        teleconsultation_id=teleconsultation_id or "",
+        request_id=request_id_var.get() or "",
+        client_type=_client_type.get(),
+        detail=detail or {},
+        at=timezone.now(),
+    )
 
 
 @contextmanager

@@ -10,10 +10,12 @@ outcome in the audit trail (`rooms.audit`), whoever asked.
 import enum
 import functools
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import CancelledError
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from django.utils import timezone
 
@@ -80,19 +82,52 @@ def move_to_trash(teleconsultation_id: str, *, actor: str) -> Outcome:
         room_deleted = services.teleconsultation_delete(
             teleconsultation_id=teleconsultation_id, actor=actor
         )
-    except TeleconsultationNotFound:
+    except ApiError as exc:
+        return _not_trashed(teleconsultation_id, exc)
+    return _trashed(teleconsultation_id, room_deleted)
+
+
+def move_chunk_to_trash(teleconsultation_ids: Sequence[str], *, actor: str, workers) -> "Underway":
+    """`move_to_trash` of a chunk: one write moves them all, `workers` delete their rooms."""
+    removed, deletions = services.teleconsultations_delete(
+        teleconsultation_ids=teleconsultation_ids, actor=actor, workers=workers
+    )
+
+    def outcome(teleconsultation_id: str, failures: dict) -> Outcome:
+        room_id = removed[teleconsultation_id]
+        if isinstance(room_id, ApiError):
+            return _not_trashed(teleconsultation_id, room_id)
+        if room_id is None:
+            return _trashed(teleconsultation_id, None)
+        failure = failures[room_id]
+        return _trashed(
+            teleconsultation_id,
+            failure is None,
+            provider_failed=isinstance(failure, KaleyraError),
+        )
+
+    return Underway(teleconsultation_ids, outcome, deletions, action=audit.DELETE, actor=actor)
+
+
+def _not_trashed(teleconsultation_id: str, refusal: ApiError) -> Outcome:
+    if isinstance(refusal, TeleconsultationNotFound):
         return Outcome(
             Result.SKIPPED, f"Teleconsultation {teleconsultation_id}: already in the trash"
         )
-    except ApiError as exc:
-        return _refused(teleconsultation_id, exc)
+    return _refused(teleconsultation_id, refusal)
+
+
+def _trashed(
+    teleconsultation_id: str, room_deleted: bool | None, *, provider_failed: bool = True
+) -> Outcome:
+    """In TRASH; `room_deleted` is None when it had no room."""
     if room_deleted is False:
         # The record is in TRASH; only the provider call is left, recorded for reconcile_rooms.
         return Outcome(
             Result.PARTLY_DONE,
             f"Teleconsultation {teleconsultation_id}: moved to trash, but its Kaleyra room could "
             "not be deleted now; reconcile_rooms will delete it",
-            provider_failed=True,
+            provider_failed=provider_failed,
         )
     room = "Kaleyra room deleted" if room_deleted else "it had no Kaleyra room"
     return Outcome(Result.DONE, f"Teleconsultation {teleconsultation_id}: moved to trash, {room}")
@@ -153,10 +188,41 @@ def recreate_room(teleconsultation_id: str, *, actor: str) -> Outcome:
 def finish_room_deletion(pending: RoomJob, *, actor: str) -> Outcome:
     """Deletes a room a failure left behind; it is forgotten once gone (`actor` is who asked,
     for the audit trail)."""
+    return _room_deletion_finished(pending, room_swap.finish_room_deletion(pending))
+
+
+def finish_room_deletions(pending: Sequence[RoomJob], *, actor: str, workers) -> "Underway":
+    """`finish_room_deletion` of a chunk: one query for the rooms still in use, `workers`
+    delete the others."""
+    kept, deletions = room_swap.finish_room_deletions(pending, workers=workers)
+
+    def outcome(job: RoomJob, failures: dict) -> Outcome | None:
+        if job.key in kept:
+            return _room_deletion_finished(job, None)
+        failure = failures[job.key]
+        if isinstance(failure, CancelledError):
+            return None  # never tried (the provider had failed): left as it was, for later
+        return _room_deletion_finished(
+            job, failure is None, provider_failed=isinstance(failure, KaleyraError)
+        )
+
+    return Underway(
+        pending,
+        outcome,
+        deletions,
+        action=audit.ROOM_DELETION_FINISHED,
+        actor=actor,
+        subject=lambda job: job.teleconsultation_id,
+    )
+
+
+def _room_deletion_finished(
+    pending: RoomJob, deleted: bool | None, *, provider_failed: bool = True
+) -> Outcome:
+    """`deleted` is None when a live visit holds the room (the job was only forgotten)."""
     label = f"room {pending.key}"
     if pending.teleconsultation_id:
         label += f" (teleconsultation {pending.teleconsultation_id})"
-    deleted = room_swap.finish_room_deletion(pending)
     if deleted is None:
         return Outcome(Result.SKIPPED, f"{label}: in use by a live teleconsultation, kept")
     if deleted:
@@ -164,8 +230,52 @@ def finish_room_deletion(pending: RoomJob, *, actor: str) -> Outcome:
     return Outcome(
         Result.FAILED,
         f"{label}: the video provider (Kaleyra) failed again; still pending",
-        provider_failed=True,
+        provider_failed=provider_failed,
     )
+
+
+class Underway:
+    """A chunk of items whose rooms are being deleted on worker threads (`RoomDeletions`).
+    `outcomes()` waits for them and gives each item's outcome, in the chunk's order, audited in
+    one write (an item with no outcome was left as it was, for a later run); after a Ctrl-C
+    while it waits, it can be asked again."""
+
+    def __init__(
+        self,
+        items: Sequence,
+        outcome: Callable[[Any, dict], Outcome | None],
+        deletions: room_swap.RoomDeletions,
+        *,
+        action: str,
+        actor: str,
+        subject: Callable[[Any], str] = lambda teleconsultation_id: teleconsultation_id,
+    ) -> None:
+        self.items = list(items)
+        self._outcome, self._deletions = outcome, deletions
+        self._action, self._actor, self._subject = action, actor, subject
+        self._outcomes: list[Outcome] | None = None
+        self.interrupted = False  # a call stopped by KeyboardInterrupt; its room stays pending
+
+    def failing(self) -> bool:
+        """Whether the provider already failed one of its calls (asked without waiting)."""
+        return self._deletions.failing()
+
+    def outcomes(self) -> list[Outcome]:
+        if self._outcomes is None:
+            failures = self._deletions.settle()
+            told = [(item, self._outcome(item, failures)) for item in self.items]
+            told = [(item, outcome) for item, outcome in told if outcome is not None]
+            audit.record_many(
+                self._action,
+                actor=self._actor,
+                outcomes=[
+                    (self._subject(item), outcome.result.value, {"message": outcome.message})
+                    for item, outcome in told
+                ],
+            )
+            self.interrupted = any(isinstance(f, KeyboardInterrupt) for f in failures.values())
+            self._outcomes = [outcome for _, outcome in told]
+        return self._outcomes
 
 
 class RoomIndex:
@@ -256,6 +366,16 @@ def still_pending(job: RoomJob) -> bool:
     return any(other.key == job.key for other in recorded)
 
 
+def still_pending_among(jobs: Sequence[RoomJob]) -> list[RoomJob]:
+    """`still_pending` of a chunk: one query per kind of job."""
+    storage = get_storage()
+    recorded = {
+        kind: storage.recorded_job_keys(kind, [job.key for job in jobs if job.kind == kind])
+        for kind in {job.kind for job in jobs}
+    }
+    return [job for job in jobs if job.key in recorded[job.kind]]
+
+
 def still_without_room(teleconsultation_id: str) -> bool:
     """Whether the visit is still complete without a room: another run may have given it one."""
     visit = get_storage().find(teleconsultation_id)
@@ -265,6 +385,16 @@ def still_without_room(teleconsultation_id: str) -> bool:
 # Longer than any one item takes (a few provider calls under their deadline); a lease left by a
 # run that died is taken over after it.
 LEASE_TTL = timedelta(minutes=10)
+
+
+def take_leases(names: Sequence[str]) -> set[str]:
+    """`leased` of a chunk of items at once: the names this run may work on now, held until
+    `release_leases`."""
+    return get_storage().take_leases(names, stale_before=timezone.now() - LEASE_TTL)
+
+
+def release_leases(names: Iterable[str]) -> None:
+    get_storage().forget_jobs([RoomJob(kind=JobKind.LEASE, key=name[:128]) for name in names])
 
 
 @contextmanager

@@ -52,17 +52,27 @@ class Workers:
         finally:
             connections.close_all()
 
+    def cancel_waiting(self) -> None:
+        """Drops the calls submitted but not started yet (their futures are cancelled); those
+        running go on. Any thread may ask, e.g. on the provider's first failure."""
+        stops = 0
+        while True:
+            try:
+                task = self._calls.get_nowait()
+            except queue.Empty:
+                break
+            if task is None:
+                stops += 1  # close() is under way: its stop signals stay
+            else:
+                task[0].cancel()
+        for _ in range(stops):
+            self._calls.put(None)
+
     def close(self, *, cancel_waiting: bool = False) -> None:
         """Lets the calls already submitted finish (or, with `cancel_waiting`, only those already
         running), then stops the threads."""
         if cancel_waiting:
-            while True:
-                try:
-                    task = self._calls.get_nowait()
-                except queue.Empty:
-                    break
-                if task is not None:
-                    task[0].cancel()
+            self.cancel_waiting()
         for _ in self._threads:
             self._calls.put(None)
         for thread in self._threads:

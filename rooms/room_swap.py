@@ -13,7 +13,8 @@ follows the same steps, and no failure half-way leaves a room that nobody will d
 
 import logging
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from concurrent.futures import CancelledError, Future
 from dataclasses import replace
 
 from kaleyra.errors import KaleyraBadRequest, KaleyraError, KaleyraNotFound
@@ -22,7 +23,8 @@ from kaleyra.types import Room
 from rooms import room_details, video_rooms
 from rooms.errors import TeleconsultationNotFound
 from rooms.storage import get_storage
-from rooms.storage.base import JobKind, RoomJob, Teleconsultation, Write
+from rooms.storage.base import Change, JobKind, RoomJob, Teleconsultation, Write
+from teleconsultation_project.errors import ApiError
 
 logger = logging.getLogger("teleconsultation.rooms")
 
@@ -162,21 +164,60 @@ def _fits(again: Teleconsultation, wanted: Teleconsultation, made, keep: bool) -
 def remove_room(teleconsultation_id: str, *, target, actor: str, reason: str):
     """Writes `target`'s change (e.g. to TRASH) and deletes the visit's room after it; the
     deletion is recorded in the same write, so even a crash right after leaves it known."""
-    room_ids = []
+    rooms: dict[str, str | None] = {}
+    change = _removal(teleconsultation_id, target=target, reason=reason, rooms=rooms)
+    _, after = get_storage().update(teleconsultation_id, change, actor=actor)
+    room_id = rooms.get(teleconsultation_id)
+    if room_id is None:
+        return after, None, True
+    return (
+        after,
+        room_id,
+        delete_room(room_id, teleconsultation_id=teleconsultation_id, reason=reason),
+    )
+
+
+def remove_rooms(
+    teleconsultation_ids: Sequence[str], *, target, actor: str, reason: str, workers
+) -> tuple[dict[str, "str | None | ApiError"], "RoomDeletions"]:
+    """`remove_room` of a chunk of visits: their changes in one `update_many` (one transaction on
+    the Django backend), each recording its room's deletion, then the rooms deleted by `workers`
+    while the caller goes on. Each visit's room id (None: it had none) or the refusal of its
+    change, and the deletions under way."""
+    rooms: dict[str, str | None] = {}
+    changes = {
+        teleconsultation_id: _removal(
+            teleconsultation_id, target=target, reason=reason, rooms=rooms
+        )
+        for teleconsultation_id in teleconsultation_ids
+    }
+    written = get_storage().update_many(changes, actor=actor)
+    removed = {
+        teleconsultation_id: result
+        if isinstance(result, ApiError)
+        else rooms.get(teleconsultation_id)
+        for teleconsultation_id, result in written.items()
+    }
+    deletions = [
+        _deletion(room_id, teleconsultation_id, reason)
+        for teleconsultation_id, room_id in removed.items()
+        if isinstance(room_id, str)
+    ]
+    return removed, RoomDeletions(deletions, workers=workers)
+
+
+def _removal(teleconsultation_id: str, *, target, reason: str, rooms: dict) -> Change:
+    """The change of `remove_room`: `target`'s record, keeping its room until the deletion
+    recorded with it is done; the room it had goes into `rooms`."""
 
     def change(fresh: Teleconsultation | None) -> Write:
         if fresh is None:
             raise TeleconsultationNotFound(teleconsultation_id)
-        room_ids[:] = [fresh.kaleyra_room_id] if fresh.kaleyra_room_id else []
+        room_id = rooms[teleconsultation_id] = fresh.kaleyra_room_id or None
         after = replace(target(fresh), kaleyra_room_id=fresh.kaleyra_room_id, room_claim=None)
-        return Write(after, record=tuple(_deletion(r, fresh.id, reason) for r in room_ids))
+        return Write(after, record=(_deletion(room_id, fresh.id, reason),) if room_id else ())
 
-    _, after = get_storage().update(teleconsultation_id, change, actor=actor)
-    deleted = all(
-        delete_room(room_id, teleconsultation_id=teleconsultation_id, reason=reason)
-        for room_id in room_ids
-    )
-    return after, (room_ids[0] if room_ids else None), deleted
+    return change
 
 
 def _deletion(room_id: str, teleconsultation_id: str, reason: str) -> RoomJob:
@@ -191,22 +232,91 @@ def _deletion(room_id: str, teleconsultation_id: str, reason: str) -> RoomJob:
 def delete_room(room_id: str, *, teleconsultation_id: str, reason: str) -> bool:
     """Deletes a room on Kaleyra and forgets its pending deletion; on failure records it for
     reconcile. True when the room is gone."""
-    storage = get_storage()
     job = _deletion(room_id, teleconsultation_id, reason)
     room_details.forget(room_id)
+    try:
+        _delete_on_kaleyra(room_id)
+    except KaleyraError as exc:
+        _keep_for_reconcile(job, exc)
+        return False
+    get_storage().forget_jobs([job])
+    return True
+
+
+def _delete_on_kaleyra(room_id: str) -> None:
     try:
         get_video_provider().delete_room(room_id)
     except KaleyraNotFound:
         pass  # already gone: the goal is reached
-    except KaleyraError as exc:
-        logger.warning(
-            "Could not delete Kaleyra room %s (%s); kept for reconcile", room_id, type(exc).__name__
+
+
+def _keep_for_reconcile(job: RoomJob, exc: KaleyraError) -> None:
+    logger.warning(
+        "Could not delete Kaleyra room %s (%s); kept for reconcile", job.key, type(exc).__name__
+    )
+    storage = get_storage()
+    storage.record_jobs([job])
+    storage.job_failed(job, f"{type(exc).__name__}: status {exc.status}")
+
+
+class RoomDeletions:
+    """Rooms being deleted on Kaleyra by `workers` (a `rooms.parallel.Workers`) while the caller
+    goes on: a support command writes its next chunk meanwhile. The provider's first failure
+    cancels the calls not started yet (this chunk's and the next's): a provider in trouble is
+    not hammered. `settle()` waits for them, then forgets the deleted rooms' pending deletions in
+    one write and keeps each failed one for reconcile, as `delete_room` does."""
+
+    def __init__(self, jobs: Sequence[RoomJob], *, workers) -> None:
+        self.jobs = list(jobs)
+        self._workers = workers
+        room_details.forget_many([job.key for job in self.jobs])
+        self._calls = [workers.submit(self._delete, job.key) for job in self.jobs]
+        self._failures: dict[str, BaseException | None] | None = None
+
+    def _delete(self, room_id: str) -> None:
+        try:
+            _delete_on_kaleyra(room_id)
+        except KaleyraError:
+            self._workers.cancel_waiting()
+            raise
+
+    def failing(self) -> bool:
+        """Whether the provider already failed one of them (asked without waiting)."""
+        return any(
+            call.done() and not call.cancelled() and isinstance(call.exception(), KaleyraError)
+            for call in self._calls
         )
-        storage.record_jobs([job])
-        storage.job_failed(job, f"{type(exc).__name__}: status {exc.status}")
-        return False
-    storage.forget_jobs([job])
-    return True
+
+    def settle(self) -> dict[str, BaseException | None]:
+        """Each room's failure by room id: None when it is gone, else the KaleyraError, a
+        `CancelledError` for a call never made (the provider had failed), or the
+        KeyboardInterrupt that stopped its call; the deletions not done stay pending. Every call
+        is waited for before anything is written, so after a Ctrl-C while waiting it can be
+        called again."""
+        if self._failures is None:
+            failures = {
+                job.key: _failure(call) for job, call in zip(self.jobs, self._calls, strict=True)
+            }
+            for failure in failures.values():
+                if failure is not None and not isinstance(failure, OUTCOMES):
+                    raise failure  # a bug, not an outcome: the deletions stay pending
+            get_storage().forget_jobs([job for job in self.jobs if failures[job.key] is None])
+            for job in self.jobs:
+                if isinstance(failures[job.key], KaleyraError):
+                    _keep_for_reconcile(job, failures[job.key])
+            self._failures = failures
+        return self._failures
+
+
+# What may come of a deletion on a worker thread, besides success.
+OUTCOMES = (KaleyraError, CancelledError, KeyboardInterrupt)
+
+
+def _failure(call: Future) -> BaseException | None:
+    try:
+        return call.exception()
+    except CancelledError as never_made:
+        return never_made
 
 
 def finish_room_deletion(job: RoomJob) -> bool | None:
@@ -217,3 +327,14 @@ def finish_room_deletion(job: RoomJob) -> bool | None:
         storage.forget_jobs([job])
         return None
     return delete_room(job.key, teleconsultation_id=job.teleconsultation_id, reason=job.reason)
+
+
+def finish_room_deletions(jobs: Sequence[RoomJob], *, workers) -> tuple[set[str], RoomDeletions]:
+    """`finish_room_deletion` of a chunk: the rooms a live visit holds (one query) are only
+    forgotten (one write), the others are deleted by `workers`. The kept room ids, and the
+    deletions under way."""
+    storage = get_storage()
+    in_use = storage.rooms_in_use([job.key for job in jobs])
+    storage.forget_jobs([job for job in jobs if job.key in in_use])
+    doomed = [job for job in jobs if job.key not in in_use]
+    return in_use, RoomDeletions(doomed, workers=workers)

@@ -6,6 +6,7 @@ leaves an orphaned room or a lost teleconsultation. Adding a participant is `roo
 """
 
 import logging
+from collections.abc import Sequence
 from dataclasses import replace
 
 from django.utils import timezone
@@ -17,6 +18,7 @@ from rooms.participant_sets import ParticipantsInput, members_of, refuse_without
 from rooms.schedule import ScheduleInput, changed_schedule, new_schedule
 from rooms.storage import get_storage
 from rooms.storage.base import State, Teleconsultation
+from teleconsultation_project.errors import ApiError
 
 logger = logging.getLogger("teleconsultation.rooms")
 
@@ -152,6 +154,24 @@ def teleconsultation_delete(
     )
     log_event(teleconsultation_id, "moved to trash")
     return deleted if room_id else None
+
+
+def teleconsultations_delete(*, teleconsultation_ids: Sequence[str], actor: str | None, workers):
+    """`teleconsultation_delete` of a chunk, for support work (no writer to check): every visit
+    moved to TRASH in one write with its room's deletion, then the rooms deleted by `workers`
+    while the caller goes on (`room_swap.RoomDeletions.settle` says how it went). Each visit's
+    room id (None: it had none), or why it was refused."""
+    removed, deletions = room_swap.remove_rooms(
+        teleconsultation_ids,
+        target=lambda fresh: replace(fresh, state=State.TRASH),
+        actor=actor_name(actor),
+        reason="deleted",
+        workers=workers,
+    )
+    for teleconsultation_id, room_id in removed.items():
+        if not isinstance(room_id, ApiError):
+            log_event(teleconsultation_id, "moved to trash")
+    return removed, deletions
 
 
 def recreate_room(*, teleconsultation_id: str, actor: str | None) -> str | None:

@@ -1,8 +1,9 @@
 """Progress, summary and exit status shared by the support commands.
 
 A command walks its items in batches through `Tally.walk` (or has `Tally.each` work on them,
-`--concurrency` at a time), records each `Outcome`, and gets on stderr a progress line
-(done/total, rate) at most every few seconds, then a summary on stdout.
+`--concurrency` at a time, or `Tally.each_chunk` on chunks of them), records each `Outcome`, and
+gets on stderr a progress line (done/total, rate) at most every few seconds, then a summary on
+stdout.
 The command fails (exit status 1) when any item failed, when the run stopped because the video
 provider is failing, or when it was interrupted; every item stands alone, so running it again
 carries on where it stopped. Each run is one audit entry with the summary counts, and carries its
@@ -19,9 +20,10 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 
+from kaleyra.provider import expect_calls_at_once
 from kaleyra.retry import background_work
-from rooms import audit
-from rooms.maintenance import Outcome, Result, leased
+from rooms import audit, maintenance
+from rooms.maintenance import Outcome, Result, Underway, leased
 from rooms.parallel import Workers
 
 PROGRESS_EVERY_SECONDS = 5.0
@@ -122,6 +124,87 @@ class Tally:
                         self.interrupted = True
         if self.interrupted:
             raise KeyboardInterrupt
+
+    def each_chunk(
+        self,
+        batches: Iterable[list],
+        start: Callable[[list, Workers], Underway],
+        *,
+        lease: str,
+        still: Callable[[list], list] | None = None,
+    ) -> None:
+        """`each` for work written a chunk of `concurrency` items at a time (a few SQL statements
+        per chunk instead of several per item): `start(items, workers)` writes the chunk and sets
+        its provider calls going on `workers` (`concurrency` calls in flight), and the chunk's
+        outcomes are recorded once the next chunk has started, so the provider is kept busy while
+        this thread writes. Leases are taken, re-checked (`still(items)` gives those still to do)
+        and released a chunk at a time.
+
+        As with `each`: outcomes in the items' order; once the run stops (the provider failing)
+        or is interrupted no chunk is started, and the ones in hand (two at most, one at
+        --concurrency 1) are finished and recorded."""
+        in_hand: deque[tuple[Underway, list[str]]] = deque()
+        # One after the other at --concurrency 1: a chunk is finished before the next starts.
+        depth = 2 if self.concurrency > 1 else 1
+        with Workers(self.concurrency, name="maintenance") as workers:
+            try:
+                for chunk in _chunks(batches, self.concurrency):
+                    if in_hand and in_hand[-1][0].failing():
+                        self._finish_chunks(in_hand)  # records the failure: the run stops
+                    if self.stopped_because or self.interrupted:
+                        break
+                    started = self._start_chunk(chunk, start, workers, lease=lease, still=still)
+                    if started is not None:
+                        in_hand.append(started)
+                    while len(in_hand) >= depth:
+                        self._finish_chunk(in_hand)
+                self._finish_chunks(in_hand)
+            except KeyboardInterrupt:
+                self.interrupted = True
+                try:
+                    self._finish_chunks(in_hand)
+                except KeyboardInterrupt:
+                    pass  # twice: the rest is in TRASH with its rooms' deletions still recorded
+        if self.interrupted:
+            raise KeyboardInterrupt
+
+    def _start_chunk(self, chunk: list, start, workers, *, lease: str, still):
+        """The chunk's leases, then `start` on the items held and still to do (None if none)."""
+        names = [f"{lease}:{lease_key(item)}" for item in chunk]
+        held = maintenance.take_leases(names)
+        mine = [(name, item) for name, item in zip(names, chunk, strict=True) if name in held]
+        if still is not None and mine:
+            todo = {f"{lease}:{lease_key(item)}" for item in still([item for _, item in mine])}
+            maintenance.release_leases(name for name, _ in mine if name not in todo)
+            mine = [(name, item) for name, item in mine if name in todo]
+        self.counts[Result.SKIPPED] += len(chunk) - len(mine)  # another run has it, or had it
+        if not mine:
+            return None
+        held_names = [name for name, _ in mine]
+        try:
+            return start([item for _, item in mine], workers), held_names
+        except BaseException:
+            maintenance.release_leases(held_names)
+            raise
+
+    def _finish_chunks(self, in_hand: deque) -> None:
+        while in_hand:
+            self._finish_chunk(in_hand)
+
+    def _finish_chunk(self, in_hand: deque) -> None:
+        """Records the oldest chunk's outcomes and releases its leases. Waiting for them may be
+        interrupted (Ctrl-C): the chunk stays in hand, to be finished again."""
+        underway, names = in_hand[0]
+        outcomes = underway.outcomes()
+        in_hand.popleft()
+        try:
+            for outcome in outcomes:
+                self.record(outcome)
+        finally:
+            maintenance.release_leases(names)
+        if underway.interrupted:
+            self.interrupted = True
+        self._progress()
 
     def _record_result(self, future) -> None:
         outcome = future.result()  # an item interrupted on its thread ends the run as Ctrl-C
@@ -229,6 +312,19 @@ class _Held:
             return HELD_ELSEWHERE
 
 
+def _chunks(batches: Iterable[list], size: int) -> Iterator[list]:
+    """The items of the batches again, `size` at a time."""
+    chunk: list = []
+    for batch in batches:
+        for item in batch:
+            chunk.append(item)
+            if len(chunk) >= size:
+                yield chunk
+                chunk = []
+    if chunk:
+        yield chunk
+
+
 def lease_key(item) -> str:
     return item if isinstance(item, str) else f"{item.kind}:{item.key}"
 
@@ -239,6 +335,7 @@ def tally(
 ) -> Iterator[Tally]:
     """A run of `command`: ends with the summary and the exit status, even when interrupted."""
     name = type(command).__module__.rsplit(".", 1)[-1]
+    expect_calls_at_once(concurrency)
     run = Tally(command, total=total, dry_run=dry_run, verbosity=verbosity, concurrency=concurrency)
     # Nobody waits for the answer of a support run: a 429 naming no time is waited out.
     with audit.channel("command", request_id=audit.run_id(name)), background_work():

@@ -151,6 +151,9 @@ class Write:
 # write to make, or raises to abort it. It may be called more than once (compare-and-set retries).
 Change = Callable[[Teleconsultation | None], Write]
 
+# What `update` gives back: the record before and after (None when nothing was written).
+Updated = tuple[Teleconsultation | None, Teleconsultation | None]
+
 
 @dataclass(frozen=True)
 class AuditEntry:
@@ -197,6 +200,10 @@ class StorageUnavailable(ApiError):
 
 
 class Storage(Protocol):
+    # Whether the bulk methods (`update_many`, `take_leases`, ...) write a chunk in a few
+    # statements; when not, they loop, and the support commands handle items one at a time.
+    bulk_writes: bool
+
     # --- teleconsultations -----------------------------------------------------------------
     def find(
         self, teleconsultation_id: str, *, include_trash: bool = False
@@ -213,6 +220,15 @@ class Storage(Protocol):
         change wrote nothing."""
         ...
 
+    def update_many(
+        self, changes: Mapping[str, Change], *, actor: str
+    ) -> dict[str, Updated | ApiError]:
+        """`update` of each teleconsultation with its own change function, in one transaction
+        where the backend has them (support commands write a chunk of items at once). A change
+        that refuses (raises an ApiError) leaves its record alone and is given back as its
+        result; the others are written."""
+        ...
+
     # --- user map ----------------------------------------------------------------------------
     def mappings_for(self, external_ids: Iterable[str]) -> dict[str, UserMapping]: ...
 
@@ -226,6 +242,16 @@ class Storage(Protocol):
     def record_job_once(self, job: RoomJob) -> RoomJob | None:
         """Records `job` unless one with its kind and key exists: None when recorded, else the
         job already there."""
+        ...
+
+    def take_leases(self, names: Sequence[str], *, stale_before: datetime) -> set[str]:
+        """Records a lease job for each name no other run holds (a lease recorded before
+        `stale_before` is a dead run's, and is taken over); the names now held by the caller.
+        Released with `forget_jobs`."""
+        ...
+
+    def recorded_job_keys(self, kind: JobKind, keys: Sequence[str]) -> set[str]:
+        """Those of `keys` still recorded as jobs of `kind`."""
         ...
 
     def set_job_payload(self, job: RoomJob, payload: dict) -> None: ...
@@ -267,8 +293,16 @@ class Storage(Protocol):
         """Whether a live teleconsultation holds this room (a deletion must then not happen)."""
         ...
 
+    def rooms_in_use(self, room_ids: Sequence[str]) -> set[str]:
+        """Those of the rooms a live teleconsultation holds (`room_in_use` of many at once)."""
+        ...
+
     # --- audit trail and agenda (issue #13) --------------------------------------------------
     def record_audit(self, entry: AuditEntry) -> None: ...
+
+    def record_audits(self, entries: Sequence[AuditEntry]) -> None:
+        """`record_audit` of many entries, in one write where the backend can."""
+        ...
 
     def audit_entries(
         self,
@@ -318,3 +352,33 @@ class Storage(Protocol):
         """Up to `limit` events linked to a teleconsultation (of one kind with `event`), oldest
         first."""
         ...
+
+
+# --- one at a time: what a backend without multi-row writes does for the bulk methods ---------
+
+
+def update_each(
+    storage: Storage, changes: Mapping[str, Change], *, actor: str
+) -> dict[str, Updated | ApiError]:
+    """`update_many` as one `update` per record."""
+    results: dict[str, Updated | ApiError] = {}
+    for teleconsultation_id, change in changes.items():
+        try:
+            results[teleconsultation_id] = storage.update(teleconsultation_id, change, actor=actor)
+        except ApiError as refusal:
+            results[teleconsultation_id] = refusal
+    return results
+
+
+def take_leases_each(storage: Storage, names: Sequence[str], *, stale_before: datetime) -> set[str]:
+    """`take_leases` as one `record_job_once` per name."""
+    held = set()
+    for name in names:
+        lease = RoomJob(kind=JobKind.LEASE, key=name[:128])
+        other = storage.record_job_once(lease)
+        if other is not None and other.created_at < stale_before:
+            storage.forget_jobs([other])  # its run died
+            other = storage.record_job_once(lease)
+        if other is None:
+            held.add(name)
+    return held

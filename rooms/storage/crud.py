@@ -8,7 +8,7 @@ more collection. A write is compare-and-set: `PATCH /<id>` filtered on `version`
 another writer came first, and the change function runs again on the fresher record.
 """
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 
@@ -23,8 +23,11 @@ from rooms.storage.base import (
     RoomJob,
     StorageUnavailable,
     Teleconsultation,
+    Updated,
     UserMapping,
     WebhookEvent,
+    take_leases_each,
+    update_each,
 )
 from rooms.storage.ids import is_teleconsultation_id
 from rooms.storage.mia_records import (
@@ -35,6 +38,7 @@ from rooms.storage.mia_records import (
     user_mapping_fields,
     user_mapping_from_record,
 )
+from teleconsultation_project.errors import ApiError
 
 CAS_ATTEMPTS = 50  # a write that loses this many races in a row gives up with a 503
 LIVE = ("PUBLIC",)
@@ -44,6 +48,9 @@ PAGE = 200  # the CRUD Service's maximum `_l`
 
 class CrudStorage:
     name = "crud"
+    # Every write is its own HTTP call: the bulk methods loop, and the support commands keep
+    # handling items one at a time, several at once (`Tally.each`).
+    bulk_writes = False
 
     def __init__(self, client: CrudClient, *, teleconsultations: str, users: str, jobs: str):
         self.client = client
@@ -120,6 +127,11 @@ class CrudStorage:
             f"teleconsultation {teleconsultation_id} kept changing; gave up after "
             f"{CAS_ATTEMPTS} attempts"
         )
+
+    def update_many(
+        self, changes: Mapping[str, Change], *, actor: str
+    ) -> dict[str, Updated | ApiError]:
+        return update_each(self, changes, actor=actor)
 
     def _compare_and_set(self, before, after, *, actor: str) -> Teleconsultation | None:
         fields = {**record_fields(after), "version": before.version + 1}
@@ -204,6 +216,15 @@ class CrudStorage:
             rows = self._call(self.client.list, self.jobs, query=_job_key(job), limit=1)
             return _job(rows[0]) if rows else self.record_job_once(job)
         return None
+
+    def take_leases(self, names: Sequence[str], *, stale_before: datetime) -> set[str]:
+        return take_leases_each(self, names, stale_before=stale_before)
+
+    def recorded_job_keys(self, kind: JobKind, keys: Sequence[str]) -> set[str]:
+        if not keys:
+            return set()
+        query = {"kind": kind.value, "key": {"$in": sorted(set(keys))}}
+        return {row["key"] for row in self._walk(self.jobs, query=query, states=None)}
 
     def set_job_payload(self, job: RoomJob, payload: dict) -> None:
         self._call(self.client.patch_many, self.jobs, query=_job_key(job), set={"payload": payload})
@@ -315,6 +336,13 @@ class CrudStorage:
         query = {"bandyerRoomId": room_id}
         return self._call(self.client.count, self.teleconsultations, query=query, states=LIVE) > 0
 
+    def rooms_in_use(self, room_ids: Sequence[str]) -> set[str]:
+        if not room_ids:
+            return set()
+        query = {"bandyerRoomId": {"$in": sorted(set(room_ids))}}
+        rows = self._walk(self.teleconsultations, query=query, states=LIVE)
+        return {row["bandyerRoomId"] for row in rows}
+
     def ping(self) -> None:
         self._call(self.client.count, self.jobs, query={})
 
@@ -337,6 +365,10 @@ class CrudStorage:
             "__STATE__": "PUBLIC",
         }
         self._call(self.client.as_user(entry.actor or None).create, self.audit, record)
+
+    def record_audits(self, entries: Sequence[AuditEntry]) -> None:
+        for entry in entries:
+            self.record_audit(entry)
 
     def audit_entries(
         self,

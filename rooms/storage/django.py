@@ -6,7 +6,8 @@ PostgreSQL; SQLite's IMMEDIATE transactions serialise writers), so the jobs it r
 commit with it. No provider call may be made while it is open.
 """
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 from itertools import groupby
@@ -25,6 +26,7 @@ from rooms.storage.base import (
     RoomJob,
     State,
     Teleconsultation,
+    Updated,
     UserMapping,
     WebhookEvent,
     Write,
@@ -32,6 +34,7 @@ from rooms.storage.base import (
 )
 from rooms.storage.ids import is_teleconsultation_id
 from rooms.storage.prepared import PreparedRead
+from teleconsultation_project.errors import ApiError
 
 VISIT_COLUMNS = (
     "id",
@@ -59,6 +62,29 @@ MEMBER_COLUMNS = (
 # One query for a visit and its participants: a LEFT JOIN read as plain tuples, no model
 # instances and no prefetch machinery (the GET endpoint's budget is one query).
 FIND_COLUMNS = (*VISIT_COLUMNS, *(f"participants__{name}" for name in MEMBER_COLUMNS))
+# The visit's own columns a write may change (`update_many` writes only those that did).
+WRITTEN_COLUMNS = (
+    "participants_number",
+    "start",
+    "end",
+    "kaleyra_room_id",
+    "state",
+    "room_claim",
+)
+# A room job's columns, in the order `_insert` takes them.
+JOB_COLUMNS = (
+    "id",
+    "kind",
+    "key",
+    "teleconsultation_id",
+    "reason",
+    "attempts",
+    "last_error",
+    "abandoned",
+    "payload",
+    "created_at",
+    "updated_at",
+)
 # Keyset order first: a page's last row gives the next page's (at, id).
 AUDIT_COLUMNS = (
     "at",
@@ -115,6 +141,8 @@ _FIND = {include_trash: _visit_with_participants(include_trash) for include_tras
 
 class DjangoStorage:
     name = "django"
+    # update_many, take_leases and the other bulk methods are a few statements per chunk.
+    bulk_writes = True
 
     # --- teleconsultations -------------------------------------------------------------------
     def find(
@@ -178,6 +206,92 @@ class DjangoStorage:
             self.forget_jobs(write.forget)
         return before, after
 
+    def update_many(
+        self, changes: Mapping[str, Change], *, actor: str
+    ) -> dict[str, Updated | ApiError]:
+        """One transaction for the whole chunk, whatever its size: lock and read the live rows
+        with their participants (one SELECT), write the rows the changes made alike in one
+        UPDATE, then the jobs (one INSERT, one DELETE per kind)."""
+        ids = [
+            teleconsultation_id
+            for teleconsultation_id in changes
+            if is_teleconsultation_id(teleconsultation_id)
+        ]
+        results: dict[str, Updated | ApiError] = {}
+        with transaction.atomic():
+            found = self._lock_many(ids)
+            writes: dict[str, tuple[Teleconsultation, Teleconsultation]] = {}
+            record, forget = [], []
+            for teleconsultation_id, change in changes.items():
+                before = found.get(teleconsultation_id)
+                try:
+                    write = change(before)
+                except ApiError as refusal:
+                    results[teleconsultation_id] = refusal
+                    continue
+                if before is None:
+                    _applied(write)
+                elif write.teleconsultation is not None:
+                    writes[teleconsultation_id] = (before, write.teleconsultation)
+                results[teleconsultation_id] = (before, None)
+                record.extend(write.record)
+                forget.extend(write.forget)
+            for teleconsultation_id, after in self._save_many(writes, actor=actor).items():
+                results[teleconsultation_id] = (writes[teleconsultation_id][0], after)
+            self.record_jobs(record)
+            self.forget_jobs(forget)
+        return results
+
+    def _lock_many(self, teleconsultation_ids: Sequence[str]) -> dict[str, Teleconsultation]:
+        """The live ones among the visits, with their participants, locked: one statement (the
+        visit rows locked, not the participants' side of the join)."""
+        if not teleconsultation_ids:
+            return {}
+        rows = (
+            models.Teleconsultation.objects.select_for_update(of=("self",))
+            .filter(id__in=teleconsultation_ids, state=State.PUBLIC)
+            .order_by("id", "participants__position")
+            .values_list(*FIND_COLUMNS)
+        )
+        return {
+            teleconsultation_id: _teleconsultation(list(visit_rows))
+            for teleconsultation_id, visit_rows in groupby(rows, key=itemgetter(0))
+        }
+
+    def _save_many(
+        self, writes: Mapping[str, tuple[Teleconsultation, Teleconsultation]], *, actor: str
+    ) -> dict[str, Teleconsultation]:
+        """Each record as `_save` writes it, in one UPDATE per set of changed values (a chunk
+        moved to TRASH is one), and the changed participants in one DELETE and one INSERT."""
+        now = timezone.now()
+        alike: dict[tuple, list[str]] = defaultdict(list)
+        for teleconsultation_id, (before, after) in writes.items():
+            changed = tuple(
+                (column, getattr(after, column))
+                for column in WRITTEN_COLUMNS
+                if getattr(after, column) != getattr(before, column)
+            )
+            alike[changed].append(teleconsultation_id)
+        for changed, teleconsultation_ids in alike.items():
+            models.Teleconsultation.objects.filter(id__in=teleconsultation_ids).update(
+                **dict(changed), version=F("version") + 1, updated_at=now, updated_by=actor
+            )
+        members_changed = [
+            after for before, after in writes.values() if after.participants != before.participants
+        ]
+        if members_changed:
+            models.Participant.objects.filter(
+                teleconsultation_id__in=[after.id for after in members_changed]
+            ).delete()
+            for after in members_changed:
+                self._insert_participants(after.id, after.participants)
+        return {
+            teleconsultation_id: replace(
+                after, version=before.version + 1, updated_at=now, updated_by=actor
+            )
+            for teleconsultation_id, (before, after) in writes.items()
+        }
+
     def _save(self, before: Teleconsultation, after: Teleconsultation, *, actor: str):
         now = timezone.now()
         models.Teleconsultation.objects.filter(id=before.id).update(
@@ -236,22 +350,26 @@ class DjangoStorage:
 
     # --- room jobs -----------------------------------------------------------------------------
     def record_jobs(self, jobs: Sequence[RoomJob]) -> None:
-        if jobs:
-            models.RoomJob.objects.bulk_create(
-                [
-                    models.RoomJob(
-                        id=job.id,
-                        kind=job.kind,
-                        key=job.key,
-                        teleconsultation_id=job.teleconsultation_id,
-                        reason=job.reason[:255],
-                        abandoned=job.abandoned,
-                        payload=job.payload,
-                    )
-                    for job in jobs
-                ],
-                ignore_conflicts=True,  # a room already recorded stays recorded once
+        if not jobs:
+            return
+        now = connection.ops.adapt_datetimefield_value(timezone.now())
+        rows = [
+            (
+                job.id,
+                job.kind.value,
+                job.key,
+                job.teleconsultation_id,
+                job.reason[:255],
+                0,
+                "",
+                job.abandoned,
+                _json(job.payload),
+                now,
+                now,
             )
+            for job in jobs
+        ]
+        _insert(models.RoomJob, JOB_COLUMNS, rows)  # a room already recorded stays recorded once
 
     def record_job_once(self, job: RoomJob) -> RoomJob | None:
         try:
@@ -269,6 +387,38 @@ class DjangoStorage:
             return _job(existing) if existing else self.record_job_once(job)
         return None
 
+    def take_leases(self, names: Sequence[str], *, stale_before: datetime) -> set[str]:
+        """One statement for the chunk when no other run holds any of it: an INSERT of every
+        lease, conflicts ignored, RETURNING those it made. Two more read the other holders and
+        take over the leases of a dead run."""
+        keys = list(dict.fromkeys(name[:128] for name in names))
+        held = self._insert_leases(keys)
+        others = [key for key in keys if key not in held]
+        if others:
+            # Only the leases still as old: another run may have taken one over meanwhile.
+            models.RoomJob.objects.filter(
+                kind=JobKind.LEASE, key__in=others, created_at__lt=stale_before
+            )._raw_delete(connection.alias)
+            held |= self._insert_leases(others)
+        return {name for name in names if name[:128] in held}
+
+    def _insert_leases(self, keys: Sequence[str]) -> set[str]:
+        """Records a lease for each key no run holds; the keys it recorded."""
+        now = connection.ops.adapt_datetimefield_value(timezone.now())
+        rows = [
+            (new_id(), JobKind.LEASE.value, key, "", "", 0, "", False, None, now, now)
+            for key in keys
+        ]
+        return {key for (key,) in _insert(models.RoomJob, JOB_COLUMNS, rows, returning="key")}
+
+    def recorded_job_keys(self, kind: JobKind, keys: Sequence[str]) -> set[str]:
+        if not keys:
+            return set()
+        rows = models.RoomJob.objects.filter(kind=kind, key__in=list(keys)).values_list(
+            "key", flat=True
+        )
+        return set(rows)
+
     def set_job_payload(self, job: RoomJob, payload: dict) -> None:
         models.RoomJob.objects.filter(kind=job.kind, key=job.key).update(
             payload=payload, updated_at=timezone.now()
@@ -279,11 +429,20 @@ class DjangoStorage:
         return doomed.delete()[0]
 
     def forget_jobs(self, jobs: Sequence[RoomJob]) -> None:
+        # Room jobs have no relations and no signals: one DELETE per kind, written out (the ORM's
+        # collector opened a transaction, and compiling the query cost more than running it).
+        table, kind_column, key_column = map(
+            connection.ops.quote_name, (models.RoomJob._meta.db_table, "kind", "key")
+        )
         for kind in {job.kind for job in jobs}:
-            keys = [job.key for job in jobs if job.kind == kind]
-            # Room jobs have no relations and no signals: one DELETE, without the collector and
-            # the transaction it opens (two round trips more, on every item of a cleanup).
-            models.RoomJob.objects.filter(kind=kind, key__in=keys)._raw_delete(connection.alias)
+            keys = list({job.key: None for job in jobs if job.kind == kind})
+            listed = ", ".join(["%s"] * len(keys))
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    f"DELETE FROM {table} WHERE {kind_column} = %s "  # noqa: S608
+                    f"AND {key_column} IN ({listed})",
+                    [kind.value, *keys],
+                )
 
     def job_failed(self, job: RoomJob, error: str) -> None:
         models.RoomJob.objects.filter(kind=job.kind, key=job.key).update(
@@ -366,23 +525,41 @@ class DjangoStorage:
             kaleyra_room_id=room_id, state=State.PUBLIC
         ).exists()
 
+    def rooms_in_use(self, room_ids: Sequence[str]) -> set[str]:
+        if not room_ids:
+            return set()
+        rows = models.Teleconsultation.objects.filter(
+            kaleyra_room_id__in=list(room_ids), state=State.PUBLIC
+        ).values_list("kaleyra_room_id", flat=True)
+        return set(rows)
+
     def ping(self) -> None:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
 
     # --- audit trail and agenda (issue #13) --------------------------------------------------
     def record_audit(self, entry: AuditEntry) -> None:
-        models.AuditEntry.objects.create(
-            id=entry.id,
-            at=entry.at or timezone.now(),
-            actor=entry.actor[:255],
-            action=entry.action[:64],
-            teleconsultation_id=entry.teleconsultation_id[:24],
-            outcome=entry.outcome[:32],
-            request_id=entry.request_id[:128],
-            client_type=entry.client_type[:64],
-            detail=dict(entry.detail),
-        )
+        _audit_row(entry).save(force_insert=True)
+
+    def record_audits(self, entries: Sequence[AuditEntry]) -> None:
+        if not entries:
+            return
+        adapt = connection.ops.adapt_datetimefield_value
+        rows = [
+            (
+                adapt(entry.at or timezone.now()),
+                entry.id,
+                entry.action[:64],
+                entry.actor[:255],
+                entry.outcome[:32],
+                entry.teleconsultation_id[:24],
+                entry.request_id[:128],
+                entry.client_type[:64],
+                _json(dict(entry.detail)),
+            )
+            for entry in entries
+        ]
+        _insert(models.AuditEntry, AUDIT_COLUMNS, rows)
 
     def audit_entries(
         self,
@@ -488,6 +665,63 @@ def _applied(write: Write):
     if write.teleconsultation is not None:
         raise AssertionError("a change cannot write a teleconsultation that does not exist")
     return None
+
+
+def _insert(model, columns: Sequence[str], rows: Sequence[tuple], *, returning: str = "") -> list:
+    """One INSERT of many rows, conflicts ignored (a job's unique key: recorded once), with the
+    `returning` column of the rows it made. Values come adapted for the database (dates, JSON).
+
+    Written out, for a support command's chunk: `bulk_create` builds a model instance and
+    prepares every field of every row, and each parameter costs the driver ~4 us to quote, so
+    a column with the same value in every row is passed once (INSERT ... SELECT from a VALUES
+    list of the others), and one that is NULL in every row is left to its NULL default."""
+    if not rows:
+        return []
+    constant = {
+        index
+        for index in range(len(columns))
+        if all(values[index] == rows[0][index] for values in rows)
+    }
+    varying = [index for index in range(len(columns)) if index not in constant]
+    same = [index for index in sorted(constant) if rows[0][index] is not None]
+    if not varying:  # a single row: the VALUES list needs a column
+        varying, same = same[:1], same[1:]
+    quote = connection.ops.quote_name
+    names = ", ".join(quote(columns[index]) for index in varying + same)
+    picked = [f"column{number}" for number in range(1, len(varying) + 1)] + ["%s"] * len(same)
+    row = "(" + ", ".join(["%s"] * len(varying)) + ")"
+    # Names from the models, every value a parameter. WHERE true: SQLite's upsert after a SELECT.
+    sql = (
+        f"INSERT INTO {quote(model._meta.db_table)} ({names}) "  # noqa: S608
+        f"SELECT {', '.join(picked)} FROM (VALUES {', '.join([row] * len(rows))}) AS new_rows "
+        "WHERE true ON CONFLICT DO NOTHING"
+    )
+    if returning:
+        sql += f" RETURNING {quote(returning)}"
+    params = [rows[0][index] for index in same]  # the SELECT list's, before the VALUES list
+    params.extend(values[index] for values in rows for index in varying)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall() if returning else []
+
+
+def _json(value):
+    """A JSON column's value as the database takes it (NULL stays NULL)."""
+    return None if value is None else connection.ops.adapt_json_value(value, None)
+
+
+def _audit_row(entry: AuditEntry) -> models.AuditEntry:
+    return models.AuditEntry(
+        id=entry.id,
+        at=entry.at or timezone.now(),
+        actor=entry.actor[:255],
+        action=entry.action[:64],
+        teleconsultation_id=entry.teleconsultation_id[:24],
+        outcome=entry.outcome[:32],
+        request_id=entry.request_id[:128],
+        client_type=entry.client_type[:64],
+        detail=dict(entry.detail),
+    )
 
 
 def _job(row: models.RoomJob) -> RoomJob:

@@ -2,6 +2,7 @@
 
 import pytest
 
+from kaleyra import provider as providers
 from kaleyra.client import KaleyraClient
 from kaleyra.provider import get_video_provider, reset_video_provider
 from kaleyra.simulator.inprocess import InProcessSimulator
@@ -51,3 +52,22 @@ def test_an_unknown_backend_is_refused(settings):
     settings.KALEYRA_BACKEND = "carrier-pigeon"
     with pytest.raises(ValueError, match="carrier-pigeon"):
         get_video_provider()
+
+
+def test_a_command_with_more_calls_at_once_than_the_pool_widens_the_pool(settings, monkeypatch):
+    # Connections beyond the pool were opened and discarded on every call ("Connection pool is
+    # full"): a support command at --concurrency 32 with the default pool of 25.
+    monkeypatch.setattr(providers, "_calls_at_once", 0)
+    settings.KALEYRA_BACKEND = "http"
+    settings.BANDYER_BASE_URL = "https://kaleyra.example"
+    settings.KALEYRA_POOL_SIZE = 4
+
+    def pool_size() -> int:
+        return get_video_provider()._session.get_adapter("https://kaleyra.example")._pool_maxsize
+
+    assert pool_size() == 4
+    providers.expect_calls_at_once(3)
+    assert pool_size() == 4
+    providers.expect_calls_at_once(16)
+    assert pool_size() == 16
+    reset_video_provider()

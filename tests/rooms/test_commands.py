@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from rooms import maintenance
 from rooms.storage import get_storage
-from rooms.storage.base import Write
+from rooms.storage.base import JobKind, RoomJob, Write
 from tests.rooms.conftest import NOW, doctor, jobs, links, patient, stored, visit_count
 
 pytestmark = [pytest.mark.usefixtures("storage_backend"), pytest.mark.django_db]
@@ -166,7 +166,10 @@ def test_cleanup_stops_when_the_provider_fails_and_a_rerun_finishes(visits, cloc
     clock.move_to(AFTER_THE_VISITS)
     simulator.fail_next("delete_room", mode="500")
 
-    out, _err, message = run_failing("cleanup_teleconsultations", "--older-than-days", "1")
+    # One at a time: at --concurrency N the items in hand finish (test_commands_concurrency.py).
+    out, _err, message = run_failing(
+        "cleanup_teleconsultations", "--older-than-days", "1", "--concurrency", "1"
+    )
 
     assert "could not be deleted now; reconcile_rooms will delete it" in out
     assert "stopped: the video provider is failing" in out
@@ -187,21 +190,30 @@ def test_cleanup_stops_when_the_provider_fails_and_a_rerun_finishes(visits, cloc
 def test_cleanup_interrupted_reports_what_it_did_and_a_rerun_finishes(visits, clock, monkeypatch):
     ended = visits(3)
     clock.move_to(AFTER_THE_VISITS)
-    real_move = maintenance.move_to_trash
     calls = []
 
-    def interrupted_on_the_second(teleconsultation_id, *, actor):
-        calls.append(teleconsultation_id)
-        if len(calls) == 2:
-            raise KeyboardInterrupt
-        return real_move(teleconsultation_id, actor=actor)
+    def interrupted_on_the_second(real):
+        def move(*args, **kwargs):
+            calls.append(args[0])
+            if len(calls) == 2:
+                raise KeyboardInterrupt
+            return real(*args, **kwargs)
 
-    monkeypatch.setattr(maintenance, "move_to_trash", interrupted_on_the_second)
-    out, _err, message = run_failing("cleanup_teleconsultations", "--older-than-days", "1")
+        return move
+
+    # An item at a time (the CRUD backend), or a chunk of one at --concurrency 1 (Django).
+    real = {name: getattr(maintenance, name) for name in ("move_to_trash", "move_chunk_to_trash")}
+    for name, operation in real.items():
+        monkeypatch.setattr(maintenance, name, interrupted_on_the_second(operation))
+    out, _err, message = run_failing(
+        "cleanup_teleconsultations", "--older-than-days", "1", "--concurrency", "1"
+    )
     assert "Summary: 1 done" in out and "interrupted: run it again to carry on" in out
     assert "(interrupted)" in message
+    assert jobs("lease") == []
 
-    monkeypatch.setattr(maintenance, "move_to_trash", real_move)
+    for name, operation in real.items():
+        monkeypatch.setattr(maintenance, name, operation)
     out, _err = run("cleanup_teleconsultations", "--older-than-days", "1")
     assert "Summary: 2 done" in out
     assert all(state_of(t) == "TRASH" for t in ended)
@@ -431,7 +443,7 @@ def test_reconcile_stops_at_the_first_provider_failure_and_a_rerun_finishes(
     simulator.reset_call_log()
     simulator.fail_next("delete_room", mode="500")
 
-    out, _err, message = run_failing("reconcile_rooms")
+    out, _err, message = run_failing("reconcile_rooms", "--concurrency", "1")
 
     assert simulator.call_count("delete_room") == 1  # not hammered: the others were not tried
     assert "failed again; still pending" in out
@@ -506,3 +518,23 @@ def test_the_backlog_and_reconcile_outcomes_reach_the_metrics(pending_rooms, cli
     assert (
         "teleconsultation_pending_room_deletions 0.0" in client.get("/-/metrics").content.decode()
     )
+
+
+@pytest.mark.parametrize("concurrency", ["1", "4"])
+def test_reconcile_never_deletes_a_room_a_live_visit_holds(
+    pending_rooms, visits, simulator, concurrency
+):
+    (gone,) = pending_rooms(1)
+    (live,) = visits(1)
+    held = room_of(live)
+    # A deletion recorded by a write whose compare-and-set then lost: the visit kept the room.
+    get_storage().record_jobs(
+        [RoomJob(kind=JobKind.ROOM_DELETION, key=held, teleconsultation_id=live, reason="lost")]
+    )
+
+    out, _err = run("reconcile_rooms", "--concurrency", concurrency)
+
+    assert f"room {held} (teleconsultation {live}): in use by a live teleconsultation, kept" in out
+    assert f"room {gone}" in out and "deleted" in out
+    assert simulator.room_exists(held) and not simulator.room_exists(gone)
+    assert pending_rooms_left() == []

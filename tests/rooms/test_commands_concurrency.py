@@ -14,7 +14,7 @@ from datetime import timedelta
 import pytest
 from django.core.management.base import CommandError
 
-from rooms import maintenance
+from kaleyra.simulator.inprocess import InProcessSimulator
 from rooms.storage import get_storage
 from rooms.storage.base import JobKind, RoomJob
 from tests.rooms.conftest import NOW, doctor, jobs, patient, stored
@@ -51,23 +51,24 @@ def ended(create, clock):
 
 @pytest.fixture
 def in_flight(monkeypatch):
-    """Counts the moves to trash running at once (each takes a little while)."""
-    real_move = maintenance.move_to_trash
+    """Counts the Kaleyra room deletions running at once (each takes a little while): what
+    --concurrency bounds, whether items are handled one by one or a chunk at a time."""
+    real_delete = InProcessSimulator.delete_room
     lock = threading.Lock()
     counts = {"now": 0, "most": 0}
 
-    def slow_move(teleconsultation_id, *, actor):
+    def slow_delete(provider, room_id):
         with lock:
             counts["now"] += 1
             counts["most"] = max(counts["most"], counts["now"])
         time.sleep(0.05)
         try:
-            return real_move(teleconsultation_id, actor=actor)
+            return real_delete(provider, room_id)
         finally:
             with lock:
                 counts["now"] -= 1
 
-    monkeypatch.setattr(maintenance, "move_to_trash", slow_move)
+    monkeypatch.setattr(InProcessSimulator, "delete_room", slow_delete)
     return counts
 
 
@@ -105,41 +106,54 @@ def test_cleanup_at_concurrency_stops_starting_items_once_the_provider_fails(end
 
     assert "stopped: the video provider is failing" in out
     assert "running the command again is safe" in message
-    # What had started finished; nothing started after the failure was recorded.
+    # What had started finished; nothing started after the failure was recorded. Written a
+    # chunk at a time, a visit may be in TRASH with its room's deletion never tried: recorded.
     trashed = [visit for visit in visits if stored(visit).state == "TRASH"]
     assert 1 <= len(trashed) <= 4
-    assert simulator.call_count("delete_room") == len(trashed)
+    assert 1 <= simulator.call_count("delete_room") <= len(trashed)
     assert len(outcome_lines(out)) == len(trashed)
+    rooms = {stored(visit).kaleyra_room_id for visit in trashed}
+    pending = {job.key for job in jobs("room_deletion")}
+    assert pending and pending <= rooms
+    assert all(simulator.room_exists(room) == (room in pending) for room in rooms)
 
     out, _err = run(*CLEANUP, "--concurrency", "2")
     assert f"Summary: {12 - len(trashed)} done" in out
     assert all(stored(visit).state == "TRASH" for visit in visits)
+    run("reconcile_rooms")
+    assert not any(simulator.room_exists(room) for room in rooms)
 
 
 def test_cleanup_at_concurrency_interrupted_records_what_ran_and_a_rerun_finishes(
     ended, monkeypatch
 ):
-    visits = ended(6)
-    real_move = maintenance.move_to_trash
+    visits = ended(12)
+    real_delete = InProcessSimulator.delete_room
     seen = []
 
-    def interrupted_on_the_second(teleconsultation_id, *, actor):
-        seen.append(teleconsultation_id)
+    def interrupted_on_the_second(provider, room_id):
+        seen.append(room_id)
         if len(seen) == 2:
             raise KeyboardInterrupt
-        return real_move(teleconsultation_id, actor=actor)
+        return real_delete(provider, room_id)
 
-    monkeypatch.setattr(maintenance, "move_to_trash", interrupted_on_the_second)
+    monkeypatch.setattr(InProcessSimulator, "delete_room", interrupted_on_the_second)
     out, _err, message = run_failing(*CLEANUP, "--concurrency", "3")
     assert "interrupted: run it again to carry on" in out and "(interrupted)" in message
     trashed = [visit for visit in visits if stored(visit).state == "TRASH"]
-    assert f"Summary: {len(trashed)} done" in out
-    assert len(trashed) < 6
+    # The visit whose room deletion was interrupted is in TRASH, its room's deletion recorded.
+    (cut_short,) = [job.key for job in jobs("room_deletion")]
+    assert cut_short == seen[1]
+    assert f"Summary: {len(trashed) - 1} done" in out
+    assert len(trashed) < 12
+    assert jobs("lease") == []
 
-    monkeypatch.setattr(maintenance, "move_to_trash", real_move)
+    monkeypatch.setattr(InProcessSimulator, "delete_room", real_delete)
     out, _err = run(*CLEANUP, "--concurrency", "3")
-    assert f"Summary: {6 - len(trashed)} done" in out
+    assert f"Summary: {12 - len(trashed)} done" in out
     assert all(stored(visit).state == "TRASH" for visit in visits)
+    run("reconcile_rooms")
+    assert jobs("room_deletion") == []
 
 
 def test_cleanup_at_concurrency_skips_an_item_another_run_holds(ended):

@@ -23,6 +23,10 @@ def _move_to_trash(teleconsultation_id: str) -> Outcome:
     return maintenance.move_to_trash(teleconsultation_id, actor=ACTOR)
 
 
+def _move_chunk_to_trash(teleconsultation_ids: list[str], workers) -> maintenance.Underway:
+    return maintenance.move_chunk_to_trash(teleconsultation_ids, actor=ACTOR, workers=workers)
+
+
 class Command(BaseCommand):
     help = (
         "Deletes the Kaleyra rooms of teleconsultations ended before a cut-off and moves them to "
@@ -100,6 +104,8 @@ class Command(BaseCommand):
                 if dry_run:
                     for teleconsultation_id in run.walk(batches):
                         run.would(f"move {teleconsultation_id} to trash and delete its room")
+                elif storage.bulk_writes:
+                    run.each_chunk(batches, _move_chunk_to_trash, lease="cleanup")
                 else:
                     run.each(batches, _move_to_trash, lease="cleanup")
             if trashed_before:

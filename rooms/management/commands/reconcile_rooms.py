@@ -35,6 +35,10 @@ def _finish_room_deletion(pending) -> Outcome:
     return maintenance.finish_room_deletion(pending, actor=ACTOR)
 
 
+def _finish_room_deletions(pending: list, workers) -> maintenance.Underway:
+    return maintenance.finish_room_deletions(pending, actor=ACTOR, workers=workers)
+
+
 def _recreate_room(teleconsultation_id: str) -> Outcome:
     return maintenance.recreate_room(teleconsultation_id, actor=ACTOR)
 
@@ -86,9 +90,20 @@ class Command(BaseCommand):
                 # Each item is checked again once its lease is held: another host's run may have
                 # finished it after this run listed it.
                 still_pending = maintenance.still_pending
-                run.each(
-                    pending_batches, _finish_room_deletion, lease="reconcile", still=still_pending
-                )
+                if storage.bulk_writes:
+                    run.each_chunk(
+                        pending_batches,
+                        _finish_room_deletions,
+                        lease="reconcile",
+                        still=maintenance.still_pending_among,
+                    )
+                else:
+                    run.each(
+                        pending_batches,
+                        _finish_room_deletion,
+                        lease="reconcile",
+                        still=still_pending,
+                    )
                 run.each(
                     [intents],
                     lambda intent: maintenance.settle_intent(intent, rooms),
