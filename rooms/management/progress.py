@@ -161,6 +161,7 @@ class Tally:
                 self._finish_chunks(in_hand)
             except KeyboardInterrupt:
                 self.interrupted = True
+                connection_after_interrupt()
                 try:
                     self._finish_chunks(in_hand)
                 except KeyboardInterrupt:
@@ -293,6 +294,15 @@ class Tally:
         return {"total": self.total, **counts, "stopped": bool(self.stopped_because), **self.detail}
 
 
+def connection_after_interrupt() -> None:
+    """Ctrl-C can break off a query half-way on this thread, and psycopg may then leave the
+    connection unable to send another ("another command is already in progress"): it is dropped,
+    so what the run still records (outcomes, leases released, its audit entry) goes through a new
+    one. Inside a transaction (the tests') the connection is the transaction's, and is kept."""
+    if not connection.in_atomic_block:
+        connection.close()
+
+
 HELD_ELSEWHERE = object()  # another host's run holds the item's lease
 
 
@@ -343,6 +353,7 @@ def tally(
             yield run
         except KeyboardInterrupt:
             run.interrupted = True
+            connection_after_interrupt()
         try:
             run.finish()
         finally:

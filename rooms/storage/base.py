@@ -353,6 +353,11 @@ class Storage(Protocol):
         first."""
         ...
 
+    def purge_webhook_events(self, older_than: datetime) -> int:
+        """Erases the events received before `older_than`; how many. (A replay that old is
+        refused by its signature's timestamp before any lookup, so nothing relies on them.)"""
+        ...
+
 
 # --- one at a time: what a backend without multi-row writes does for the bulk methods ---------
 

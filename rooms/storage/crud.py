@@ -501,6 +501,14 @@ class CrudStorage:
         )
         return [_webhook_event(row) for row in rows]
 
+    def purge_webhook_events(self, older_than: datetime) -> int:
+        query = {"receivedAt": {"$lt": iso(older_than)}}
+        collection = self.webhook_event_collection
+        doomed = self._call(self.client.count, collection, query=query)
+        if doomed:
+            self._call(self.client.delete_many, collection, query=query, states=ANY_STATE)
+        return doomed
+
     # --- paging ----------------------------------------------------------------------------------
     def _id_pages(self, query: dict, states, batch_size: int, *, fields: str | None = "_id"):
         """Pages of records in `_id` order, keyset-paginated (never `_sk`: rows that change

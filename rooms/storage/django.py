@@ -660,6 +660,11 @@ class DjangoStorage:
         rows = query.order_by("timestamp", "id").values_list(*WEBHOOK_EVENT_COLUMNS)[:limit]
         return [WebhookEvent(**dict(zip(WEBHOOK_EVENT_COLUMNS, row, strict=True))) for row in rows]
 
+    def purge_webhook_events(self, older_than: datetime) -> int:
+        # Nothing points at the events: one DELETE, no rows loaded (as purge_audit).
+        deleted, _ = models.WebhookEvent.objects.filter(received_at__lt=older_than).delete()
+        return deleted
+
 
 def _applied(write: Write):
     if write.teleconsultation is not None:

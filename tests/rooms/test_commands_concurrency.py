@@ -13,8 +13,11 @@ from datetime import timedelta
 
 import pytest
 from django.core.management.base import CommandError
+from django.db import connection
+from django.db.utils import OperationalError
 
 from kaleyra.simulator.inprocess import InProcessSimulator
+from rooms import maintenance
 from rooms.storage import get_storage
 from rooms.storage.base import JobKind, RoomJob
 from tests.rooms.conftest import NOW, doctor, jobs, patient, stored
@@ -154,6 +157,49 @@ def test_cleanup_at_concurrency_interrupted_records_what_ran_and_a_rerun_finishe
     assert all(stored(visit).state == "TRASH" for visit in visits)
     run("reconcile_rooms")
     assert jobs("room_deletion") == []
+
+
+def test_an_interruption_that_leaves_the_connection_unusable_still_ends_in_order(
+    ended, storage_backend, monkeypatch
+):
+    """Ctrl-C in the middle of a query can leave psycopg's connection refusing the next one
+    ("another command is already in progress", seen in make bench): the chunk in hand is still
+    recorded, its leases released and the run summed up, through a new connection."""
+    if storage_backend != "django":
+        pytest.skip("about this service's own database connection")
+    visits = ended(12)
+    real_take = maintenance.take_leases
+    broken = []
+
+    def interrupted_on_the_second_chunk(names):
+        if broken:
+            return real_take(names)
+        if not getattr(interrupted_on_the_second_chunk, "first_done", False):
+            interrupted_on_the_second_chunk.first_done = True
+            return real_take(names)
+        broken.append(connection.connection)  # the raw connection the query was broken off on
+        raise KeyboardInterrupt
+
+    def refused_on_the_broken_connection(execute, sql, params, many, context):
+        if broken and connection.connection is broken[0]:
+            raise OperationalError("sending query failed: another command is already in progress")
+        return execute(sql, params, many, context)
+
+    monkeypatch.setattr(maintenance, "take_leases", interrupted_on_the_second_chunk)
+    with connection.execute_wrapper(refused_on_the_broken_connection):
+        out, _err, message = run_failing(*CLEANUP, "--concurrency", "3")
+
+    assert "(interrupted)" in message
+    assert "Summary: 3 done, 0 partly done, 0 skipped, 0 failed; interrupted" in out
+    assert sum(stored(visit).state == "TRASH" for visit in visits) == 3
+    assert jobs("lease") == [] and jobs("room_deletion") == []
+    (summary,) = [
+        entry
+        for batch in get_storage().audit_entries(since=NOW)
+        for entry in batch
+        if entry.action == "command.cleanup_teleconsultations"
+    ]
+    assert summary.outcome == "interrupted"
 
 
 def test_cleanup_at_concurrency_skips_an_item_another_run_holds(ended):

@@ -185,3 +185,46 @@ def test_a_replay_on_this_backend_is_acknowledged_once(api, visit):
     assert deliver(body).json()["duplicate"] is False
     assert deliver(body).json()["duplicate"] is True
     assert len(events_of(visit)) == 1
+
+
+# --- retention ------------------------------------------------------------------------------------
+
+
+def cleanup(*options: str) -> str:
+    out = StringIO()
+    call_command("cleanup_teleconsultations", *options, stdout=out, stderr=StringIO())
+    return out.getvalue()
+
+
+def test_retention_erases_the_events_received_before_the_cut_off_only(visit, clock):
+    room = stored(visit).kaleyra_room_id
+    assert deliver(envelope("on_call_incoming", {"room_id": room})).status_code == 200
+    clock.move_to(NOW + timedelta(days=40))
+    assert deliver(envelope("on_message_sent", {"room_id": room})).status_code == 200
+
+    out = cleanup("--webhook-events-older-than-days", "30", "--dry-run")
+    assert "would erase the Kaleyra webhook events received before 2026-12-11 08:00:00+00:00" in out
+    assert len(events_of(visit)) == 2
+
+    out = cleanup("--webhook-events-older-than-days", "30")
+    assert "1 Kaleyra webhook event(s) received before 2026-12-11 08:00:00+00:00 erased" in out
+    assert [event.event for event in events_of(visit)] == ["on_message_sent"]
+    (run,) = [
+        entry
+        for batch in get_storage().audit_entries(since=NOW)
+        for entry in batch
+        if entry.action == "command.cleanup_teleconsultations" and entry.outcome == "done"
+    ]
+    assert run.detail["webhookEventsErased"] == 1
+
+
+def test_a_replay_of_an_erased_event_is_refused_by_its_signatures_age(visit, clock):
+    """Erasing old events cannot let an old event in again: its signature is too old by then."""
+    room = stored(visit).kaleyra_room_id
+    sent_at = int(NOW.timestamp())
+    body = room_deleted(room, timestamp=sent_at * 1000)
+    assert deliver(body, t=sent_at).status_code == 200
+    clock.move_to(NOW + timedelta(days=40))
+    cleanup("--webhook-events-older-than-days", "30")
+    assert events_of(visit) == []
+    assert deliver(body, t=sent_at).status_code == 401

@@ -3,7 +3,7 @@ erases long-trashed ones for good, and erases audit entries past their retention
 erases the Idempotency-Key records older than 24 hours (they replay nothing any more).
 
     manage.py cleanup_teleconsultations --older-than-days 30 [--purge-trash-older-than-days 365]
-        [--audit-older-than-days 3650]
+        [--audit-older-than-days 3650] [--webhook-events-older-than-days 365]
 """
 
 from django.core.management.base import BaseCommand, CommandError
@@ -56,6 +56,12 @@ class Command(BaseCommand):
             metavar="N",
             help="erase the audit entries recorded more than N days ago (retention)",
         )
+        parser.add_argument(
+            "--webhook-events-older-than-days",
+            type=positive_int,
+            metavar="N",
+            help="erase the Kaleyra webhook events received more than N days ago (retention)",
+        )
         add_run_options(parser)
 
     def handle(self, *args, **options):
@@ -66,10 +72,13 @@ class Command(BaseCommand):
         trashed_before = days_ago(purge_days) if purge_days is not None else None
         audit_days = options["audit_older_than_days"]
         audited_before = days_ago(audit_days) if audit_days is not None else None
-        if ended_before is None and trashed_before is None and audited_before is None:
+        events_days = options["webhook_events_older_than_days"]
+        received_before = days_ago(events_days) if events_days is not None else None
+        if not (ended_before or trashed_before or audited_before or received_before):
             raise CommandError(
                 "Say what to clean: --ended-before DATE or --older-than-days N, "
-                "and/or --purge-trash-older-than-days N, and/or --audit-older-than-days N"
+                "and/or --purge-trash-older-than-days N, and/or --audit-older-than-days N, "
+                "and/or --webhook-events-older-than-days N"
             )
         if ended_before and ended_before > timezone.now():
             raise CommandError(
@@ -116,6 +125,8 @@ class Command(BaseCommand):
                     self._purge(run, storage, batch, dry_run=dry_run)
             if audited_before:
                 self._purge_audit(run, storage, audited_before, dry_run=dry_run)
+            if received_before:
+                self._purge_webhook_events(run, storage, received_before, dry_run=dry_run)
             self._purge_idempotency_keys(run, dry_run=dry_run)
 
     def _purge_idempotency_keys(self, run, *, dry_run: bool) -> None:
@@ -134,6 +145,18 @@ class Command(BaseCommand):
         erased = storage.purge_audit(audited_before)
         run.detail["auditEntriesErased"] = erased
         self.stdout.write(f"{erased} audit entries recorded before {audited_before} erased")
+
+    def _purge_webhook_events(self, run, storage, received_before, *, dry_run: bool) -> None:
+        if dry_run:
+            self.stdout.write(
+                f"would erase the Kaleyra webhook events received before {received_before}"
+            )
+            return
+        erased = storage.purge_webhook_events(received_before)
+        run.detail["webhookEventsErased"] = erased
+        self.stdout.write(
+            f"{erased} Kaleyra webhook event(s) received before {received_before} erased"
+        )
 
     def _purge(self, run, storage, teleconsultation_ids, *, dry_run: bool) -> None:
         """One batch erased in one statement: the records are in TRASH, no provider is called."""
