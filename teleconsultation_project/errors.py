@@ -10,7 +10,13 @@ import math
 from http import HTTPStatus
 from typing import Any
 
-from django.core.exceptions import PermissionDenied, RequestDataTooBig
+from django.conf import settings
+from django.core.exceptions import (
+    PermissionDenied,
+    RequestDataTooBig,
+    SuspiciousOperation,
+    TooManyFieldsSent,
+)
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions as drf
@@ -134,6 +140,11 @@ def _as_api_error(exc: Exception) -> ApiError | None:
         return provider_error(exc)
     if isinstance(exc, RequestDataTooBig):
         return ApiError("The request body is too large", status=413)
+    if isinstance(exc, TooManyFieldsSent):
+        limit = settings.DATA_UPLOAD_MAX_NUMBER_FIELDS
+        return ApiError(f"Too many parameters in the query string: the limit is {limit}")
+    if isinstance(exc, SuspiciousOperation):
+        return ApiError("The request could not be understood")
     if isinstance(exc, Http404):
         return ApiError("Not found", status=404)
     if isinstance(exc, PermissionDenied):

@@ -123,3 +123,19 @@ def test_an_unhandled_error_outside_drf_is_a_json_500_too(client, caplog):
 def test_not_found_and_permission_denied_outside_drf_keep_their_status(client):
     assert_error_shape(client.get("/missing-page"), 404)
     assert_error_shape(client.get("/forbidden-page"), 403)
+
+
+@pytest.mark.parametrize(
+    "method, path",
+    [("get", "/teleconsultation"), ("post", "/teleconsultation"), ("get", "/credentials")],
+)
+def test_too_many_query_parameters_are_a_400_not_a_500(client, method, path):
+    """Django refuses more than DATA_UPLOAD_MAX_NUMBER_FIELDS parameters; the caller is told so."""
+    too_many = "&".join(f"p{number}=1" for number in range(1001))
+    response = getattr(client, method)(f"{path}?{too_many}", HTTP_MIAUSERID="someone")
+    assert response.status_code == 400
+    assert response.json() == {
+        "statusCode": 400,
+        "error": "Bad Request",
+        "message": "Too many parameters in the query string: the limit is 1000",
+    }

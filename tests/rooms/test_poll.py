@@ -143,6 +143,12 @@ def test_unknown_and_malformed_ids_are_answered_as_the_view_does(settings, room_
     assert status == 404
 
 
+def test_too_many_query_parameters_are_a_400_as_the_view_gives_it(settings, visit):
+    too_many = "&".join(f"p{number}=1" for number in range(1001))  # DATA_UPLOAD_MAX_NUMBER_FIELDS
+    status, body, *_ = same_answer(settings, f"/teleconsultation/{visit}?{too_many}", **PATIENT)
+    assert status == 400 and b"Too many parameters in the query string" in body
+
+
 def test_a_cache_buster_is_ignored_as_the_view_does(settings, visit, view_dispatches):
     same_answer(settings, f"/teleconsultation/{visit}", query={"_": "1733040000"}, **PATIENT)
     assert len(view_dispatches) == 1
