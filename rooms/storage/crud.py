@@ -403,11 +403,7 @@ class CrudStorage:
             last = (rows[-1]["at"], rows[-1]["_id"])
 
     def purge_audit(self, older_than: datetime) -> int:
-        query = {"at": {"$lt": iso(older_than)}}
-        doomed = self._call(self.client.count, self.audit, query=query)
-        if doomed:
-            self._call(self.client.delete_many, self.audit, query=query, states=ANY_STATE)
-        return doomed
+        return self._erase(self.audit, {"at": {"$lt": iso(older_than)}})
 
     def agenda_page(
         self,
@@ -503,7 +499,10 @@ class CrudStorage:
 
     def purge_webhook_events(self, older_than: datetime) -> int:
         query = {"receivedAt": {"$lt": iso(older_than)}}
-        collection = self.webhook_event_collection
+        return self._erase(self.webhook_event_collection, query)
+
+    def _erase(self, collection: str, query: dict) -> int:
+        """Erases the records `query` matches, whatever their state; how many."""
         doomed = self._call(self.client.count, collection, query=query)
         if doomed:
             self._call(self.client.delete_many, collection, query=query, states=ANY_STATE)

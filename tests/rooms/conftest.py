@@ -1,9 +1,11 @@
 """Builders for teleconsultation requests, and a clock fixed at a known instant."""
 
+import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
+from django.db import connection
 
 NOW = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
 START = NOW + timedelta(hours=2)
@@ -121,3 +123,26 @@ def jobs(kind: str) -> list:
 
 def links(teleconsultation) -> list[str]:
     return [member.access_link for member in teleconsultation.participants]
+
+
+def run_in_parallel(actions: list) -> list:
+    """Runs the actions at once, each in its own thread with its own database connection; each
+    one's result, or the exception it raised."""
+    barrier = threading.Barrier(len(actions))
+    results = [None] * len(actions)
+
+    def worker(index, action):
+        try:
+            barrier.wait()
+            results[index] = action()
+        except Exception as exc:  # noqa: BLE001 - reported as the action's result
+            results[index] = exc
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker, args=pair) for pair in enumerate(actions)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    return results

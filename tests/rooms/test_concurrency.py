@@ -1,37 +1,15 @@
 """Concurrent additions never lose a participant and never create two rooms (PostgreSQL)."""
 
-import threading
-
 import pytest
-from django.db import connection
 from django.test import Client
 
-from tests.rooms.conftest import body, doctor, patient, stored
+from tests.rooms.conftest import body, doctor, patient, run_in_parallel, stored
 
 pytestmark = [
     pytest.mark.usefixtures("storage_backend"),
     pytest.mark.postgres_only,
     pytest.mark.usefixtures("clock"),
 ]
-
-
-def run_in_parallel(actions):
-    barrier = threading.Barrier(len(actions))
-    results = [None] * len(actions)
-
-    def worker(index, action):
-        barrier.wait()
-        try:
-            results[index] = action()
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker, args=pair) for pair in enumerate(actions)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return results
 
 
 # The back office may write to any visit (who may write is tested in test_write_access.py).

@@ -5,14 +5,12 @@ is handled twice.
 """
 
 import re
-import threading
 from dataclasses import replace
 from datetime import timedelta
 from io import StringIO
 
 import pytest
 from django.core.management import call_command
-from django.db import connection
 from django.test import Client
 
 from kaleyra.provider import get_video_provider
@@ -22,7 +20,16 @@ from rooms.storage import get_storage
 from rooms.storage.base import JobKind, RoomJob, Write
 from rooms.storage.django import DjangoStorage
 from tests.conftest import GatewayClient
-from tests.rooms.conftest import START, body, doctor, iso, jobs, patient, stored
+from tests.rooms.conftest import (
+    START,
+    body,
+    doctor,
+    iso,
+    jobs,
+    patient,
+    run_in_parallel,
+    stored,
+)
 from tests.rooms.orphans import orphan_rooms
 
 pytestmark = [pytest.mark.usefixtures("clock")]
@@ -34,28 +41,6 @@ def people(visit: str) -> list[str]:
 
 def replacing(*others: str) -> dict:
     return {"participants": {"number": 2, "data": [doctor(), *(patient(o) for o in others)]}}
-
-
-def run_in_parallel(actions: list) -> list:
-    """Runs the actions at once, each in its own thread with its own database connection."""
-    barrier = threading.Barrier(len(actions))
-    results = [None] * len(actions)
-
-    def worker(index, action):
-        try:
-            barrier.wait()
-            results[index] = action()
-        except Exception as exc:  # noqa: BLE001 - reported as the action's result
-            results[index] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker, args=pair) for pair in enumerate(actions)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    return results
 
 
 # --- (a) the room swap's stale path ------------------------------------------------------------
