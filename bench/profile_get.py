@@ -54,7 +54,7 @@ os.environ.update(
     BANDYER_BASE_URL="http://127.0.0.1:9",
     BENCH_BARE_VIEWS="true",
     PROMETHEUS_MULTIPROC_DIR=str(WORKDIR),
-    LOG_LEVEL="WARNING",
+    LOG_LEVEL=os.environ.get("PROFILE_LOG_LEVEL", "WARNING"),
 )
 
 import django  # noqa: E402

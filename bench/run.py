@@ -32,11 +32,13 @@ LATENCY_MS = 50
 ROUNDS, ROUND_SECONDS = 5, 3.0
 POSTS = 5
 # Items in flight for 500 items/s at 50 ms a Kaleyra call: docs/performance.md, "Support commands".
-COMMAND_CONCURRENCY = 32
+COMMAND_CONCURRENCY = int(os.environ.get("BENCH_CONCURRENCY", 32))
 # A command run longer than this is interrupted (its summary says so); docs/performance.md.
 COMMAND_SECONDS = 90
 SIZES = (10_000, 100_000)
 WORKDIR = stack.ROOT / "var" / "bench"
+# `bench/run.py cleanup|reconcile [rows]`: one command alone (tags keep the ids hexadecimal).
+COMMANDS = {"cleanup": ("cleanup_teleconsultations", "c"), "reconcile": ("reconcile_rooms", "d")}
 THREADS = 4  # gunicorn.conf.py's default (GUNICORN_THREADS is not passed on)
 PATIENT = {"miauserid": "bench-patient", "miausergroups": "customer"}
 
@@ -171,6 +173,9 @@ def command_run(env, name: str, size: int, tag: str) -> dict:
         "per_second": float(rate),
         "wall_seconds": round(elapsed, 1),
         "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),
+        "cpu_ms_per_item": round(
+            (usage.ru_utime + usage.ru_stime) * 1000 / max(int(handled), 1), 2
+        ),
     }
 
 
@@ -191,7 +196,7 @@ def _wait_at_most(process: subprocess.Popen, seconds: float):
     return os.waitstatus_to_exitcode(status), usage
 
 
-def main(only: str | None = None) -> None:
+def main(only: str | None = None, size: int | None = None) -> None:
     # Started in the background by a shell, this process and so the commands it runs would
     # inherit SIGINT ignored, and a command run past COMMAND_SECONDS could not be interrupted.
     signal.signal(signal.SIGINT, signal.default_int_handler)
@@ -211,6 +216,10 @@ def main(only: str | None = None) -> None:
             if only in (None, "get-hit"):
                 hit = get_pair(env, cached=True)
                 print_pair("GET, cache hit", hit, "read")
+            if only in COMMANDS:  # one command over 10k rows or those given, no result.json
+                name, tag = COMMANDS[only]
+                figures = command_run(env, name, size or SIZES[0], tag + uuid.uuid4().hex[:6])
+                print(name, json.dumps(figures))
             if only is not None:
                 return  # a partial run prints its pair only and writes no result.json
             commands = {}
@@ -323,5 +332,6 @@ def _pair(result: dict, prefix: str) -> str:
 
 
 if __name__ == "__main__":
-    # `bench/run.py get-hit` (or get-miss): that pair only, while working on it.
-    main(sys.argv[1] if len(sys.argv) > 1 else None)
+    # `bench/run.py get-hit` (or get-miss), or `bench/run.py cleanup 100000` (or reconcile): that
+    # pair or command only, while working on it. BENCH_CONCURRENCY overrides the commands' 32.
+    main(*sys.argv[1:2], *map(int, sys.argv[2:3]))
