@@ -9,6 +9,7 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 from django.core.management import call_command, execute_from_command_line
 from django.core.management.base import CommandError
+from django.db import connection
 
 from rooms.storage import get_storage
 from rooms.storage.base import State, UserMapping
@@ -152,6 +153,54 @@ def test_the_run_shows_progress_and_a_summary_per_collection():
     assert f"teleconsultations.jsonl:1: teleconsultation {READY}: imported" in out
     assert "Summary: 8 done, 0 partly done, 0 skipped, 0 failed" in out
     assert "progress: 8/8 (100%)" in err
+
+
+def analyses(table: str) -> int:
+    """How many times the planner's statistics on `table` were gathered (SQLite: rows of them,
+    rolled back with the test)."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SELECT pg_stat_clear_snapshot()")  # not the transaction's first read
+            cursor.execute(
+                "SELECT analyze_count FROM pg_stat_user_tables WHERE relname = %s", [table]
+            )
+            return cursor.fetchone()[0]
+        cursor.execute("SELECT COUNT(*) FROM sqlite_master WHERE name = 'sqlite_stat1'")
+        if not cursor.fetchone()[0]:
+            return 0
+        cursor.execute("SELECT COUNT(*) FROM sqlite_stat1 WHERE tbl = %s", [table])
+        return cursor.fetchone()[0]
+
+
+def planner_rows(table: str) -> float:
+    """The rows the query planner believes `table` holds."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SELECT reltuples FROM pg_class WHERE relname = %s", [table])
+        else:  # a row per index, each starting with the table's row count
+            cursor.execute("SELECT stat FROM sqlite_stat1 WHERE tbl = %s LIMIT 1", [table])
+        return float(str(cursor.fetchone()[0]).split()[0])
+
+
+def test_an_import_leaves_the_planner_knowing_what_it_loaded():
+    """A cleanup right after an import is planned for the rows loaded, not for an empty table."""
+    before = {table: analyses(table) for table in ("rooms_teleconsultation", "rooms_participant")}
+
+    run()
+
+    assert {table: analyses(table) for table in before} != before
+    assert planner_rows("rooms_teleconsultation") == visit_count() == 4
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT COUNT(*) FROM rooms_participant")
+        assert planner_rows("rooms_participant") == cursor.fetchone()[0]
+
+
+def test_a_dry_run_leaves_the_statistics_alone():
+    before = analyses("rooms_teleconsultation")
+
+    run("--dry-run")
+
+    assert analyses("rooms_teleconsultation") == before
 
 
 # --- running it again, dry runs ---------------------------------------------------------------

@@ -24,6 +24,7 @@ from rooms.management.options import add_run_options
 from rooms.mia_import import importer, plan
 from rooms.mia_import.files import UnreadableFile, read_documents
 from rooms.mia_import.plan import Decided
+from rooms.storage import get_storage
 
 
 class Command(BaseCommand):
@@ -93,6 +94,8 @@ class Command(BaseCommand):
                 for _entry, outcome in _settle(run, decided, importer.store_teleconsultations):
                     visit_outcomes[outcome.result] += 1
             self.stdout.write(_counts("Teleconsultations", visit_outcomes, dry_run=dry_run))
+            if not dry_run and (user_outcomes[Result.DONE] or visit_outcomes[Result.DONE]):
+                get_storage().refresh_statistics()  # the next cleanup's queries plan well at once
 
 
 def _settle(run, decided: list[Decided], store: Callable) -> list[tuple[Decided, Outcome]]:
