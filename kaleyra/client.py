@@ -16,7 +16,7 @@ import requests
 from kaleyra import deadline, metrics, wire
 from kaleyra.errors import KaleyraBadRequest, build_error
 from kaleyra.retry import Retrier, RetryPolicy
-from kaleyra.session import build_session, request_id_headers
+from kaleyra.session import build_session, request_id_headers, send
 from kaleyra.types import (
     Company,
     KaleyraUser,
@@ -154,7 +154,8 @@ class KaleyraClient:
     ) -> T:
         """One attempt: the HTTP call, its failure as a KaleyraError, or its parsed answer."""
         try:
-            response = self._session.request(
+            response = send(
+                self._session,
                 method,
                 url,
                 json=body,

@@ -100,7 +100,7 @@ def _class_for_status(status: int) -> type[KaleyraError]:
         return KaleyraBadRequest
     if status >= 500:
         return KaleyraServerError
-    # 1xx/3xx: requests follows redirects, so reaching here means an answer we cannot use.
+    # 1xx/3xx: redirects are not followed (kaleyra.session.send), so an answer we cannot use.
     return KaleyraBadResponse
 
 

@@ -3,7 +3,6 @@
 import threading
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from unittest import mock
 
 import pytest
 import requests
@@ -165,12 +164,10 @@ def test_each_retry_is_logged_without_the_key(wire_mock, client, caplog):
     assert client._session.headers["apikey"] not in caplog.text
 
 
-def test_every_call_passes_the_connect_and_read_timeouts(client):
-    with mock.patch.object(client._session, "request") as request:
-        request.return_value.status_code = 204
-        request.return_value.text = ""
-        client.delete_room("room_1")
-    assert request.call_args.kwargs["timeout"] == (3.05, 10.0)
+def test_every_call_passes_the_connect_and_read_timeouts(wire_mock, client):
+    wire_mock.delete(ROOM_URL, status=204)
+    client.delete_room("room_1")
+    assert wire_mock.calls[0].request.req_kwargs["timeout"] == (3.05, 10.0)
 
 
 @contextmanager

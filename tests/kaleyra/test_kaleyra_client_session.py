@@ -1,13 +1,15 @@
 """The client's HTTP session: a keep-alive pool sized for the worker's threads, no proxy scan of
-the environment unless a proxy is configured, and the request id passed on to Kaleyra."""
+the environment unless a proxy is configured, the request id passed on to Kaleyra, and each call
+sent as it was built: no redirect followed, no cookie kept."""
 
 import pytest
 from responses import matchers
 
 from common.request_ids import request_id_var
+from kaleyra.errors import KaleyraBadResponse
 from kaleyra.provider import get_video_provider
 from kaleyra.session import build_session
-from tests.kaleyra.support import BASE_URL
+from tests.kaleyra.support import API_KEY, BASE_URL, make_client
 
 COMPANY_URL = f"{BASE_URL}/v2/company"
 
@@ -93,3 +95,77 @@ def test_no_request_id_header_without_a_usable_id(wire_mock, client, request_id)
     finally:
         request_id_var.reset(token)
     assert "X-Request-Id" not in wire_mock.calls[0].request.headers
+
+
+# --- what a call carries, and what it does not ------------------------------------------------
+
+
+def test_a_redirect_is_not_followed_so_the_api_key_goes_nowhere_else(wire_mock, client):
+    wire_mock.get(COMPANY_URL, status=302, headers={"Location": "https://elsewhere.test/v2"})
+
+    with pytest.raises(KaleyraBadResponse) as failure:
+        client.get_company()
+
+    assert failure.value.status == 302
+    assert [call.request.url for call in wire_mock.calls] == [COMPANY_URL]
+
+
+def test_cookies_kaleyra_sets_are_not_sent_back(wire_mock, client):
+    wire_mock.get(COMPANY_URL, json={}, headers={"Set-Cookie": "AWSALB=sticky; Path=/"})
+    wire_mock.get(COMPANY_URL, json={})
+
+    client.get_company()
+    client.get_company()
+
+    assert [call.request.headers.get("Cookie") for call in wire_mock.calls] == [None, None]
+
+
+def test_a_call_carries_the_api_key_and_json_headers(wire_mock, client):
+    wire_mock.get(COMPANY_URL, json={})
+
+    client.get_company()
+
+    headers = wire_mock.calls[0].request.headers
+    assert headers["apikey"] == API_KEY
+    assert headers["Accept"] == "application/json"
+    assert headers["Connection"] == "keep-alive"
+
+
+@pytest.mark.parametrize(
+    "environment, proxy_url, proxies",
+    [
+        ({}, "", {}),
+        ({}, "http://proxy.internal:3128", {"https": "http://proxy.internal:3128"}),
+        (
+            {"HTTPS_PROXY": "http://env-proxy.internal:8080"},
+            "",
+            {"https": "http://env-proxy.internal:8080"},
+        ),
+    ],
+    ids=["none", "configured", "from the environment"],
+)
+def test_the_proxy_in_force_goes_with_every_call(
+    wire_mock, fake_time, no_proxy_environment, monkeypatch, environment, proxy_url, proxies
+):
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    client = make_client(fake_time, proxy_url=proxy_url)
+    wire_mock.get(COMPANY_URL, json={})
+
+    client.get_company()
+
+    sent = wire_mock.calls[0].request.req_kwargs["proxies"]
+    assert {scheme: sent[scheme] for scheme in proxies} == proxies
+    assert "https" in sent or not proxies
+
+
+def test_the_environment_ca_bundle_verifies_every_call(
+    wire_mock, fake_time, no_proxy_environment, monkeypatch
+):
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/company-ca.pem")
+    client = make_client(fake_time)
+    wire_mock.get(COMPANY_URL, json={})
+
+    client.get_company()
+
+    assert wire_mock.calls[0].request.req_kwargs["verify"] == "/etc/ssl/company-ca.pem"

@@ -19,25 +19,23 @@ ROOM_URL = f"{BASE_URL}/v2/rooms/room_1"
 ROOM = {"id": "room_1", "participants": []}
 
 
-def answer(status=200, body=None):
-    response = mock.Mock(status_code=status, headers={})
-    response.text = "" if body is None else json.dumps(body)
-    return response
+def timeouts_sent(wire_mock) -> list[tuple[float, float]]:
+    return [call.request.req_kwargs["timeout"] for call in wire_mock.calls]
 
 
-def test_each_attempt_gets_at_most_the_time_left(client, fake_time):
-    with mock.patch.object(client._session, "request", return_value=answer(body=ROOM)) as sent:
-        with request_deadline(5.0, clock=fake_time.clock):
-            client.get_room("room_1")
-            fake_time.now += 3.0
-            client.get_room("room_1")
-    assert [call.kwargs["timeout"] for call in sent.call_args_list] == [(3.05, 5.0), (2.0, 2.0)]
-
-
-def test_without_a_deadline_the_configured_timeouts_apply(client):
-    with mock.patch.object(client._session, "request", return_value=answer(body=ROOM)) as sent:
+def test_each_attempt_gets_at_most_the_time_left(wire_mock, client, fake_time):
+    wire_mock.get(ROOM_URL, json=ROOM)
+    with request_deadline(5.0, clock=fake_time.clock):
         client.get_room("room_1")
-    assert sent.call_args.kwargs["timeout"] == (3.05, 10.0)
+        fake_time.now += 3.0
+        client.get_room("room_1")
+    assert timeouts_sent(wire_mock) == [(3.05, 5.0), (2.0, 2.0)]
+
+
+def test_without_a_deadline_the_configured_timeouts_apply(wire_mock, client):
+    wire_mock.get(ROOM_URL, json=ROOM)
+    client.get_room("room_1")
+    assert timeouts_sent(wire_mock) == [(3.05, 10.0)]
 
 
 def test_once_the_deadline_has_passed_nothing_is_sent(wire_mock, client, fake_time):
@@ -87,23 +85,25 @@ def client_with_the_default_settings(fake_time: FakeTime) -> KaleyraClient:
     )
 
 
-def test_with_the_default_settings_one_timeout_on_get_room_is_retried_and_succeeds(settings):
+def test_with_the_default_settings_one_timeout_on_get_room_is_retried_and_succeeds(
+    wire_mock, settings
+):
     fake_time = FakeTime()
     client = client_with_the_default_settings(fake_time)
-    answers = iter([requests.ReadTimeout("slow"), answer(body=ROOM)])
+    answers = iter([requests.ReadTimeout("slow"), (200, {}, json.dumps(ROOM))])
 
-    def send(method, url, *, timeout, **kwargs):
+    def answer(request):
         outcome = next(answers)
         if isinstance(outcome, Exception):
-            fake_time.now += timeout[1]  # a read timeout takes the whole read timeout
+            fake_time.now += request.req_kwargs["timeout"][1]  # it took the whole read timeout
             raise outcome
         return outcome
 
+    wire_mock.add_callback("GET", ROOM_URL, callback=answer)
     deadline_seconds = settings.KALEYRA_REQUEST_DEADLINE_SECONDS
-    with mock.patch.object(client._session, "request", side_effect=send) as sent:
-        with request_deadline(deadline_seconds, clock=fake_time.clock):
-            assert client.get_room("room_1").id == "room_1"
-    assert sent.call_count == 2
+    with request_deadline(deadline_seconds, clock=fake_time.clock):
+        assert client.get_room("room_1").id == "room_1"
+    assert len(wire_mock.calls) == 2
     assert fake_time.now - 1000.0 < deadline_seconds
 
 
