@@ -202,6 +202,47 @@ def test_an_interruption_that_leaves_the_connection_unusable_still_ends_in_order
     assert summary.outcome == "interrupted"
 
 
+def test_an_interruption_outside_the_chunks_also_ends_in_order_on_a_new_connection(
+    ended, storage_backend, monkeypatch
+):
+    """The same broken-off connection where the run as a whole catches Ctrl-C (here a dry run
+    reading its second page of ids): the summary and the run's audit entry still get written."""
+    if storage_backend != "django":
+        pytest.skip("about this service's own database connection")
+    ended(3)
+    storage = get_storage()
+    real_batches = type(storage).teleconsultation_id_batches
+    broken = []
+
+    def one_page_then_interrupted(self, **selection):
+        for page in real_batches(self, **{**selection, "batch_size": 1}):
+            if page and len(broken) == 0 and getattr(one_page_then_interrupted, "seen", 0):
+                broken.append(connection.connection)
+                raise KeyboardInterrupt
+            one_page_then_interrupted.seen = 1
+            yield page
+
+    def refused_on_the_broken_connection(execute, sql, params, many, context):
+        if broken and connection.connection is broken[0]:
+            raise OperationalError("sending query failed: another command is already in progress")
+        return execute(sql, params, many, context)
+
+    monkeypatch.setattr(type(storage), "teleconsultation_id_batches", one_page_then_interrupted)
+    with connection.execute_wrapper(refused_on_the_broken_connection):
+        out, _err, message = run_failing(*CLEANUP, "--dry-run")
+
+    assert broken, "the run was not interrupted where the test meant"
+    assert "(interrupted)" in message
+    assert "would move" in out and "interrupted" in out.splitlines()[-1]
+    (summary,) = [
+        entry
+        for batch in get_storage().audit_entries(since=NOW)
+        for entry in batch
+        if entry.action == "command.cleanup_teleconsultations"
+    ]
+    assert summary.outcome == "dry run"  # what the run was; it changed nothing
+
+
 def test_cleanup_at_concurrency_skips_an_item_another_run_holds(ended):
     visits = ended(5)
     held = sorted(visits)[2]
