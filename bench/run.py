@@ -200,6 +200,8 @@ def main(only: str | None = None, size: int | None = None) -> None:
     # Started in the background by a shell, this process and so the commands it runs would
     # inherit SIGINT ignored, and a command run past COMMAND_SECONDS could not be interrupted.
     signal.signal(signal.SIGINT, signal.default_int_handler)
+    if only not in (None, "get-miss", "get-hit", *COMMANDS):
+        sys.exit(f"bench/run.py [get-miss | get-hit | {' | '.join(COMMANDS)} [rows]], not {only!r}")
     WORKDIR.mkdir(parents=True, exist_ok=True)
     began = time.monotonic()
     with stack.database(WORKDIR) as db:
@@ -223,7 +225,7 @@ def main(only: str | None = None, size: int | None = None) -> None:
             if only is not None:
                 return  # a partial run prints its pair only and writes no result.json
             commands = {}
-            for name, tag in (("cleanup_teleconsultations", "c"), ("reconcile_rooms", "d")):
+            for name, tag in COMMANDS.values():
                 commands[name] = [
                     command_run(env, name, size, f"{tag}{index}")
                     for index, size in enumerate(SIZES)

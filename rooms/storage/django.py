@@ -353,22 +353,7 @@ class DjangoStorage:
         if not jobs:
             return
         now = connection.ops.adapt_datetimefield_value(timezone.now())
-        rows = [
-            (
-                job.id,
-                job.kind.value,
-                job.key,
-                job.teleconsultation_id,
-                job.reason[:255],
-                0,
-                "",
-                job.abandoned,
-                _json(job.payload),
-                now,
-                now,
-            )
-            for job in jobs
-        ]
+        rows = [_job_values(job, now) for job in jobs]
         _insert(models.RoomJob, JOB_COLUMNS, rows)  # a room already recorded stays recorded once
 
     def record_job_once(self, job: RoomJob) -> RoomJob | None:
@@ -405,10 +390,7 @@ class DjangoStorage:
     def _insert_leases(self, keys: Sequence[str]) -> set[str]:
         """Records a lease for each key no run holds; the keys it recorded."""
         now = connection.ops.adapt_datetimefield_value(timezone.now())
-        rows = [
-            (new_id(), JobKind.LEASE.value, key, "", "", 0, "", False, None, now, now)
-            for key in keys
-        ]
+        rows = [_job_values(RoomJob(kind=JobKind.LEASE, key=key), now) for key in keys]
         return {key for (key,) in _insert(models.RoomJob, JOB_COLUMNS, rows, returning="key")}
 
     def recorded_job_keys(self, kind: JobKind, keys: Sequence[str]) -> set[str]:
@@ -555,20 +537,11 @@ class DjangoStorage:
         if not entries:
             return
         adapt = connection.ops.adapt_datetimefield_value
-        rows = [
-            (
-                adapt(entry.at or timezone.now()),
-                entry.id,
-                entry.action[:64],
-                entry.actor[:255],
-                entry.outcome[:32],
-                entry.teleconsultation_id[:24],
-                entry.request_id[:128],
-                entry.client_type[:64],
-                _json(dict(entry.detail)),
-            )
-            for entry in entries
-        ]
+        rows = []
+        for entry in entries:
+            values = _audit_values(entry)
+            values.update(at=adapt(values["at"]), detail=_json(values["detail"]))
+            rows.append(tuple(values[column] for column in AUDIT_COLUMNS))
         _insert(models.AuditEntry, AUDIT_COLUMNS, rows)
 
     def audit_entries(
@@ -726,16 +699,38 @@ def _json(value):
 
 
 def _audit_row(entry: AuditEntry) -> models.AuditEntry:
-    return models.AuditEntry(
-        id=entry.id,
-        at=entry.at or timezone.now(),
-        actor=entry.actor[:255],
-        action=entry.action[:64],
-        teleconsultation_id=entry.teleconsultation_id[:24],
-        outcome=entry.outcome[:32],
-        request_id=entry.request_id[:128],
-        client_type=entry.client_type[:64],
-        detail=dict(entry.detail),
+    return models.AuditEntry(**_audit_values(entry))
+
+
+def _audit_values(entry: AuditEntry) -> dict:
+    """An audit row's columns, cut to their lengths (AUDIT_COLUMNS, unadapted)."""
+    return {
+        "at": entry.at or timezone.now(),
+        "id": entry.id,
+        "action": entry.action[:64],
+        "actor": entry.actor[:255],
+        "outcome": entry.outcome[:32],
+        "teleconsultation_id": entry.teleconsultation_id[:24],
+        "request_id": entry.request_id[:128],
+        "client_type": entry.client_type[:64],
+        "detail": dict(entry.detail),
+    }
+
+
+def _job_values(job: RoomJob, now) -> tuple:
+    """A new room job's row in JOB_COLUMNS order, `now` already adapted for the database."""
+    return (
+        job.id,
+        job.kind.value,
+        job.key,
+        job.teleconsultation_id,
+        job.reason[:255],
+        0,
+        "",
+        job.abandoned,
+        _json(job.payload),
+        now,
+        now,
     )
 
 

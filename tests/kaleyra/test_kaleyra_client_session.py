@@ -154,9 +154,7 @@ def test_the_proxy_in_force_goes_with_every_call(
 
     client.get_company()
 
-    sent = wire_mock.calls[0].request.req_kwargs["proxies"]
-    assert {scheme: sent[scheme] for scheme in proxies} == proxies
-    assert "https" in sent or not proxies
+    assert wire_mock.calls[0].request.req_kwargs["proxies"].get("https") == proxies.get("https")
 
 
 def test_the_environment_ca_bundle_verifies_every_call(
