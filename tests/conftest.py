@@ -1,10 +1,14 @@
 """Shared test set-up: every test runs against the in-process Kaleyra simulator by default.
 
-Time is controlled explicitly with time-machine; nothing touches the network.
+Time is an input: a test that builds a visit runs on a clock stopped at `NOW` (2026-12-01 08:00
+UTC, tests/rooms/conftest.py), so no test depends on the day it runs; nothing touches the network.
 """
 
 import pytest
+import time_machine
 from rest_framework.test import APIClient
+
+from tests.rooms.conftest import NOW, body, doctor, patient
 
 pytest_plugins = ["kaleyra.simulator.pytest_plugin", "crud.simulator.pytest_plugin"]
 
@@ -56,6 +60,36 @@ class GatewayClient(APIClient):
 @pytest.fixture
 def api() -> GatewayClient:
     return GatewayClient()
+
+
+@pytest.fixture
+def clock(request):
+    """The clock stopped at NOW; `clock.move_to(...)` moves it. Every test under tests/rooms runs
+    on it, and so does any test that builds a visit (`create`, `visit`). A test marked
+    `real_clock` runs on the real clock instead and computes its dates from it."""
+    if request.node.get_closest_marker("real_clock"):
+        pytest.fail("a test marked real_clock runs on the real clock: it cannot use `clock`")
+    with time_machine.travel(NOW, tick=False) as traveller:
+        yield traveller
+
+
+@pytest.fixture
+def create(api, db, clock):
+    """POSTs a teleconsultation and returns its id, failing loudly on any other answer."""
+
+    def make(people, **kwargs) -> str:
+        response = api.post("/teleconsultation", body(people, **kwargs), format="json")
+        assert response.status_code == 201, response.json()
+        return response.json()["roomId"]
+
+    return make
+
+
+@pytest.fixture
+def visit(create, simulator) -> str:
+    """A complete visit starting two hours from NOW (Dr. Ada and Mario Bianchi), with its Kaleyra
+    room, created by the back office: its link is withheld until 15 minutes before the start."""
+    return create([doctor(), patient(full_name="Mario Bianchi")])
 
 
 def pytest_collection_modifyitems(config, items):

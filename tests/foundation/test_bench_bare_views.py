@@ -5,16 +5,7 @@ import pytest
 from django.conf import settings
 from django.test import Client
 
-from tests.rooms.conftest import body, doctor, patient
-
 BARE = "bench.bare_views.BareViewsMiddleware"
-
-
-@pytest.fixture
-def visit(api, simulator, db):
-    response = api.post("/teleconsultation", body([doctor(), patient()]), format="json")
-    assert response.status_code == 201, response.content
-    return response.json()["roomId"]
 
 
 @pytest.fixture

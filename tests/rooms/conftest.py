@@ -1,10 +1,12 @@
-"""Builders for teleconsultation requests, and a clock fixed at a known instant."""
+"""Builders for teleconsultation requests, and the instant every test here runs at.
+
+Each test in this folder runs on a clock stopped at `NOW` (the `clock` fixture, tests/conftest.py)
+unless it is marked `real_clock`."""
 
 import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
-import time_machine
 from django.db import connection
 
 NOW = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
@@ -71,22 +73,11 @@ def django_storage_only(storage_backend):
         pytest.skip("about the Django backend's SQL queries")
 
 
-@pytest.fixture
-def clock():
-    with time_machine.travel(NOW, tick=False) as traveller:
-        yield traveller
-
-
-@pytest.fixture
-def create(api, db):
-    """POSTs a teleconsultation and returns its id, failing loudly on any other answer."""
-
-    def make(people, **kwargs) -> str:
-        response = api.post("/teleconsultation", body(people, **kwargs), format="json")
-        assert response.status_code == 201, response.json()
-        return response.json()["roomId"]
-
-    return make
+@pytest.fixture(autouse=True)
+def _stopped_clock(request):
+    """The clock stopped at NOW for every test here but those marked `real_clock`."""
+    if not request.node.get_closest_marker("real_clock"):
+        request.getfixturevalue("clock")
 
 
 # --- what storage holds, read through the storage interface so the same test runs against every

@@ -11,7 +11,6 @@ from tests.rooms.conftest import NOW, doctor, patient, stored
 pytestmark = [
     pytest.mark.usefixtures("storage_backend"),
     pytest.mark.django_db,
-    pytest.mark.usefixtures("clock"),
 ]
 
 

@@ -7,7 +7,6 @@ from tests.rooms.conftest import doctor, jobs, links, mapping, patient, stored
 pytestmark = [
     pytest.mark.usefixtures("storage_backend"),
     pytest.mark.django_db,
-    pytest.mark.usefixtures("clock"),
 ]
 
 

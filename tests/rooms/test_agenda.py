@@ -9,7 +9,7 @@ from rooms.agenda import encode_cursor
 from rooms.storage import get_storage
 from tests.rooms.conftest import NOW, START, doctor, patient
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock")]
+pytestmark = [pytest.mark.django_db]
 
 
 def agenda(api, user_id, **query):

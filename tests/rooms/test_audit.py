@@ -18,7 +18,7 @@ from rooms.storage.base import AuditEntry
 from rooms.storage.django import DjangoStorage
 from tests.rooms.conftest import NOW, START, doctor, patient, stored
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock")]
+pytestmark = [pytest.mark.django_db]
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 AFTER_THE_VISITS = NOW + timedelta(days=3)
@@ -49,12 +49,6 @@ def run(*args) -> str:
     out = StringIO()
     call_command(*args, stdout=out, stderr=StringIO())
     return out.getvalue()
-
-
-@pytest.fixture
-def visit(simulator, create):
-    """A complete visit with its room (Dr. Ada and Mario Bianchi), created by doctor-1."""
-    return create([doctor(), patient(full_name="Mario Bianchi")])
 
 
 # --- the API -------------------------------------------------------------------------------------

@@ -8,7 +8,6 @@ from tests.rooms.conftest import body, doctor, patient, run_in_parallel, stored
 pytestmark = [
     pytest.mark.usefixtures("storage_backend"),
     pytest.mark.postgres_only,
-    pytest.mark.usefixtures("clock"),
 ]
 
 

@@ -25,7 +25,6 @@ from tests.rooms.conftest import (
 pytestmark = [
     pytest.mark.usefixtures("storage_backend"),
     pytest.mark.django_db,
-    pytest.mark.usefixtures("clock"),
 ]
 OMIT = object()  # a field left out of the body
 

@@ -9,7 +9,6 @@ from tests.rooms.conftest import NOW, doctor, jobs, patient, stored
 pytestmark = [
     pytest.mark.usefixtures("storage_backend"),
     pytest.mark.django_db,
-    pytest.mark.usefixtures("clock"),
 ]
 
 

@@ -9,7 +9,7 @@ import responses
 from tests.rooms.conftest import START, doctor, iso, mapping, patient, stored, visit_count
 from tests.rooms.test_directory_client import USERS_URL, auth0_user
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock")]
+pytestmark = [pytest.mark.django_db]
 
 DOCTOR = auth0_user("auth0|doc", name="Dr. Ada Rossi", groups=("doctor",))
 PATIENT = auth0_user("auth0|pat", name="Mario Bianchi", groups=("customer",))

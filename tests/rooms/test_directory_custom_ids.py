@@ -14,7 +14,7 @@ from rooms.directory_client import CustomIdClient
 from tests.rooms.conftest import START, iso, stored, visit_count
 from tests.rooms.test_directory_client import USERS_URL, auth0_user
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock")]
+pytestmark = [pytest.mark.django_db]
 
 CUSTOM_URL = "http://crud-service/users/"
 ADA = {"_id": "64b0c0ffee0000000000000a", "email": "ada@example.org", "user_id": "auth0|doc"}

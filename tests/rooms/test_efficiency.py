@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from kaleyra.provider import get_video_provider
 from tests.rooms.conftest import body, doctor, patient
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock")]
+pytestmark = [pytest.mark.django_db]
 
 
 def people(count: int, prefix: str) -> list[dict]:

@@ -7,7 +7,7 @@ import requests
 
 from tests.rooms.conftest import NOW, body, doctor, patient, stored
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock")]
+pytestmark = [pytest.mark.django_db]
 
 
 def test_create_complete_poll_join_and_delete_over_http(api, simulator_http, clock):

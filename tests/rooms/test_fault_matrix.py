@@ -16,7 +16,7 @@ import pytest
 from tests.rooms.conftest import body, doctor, jobs, patient, stored, visit_count
 from tests.rooms.orphans import SLOW_ANSWER, fail_fast, known_to_storage, orphan_rooms, reconcile
 
-pytestmark = [pytest.mark.usefixtures("clock"), pytest.mark.django_db]
+pytestmark = [pytest.mark.django_db]
 
 PROVIDER = "the video provider (Kaleyra)"
 RETRY_AFTER = 30  # longer than any retry budget: a request never waits for it

@@ -18,7 +18,6 @@ from tests.rooms.conftest import NOW, body, doctor, jobs, patient, stored, visit
 pytestmark = [
     pytest.mark.usefixtures("storage_backend"),
     pytest.mark.django_db,
-    pytest.mark.usefixtures("clock"),
 ]
 
 LATER = NOW + timedelta(days=7)  # still to come when the tests move the clock a day on

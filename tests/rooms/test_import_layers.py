@@ -32,14 +32,14 @@ def import_graph() -> dict[str, set[str]]:
 def find_circle(graph: dict[str, set[str]]) -> list[str] | None:
     visiting, done = [], set()
 
-    def visit(name):
+    def walk(name):
         if name in visiting:
             return visiting[visiting.index(name) :] + [name]
         if name in done:
             return None
         visiting.append(name)
         for imported in sorted(graph[name]):
-            circle = visit(imported)
+            circle = walk(imported)
             if circle:
                 return circle
         visiting.pop()
@@ -47,7 +47,7 @@ def find_circle(graph: dict[str, set[str]]) -> list[str] | None:
         return None
 
     for name in sorted(graph):
-        circle = visit(name)
+        circle = walk(name)
         if circle:
             return circle
     return None

@@ -16,7 +16,7 @@ from rooms.storage.base import State, UserMapping
 from rooms.storage.mia_records import parse_date
 from tests.rooms.conftest import mapping, stored, visit_count
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock")]
+pytestmark = [pytest.mark.django_db]
 
 FIXTURES = Path(__file__).parent / "fixtures" / "mia"
 READY = "65a1f0c2e4b0a1b2c3d4e5f6"  # complete, with its room and links
@@ -58,7 +58,7 @@ def lines(tmp_path, name: str, *records) -> Path:
     return path
 
 
-def visit(_id: str, *members, number=2, **fields) -> dict:
+def mia_visit(_id: str, *members, number=2, **fields) -> dict:
     record = {
         "_id": {"$oid": _id},
         "participantsNumber": number,
@@ -252,16 +252,16 @@ def test_bad_records_are_reported_with_their_line_and_skipped_whole(tmp_path):
     visits = lines(
         tmp_path,
         "teleconsultations.jsonl",
-        visit(good, member(), member("user_mario_9b1d", ("customer",), "Mario Bianchi")),
+        mia_visit(good, member(), member("user_mario_9b1d", ("customer",), "Mario Bianchi")),
         "",
         '{"_id": {"$oid": "65b000000000000000000002"}, "participantsNumber": ',
-        visit("65b000000000000000000003", number=30),
-        visit("65b000000000000000000004", endDate={"$date": "2026-12-05T09:00:00Z"}),
-        visit("65b000000000000000000005", member(), member("user_unknown", ("customer",))),
-        visit("65b000000000000000000006", startDate="2026-12-05T10:00:00"),
-        visit("not-an-object-id"),
-        visit("65b000000000000000000008", member(), member(), member("user_mario_9b1d")),
-        visit("65b000000000000000000009", __STATE__="DELETED"),
+        mia_visit("65b000000000000000000003", number=30),
+        mia_visit("65b000000000000000000004", endDate={"$date": "2026-12-05T09:00:00Z"}),
+        mia_visit("65b000000000000000000005", member(), member("user_unknown", ("customer",))),
+        mia_visit("65b000000000000000000006", startDate="2026-12-05T10:00:00"),
+        mia_visit("not-an-object-id"),
+        mia_visit("65b000000000000000000008", member(), member(), member("user_mario_9b1d")),
+        mia_visit("65b000000000000000000009", __STATE__="DELETED"),
     )
     path = str(visits)
 
@@ -295,7 +295,10 @@ def test_bad_records_are_reported_with_their_line_and_skipped_whole(tmp_path):
 
 def test_a_bad_element_of_an_array_is_reported_by_its_index(tmp_path):
     visits = tmp_path / "teleconsultations.json"
-    elements = [visit("65b000000000000000000001"), visit("65b000000000000000000002", number=1)]
+    elements = [
+        mia_visit("65b000000000000000000001"),
+        mia_visit("65b000000000000000000002", number=1),
+    ]
     visits.write_text(json.dumps(elements, indent=2), encoding="utf-8")
 
     out, _ = run_failing(visits=visits)
@@ -369,8 +372,8 @@ def test_a_kaleyra_room_another_record_holds_fails_that_record_alone(tmp_path):
     visits = lines(
         tmp_path,
         "teleconsultations.jsonl",
-        visit("65b000000000000000000001", member(), bandyerRoomId="room_shared"),
-        visit("65b000000000000000000002", member(), bandyerRoomId="room_shared"),
+        mia_visit("65b000000000000000000001", member(), bandyerRoomId="room_shared"),
+        mia_visit("65b000000000000000000002", member(), bandyerRoomId="room_shared"),
     )
 
     out, _ = run_failing(visits=visits, users=users)
@@ -383,7 +386,10 @@ def test_a_kaleyra_room_another_record_holds_fails_that_record_alone(tmp_path):
 
 def test_the_same_id_twice_in_a_file_is_reported(tmp_path):
     visits = lines(
-        tmp_path, "t.jsonl", visit("65b000000000000000000001"), visit("65b000000000000000000001")
+        tmp_path,
+        "t.jsonl",
+        mia_visit("65b000000000000000000001"),
+        mia_visit("65b000000000000000000001"),
     )
 
     out, _ = run_failing(visits=visits)
@@ -394,7 +400,7 @@ def test_the_same_id_twice_in_a_file_is_reported(tmp_path):
 
 
 def test_a_dry_run_reports_bad_records_and_fails_too(tmp_path):
-    visits = lines(tmp_path, "t.jsonl", visit("65b000000000000000000001", number=1))
+    visits = lines(tmp_path, "t.jsonl", mia_visit("65b000000000000000000001", number=1))
 
     out, failure = run_failing("--dry-run", visits=visits)
 
@@ -409,7 +415,7 @@ def test_a_dry_run_reports_bad_records_and_fails_too(tmp_path):
 # test's own transaction would not outlive (on PostgreSQL): this one commits for real.
 @pytest.mark.django_db(transaction=True)
 def test_the_exit_status_is_1_when_a_record_failed_and_0_otherwise(tmp_path, capsys):
-    bad = lines(tmp_path, "t.jsonl", visit("65b000000000000000000001", number=1))
+    bad = lines(tmp_path, "t.jsonl", mia_visit("65b000000000000000000001", number=1))
     command = ["manage.py", "import_mia_collections", "--skip-checks", *_files(bad, None)]
 
     with pytest.raises(SystemExit) as exit_status:

@@ -9,7 +9,7 @@ from django.core.exceptions import ImproperlyConfigured
 from teleconsultation_project.envcheck import optional_milliseconds
 from tests.rooms.conftest import START, doctor, patient
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock")]
+pytestmark = [pytest.mark.django_db]
 
 END = START + timedelta(minutes=30)  # the builders' default duration
 MS = timedelta(milliseconds=1)
@@ -33,11 +33,6 @@ def agenda_available(api, room_id, user_id="patient-1") -> bool:
     query = {"from": "2026-11-01T00:00:00Z"}
     entries = api.as_user(user_id).get("/teleconsultation", query).json()["data"]
     return next(entry for entry in entries if entry["roomId"] == room_id)["accessLinkAvailable"]
-
-
-@pytest.fixture
-def visit(create):
-    return create([doctor(), patient()])
 
 
 def test_without_the_setting_the_link_is_still_handed_out_long_after_the_end(api, visit, clock):

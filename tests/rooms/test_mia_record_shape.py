@@ -13,7 +13,7 @@ from rooms.storage.mia_records import (
 )
 from tests.rooms.conftest import body, doctor, patient, stored
 
-pytestmark = [pytest.mark.usefixtures("clock"), pytest.mark.django_db]
+pytestmark = [pytest.mark.django_db]
 
 # Mia's documented fields, and the few this service adds to them.
 MIA_FIELDS = {

@@ -10,8 +10,6 @@ from django.db import connection
 from kaleyra import provider as provider_module
 from tests.rooms.conftest import body, doctor, patient
 
-pytestmark = pytest.mark.usefixtures("clock")
-
 
 class TransactionGuard:
     """Wraps the provider and records every call made inside an atomic block."""

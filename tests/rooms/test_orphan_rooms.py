@@ -25,7 +25,7 @@ from rooms.storage.base import Write
 from tests.rooms.conftest import body, doctor, jobs, links, patient, stored, visit_count
 from tests.rooms.orphans import fail_fast, orphan_rooms, reconcile, tag_of
 
-pytestmark = [pytest.mark.usefixtures("clock"), pytest.mark.django_db]
+pytestmark = [pytest.mark.django_db]
 on_both_backends = pytest.mark.usefixtures("storage_backend")
 
 LOST_ANSWERS = {"timeout_after": 504, "drop_after": 503}

@@ -4,7 +4,7 @@ import pytest
 
 from tests.rooms.conftest import body, doctor, stored
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock")]
+pytestmark = [pytest.mark.django_db]
 
 
 def add(api, room_id, entry):

@@ -17,7 +17,7 @@ from rooms import apis, selectors
 from rooms.storage import get_storage
 from rooms.storage.base import StorageUnavailable
 from tests.conftest import GatewayClient
-from tests.rooms.conftest import NOW, doctor, patient
+from tests.rooms.conftest import NOW
 
 pytestmark = [pytest.mark.usefixtures("storage_backend", "clock"), pytest.mark.django_db]
 
@@ -38,12 +38,6 @@ def view_dispatches(monkeypatch):
 
     monkeypatch.setattr(apis.TeleconsultationApi, "dispatch", counted)
     return seen
-
-
-@pytest.fixture
-def visit(create):
-    """Two hours ahead: the link is withheld until then."""
-    return create([doctor(), patient(full_name="Mario Bianchi")])
 
 
 def request_metrics() -> dict:

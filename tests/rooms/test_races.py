@@ -32,8 +32,6 @@ from tests.rooms.conftest import (
 )
 from tests.rooms.orphans import orphan_rooms
 
-pytestmark = [pytest.mark.usefixtures("clock")]
-
 
 def people(visit: str) -> list[str]:
     return [member.external_id for member in stored(visit).participants]

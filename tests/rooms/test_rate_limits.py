@@ -11,7 +11,7 @@ from django.core.management import call_command
 from kaleyra.retry import background_work
 from tests.rooms.conftest import NOW, body, doctor, jobs, patient, stored, visit_count
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock")]
+pytestmark = [pytest.mark.django_db]
 
 
 @pytest.fixture(params=["simulator", "simulator_http"])

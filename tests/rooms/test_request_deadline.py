@@ -9,14 +9,14 @@ import pytest
 
 from tests.rooms.conftest import START, body, doctor, patient, stored
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock")]
+pytestmark = [pytest.mark.django_db]
 
 # Longer than the simulator fixture's read timeout (0.3 s) plus a retry, far shorter than default.
 DEADLINE = 0.5
 
 
 @pytest.fixture
-def visit(api, simulator_http, settings):
+def visit_with_uploads(api, simulator_http, settings):
     """A complete visit with four uploads in its room, made before the deadline is shortened."""
     response = api.post("/teleconsultation", body([doctor(), patient()]), format="json")
     room = stored(response.json()["roomId"]).kaleyra_room_id
@@ -29,14 +29,14 @@ def visit(api, simulator_http, settings):
 
 
 def test_uploads_deletion_stops_at_the_deadline_and_a_second_call_finishes(
-    api, simulator_http, visit, caplog
+    api, simulator_http, visit_with_uploads, caplog
 ):
-    room = stored(visit).kaleyra_room_id
+    room = stored(visit_with_uploads).kaleyra_room_id
     # Kaleyra hangs on every deletion (the four run in parallel) and on each retry, until the
     # deadline has passed.
     simulator_http.fail_next("delete_upload", mode="timeout", times=8)
 
-    first = api.delete(f"/teleconsultation/{visit}/uploads")
+    first = api.delete(f"/teleconsultation/{visit_with_uploads}/uploads")
     assert first.status_code == 200
     assert first.json() == {"total": 4, "deleted": 0}
     assert len(simulator_http.uploads(room)) == 4
@@ -44,17 +44,17 @@ def test_uploads_deletion_stops_at_the_deadline_and_a_second_call_finishes(
     assert "Deleted 0 of 4 uploads" in caplog.text
     simulator_http.clear_faults()
 
-    second = api.delete(f"/teleconsultation/{visit}/uploads")
+    second = api.delete(f"/teleconsultation/{visit_with_uploads}/uploads")
     assert second.json() == {"total": 4, "deleted": 4}
     assert simulator_http.uploads(room) == []
 
 
 def test_without_the_deadline_the_same_faults_cost_retries_not_the_answer(
-    api, simulator_http, visit, settings
+    api, simulator_http, visit_with_uploads, settings
 ):
     settings.KALEYRA_REQUEST_DEADLINE_SECONDS = 30.0
     simulator_http.fail_next("delete_upload", mode="timeout", times=2)
-    response = api.delete(f"/teleconsultation/{visit}/uploads")
+    response = api.delete(f"/teleconsultation/{visit_with_uploads}/uploads")
     assert response.json() == {"total": 4, "deleted": 4}
 
 

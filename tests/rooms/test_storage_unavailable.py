@@ -7,7 +7,7 @@ import pytest
 
 from tests.rooms.conftest import body, doctor, patient
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock")]
+pytestmark = [pytest.mark.django_db]
 
 
 @pytest.fixture

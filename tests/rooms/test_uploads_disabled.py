@@ -5,7 +5,7 @@ import pytest
 
 from tests.rooms.conftest import doctor, patient
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock")]
+pytestmark = [pytest.mark.django_db]
 
 
 @pytest.mark.parametrize(

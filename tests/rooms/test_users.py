@@ -4,7 +4,7 @@ import pytest
 
 from tests.rooms.conftest import body, doctor, patient
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock")]
+pytestmark = [pytest.mark.django_db]
 
 
 def test_users_made_in_parallel_stop_at_the_requests_deadline(api, simulator_http, settings):

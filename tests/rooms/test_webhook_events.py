@@ -10,13 +10,12 @@ from django.core.management import call_command
 
 from rooms import audit, services
 from rooms.storage import get_storage
-from tests.rooms.conftest import NOW, START, doctor, iso, links, patient, stored
+from tests.rooms.conftest import NOW, START, iso, links, stored
 from tests.rooms.kaleyra_events import deliver, envelope, room_deleted
 
 pytestmark = [
     pytest.mark.usefixtures("storage_backend"),
     pytest.mark.django_db,
-    pytest.mark.usefixtures("clock"),
 ]
 
 
@@ -29,12 +28,6 @@ def audit_actions(teleconsultation_id: str) -> list[str]:
         since=NOW - timedelta(days=1), teleconsultation_id=teleconsultation_id
     )
     return [entry.action for batch in batches for entry in batch]
-
-
-@pytest.fixture
-def visit(create, simulator):
-    """A complete visit starting in two hours, with its Kaleyra room."""
-    return create([doctor(), patient()])
 
 
 def test_a_live_visit_whose_room_kaleyra_deleted_is_left_needing_a_room(

@@ -3,15 +3,13 @@
 service itself asked for, which comes back as an event that changes nothing."""
 
 import time
-from datetime import timedelta
 from io import StringIO
 
 import pytest
 from django.core.management import call_command
-from django.utils import timezone
 
 from rooms.storage import get_storage
-from tests.rooms.conftest import body, doctor, patient, stored
+from tests.rooms.conftest import stored
 
 pytestmark = [
     pytest.mark.usefixtures("storage_backend"),
@@ -24,15 +22,6 @@ DELIVERY_SECONDS = 5
 def receiver(live_server, settings) -> str:
     settings.KALEYRA_SIMULATOR_WEBHOOK_URL = f"{live_server.url}/webhooks/kaleyra"
     return settings.KALEYRA_SIMULATOR_WEBHOOK_URL
-
-
-@pytest.fixture
-def visit(api, simulator) -> str:
-    start = timezone.now() + timedelta(hours=2)  # real time: the signature is checked against it
-    payload = body([doctor(), patient()], start=start)
-    response = api.post("/teleconsultation", payload, format="json")
-    assert response.status_code == 201, response.json()
-    return response.json()["roomId"]
 
 
 def events_of(teleconsultation_id: str) -> list:

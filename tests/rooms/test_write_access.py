@@ -10,7 +10,6 @@ from tests.rooms.conftest import body, doctor, patient, stored, visit_count
 pytestmark = [
     pytest.mark.usefixtures("storage_backend"),
     pytest.mark.django_db,
-    pytest.mark.usefixtures("clock"),
 ]
 
 UNKNOWN = "0123456789abcdef01234567"
@@ -126,7 +125,7 @@ def _uploads_deletion_on(settings):
 
 
 @pytest.fixture
-def visit(simulator, request):
+def guarded_visit(simulator, request):
     """doctor-1 (plus) and patient-1 (basic): complete with a room and two uploads, or, for the
     participant addition, waiting for a third participant. doctor-2 is plus in another visit."""
     setup = GatewayClient()  # the back office
@@ -162,11 +161,11 @@ def snapshot(simulator, visit) -> dict:
 @pytest.mark.parametrize("mode", ["participants", "open"])
 @pytest.mark.parametrize("caller", list(CALLERS))
 @pytest.mark.parametrize("endpoint", list(ENDPOINTS))
-def test_who_may_do_what(api, settings, simulator, visit, mode, caller, endpoint):
+def test_who_may_do_what(api, settings, simulator, guarded_visit, mode, caller, endpoint):
     settings.TELECONSULTATION_WRITE_ACCESS = mode
     api.default_format = "json"
-    before = snapshot(simulator, visit)
-    response = ENDPOINTS[endpoint](identify(api, caller), visit)
+    before = snapshot(simulator, guarded_visit)
+    response = ENDPOINTS[endpoint](identify(api, caller), guarded_visit)
     status = expected(endpoint, caller, mode)
     assert response.status_code == status, response.content
     if status == 401:
@@ -179,7 +178,7 @@ def test_who_may_do_what(api, settings, simulator, visit, mode, caller, endpoint
         assert response.json()["error"] == "Forbidden"
         assert CALLERS[caller]["user_id"] in response.json()["message"]
     if status >= 400:
-        assert snapshot(simulator, visit) == before
+        assert snapshot(simulator, guarded_visit) == before
 
 
 def test_the_table_covers_every_outcome():
@@ -281,38 +280,30 @@ def test_a_participant_removed_meanwhile_cannot_slip_a_write_in(api, simulator, 
     assert stored(visit) == after_removal
 
 
-@pytest.fixture
-def complete_visit(simulator):
-    response = GatewayClient().post("/teleconsultation", body([doctor(), patient()]), format="json")
-    return response.json()["roomId"]
-
-
 def shorten(api, visit):
     return api.patch(f"/teleconsultation/{visit}", {"duration_in_seconds": 900}, format="json")
 
 
-def test_the_back_office_flag_is_read_from_backoffice_header_key(api, settings, complete_visit):
+def test_the_back_office_flag_is_read_from_backoffice_header_key(api, settings, visit):
     settings.BACKOFFICE_HEADER_KEY = "x-from-desk"
-    assert shorten(api.as_user("desk-1", isbackoffice="true"), complete_visit).status_code == 403
-    assert shorten(api.as_user(None, isbackoffice="true"), complete_visit).status_code == 401
-    assert (
-        shorten(api.as_user("desk-1", **{"x-from-desk": "true"}), complete_visit).status_code == 204
-    )
-    assert shorten(api.as_user(None, **{"x-from-desk": "true"}), complete_visit).status_code == 204
+    assert shorten(api.as_user("desk-1", isbackoffice="true"), visit).status_code == 403
+    assert shorten(api.as_user(None, isbackoffice="true"), visit).status_code == 401
+    assert shorten(api.as_user("desk-1", **{"x-from-desk": "true"}), visit).status_code == 204
+    assert shorten(api.as_user(None, **{"x-from-desk": "true"}), visit).status_code == 204
 
 
 @pytest.mark.parametrize(
     ("flag", "status"), [("true", 204), ("1", 204), ("false", 403), ("0", 403)]
 )
-def test_the_back_office_flag_reads_as_the_gateway_sends_it(api, complete_visit, flag, status):
+def test_the_back_office_flag_reads_as_the_gateway_sends_it(api, visit, flag, status):
     # Mia's own library reads the flag as a JavaScript Boolean; gateways send "true" or "1".
-    assert shorten(api.as_user("desk-1", isbackoffice=flag), complete_visit).status_code == status
+    assert shorten(api.as_user("desk-1", isbackoffice=flag), visit).status_code == status
 
 
-def test_admin_groups_come_from_teleconsultation_admin_groups(api, settings, complete_visit):
+def test_admin_groups_come_from_teleconsultation_admin_groups(api, settings, visit):
     settings.TELECONSULTATION_ADMIN_GROUPS = ["support", "ops"]
-    assert shorten(api.as_user("ops-1", ("admin",)), complete_visit).status_code == 403
-    assert shorten(api.as_user("ops-1", ("customer", "ops")), complete_visit).status_code == 204
+    assert shorten(api.as_user("ops-1", ("admin",)), visit).status_code == 403
+    assert shorten(api.as_user("ops-1", ("customer", "ops")), visit).status_code == 204
     created = api.as_user("ops-1", ("support",)).post(
         "/teleconsultation", body([doctor(), patient()]), format="json"
     )
