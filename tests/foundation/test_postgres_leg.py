@@ -91,6 +91,9 @@ def start_leg(hold_seconds: float) -> subprocess.Popen:
     )
 
 
+# It starts two pytest runs against the server (~11 s): the PostgreSQL leg runs it, so the SQLite
+# leg stays within its budget (docs/testing.md).
+@pytest.mark.postgres_only
 @needs_postgres
 def test_two_runs_on_one_server_keep_their_own_test_databases_and_drop_them():
     first = start_leg(hold_seconds=8)

@@ -213,12 +213,18 @@ OPERATIONS = {
 # Operations that write run on both storage backends; GET and DELETE uploads only read the
 # record, so their failures are the provider's alone and the Django backend is enough.
 WRITES = {"POST", "PATCH", "POST participants", "DELETE"}
+# What storage must do after a failed call depends only on whether Kaleyra acted before the
+# answer was lost; how each failure reads to the client is the same on either backend. So the
+# Django backend meets every failure, and the CRUD backend one of each kind (a timeout costs two
+# read timeouts: the whole set on both backends would take a fifth of the SQLite leg).
+CRUD_FAILURES = ("500", "dropped-after-acting")
 CASES = [
     pytest.param(backend, operation, call, failure, id=f"{backend}-{operation}-{call}-{failure}")
     for operation, spec in OPERATIONS.items()
     for backend in (("django", "crud") if operation in WRITES else ("django",))
     for call in spec.calls
     for failure in FAILURES
+    if backend == "django" or failure in CRUD_FAILURES
 ]
 
 

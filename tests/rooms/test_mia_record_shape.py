@@ -38,7 +38,7 @@ MIA_USER_MAP_FIELDS = {"receivedUserId", "bandyerId"}
 def as_stored(storage_backend: str, request, visit: str) -> tuple[dict, list[dict]]:
     """The visit's record and the user map, as Mia's collections would hold them."""
     if storage_backend == "crud":
-        crud = request.getfixturevalue("crud_simulator_http")
+        crud = request.getfixturevalue("crud_simulator")
         return (
             crud.document(settings.TELECONSULTATIONS_CRUD_NAME, visit),
             crud.documents(settings.USER_ID_MAP_CRUD_NAME),
