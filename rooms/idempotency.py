@@ -68,13 +68,12 @@ def idempotent(view_method):
         try:
             response = view_method(view, request, *args, **kwargs)
         except BaseException:
-            storage.forget_jobs([job])  # nothing was done: the client may try again
-            raise
-        if response.status_code >= 500:
+            # Every refusal and failure is raised (the exception handler answers it), so the key
+            # is let go: nothing was done, and the client may try again.
             storage.forget_jobs([job])
-        else:
-            answer = {"status": response.status_code, "body": response.data}
-            storage.set_job_payload(job, {**job.payload, "response": answer})
+            raise
+        answer = {"status": response.status_code, "body": response.data}
+        storage.set_job_payload(job, {**job.payload, "response": answer})
         return response
 
     return wrapper

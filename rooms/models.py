@@ -35,8 +35,6 @@ class Teleconsultation(models.Model):
     start = models.DateTimeField()
     end = models.DateTimeField()
     state = models.CharField(max_length=8, choices=State.choices, default=State.PUBLIC)
-    # Optimistic concurrency: every write bumps it; a writer that read an older one starts over.
-    version = models.PositiveIntegerField(default=1)
     # Set while one request creates the room, so a concurrent one never creates a second.
     room_claim = models.CharField(max_length=32, null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -59,7 +59,8 @@ class Teleconsultation:
     participants: tuple[Participant, ...] = ()
     kaleyra_room_id: str | None = None
     state: State = State.PUBLIC
-    # Every write bumps it; compare-and-set backends write only over the version they read.
+    # The CRUD backend's compare-and-set: each write bumps it and applies only over the version
+    # it read. The Django backend holds the row lock instead and keeps none (always 1).
     version: int = 1
     # Set while one request creates the room, so a concurrent one never creates a second.
     room_claim: str | None = None

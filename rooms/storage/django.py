@@ -43,7 +43,6 @@ VISIT_COLUMNS = (
     "end",
     "kaleyra_room_id",
     "state",
-    "version",
     "room_claim",
     "created_at",
     "updated_at",
@@ -274,7 +273,7 @@ class DjangoStorage:
             alike[changed].append(teleconsultation_id)
         for changed, teleconsultation_ids in alike.items():
             models.Teleconsultation.objects.filter(id__in=teleconsultation_ids).update(
-                **dict(changed), version=F("version") + 1, updated_at=now, updated_by=actor
+                **dict(changed), updated_at=now, updated_by=actor
             )
         members_changed = [
             after for before, after in writes.values() if after.participants != before.participants
@@ -286,10 +285,8 @@ class DjangoStorage:
             for after in members_changed:
                 self._insert_participants(after.id, after.participants)
         return {
-            teleconsultation_id: replace(
-                after, version=before.version + 1, updated_at=now, updated_by=actor
-            )
-            for teleconsultation_id, (before, after) in writes.items()
+            teleconsultation_id: replace(after, updated_at=now, updated_by=actor)
+            for teleconsultation_id, (_before, after) in writes.items()
         }
 
     def _save(self, before: Teleconsultation, after: Teleconsultation, *, actor: str):
@@ -301,14 +298,13 @@ class DjangoStorage:
             kaleyra_room_id=after.kaleyra_room_id,
             state=after.state,
             room_claim=after.room_claim,
-            version=F("version") + 1,
             updated_at=now,
             updated_by=actor,
         )
         if after.participants != before.participants:
             models.Participant.objects.filter(teleconsultation_id=before.id).delete()
             self._insert_participants(before.id, after.participants)
-        return replace(after, version=before.version + 1, updated_at=now, updated_by=actor)
+        return replace(after, updated_at=now, updated_by=actor)
 
     def _insert_participants(self, teleconsultation_id: str, participants) -> None:
         models.Participant.objects.bulk_create(

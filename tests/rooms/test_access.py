@@ -1,11 +1,14 @@
 """GET /teleconsultation/{id}: each participant's own link, only when it is time."""
 
+from dataclasses import replace
 from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
 from kaleyra.ids import kaleyra_user_id_for
+from rooms.storage import get_storage
+from rooms.storage.base import Write
 from tests.rooms.conftest import NOW, doctor, patient, stored
 
 pytestmark = [
@@ -90,6 +93,21 @@ def test_the_link_is_null_until_everyone_is_known(api, create, clock):
     clock.move_to(NOW + timedelta(hours=2))
     answer = get(api, room_id, "doctor-1").json()
     assert answer["accessLinkURL"] is None and answer["details"] is None
+
+
+def test_a_participant_stored_without_a_link_gets_null_not_a_bare_query(api, started):
+    # As in a record Mia's service wrote: the participant is known, their link is empty.
+    def forget_the_patients_link(fresh):
+        members = tuple(
+            replace(member, access_link="") if member.external_id == "patient-1" else member
+            for member in fresh.participants
+        )
+        return Write(replace(fresh, participants=members))
+
+    get_storage().update(started, forget_the_patients_link, actor="mia")
+
+    assert get(api, started, "patient-1").json()["accessLinkURL"] is None
+    assert get(api, started, "doctor-1").json()["accessLinkURL"]
 
 
 def test_no_identity_is_a_401(api, started):

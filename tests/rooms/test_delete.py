@@ -112,6 +112,16 @@ def test_a_repeat_after_a_partial_failure_deletes_the_rest(api, simulator, with_
     assert api.delete(f"/teleconsultation/{room_id}/uploads").json() == {"total": 1, "deleted": 1}
 
 
+def test_an_upload_gone_by_the_retry_counts_as_deleted(api, simulator, with_three_uploads):
+    # Kaleyra deletes the first file but the answer is lost; the retry finds it gone (a 404).
+    room_id = with_three_uploads
+    simulator.fail_next("delete_upload", mode="drop_after")
+    response = api.delete(f"/teleconsultation/{room_id}/uploads")
+    assert response.json() == {"total": 3, "deleted": 3}
+    assert simulator.call_count("delete_upload") == 4
+    assert simulator.uploads(stored(room_id).kaleyra_room_id) == []
+
+
 def test_uploads_of_an_unknown_teleconsultation_are_a_404(api, settings):
     settings.TELECONSULTATION_DELETE_UPLOADS = True
     assert api.delete("/teleconsultation/0123456789abcdef01234567/uploads").status_code == 404

@@ -51,13 +51,14 @@ def test_update_many_writes_each_change_with_its_jobs(visits):
     for visit in (first, second):
         before, after = results[visit]
         assert before.state == State.PUBLIC and after.state == State.TRASH
-        assert after.version == before.version + 1 and after.updated_by == "tester"
+        assert after.updated_by == "tester"
         assert stored(visit).state == State.TRASH and stored(visit).updated_by == "tester"
     assert sorted(job.key for job in jobs("room_deletion")) == sorted(rooms)
 
 
 def test_update_many_gives_back_a_refusal_and_writes_the_others(visits):
     kept, trashed = visits(2)
+    as_it_was = stored(kept)
 
     def refuse(fresh):
         raise Forbidden("not yours")
@@ -65,7 +66,7 @@ def test_update_many_gives_back_a_refusal_and_writes_the_others(visits):
     results = get_storage().update_many({kept: refuse, trashed: to_trash}, actor="tester")
 
     assert isinstance(results[kept], Forbidden)
-    assert stored(kept).state == State.PUBLIC and stored(kept).version == 1
+    assert stored(kept) == as_it_was
     assert stored(trashed).state == State.TRASH
 
 
