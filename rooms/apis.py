@@ -1,6 +1,7 @@
 """API views of /teleconsultation: validate the input, call one service, shape the answer."""
 
 from django.conf import settings
+from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework.response import Response
@@ -52,8 +53,8 @@ CREATE_EXAMPLE = OpenApiExample(
                 },
             ],
         },
-        # Far enough ahead that the example stays a valid request for years.
-        "start_date": "2030-06-03T09:30:00+02:00",
+        # Early June of next year, whenever the document is read: always a valid request.
+        "start_date": f"{timezone.now().year + 1}-06-03T09:30:00+02:00",
         "duration_in_seconds": 1800,
     },
 )

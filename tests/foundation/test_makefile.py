@@ -9,6 +9,7 @@ import socket
 import subprocess
 import time
 import urllib.request
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -64,7 +65,11 @@ def test_make_run_serves_on_the_port_given(tmp_path):
         # The simulator's webhooks reach the service itself: deleting a visit deletes its room,
         # and the simulator posts on_room_deleted back to /webhooks/kaleyra.
         base = f"http://127.0.0.1:{port}"
-        visit = call_api(base, "POST", "/teleconsultation", VISIT)["roomId"]
+        # The server runs on the real clock: the visit is dated from it.
+        start = (datetime.now(UTC) + timedelta(days=1)).isoformat()
+        visit = call_api(base, "POST", "/teleconsultation", {**VISIT, "start_date": start})[
+            "roomId"
+        ]
         call_api(base, "DELETE", f"/teleconsultation/{visit}")
         while "POST /webhooks/kaleyra 200" not in log.read_text():
             assert time.monotonic() < deadline + 10, log.read_text()
@@ -84,7 +89,6 @@ VISIT = {
             {"userExternalId": "patient-1", "groups": ["customer"], "fullName": "Bob"},
         ],
     },
-    "start_date": "2030-06-03T09:30:00+02:00",
     "duration_in_seconds": 1800,
 }
 

@@ -27,6 +27,9 @@ CHROMIUM_ARGS = [
 
 pytestmark = [
     pytest.mark.browser,
+    # Chromium keeps its own clock: a session cookie the server dated by a stopped clock could
+    # read as expired to it. Both run on the real clock, and the visit is dated from it.
+    pytest.mark.real_clock,
     pytest.mark.django_db(transaction=True),
     pytest.mark.skipif(
         not CHROMIUM.exists(),
@@ -107,6 +110,7 @@ def test_support_finds_a_visit_confirms_deleting_its_uploads_and_reads_the_histo
     assert simulator.uploads() == []
 
     page.click("a.historylink")
+    page.wait_for_url(f"**/teleconsultation/{visit}/history/")
     entry = page.locator("#change-history tbody tr")
     assert entry.count() == 1
     cells = [cell.strip() for cell in entry.locator("th, td").all_text_contents()]
