@@ -158,9 +158,24 @@ def snapshot(simulator, visit) -> dict:
     }
 
 
-@pytest.mark.parametrize("mode", ["participants", "open"])
-@pytest.mark.parametrize("caller", list(CALLERS))
-@pytest.mark.parametrize("endpoint", list(ENDPOINTS))
+# The decision is taken before storage is asked, by the same code on both backends: the whole
+# table runs on the Django backend, and on the CRUD backend the callers that reach every outcome
+# and write as every kind of actor the CRUD Service records (a participant, the back office
+# without a user id, nobody), so a success writes there and a refusal leaves it untouched.
+CRUD_CALLERS = ("plus participant", "back office without a user id", "stranger", "no identity")
+WHO_MAY_DO_WHAT = [
+    pytest.param(backend, mode, caller, endpoint, id=f"{backend}-{endpoint}-{caller}-{mode}")
+    for backend in ("django", "crud")
+    for endpoint in ENDPOINTS
+    for caller in CALLERS
+    for mode in ("participants", "open")
+    if backend == "django" or caller in CRUD_CALLERS
+]
+
+
+@pytest.mark.parametrize(
+    ("storage_backend", "mode", "caller", "endpoint"), WHO_MAY_DO_WHAT, indirect=["storage_backend"]
+)
 def test_who_may_do_what(api, settings, simulator, guarded_visit, mode, caller, endpoint):
     settings.TELECONSULTATION_WRITE_ACCESS = mode
     api.default_format = "json"
