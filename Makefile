@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 POSTGRES_TEST_URL ?= postgres://postgres@127.0.0.1:5432/test
 
-.PHONY: run test help lint format migrate venv clean simulator test-sqlite test-postgres bench
+.PHONY: run test help lint format migrate venv clean simulator test-sqlite test-shifted test-postgres bench mutate
 
 run: $(VENV)/.installed migrate ## serve the API on http://127.0.0.1:8000 (HOST=..., PORT=... to change)
 	@echo ""
@@ -23,7 +23,7 @@ run: $(VENV)/.installed migrate ## serve the API on http://127.0.0.1:8000 (HOST=
 	KALEYRA_SIMULATOR_WEBHOOK_URL=$${KALEYRA_SIMULATOR_WEBHOOK_URL-http://127.0.0.1:$(PORT)/webhooks/kaleyra} \
 		$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
-test: $(VENV)/.installed lint test-sqlite fuzz test-postgres ## lint, the suite on SQLite, the fuzz, the suite on PostgreSQL
+test: $(VENV)/.installed lint test-sqlite test-shifted fuzz test-postgres ## lint, the suite on SQLite (today and a year ahead), the fuzz, the suite on PostgreSQL
 
 help: ## list these targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -40,6 +40,12 @@ test-sqlite: $(VENV)/.installed ## the suite on SQLite (PYTEST_ARGS=... to narro
 	@echo "==> Test suite on SQLite"
 	DATABASE_URL= $(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# The SQLite suite with the process clock a year and a day ahead (Debian's faketime): a test that
+# depends on the date fails the day it is written. FAKETIME_SHIFT=+1826d looks five years ahead.
+FAKETIME_SHIFT ?= +366d
+test-shifted: $(VENV)/.installed ## the suite on SQLite with the clock shifted FAKETIME_SHIFT (skipped without faketime)
+	@$(BIN)/python scripts/shifted_leg.py "$(FAKETIME_SHIFT)" $(PYTEST_ARGS)
+
 test-postgres: $(VENV)/.installed ## the suite on PostgreSQL at POSTGRES_TEST_URL (skipped if unreachable)
 	@$(BIN)/python scripts/postgres_leg.py "$(POSTGRES_TEST_URL)" $(PYTEST_ARGS)
 
@@ -52,6 +58,14 @@ FUZZ_EXAMPLES ?= 50
 fuzz: $(VENV)/.installed ## schemathesis over the OpenAPI document against a live server
 	@echo "==> Fuzz: schemathesis over /documentation/json"
 	$(BIN)/python scripts/fuzz.py --max-examples $(FUZZ_EXAMPLES) $(FUZZ_ARGS)
+
+# Mutation testing of the rules (pyproject.toml [tool.mutmut]); a figure to watch, not a gate.
+mutate: $(VENV)/.installed ## mutmut over the rules; prints the score and the survivors (docs/testing.md)
+	$(BIN)/python -m pip install --quiet -r requirements/mutate.txt
+	rm -rf mutants
+	$(BIN)/mutmut run
+	$(BIN)/mutmut export-cicd-stats
+	@$(BIN)/python scripts/mutation_score.py
 
 bench: $(VENV)/.installed ## the service against the bare minimum at 50 ms Kaleyra latency (docs/performance.md)
 	$(BIN)/python bench/run.py
