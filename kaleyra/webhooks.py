@@ -175,9 +175,7 @@ def configured_key() -> str:
     if settings.BANDYER_API_SECRET_KEY:
         return settings.BANDYER_API_SECRET_KEY
     if settings.KALEYRA_BACKEND == "simulator":
-        from kaleyra.simulator.server import DEFAULT_API_KEY
-
-        return DEFAULT_API_KEY
+        return settings.KALEYRA_SIMULATOR_API_KEY
     return ""
 
 

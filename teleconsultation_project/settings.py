@@ -264,6 +264,9 @@ KALEYRA_SIMULATOR_DB = env.str(
 KALEYRA_SIMULATOR_PUBLIC_URL = env.str(
     "KALEYRA_SIMULATOR_PUBLIC_URL", default="http://127.0.0.1:8000/kaleyra-simulator"
 )
+# The bundled simulator's API key when BANDYER_API_SECRET_KEY is empty (KALEYRA_BACKEND=simulator,
+# `manage.py kaleyra_simulator`): it guards nothing real, so it is no secret.
+KALEYRA_SIMULATOR_API_KEY = "simulator-key"
 
 # --- Mia-Platform CRUD Service (crud/) ----------------------------------------------------------
 CRUD_SERVICE_URL = env.str("CRUD_SERVICE_URL", default="http://crud-service")

@@ -16,8 +16,6 @@ from kaleyra.simulator.wsgi import SimulatorApp
 
 logger = logging.getLogger("kaleyra.simulator")
 
-DEFAULT_API_KEY = "simulator-key"
-
 
 KEEP_ALIVE_SECONDS = 75.0  # an idle connection is closed after this (clients close theirs first)
 MAX_REQUESTS_PER_CONNECTION = 100_000
@@ -83,7 +81,7 @@ def make_simulator_server(
     *,
     host: str = "127.0.0.1",
     port: int = 0,
-    api_key: str = DEFAULT_API_KEY,
+    api_key: str,
     timeout_delay: float = 2.0,
     latency: float = 0.0,
     webhooks: WebhookSender | None = None,
@@ -101,7 +99,7 @@ def make_simulator_server(
 def serve_in_thread(
     db_path: str | Path,
     *,
-    api_key: str = DEFAULT_API_KEY,
+    api_key: str,
     host: str = "127.0.0.1",
     timeout_delay: float = 2.0,
     webhooks: WebhookSender | None = None,

@@ -7,7 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from kaleyra.loopback import is_loopback_url
 from kaleyra.simulator.handle import Simulator
-from kaleyra.simulator.server import DEFAULT_API_KEY, make_simulator_server
+from kaleyra.simulator.server import make_simulator_server
 from kaleyra.simulator.webhook_sender import WebhookSender
 
 DELIVERY_WAIT_SECONDS = 5.0
@@ -43,7 +43,7 @@ class Command(BaseCommand):
         parser.add_argument("--session-id", default=None, help="with --recording-available")
 
     def handle(self, *args, host, port, api_key, db, latency_ms, webhook_url, **options):
-        api_key = api_key or settings.BANDYER_API_SECRET_KEY or DEFAULT_API_KEY
+        api_key = api_key or settings.BANDYER_API_SECRET_KEY or settings.KALEYRA_SIMULATOR_API_KEY
         db_path = db or settings.KALEYRA_SIMULATOR_DB
         webhook_url = settings.KALEYRA_SIMULATOR_WEBHOOK_URL if webhook_url is None else webhook_url
         if webhook_url and not is_loopback_url(webhook_url):
