@@ -55,7 +55,6 @@ class ParticipantDataSerializer(StrictSerializer):
     )
     # Mia's usage page names the field `group` (one string) in its prose.
     group = StrictCharField(max_length=100, required=False)
-    fullName = StrictCharField(max_length=255, required=False)
     language = LanguageTagField(required=False)
 
     def validate(self, attrs):

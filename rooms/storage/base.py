@@ -212,7 +212,7 @@ class Storage(Protocol):
 
     def insert(
         self, teleconsultation: Teleconsultation, *, forget: Sequence[RoomJob] = ()
-    ) -> None: ...
+    ) -> Teleconsultation: ...
 
     def update(
         self, teleconsultation_id: str, change: Change, *, actor: str

@@ -58,6 +58,13 @@ def test_duration_in_seconds_declares_its_bounds(document):
         assert (duration["minimum"], duration["maximum"]) == (300, 86400)
 
 
+def test_a_participants_groups_and_full_name_say_when_they_are_required(document):
+    path = "/teleconsultation/{roomId}/participants/data"
+    fields = request_schema(document, path, "post")["properties"]
+    for name in ("groups", "fullName"):
+        assert fields[name]["description"] == "Required without AUTH_SERVICE; refused with it"
+
+
 def dates_in(node):
     if isinstance(node, dict):
         for value in node.values():
