@@ -181,7 +181,7 @@ class TeleconsultationCollectionApi(APIView):
             headers=dict(request.headers),
             writer=writer_from_request(request),
         )
-        return Response({"roomId": teleconsultation.id}, status=201)
+        return Response(CreatedSerializer({"roomId": teleconsultation.id}).data, status=201)
 
 
 class TeleconsultationApi(APIView):
@@ -223,7 +223,7 @@ class TeleconsultationApi(APIView):
             language=query.get("language"),
             use_background=query.get("useBackground") == "true",
         )
-        return Response(selectors.access_answer(access))
+        return Response(AccessSerializer(access).data)
 
     @extend_schema(
         tags=TAGS,
@@ -326,4 +326,4 @@ class UploadsApi(APIView):
         )
         if result is None:
             return Response(status=204)
-        return Response({"total": result.total, "deleted": result.deleted})
+        return Response(UploadsDeletedSerializer(result).data)

@@ -12,8 +12,11 @@ from rooms.credentials import (
     credentials_create,
 )
 from rooms.errors import UnauthorizedUser
-from teleconsultation_project.fields import StrictIntegerField, StrictSerializer
-from teleconsultation_project.formats import format_datetime
+from teleconsultation_project.fields import (
+    OffsetDateTimeField,
+    StrictIntegerField,
+    StrictSerializer,
+)
 from teleconsultation_project.schema import BODY_ERRORS, PROVIDER_ERRORS, error_response
 
 
@@ -28,9 +31,15 @@ class CredentialsLifetimeSerializer(StrictSerializer):
 
 
 class CredentialsSerializer(serializers.Serializer):
-    accessToken = serializers.CharField(help_text="Token for the Kaleyra Video client SDKs")
-    expiresAt = serializers.CharField(help_text="UTC, with milliseconds")
-    bandyerUserId = serializers.CharField(help_text="The caller's Kaleyra user id")
+    """The answer, from `rooms.credentials.Credentials`."""
+
+    accessToken = serializers.CharField(
+        source="access_token", help_text="Token for the Kaleyra Video client SDKs"
+    )
+    expiresAt = OffsetDateTimeField(source="expires_at", help_text="UTC, with milliseconds")
+    bandyerUserId = serializers.CharField(
+        source="kaleyra_user_id", help_text="The caller's Kaleyra user id"
+    )
 
 
 class CredentialsApi(APIView):
@@ -69,11 +78,4 @@ class CredentialsApi(APIView):
         credentials = credentials_create(
             caller=request.user, expires_in=serializer.validated_data["expiresIn"]
         )
-        return Response(
-            {
-                "accessToken": credentials.access_token,
-                "expiresAt": format_datetime(credentials.expires_at),
-                "bandyerUserId": credentials.kaleyra_user_id,
-            },
-            status=201,
-        )
+        return Response(CredentialsSerializer(credentials).data, status=201)

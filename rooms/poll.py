@@ -29,7 +29,7 @@ from django_prometheus.middleware import Metrics
 from rest_framework.renderers import JSONRenderer
 
 from rooms import audit, selectors
-from rooms.serializers import AccessQuerySerializer
+from rooms.serializers import AccessQuerySerializer, AccessSerializer
 from teleconsultation_project.errors import api_exception_handler
 from teleconsultation_project.identity import caller_from_headers, request_headers
 
@@ -84,7 +84,7 @@ class PollMiddleware:
             )
         except Exception as exc:  # as the view's handle_exception: the contract's error body
             return self._error(request, exc)
-        response = self._json(selectors.access_answer(access), status=200)
+        response = self._json(AccessSerializer(access).data, status=200)
         if access.access_link:
             audit.link_handed_out(request, teleconsultation_id, caller.id)
         return response

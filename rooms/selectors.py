@@ -18,7 +18,6 @@ from rooms.errors import TeleconsultationNotFound, UnauthorizedUser
 from rooms.languages import link_language
 from rooms.room_details import room_details
 from rooms.storage import get_storage
-from teleconsultation_project.formats import format_datetime
 from teleconsultation_project.identity import Caller
 from teleconsultation_project.service_config import get_service_config
 
@@ -88,18 +87,3 @@ def teleconsultation_access(
         participants=tuple(CallParticipant(m.kaleyra_user_id, m.full_name) for m in members),
         details=room_details(teleconsultation.kaleyra_room_id),
     )
-
-
-def access_answer(access: Access) -> dict:
-    """The body of the GET's answer (the contract's field names)."""
-    return {
-        "bandyerUserId": access.kaleyra_user_id,
-        "accessLinkURL": access.access_link,
-        "accessLinkAvailableFrom": format_datetime(access.available_from),
-        "accessLinkClosedAt": format_datetime(access.closed_at),
-        "participantsBandyerCall": [
-            {"bandyerUserId": p.kaleyra_user_id, "fullName": p.full_name}
-            for p in access.participants
-        ],
-        "details": access.details,
-    }

@@ -211,8 +211,8 @@ class CreatedSerializer(serializers.Serializer):
 
 
 class CallParticipantSerializer(serializers.Serializer):
-    bandyerUserId = serializers.CharField()
-    fullName = serializers.CharField()
+    bandyerUserId = serializers.CharField(source="kaleyra_user_id")
+    fullName = serializers.CharField(source="full_name")
 
 
 class RoomDetailsSerializer(serializers.Serializer):
@@ -229,21 +229,27 @@ class RoomDetailsSerializer(serializers.Serializer):
 
 
 class AccessSerializer(serializers.Serializer):
-    bandyerUserId = serializers.CharField()
+    """The answer of GET /teleconsultation/{roomId}, from `selectors.Access`."""
+
+    bandyerUserId = serializers.CharField(source="kaleyra_user_id")
     accessLinkURL = serializers.CharField(
-        allow_null=True, help_text="Personal join link; null until available (poll until then)"
+        source="access_link",
+        allow_null=True,
+        help_text="Personal join link; null until available (poll until then)",
     )
-    accessLinkAvailableFrom = serializers.CharField(
-        help_text="UTC time from which the link is handed out, once every participant is known"
+    accessLinkAvailableFrom = OffsetDateTimeField(
+        source="available_from",
+        help_text="UTC time from which the link is handed out, once every participant is known",
     )
-    accessLinkClosedAt = serializers.CharField(
+    accessLinkClosedAt = OffsetDateTimeField(
+        source="closed_at",
         allow_null=True,
         help_text=(
             "UTC time the join window closed (JOIN_CLOSES_AFTER_END_MS after the end): the link "
             "stays null for good; null while the window has not closed, or never closes"
         ),
     )
-    participantsBandyerCall = CallParticipantSerializer(many=True)
+    participantsBandyerCall = CallParticipantSerializer(source="participants", many=True)
     details = RoomDetailsSerializer(allow_null=True)
 
 

@@ -17,7 +17,6 @@ from settings_api.serializers import (
 )
 from settings_api.uploads import limited_upload_handlers
 from teleconsultation_project.errors import ApiError
-from teleconsultation_project.formats import format_datetime
 from teleconsultation_project.schema import BODY_ERRORS, PROVIDER_ERRORS, error_response
 
 TAGS = ["settings"]
@@ -107,15 +106,7 @@ class BackgroundImageApi(APIView):
         background = services.background_image_upload(
             filename=upload.name, content=b"".join(upload.chunks())
         )
-        return Response(
-            {
-                "virtual_background": {
-                    "background_alias": background.background_alias,
-                    "url": background.url,
-                    "creation_date": format_datetime(background.creation_date),
-                }
-            }
-        )
+        return Response(BackgroundUploadedSerializer({"virtual_background": background}).data)
 
 
 class CompanySettingsApi(APIView):

@@ -20,7 +20,7 @@ class DefaultBackgroundSerializer(StrictSerializer):
 class VirtualBackgroundSerializer(serializers.Serializer):
     background_alias = serializers.CharField()
     url = serializers.CharField()
-    creation_date = serializers.CharField(allow_null=True, help_text="UTC, with milliseconds")
+    creation_date = OffsetDateTimeField(allow_null=True, help_text="UTC, with milliseconds")
 
 
 class BackgroundUploadedSerializer(serializers.Serializer):
