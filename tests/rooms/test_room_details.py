@@ -69,7 +69,8 @@ def test_a_poll_waits_for_the_answer_another_replica_is_getting(visit, simulator
     room_id = stored(visit).kaleyra_room_id
     key = room_details.cache_key(room_id)
     cache.add(f"{key}:lock", 1)  # another replica is asking Kaleyra right now
-    answer = {"status": "from the other replica"}
+    room = get_video_provider().get_room(room_id)
+    answer = {**room_details.as_details(room), "status": "from the other replica"}
 
     def answer_from_the_other_replica():
         time.sleep(0.1)  # a sleep, not a Timer: a timed wait never ends under faketime
