@@ -24,7 +24,7 @@ from tests.rooms.conftest import NOW, doctor, jobs, patient, stored
 from tests.rooms.test_commands import run, run_failing
 
 pytestmark = [
-    pytest.mark.usefixtures("storage_backend", "shared_database", "clock"),
+    pytest.mark.usefixtures("storage_backend", "shared_database"),
     pytest.mark.django_db(transaction=True),
 ]
 
@@ -112,7 +112,11 @@ def test_cleanup_at_concurrency_stops_starting_items_once_the_provider_fails(end
     # What had started finished; nothing started after the failure was recorded. Written a
     # chunk at a time, a visit may be in TRASH with its room's deletion never tried: recorded.
     trashed = [visit for visit in visits if stored(visit).state == "TRASH"]
-    assert 1 <= len(trashed) <= 4
+    # The failing deletion need not be the first item's (the two workers race for the first
+    # call): those recorded before it, then at most 2 x --concurrency in hand when it is.
+    lines = outcome_lines(out)
+    failed_at = next(i for i, line in enumerate(lines) if "could not be deleted now" in line)
+    assert 1 <= len(trashed) <= failed_at + 2 * 2
     assert 1 <= simulator.call_count("delete_room") <= len(trashed)
     assert len(outcome_lines(out)) == len(trashed)
     rooms = {stored(visit).kaleyra_room_id for visit in trashed}

@@ -19,7 +19,7 @@ from rooms.storage.base import StorageUnavailable
 from tests.conftest import GatewayClient
 from tests.rooms.conftest import NOW
 
-pytestmark = [pytest.mark.usefixtures("storage_backend", "clock"), pytest.mark.django_db]
+pytestmark = [pytest.mark.usefixtures("storage_backend"), pytest.mark.django_db]
 
 POLL = "rooms.poll.PollMiddleware"
 PATIENT = {"HTTP_MIAUSERID": "patient-1", "HTTP_MIAUSERGROUPS": "customer"}

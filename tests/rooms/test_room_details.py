@@ -13,7 +13,7 @@ from kaleyra.provider import get_video_provider
 from rooms import room_details
 from tests.rooms.conftest import doctor, patient, stored
 
-pytestmark = [pytest.mark.usefixtures("storage_backend", "clock")]
+pytestmark = [pytest.mark.usefixtures("storage_backend")]
 
 PATIENT = {"HTTP_MIAUSERID": "patient-1", "HTTP_MIAUSERGROUPS": "customer"}
 

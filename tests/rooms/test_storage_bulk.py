@@ -21,7 +21,7 @@ from rooms.storage import get_storage
 from rooms.storage.base import AuditEntry, JobKind, RoomJob, State, Write
 from tests.rooms.conftest import NOW, doctor, jobs, patient, stored
 
-pytestmark = [pytest.mark.usefixtures("storage_backend", "clock"), pytest.mark.django_db]
+pytestmark = [pytest.mark.usefixtures("storage_backend"), pytest.mark.django_db]
 
 
 @pytest.fixture
