@@ -1,0 +1,1 @@
+"""The HTTP API: views, serializers, DRF permissions and request decorators."""

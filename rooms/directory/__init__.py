@@ -1,0 +1,1 @@
+"""AUTH_SERVICE mode: the user directory's client and the participant resolvers."""

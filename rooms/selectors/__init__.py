@@ -1,0 +1,1 @@
+"""Reads: what a participant or an operator may see."""

@@ -1,0 +1,1 @@
+"""Writes, one module per use case; each reads, checks with the rules, stores and calls Kaleyra."""
