@@ -25,7 +25,7 @@ from django.db import connection, transaction  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from rooms import models  # noqa: E402
-from rooms.storage.base import JobKind  # noqa: E402
+from rooms.domain import JobKind  # noqa: E402
 
 CHUNK = 5000
 

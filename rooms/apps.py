@@ -9,8 +9,8 @@ class RoomsConfig(AppConfig):
 
     def ready(self) -> None:
         from rooms import checks  # noqa: F401  (registers the system checks)
+        from rooms.domain import JobKind
         from rooms.storage import get_storage
-        from rooms.storage.base import JobKind
         from teleconsultation_project.metrics import register_backlog_source
 
         # Read at each scrape: what reconcile_rooms still has to finish.

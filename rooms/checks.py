@@ -3,7 +3,7 @@
 from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
 
-from rooms.access import OPEN, PARTICIPANTS
+from rooms.rules.permissions import OPEN, PARTICIPANTS
 
 
 @register()

@@ -158,8 +158,8 @@ Updated = tuple[Teleconsultation | None, Teleconsultation | None]
 
 @dataclass(frozen=True)
 class AuditEntry:
-    """Who did what, kept apart from the logs (`rooms.audit` records them). `detail` is a small
-    JSON object of ids and counts, never personal data (no names, no links)."""
+    """Who did what, kept apart from the logs (`rooms.services.audit` records them). `detail` is a
+    small JSON object of ids and counts, never personal data (no names, no links)."""
 
     action: str
     actor: str

@@ -4,7 +4,7 @@
 map. `RoomJob` is the service's own bookkeeping (rooms to delete, rooms being created), so
 `reconcile_rooms` can finish what a failure left and no room is left orphaned; `WebhookEvent` keeps
 the events Kaleyra posts. Only `rooms.storage.django` (and the read-only admin) use these;
-everything else sees `rooms.storage.base`'s domain objects.
+everything else sees `rooms.domain`'s domain objects.
 """
 
 import secrets
@@ -108,7 +108,7 @@ class UserMapping(models.Model):
 
 
 class RoomJob(models.Model):
-    """Bookkeeping that keeps Kaleyra and the records in step (see `rooms.storage.base.JobKind`)."""
+    """Bookkeeping that keeps Kaleyra and the records in step (see `rooms.domain.JobKind`)."""
 
     id = models.CharField(primary_key=True, max_length=24, default=new_job_id, editable=False)
     kind = models.CharField(max_length=32)
@@ -134,8 +134,8 @@ class RoomJob(models.Model):
 
 
 class AuditEntry(models.Model):
-    """Who did what (`rooms.audit`): kept apart from the logs and outliving the visits it names,
-    so `teleconsultation_id` is a plain column, not a foreign key."""
+    """Who did what (`rooms.services.audit`): kept apart from the logs and outliving the visits it
+    names, so `teleconsultation_id` is a plain column, not a foreign key."""
 
     id = models.CharField(primary_key=True, max_length=24, editable=False)
     at = models.DateTimeField()
@@ -160,8 +160,8 @@ class AuditEntry(models.Model):
 
 
 class WebhookEvent(models.Model):
-    """An event Kaleyra posted to `POST /webhooks/kaleyra` (`rooms.webhook_events`), kept as it
-    came. Like audit entries it outlives the visit it names: `teleconsultation_id` is a plain
+    """An event Kaleyra posted to `POST /webhooks/kaleyra` (`rooms.services.webhook_events`), kept
+    as it came. Like audit entries it outlives the visit it names: `teleconsultation_id` is a plain
     column. The unique (event, room_id, timestamp) is how a replay is recognised."""
 
     id = models.CharField(primary_key=True, max_length=24, editable=False)

@@ -5,27 +5,29 @@ The path keyword is `roomId`, the contract's name, so the OpenAPI document names
 
 from django.urls import path
 
-from rooms import apis, credentials_api, webhooks_api
+from rooms.api import credentials, teleconsultations, webhooks
 
 urlpatterns = [
-    path("credentials", credentials_api.CredentialsApi.as_view(), name="credentials"),
+    path("credentials", credentials.CredentialsApi.as_view(), name="credentials"),
     path(
-        "teleconsultation", apis.TeleconsultationCollectionApi.as_view(), name="teleconsultations"
+        "teleconsultation",
+        teleconsultations.TeleconsultationCollectionApi.as_view(),
+        name="teleconsultations",
     ),
     path(
         "teleconsultation/<str:roomId>",
-        apis.TeleconsultationApi.as_view(),
+        teleconsultations.TeleconsultationApi.as_view(),
         name="teleconsultation",
     ),
     path(
         "teleconsultation/<str:roomId>/participants/data",
-        apis.ParticipantDataApi.as_view(),
+        teleconsultations.ParticipantDataApi.as_view(),
         name="teleconsultation-participants",
     ),
     path(
         "teleconsultation/<str:roomId>/uploads",
-        apis.UploadsApi.as_view(),
+        teleconsultations.UploadsApi.as_view(),
         name="teleconsultation-uploads",
     ),
-    path("webhooks/kaleyra", webhooks_api.KaleyraWebhookApi.as_view(), name="kaleyra-webhook"),
+    path("webhooks/kaleyra", webhooks.KaleyraWebhookApi.as_view(), name="kaleyra-webhook"),
 ]

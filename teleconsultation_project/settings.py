@@ -67,8 +67,8 @@ MIDDLEWARE = [
     "teleconsultation_project.middleware.RequestIdMiddleware",
     # Every provider call of a request shares one deadline (KALEYRA_REQUEST_DEADLINE_SECONDS).
     "kaleyra.deadline.RequestDeadlineMiddleware",
-    # The poll (GET /teleconsultation/{id}) answered here, as its view would (rooms/poll.py).
-    "rooms.poll.PollMiddleware",
+    # The poll (GET /teleconsultation/{id}) answered here, as its view would (rooms/api/poll.py).
+    "rooms.api.poll.PollMiddleware",
     "teleconsultation_project.middleware.ChunkedBodyMiddleware",
     "teleconsultation_project.middleware.BodySizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -202,7 +202,8 @@ SETTINGS_ADMIN_GROUPS = env.list("SETTINGS_ADMIN_GROUPS", default=["admin"])
 TELECONSULTATION_WRITE_ACCESS = env.str("TELECONSULTATION_WRITE_ACCESS", default="participants")
 TELECONSULTATION_ADMIN_GROUPS = env.list("TELECONSULTATION_ADMIN_GROUPS", default=["admin"])
 
-# Room details shown by GET, cached per room (rooms/room_details.py); 0 turns the cache off.
+# Room details shown by GET, cached per room (rooms/selectors/room_details.py); 0 turns the cache
+# off.
 KALEYRA_ROOM_DETAILS_TTL_SECONDS = env.int("KALEYRA_ROOM_DETAILS_TTL_SECONDS", default=30)
 KALEYRA_ROOM_DETAILS_WAIT_SECONDS = env.float("KALEYRA_ROOM_DETAILS_WAIT_SECONDS", default=2.0)
 # Independent provider calls of one request (new users of a visit) run this many at a time: a

@@ -1,8 +1,8 @@
 """What support staff can do to teleconsultations from the admin, as actions on the list and as
 buttons on the detail page. Each first shows a confirmation page (the teleconsultations and what
-will happen); only a POST of its Confirm runs the shared support operation (`rooms.maintenance`).
-Every item's outcome is an admin message and an entry in that teleconsultation's history; a
-provider failure is a message, never a 500.
+will happen); only a POST of its Confirm runs the shared support operation
+(`rooms.services.support`). Every item's outcome is an admin message and an entry in that
+teleconsultation's history; a provider failure is a message, never a 500.
 """
 
 from collections.abc import Callable
@@ -14,8 +14,8 @@ from django.http import HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 
-from rooms import audit, maintenance
-from rooms.maintenance import Outcome, Result
+from rooms.services import audit, support
+from rooms.services.support import Outcome, Result
 from teleconsultation_project import views
 
 LEVELS = {
@@ -45,36 +45,36 @@ SUPPORT_ACTIONS = {
             "Move to trash (deletes the Kaleyra room)",
             "Each teleconsultation is moved to TRASH and its Kaleyra room is deleted: its "
             "participants can no longer join the call.",
-            lambda pk, actor: maintenance.move_to_trash(pk, actor=actor),
+            lambda pk, actor: support.move_to_trash(pk, actor=actor),
         ),
         SupportAction(
             "delete_uploads",
             "Delete uploads",
             "Every file shared in each teleconsultation's call (File Share and Snapshot) is "
             "deleted from Kaleyra, for good, whatever TELECONSULTATION_DELETE_UPLOADS says.",
-            lambda pk, actor: maintenance.delete_uploads(pk, actor=actor, force=True),
+            lambda pk, actor: support.delete_uploads(pk, actor=actor, force=True),
         ),
         SupportAction(
             "recreate_room",
             "Recreate the Kaleyra room",
             "Each teleconsultation gets a new Kaleyra room and its old one is deleted: the "
             "participants get new join links and must reload the teleconsultation page.",
-            lambda pk, actor: maintenance.recreate_room(pk, actor=actor),
+            lambda pk, actor: support.recreate_room(pk, actor=actor),
         ),
     ]
 }
 
 
-def _run(modeladmin, request, teleconsultations, support: SupportAction) -> None:
-    """Runs `support` on each teleconsultation, telling and logging each outcome; stops when the
+def _run(modeladmin, request, teleconsultations, chosen: SupportAction) -> None:
+    """Runs `chosen` on each teleconsultation, telling and logging each outcome; stops when the
     provider is failing, so one click does not wait out a timeout per item."""
     actor = f"admin:{request.user.get_username()}"
     for done, teleconsultation in enumerate(teleconsultations, start=1):
         with audit.channel("admin"):
-            outcome = support.run(teleconsultation.pk, actor)
+            outcome = chosen.run(teleconsultation.pk, actor)
         modeladmin.message_user(request, outcome.message, LEVELS[outcome.result])
         modeladmin.log_change(
-            request, teleconsultation, f"{support.label}: {outcome.result.value}. {outcome.message}"
+            request, teleconsultation, f"{chosen.label}: {outcome.result.value}. {outcome.message}"
         )
         left = len(teleconsultations) - done
         if outcome.provider_failed and left:
@@ -87,14 +87,14 @@ def _run(modeladmin, request, teleconsultations, support: SupportAction) -> None
             return
 
 
-def _confirmation(modeladmin, request, teleconsultations, support, *, cancel_url, bulk):
-    """The page that asks before `support` runs: a bulk one posts the selection back to the
+def _confirmation(modeladmin, request, teleconsultations, chosen, *, cancel_url, bulk):
+    """The page that asks before `chosen` runs: a bulk one posts the selection back to the
     list, as Django's delete confirmation does; a single one posts to the detail page's button."""
     context = {
         **modeladmin.admin_site.each_context(request),
-        "title": f"{support.label}?",
+        "title": f"{chosen.label}?",
         "opts": modeladmin.model._meta,
-        "support_action": support,
+        "support_action": chosen,
         "teleconsultations": [
             {
                 "id": teleconsultation.pk,
@@ -118,29 +118,29 @@ def _confirmed(request) -> bool:
     return request.method == "POST" and request.POST.get(CONFIRMED) == "yes"
 
 
-def _list_action(support: SupportAction):
-    """The list's action for `support`: the confirmation page, or the run once confirmed."""
+def _list_action(chosen: SupportAction):
+    """The list's action for `chosen`: the confirmation page, or the run once confirmed."""
 
     def action(modeladmin, request, queryset):
         if _confirmed(request):
-            _run(modeladmin, request, list(queryset), support)
+            _run(modeladmin, request, list(queryset), chosen)
             return None  # back to the list, which shows the messages
         return _confirmation(
-            modeladmin, request, queryset, support, cancel_url=request.get_full_path(), bulk=True
+            modeladmin, request, queryset, chosen, cancel_url=request.get_full_path(), bulk=True
         )
 
-    action.__name__ = support.name
-    return admin.action(description=support.label, permissions=["change"])(action)
+    action.__name__ = chosen.name
+    return admin.action(description=chosen.label, permissions=["change"])(action)
 
 
-ACTIONS = [_list_action(support) for support in SUPPORT_ACTIONS.values()]
+ACTIONS = [_list_action(chosen) for chosen in SUPPORT_ACTIONS.values()]
 
 
 def buttons(modeladmin, request) -> list[tuple[str, str]]:
     """(name, label) of the actions the user may run from the detail page."""
     if not modeladmin.has_change_permission(request):
         return []
-    return [(support.name, support.label) for support in SUPPORT_ACTIONS.values()]
+    return [(chosen.name, chosen.label) for chosen in SUPPORT_ACTIONS.values()]
 
 
 def run_on_one(modeladmin, request, object_id: str, action_name: str):
@@ -148,8 +148,8 @@ def run_on_one(modeladmin, request, object_id: str, action_name: str):
     confirmed, the action on it, then back to its page."""
     if request.method not in ("GET", "POST"):
         return HttpResponseNotAllowed(["GET", "POST"])
-    support = SUPPORT_ACTIONS.get(action_name)
-    if support is None:
+    chosen = SUPPORT_ACTIONS.get(action_name)
+    if chosen is None:
         return views.not_found(request)
     if not modeladmin.has_change_permission(request):
         return views.permission_denied(request)
@@ -158,8 +158,8 @@ def run_on_one(modeladmin, request, object_id: str, action_name: str):
         return views.not_found(request)
     detail = reverse("admin:rooms_teleconsultation_change", args=[teleconsultation.pk])
     if _confirmed(request):
-        _run(modeladmin, request, [teleconsultation], support)
+        _run(modeladmin, request, [teleconsultation], chosen)
         return HttpResponseRedirect(detail)
     return _confirmation(
-        modeladmin, request, [teleconsultation], support, cancel_url=detail, bulk=False
+        modeladmin, request, [teleconsultation], chosen, cancel_url=detail, bulk=False
     )

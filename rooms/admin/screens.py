@@ -1,6 +1,6 @@
 """The Django admin for support staff: teleconsultations, the user map, the room jobs.
 
-Records are read-only here: every change goes through an action (`rooms.admin_actions`), which
+Records are read-only here: every change goes through an action (`rooms.admin.actions`), which
 runs the same services as the API. Access links are secrets: never in the list, and on the detail
 page for superusers only. The detail page also shows the join window, the visit's audit trail
 and the recordings Kaleyra announced, read through storage; the whole trail is `export_audit`'s.
@@ -16,8 +16,10 @@ from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils import timezone
 
-from rooms import admin_actions, join_window, webhook_events
+from rooms.admin import actions
 from rooms.models import AuditEntry, Participant, RoomJob, Teleconsultation, UserMapping
+from rooms.rules import join_window
+from rooms.services import webhook_events
 from rooms.storage import get_storage
 
 LOCAL_FORMAT = "%Y-%m-%d %H:%M %Z"
@@ -164,7 +166,7 @@ class TeleconsultationAdmin(StoredHere, LocalTimestamps, admin.ModelAdmin):
     ]
     readonly_fields = fields
     inlines = [ParticipantInline]
-    actions = admin_actions.ACTIONS
+    actions = actions.ACTIONS
     change_form_template = "admin/rooms/teleconsultation/change_form.html"
 
     def get_queryset(self, request):
@@ -216,7 +218,7 @@ class TeleconsultationAdmin(StoredHere, LocalTimestamps, admin.ModelAdmin):
         ]
 
     def run_action_view(self, request, object_id, action):
-        return admin_actions.run_on_one(self, request, object_id, action)
+        return actions.run_on_one(self, request, object_id, action)
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         extra_context = {
@@ -225,7 +227,7 @@ class TeleconsultationAdmin(StoredHere, LocalTimestamps, admin.ModelAdmin):
             "show_save_and_continue": False,
             "show_save_and_add_another": False,
             "show_delete_link": False,
-            "support_actions": admin_actions.buttons(self, request),
+            "support_actions": actions.buttons(self, request),
             **self._window_and_trail(object_id),
             "recordings": self._recordings(object_id),
         }

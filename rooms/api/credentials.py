@@ -5,13 +5,13 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from rooms.credentials import (
+from rooms.errors import UnauthorizedUser
+from rooms.services.credentials import (
     DEFAULT_EXPIRES_IN,
     MAX_EXPIRES_IN,
     MIN_EXPIRES_IN,
     credentials_create,
 )
-from rooms.errors import UnauthorizedUser
 from teleconsultation_project.fields import (
     OffsetDateTimeField,
     StrictIntegerField,
@@ -31,7 +31,7 @@ class CredentialsLifetimeSerializer(StrictSerializer):
 
 
 class CredentialsSerializer(serializers.Serializer):
-    """The answer, from `rooms.credentials.Credentials`."""
+    """The answer, from `rooms.services.credentials.Credentials`."""
 
     accessToken = serializers.CharField(
         source="access_token", help_text="Token for the Kaleyra Video client SDKs"

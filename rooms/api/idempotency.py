@@ -15,8 +15,8 @@ from functools import wraps
 from django.utils import timezone
 from rest_framework.response import Response
 
+from rooms.domain import JobKind, RoomJob
 from rooms.storage import get_storage
-from rooms.storage.base import JobKind, RoomJob
 from teleconsultation_project.errors import ApiError
 
 HEADER = "Idempotency-Key"

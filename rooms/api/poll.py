@@ -5,7 +5,7 @@ most of the service's traffic. Through the whole stack a poll costs twice the CP
 sessions, CSRF, messages and static files (all for the admin), URL resolution, DRF's dispatch and
 content negotiation (docs/performance.md). `PollMiddleware` sits after the request id, the access
 log, the request metrics and the Kaleyra deadline, and answers a plain poll itself with what the
-DRF view uses: the caller from the gateway headers, `selectors.teleconsultation_access`, the same
+DRF view uses: the caller from the gateway headers, `join_link.teleconsultation_access`, the same
 body, renderer, error handler and audit entry, Django's own security, common and frame-options
 middleware, django-prometheus' per-view metrics. The answer is the view's, byte for byte
 (tests/rooms/test_poll.py compares the two over callers, visits, errors and headers).
@@ -28,8 +28,9 @@ from django.utils.functional import cached_property
 from django_prometheus.middleware import Metrics
 from rest_framework.renderers import JSONRenderer
 
-from rooms import audit, selectors
-from rooms.serializers import AccessQuerySerializer, AccessSerializer
+from rooms.api.serializers import AccessQuerySerializer, AccessSerializer
+from rooms.selectors import join_link
+from rooms.services import audit
 from teleconsultation_project.errors import api_exception_handler
 from teleconsultation_project.identity import caller_from_headers, request_headers
 
@@ -79,7 +80,7 @@ class PollMiddleware:
     def _answer(self, request, teleconsultation_id: str) -> HttpResponse:
         caller = caller_from_headers(request_headers(request.META), request.GET)
         try:
-            access = selectors.teleconsultation_access(
+            access = join_link.teleconsultation_access(
                 teleconsultation_id=teleconsultation_id, caller=caller
             )
         except Exception as exc:  # as the view's handle_exception: the contract's error body

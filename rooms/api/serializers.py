@@ -8,11 +8,11 @@ from django.conf import settings
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from rest_framework import serializers
 
-from rooms import agenda
-from rooms.languages import MAX_TAG_LENGTH, is_language_tag
-from rooms.participant_sets import ParticipantsInput
-from rooms.participant_types import ParticipantInput
-from rooms.schedule import MAX_DURATION, MIN_DURATION, ScheduleInput
+from rooms.rules.languages import MAX_TAG_LENGTH, is_language_tag
+from rooms.rules.participants import ParticipantInput
+from rooms.rules.schedule import MAX_DURATION, MIN_DURATION, ScheduleInput
+from rooms.selectors import agenda
+from rooms.services.participants import ParticipantsInput
 from teleconsultation_project.fields import (
     CONTROL_FREE,
     OffsetDateTimeField,
@@ -202,7 +202,7 @@ class AccessQuerySerializer(serializers.Serializer):
     PARAMETERS = ("useBackground", "language")
 
     useBackground = serializers.ChoiceField(choices=["true", "false"], required=False)
-    # Any value: one the links do not support means the company default (rooms/languages.py).
+    # Any value: one the links do not support means the company default (rooms/rules/languages.py).
     language = serializers.CharField(required=False, allow_blank=True, trim_whitespace=True)
 
 

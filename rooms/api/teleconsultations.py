@@ -7,10 +7,8 @@ from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schem
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from rooms import additions, agenda, audit, idempotency, selectors, services, uploads
-from rooms.access import UploadsWriterIdentified, WriterIdentified, writer_from_request
-from rooms.languages import LINK_LANGUAGES
-from rooms.serializers import (
+from rooms.api import idempotency
+from rooms.api.serializers import (
     AccessQuerySerializer,
     AccessSerializer,
     AgendaQuerySerializer,
@@ -21,6 +19,10 @@ from rooms.serializers import (
     TeleconsultationUpdateSerializer,
     UploadsDeletedSerializer,
 )
+from rooms.rules.languages import LINK_LANGUAGES
+from rooms.rules.permissions import UploadsWriterIdentified, WriterIdentified, writer_from_request
+from rooms.selectors import agenda, join_link
+from rooms.services import audit, lifecycle, participant_add, uploads
 from teleconsultation_project.schema import BODY_ERRORS, PROVIDER_ERRORS, error_response
 
 TAGS = ["teleconsultation"]
@@ -70,7 +72,7 @@ def _actor(request) -> str | None:
     return request.user.id if request.user else None
 
 
-# Who may write (rooms/access.py): declared on every write operation.
+# Who may write (rooms/rules/permissions.py): declared on every write operation.
 WRITE_ACCESS_ERRORS = {
     401: error_response(401, "Unauthorized user", error="Unauthorized user"),
     403: error_response(
@@ -174,7 +176,7 @@ class TeleconsultationCollectionApi(APIView):
     @idempotency.idempotent
     def post(self, request):
         serializer = _valid(TeleconsultationCreateSerializer, request.data)
-        teleconsultation = services.teleconsultation_create(
+        teleconsultation = lifecycle.teleconsultation_create(
             participants=serializer.validated_data["participants"],
             schedule=serializer.schedule(),
             actor=_actor(request),
@@ -217,7 +219,7 @@ class TeleconsultationApi(APIView):
         # A poll mostly carries neither option (a cache-buster at most): nothing to validate.
         if not request.query_params.keys().isdisjoint(AccessQuerySerializer.PARAMETERS):
             query = _valid(AccessQuerySerializer, request.query_params.dict()).validated_data
-        access = selectors.teleconsultation_access(
+        access = join_link.teleconsultation_access(
             teleconsultation_id=roomId,
             caller=request.user,
             language=query.get("language"),
@@ -242,7 +244,7 @@ class TeleconsultationApi(APIView):
     @audit.api(audit.UPDATE, detail=audit.update_detail)
     def patch(self, request, roomId: str):
         serializer = _valid(TeleconsultationUpdateSerializer, request.data)
-        services.teleconsultation_update(
+        lifecycle.teleconsultation_update(
             teleconsultation_id=roomId,
             participants=serializer.validated_data.get("participants"),
             schedule=serializer.schedule(),
@@ -259,7 +261,7 @@ class TeleconsultationApi(APIView):
     )
     @audit.api(audit.DELETE)
     def delete(self, request, roomId: str):
-        services.teleconsultation_delete(
+        lifecycle.teleconsultation_delete(
             teleconsultation_id=roomId, actor=_actor(request), writer=writer_from_request(request)
         )
         return Response(status=204)
@@ -288,7 +290,7 @@ class ParticipantDataApi(APIView):
     @idempotency.idempotent
     def post(self, request, roomId: str):
         serializer = _valid(ParticipantDataSerializer, request.data)
-        additions.participant_add(
+        participant_add.participant_add(
             teleconsultation_id=roomId,
             entry=serializer.to_input(),
             actor=_actor(request),

@@ -9,14 +9,14 @@ participant is stored under the identity provider id, the one the gateway sends 
 
 from collections.abc import Sequence
 
-from rooms.directory_client import (
+from rooms.directory.client import (
     CUSTOM_IDS,
     CustomIdClient,
     DirectoryClient,
     get_custom_id_client,
     get_directory_client,
 )
-from rooms.participant_types import ParticipantInput, ResolvedParticipant, role_for
+from rooms.rules.participants import ParticipantInput, ResolvedParticipant, role_for
 from teleconsultation_project.errors import ApiError, validation_message
 from teleconsultation_project.service_config import get_service_config
 

@@ -9,9 +9,9 @@ from typing import Protocol
 
 from django.conf import settings
 
-from rooms.directory import DirectoryResolver
+from rooms.directory.lookup import DirectoryResolver
 from rooms.errors import InvalidRequest
-from rooms.participant_types import ParticipantInput, ResolvedParticipant, role_for
+from rooms.rules.participants import ParticipantInput, ResolvedParticipant, role_for
 
 __all__ = [
     "BodyResolver",

@@ -22,9 +22,9 @@ from django.db import connection
 
 from kaleyra.provider import expect_calls_at_once
 from kaleyra.retry import background_work
-from rooms import audit, maintenance
-from rooms.maintenance import Outcome, Result, Underway, leased
-from rooms.parallel import Workers
+from rooms.management.parallel import Workers
+from rooms.services import audit, support
+from rooms.services.support import Outcome, Result, Underway, leased
 
 PROGRESS_EVERY_SECONDS = 5.0
 
@@ -172,11 +172,11 @@ class Tally:
     def _start_chunk(self, chunk: list, start, workers, *, lease: str, still):
         """The chunk's leases, then `start` on the items held and still to do (None if none)."""
         names = [f"{lease}:{lease_key(item)}" for item in chunk]
-        held = maintenance.take_leases(names)
+        held = support.take_leases(names)
         mine = [(name, item) for name, item in zip(names, chunk, strict=True) if name in held]
         if still is not None and mine:
             todo = {f"{lease}:{lease_key(item)}" for item in still([item for _, item in mine])}
-            maintenance.release_leases(name for name, _ in mine if name not in todo)
+            support.release_leases(name for name, _ in mine if name not in todo)
             mine = [(name, item) for name, item in mine if name in todo]
         self.counts[Result.SKIPPED] += len(chunk) - len(mine)  # another run has it, or had it
         if not mine:
@@ -185,7 +185,7 @@ class Tally:
         try:
             return start([item for _, item in mine], workers), held_names
         except BaseException:
-            maintenance.release_leases(held_names)
+            support.release_leases(held_names)
             raise
 
     def _finish_chunks(self, in_hand: deque) -> None:
@@ -202,7 +202,7 @@ class Tally:
             for outcome in outcomes:
                 self.record(outcome)
         finally:
-            maintenance.release_leases(names)
+            support.release_leases(names)
         if underway.interrupted:
             self.interrupted = True
         self._progress()

@@ -6,9 +6,9 @@ from collections.abc import Sequence
 
 from django.db import IntegrityError
 
-from rooms.maintenance import Outcome, Result
+from rooms.domain import Teleconsultation, UserMapping
+from rooms.services.support import Outcome, Result
 from rooms.storage import get_storage
-from rooms.storage.base import Teleconsultation, UserMapping
 
 
 def store_user_mappings(rows: Sequence[tuple[str, UserMapping]], *, dry_run: bool) -> list[Outcome]:

@@ -8,9 +8,9 @@ object to store).
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
 
-from rooms.maintenance import Outcome, Result
 from rooms.mia_import import records
 from rooms.mia_import.files import Document
+from rooms.services.support import Outcome, Result
 from rooms.storage.mia_records import role_from_groups
 
 Decided = Outcome | tuple[str, object]

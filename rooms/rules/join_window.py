@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 
-from rooms.storage.base import Participant, Teleconsultation
+from rooms.domain import Participant, Teleconsultation
 
 
 def opens_at(teleconsultation: Teleconsultation) -> datetime:

@@ -1,7 +1,7 @@
 """What a participant is before and after resolution, and the Kaleyra role their groups grant.
 
-The bottom of the participant modules: `rooms.participants` (body) and `rooms.directory` (user
-directory) both build on it, and it imports neither.
+The bottom of the participant modules: `rooms.directory.resolvers` (body) and
+`rooms.directory.lookup` (user directory) both build on it, and it imports neither.
 """
 
 from collections.abc import Sequence

@@ -16,8 +16,8 @@ from django.conf import settings
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 
 from kaleyra.types import Role
+from rooms.domain import Teleconsultation
 from rooms.errors import UnauthorizedUser
-from rooms.storage.base import Teleconsultation
 from teleconsultation_project.errors import ApiError
 from teleconsultation_project.identity import Caller, is_truthy
 from teleconsultation_project.service_config import get_service_config

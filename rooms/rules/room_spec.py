@@ -1,23 +1,19 @@
-"""The Kaleyra room of a teleconsultation: what it must look like, and the provider call that
-makes it (`rooms.room_swap` is the only caller, and the only one that deletes rooms).
+"""The Kaleyra room of a teleconsultation: what it must look like (`rooms.services.room_swap`
+makes, replaces and deletes it).
 
 A room is fixed at creation (participants, roles, tools, duration), so a change that alters any
 of these means a new room. `room_signature` says whether two versions of a teleconsultation need
 different rooms.
 """
 
-import logging
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol
 
 from django.conf import settings
 
-from kaleyra.provider import get_video_provider
 from kaleyra.types import ParticipantSpec, Role, Room
 from teleconsultation_project.service_config import get_service_config
-
-logger = logging.getLogger("teleconsultation.rooms")
 
 
 class RoomMember(Protocol):
@@ -58,18 +54,6 @@ def room_signature(members: Sequence[RoomMember], start: datetime, end: datetime
 
 def has_plus(members: Sequence[RoomMember]) -> bool:
     return any(Role(member.role) is Role.PLUS for member in members)
-
-
-def create_room(members: Sequence[RoomMember], start: datetime, end: datetime, *, tag: str) -> Room:
-    """A new room; `tag` goes in its description so it can be found again (rooms.room_swap)."""
-    room = get_video_provider().create_room(
-        participants=participant_specs(members),
-        duration=room_duration(start, end),
-        live=settings.LIVE_TELECONSULTATION,
-        description=tag,
-    )
-    logger.info("Created Kaleyra room %s for %d participants", room.id, len(members))
-    return room
 
 
 def links_by_user(room: Room) -> dict[str, str]:

@@ -1,10 +1,10 @@
 """Reads of the teleconsultation domain: what a participant may see.
 
 `teleconsultation_access` is the GET endpoint: one storage read (one SQL query) and at most one
-provider call, none while the room's details are cached (`rooms.room_details`). A participant's
-join link is handed out only when the room exists and the join window is open
-(`rooms.join_window`); before that the answer says from when it will be, after it since when it
-is closed.
+provider call, none while the room's details are cached (`rooms.selectors.room_details`). A
+participant's join link is handed out only when the room exists and the join window is open
+(`rooms.rules.join_window`); before that the answer says from when it will be, after it since when
+it is closed.
 """
 
 from dataclasses import dataclass
@@ -13,10 +13,10 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from django.utils import timezone
 
-from rooms import join_window
 from rooms.errors import TeleconsultationNotFound, UnauthorizedUser
-from rooms.languages import link_language
-from rooms.room_details import room_details
+from rooms.rules import join_window
+from rooms.rules.languages import link_language
+from rooms.selectors.room_details import room_details
 from rooms.storage import get_storage
 from teleconsultation_project.identity import Caller
 from teleconsultation_project.service_config import get_service_config

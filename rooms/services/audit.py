@@ -2,7 +2,7 @@
 logs and stored through `rooms.storage` (`record_audit`).
 
 Every API write and every join-link hand-out (`api`), every support operation
-(`rooms.maintenance`) and every command run records one entry. An entry holds ids, counts and
+(`rooms.services.support`) and every command run records one entry. An entry holds ids, counts and
 outcomes, never personal data (no names, no links). The request id and the client type come from
 the context: the request being served, or the `channel` an admin action or a command opened.
 Recording never fails what it records: a storage failure is a logged warning.
@@ -18,8 +18,8 @@ from contextlib import contextmanager
 from django.conf import settings
 from django.utils import timezone
 
+from rooms.domain import AuditEntry
 from rooms.storage import get_storage
-from rooms.storage.base import AuditEntry
 from rooms.storage.ids import is_teleconsultation_id
 from teleconsultation_project.logs import request_id_var
 
@@ -149,7 +149,7 @@ def api(action: str, *, detail: Detail | None = None, handouts_only: bool = Fals
 
 def link_handed_out(request, teleconsultation_id: str, caller_id: str) -> None:
     """The entry of a GET that handed out a join link, as `api(LINK_HANDED_OUT,
-    handouts_only=True)` records it; for `rooms.poll`, which answers GETs ahead of the view."""
+    handouts_only=True)` records it; for `rooms.api.poll`, which answers GETs ahead of the view."""
     token = _client_type.set(_request_client_type(request))
     try:
         record(

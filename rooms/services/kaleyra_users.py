@@ -15,9 +15,9 @@ from django.conf import settings
 from kaleyra.ids import kaleyra_user_id_for
 from kaleyra.provider import get_video_provider
 from kaleyra.types import Role
-from rooms import parallel
+from rooms.domain import UserMapping
+from rooms.management import parallel
 from rooms.storage import get_storage
-from rooms.storage.base import UserMapping
 
 
 class Person(Protocol):

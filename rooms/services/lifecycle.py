@@ -1,8 +1,9 @@
 """The teleconsultation lifecycle: create, change, delete, and a fresh room for support work.
 
 Each write reads and validates, makes sure every participant has a Kaleyra user (safe to repeat),
-then lets `rooms.room_swap` create, replace or delete the Kaleyra room, so no failure half-way
-leaves an orphaned room or a lost teleconsultation. Adding a participant is `rooms.additions`.
+then lets `rooms.services.room_swap` create, replace or delete the Kaleyra room, so no failure
+half-way leaves an orphaned room or a lost teleconsultation. Adding a participant is
+`rooms.services.participant_add`.
 """
 
 import logging
@@ -11,13 +12,14 @@ from dataclasses import replace
 
 from django.utils import timezone
 
-from rooms import access, room_swap, video_rooms
-from rooms.access import Writer
+from rooms.domain import State, Teleconsultation
 from rooms.errors import Conflict, InvalidRequest, Locked, TeleconsultationNotFound
-from rooms.participant_sets import ParticipantsInput, members_of, refuse_without_plus, resolve
-from rooms.schedule import ScheduleInput, changed_schedule, new_schedule
+from rooms.rules import permissions, room_spec
+from rooms.rules.permissions import Writer
+from rooms.rules.schedule import ScheduleInput, changed_schedule, new_schedule
+from rooms.services import room_swap
+from rooms.services.participants import ParticipantsInput, members_of, refuse_without_plus, resolve
 from rooms.storage import get_storage
-from rooms.storage.base import State, Teleconsultation
 from teleconsultation_project.errors import ApiError
 
 logger = logging.getLogger("teleconsultation.rooms")
@@ -48,7 +50,7 @@ def teleconsultation_create(
     writer: Writer | None = None,
 ) -> Teleconsultation:
     """A new teleconsultation; its room is created now if every participant is already known."""
-    access.require_create(writer)
+    permissions.require_create(writer)
     start, end = new_schedule(schedule, now=timezone.now())
     resolved = resolve(participants, headers=headers or {})
     refuse_without_plus(resolved, number=participants.number, operation="POST /teleconsultation")
@@ -66,7 +68,7 @@ def teleconsultation_create(
         made = room_swap.create_room(teleconsultation, reason="created")
         room = made[0]
         teleconsultation = replace(teleconsultation, kaleyra_room_id=room.id).with_links(
-            video_rooms.links_by_user(room)
+            room_spec.links_by_user(room)
         )
     try:
         teleconsultation = get_storage().insert(teleconsultation, forget=[made[1]] if made else [])
@@ -94,14 +96,14 @@ def teleconsultation_update(
     writer: Writer | None = None,
 ) -> Teleconsultation:
     """Applies a PATCH; replaces the Kaleyra room only when the change alters it."""
-    access.require_identity(writer)
+    permissions.require_identity(writer)
     members = number = found = None
     if participants is not None:
         # Who may write is known before the directory is asked or any Kaleyra user is made.
         found = get_storage().find(teleconsultation_id)
         if found is None:
             raise TeleconsultationNotFound(teleconsultation_id)
-        access.require_write(writer, found)
+        permissions.require_write(writer, found)
         # Once per request: a retry after a concurrent change must not ask the directory again.
         resolved = resolve(participants, headers=headers or {})
         refuse_without_plus(
@@ -110,7 +112,7 @@ def teleconsultation_update(
         number = participants.number
 
     def target(current: Teleconsultation) -> Teleconsultation:
-        access.require_write(writer, current)
+        permissions.require_write(writer, current)
         now = timezone.now()
         if current.locked(now=now):
             raise Locked(current.immutable_from)
@@ -140,10 +142,10 @@ def teleconsultation_delete(
     """Moves the teleconsultation to TRASH (kept) and deletes its Kaleyra room: True when the room
     is gone, False when it could not be deleted now (recorded for `reconcile_rooms`), None when
     there was no room."""
-    access.require_identity(writer)
+    permissions.require_identity(writer)
 
     def target(fresh: Teleconsultation) -> Teleconsultation:
-        access.require_write(writer, fresh)
+        permissions.require_write(writer, fresh)
         return replace(fresh, state=State.TRASH)
 
     _, room_id, deleted = room_swap.remove_room(

@@ -1,23 +1,24 @@
 """Adding one participant (POST /teleconsultation/{id}/participants/data).
 
 The participant that completes the teleconsultation makes its room. That addition stores the
-participant and a *room claim* in one write, then has `rooms.room_swap` create the room and attach
-it only while the claim is still its own: two concurrent additions never create two rooms. When
-the provider fails, the participant is taken out again, so the request can be repeated.
+participant and a *room claim* in one write, then has `rooms.services.room_swap` create the room and
+attach it only while the claim is still its own: two concurrent additions never create two rooms.
+When the provider fails, the participant is taken out again, so the request can be repeated.
 """
 
 import secrets
 from dataclasses import replace
 
 from kaleyra.errors import KaleyraError
-from rooms import access, room_swap
-from rooms.access import Writer
+from rooms.directory.resolvers import ParticipantInput, get_participant_resolver
+from rooms.domain import Teleconsultation, Write
 from rooms.errors import Conflict, TeleconsultationNotFound
-from rooms.participant_sets import members_of, refuse_without_plus
-from rooms.participants import ParticipantInput, get_participant_resolver
-from rooms.services import actor_name, log_event
+from rooms.rules import permissions
+from rooms.rules.permissions import Writer
+from rooms.services import room_swap
+from rooms.services.lifecycle import actor_name, log_event
+from rooms.services.participants import members_of, refuse_without_plus
 from rooms.storage import get_storage
-from rooms.storage.base import Teleconsultation, Write
 
 
 def no_plus_operation(teleconsultation_id: str) -> str:
@@ -34,12 +35,12 @@ def participant_add(
     writer: Writer | None = None,
 ) -> Teleconsultation:
     """Adds one participant; the one that completes the teleconsultation creates its room."""
-    access.require_identity(writer)
+    permissions.require_identity(writer)
     storage = get_storage()
     current = storage.find(teleconsultation_id)
     if current is None:
         raise TeleconsultationNotFound(teleconsultation_id)
-    access.require_write(writer, current)
+    permissions.require_write(writer, current)
     _check_can_add(current, entry.external_id)
     resolved = get_participant_resolver().resolve(
         [entry], field="body", request_headers=headers or {}
@@ -56,7 +57,7 @@ def participant_add(
     def add(fresh: Teleconsultation | None) -> Write:
         if fresh is None:
             raise TeleconsultationNotFound(teleconsultation_id)
-        access.require_write(writer, fresh)
+        permissions.require_write(writer, fresh)
         _check_can_add(fresh, newcomer.external_id)
         members = (*fresh.participants, newcomer)
         refuse_without_plus(

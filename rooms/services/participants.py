@@ -4,11 +4,15 @@ refused when a complete visit would have no plus user, and given their Kaleyra u
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from rooms import video_rooms
+from rooms.directory.resolvers import (
+    ParticipantInput,
+    ResolvedParticipant,
+    get_participant_resolver,
+)
+from rooms.domain import Participant
 from rooms.errors import InvalidRequest, NoPlusUser
-from rooms.participants import ParticipantInput, ResolvedParticipant, get_participant_resolver
-from rooms.storage.base import Participant
-from rooms.users import kaleyra_users_for
+from rooms.rules import room_spec
+from rooms.services.kaleyra_users import kaleyra_users_for
 
 MIN_PARTICIPANTS, MAX_PARTICIPANTS = 2, 25
 
@@ -68,5 +72,5 @@ def resolve(participants: ParticipantsInput, *, headers: dict) -> list[ResolvedP
 
 def refuse_without_plus(people: Sequence, *, number: int, operation: str) -> None:
     """A complete teleconsultation needs a plus user; checked before anything is created."""
-    if len(people) == number and not video_rooms.has_plus(people):
+    if len(people) == number and not room_spec.has_plus(people):
         raise NoPlusUser(operation)

@@ -17,13 +17,16 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import CancelledError, Future
 from dataclasses import replace
 
+from django.conf import settings
+
 from kaleyra.errors import KaleyraBadRequest, KaleyraError, KaleyraNotFound
 from kaleyra.provider import get_video_provider
 from kaleyra.types import Room
-from rooms import room_details, video_rooms
+from rooms.domain import Change, JobKind, RoomJob, Teleconsultation, Write
 from rooms.errors import TeleconsultationNotFound
+from rooms.rules import room_spec
+from rooms.selectors import room_details
 from rooms.storage import get_storage
-from rooms.storage.base import Change, JobKind, RoomJob, Teleconsultation, Write
 from teleconsultation_project.errors import ApiError
 
 logger = logging.getLogger("teleconsultation.rooms")
@@ -52,9 +55,7 @@ def create_room(wanted: Teleconsultation, *, reason: str) -> tuple[Room, RoomJob
     storage = get_storage()
     storage.record_jobs([intent])
     try:
-        room = video_rooms.create_room(
-            wanted.participants, wanted.start, wanted.end, tag=intent.key
-        )
+        room = _make_room(wanted, tag=intent.key)
     except KaleyraBadRequest:
         storage.forget_jobs([intent])  # refused outright: nothing was made
         raise
@@ -121,7 +122,7 @@ def _attempt_swap(teleconsultation_id: str, *, target, actor: str, reason: str, 
         if keep:
             links = {member.kaleyra_user_id: member.access_link for member in fresh.participants}
         else:
-            links = video_rooms.links_by_user(made[0]) if made else {}
+            links = room_spec.links_by_user(made[0]) if made else {}
         room_id = old_room if keep else (made[0].id if made else None)
         after = replace(again, kaleyra_room_id=room_id, room_claim=None).with_links(links)
         replaced = old_room and not keep
@@ -147,9 +148,9 @@ def _attempt_swap(teleconsultation_id: str, *, target, actor: str, reason: str, 
 
 
 def _same_room(one: Teleconsultation, other: Teleconsultation) -> bool:
-    return one.complete and video_rooms.room_signature(
+    return one.complete and room_spec.room_signature(
         one.participants, one.start, one.end
-    ) == video_rooms.room_signature(other.participants, other.start, other.end)
+    ) == room_spec.room_signature(other.participants, other.start, other.end)
 
 
 def _fits(again: Teleconsultation, wanted: Teleconsultation, made, keep: bool) -> bool:
@@ -260,8 +261,8 @@ def _keep_for_reconcile(job: RoomJob, exc: KaleyraError) -> None:
 
 
 class RoomDeletions:
-    """Rooms being deleted on Kaleyra by `workers` (a `rooms.parallel.Workers`) while the caller
-    goes on: a support command writes its next chunk meanwhile. The provider's first failure
+    """Rooms being deleted on Kaleyra by `workers` (a `rooms.management.parallel.Workers`) while the
+    caller goes on: a support command writes its next chunk meanwhile. The provider's first failure
     cancels the calls not started yet (this chunk's and the next's): a provider in trouble is
     not hammered. `settle()` waits for them, then forgets the deleted rooms' pending deletions in
     one write and keeps each failed one for reconcile, as `delete_room` does."""
@@ -338,3 +339,15 @@ def finish_room_deletions(jobs: Sequence[RoomJob], *, workers) -> tuple[set[str]
     storage.forget_jobs([job for job in jobs if job.key in in_use])
     doomed = [job for job in jobs if job.key not in in_use]
     return in_use, RoomDeletions(doomed, workers=workers)
+
+
+def _make_room(wanted: Teleconsultation, *, tag: str) -> Room:
+    """A new Kaleyra room for `wanted`; `tag` goes in its description so it can be found again."""
+    room = get_video_provider().create_room(
+        participants=room_spec.participant_specs(wanted.participants),
+        duration=room_spec.room_duration(wanted.start, wanted.end),
+        live=settings.LIVE_TELECONSULTATION,
+        description=tag,
+    )
+    logger.info("Created Kaleyra room %s for %d participants", room.id, len(wanted.participants))
+    return room

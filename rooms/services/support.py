@@ -4,7 +4,7 @@ The admin actions and the management commands both call these, so an item is han
 happened is worded, the same way whichever of them asked. Nothing here raises for a service
 refusal or a provider failure: each becomes an outcome, and `provider_failed` tells a long run
 that it should stop rather than keep calling a provider in trouble. Each operation records its
-outcome in the audit trail (`rooms.audit`), whoever asked.
+outcome in the audit trail (`rooms.services.audit`), whoever asked.
 """
 
 import enum
@@ -21,10 +21,10 @@ from django.utils import timezone
 
 from kaleyra.errors import KaleyraBadRequest, KaleyraError, KaleyraNotFound
 from kaleyra.provider import get_video_provider
-from rooms import audit, room_swap, services, uploads
+from rooms.domain import JobKind, RoomJob
 from rooms.errors import TeleconsultationNotFound
+from rooms.services import audit, lifecycle, room_swap, uploads
 from rooms.storage import get_storage
-from rooms.storage.base import JobKind, RoomJob
 from teleconsultation_project.errors import ApiError, provider_trouble
 
 
@@ -79,7 +79,7 @@ def _audited(action: str, *, subject=lambda teleconsultation_id: teleconsultatio
 def move_to_trash(teleconsultation_id: str, *, actor: str) -> Outcome:
     """Deletes the Kaleyra room and moves the teleconsultation to TRASH."""
     try:
-        room_deleted = services.teleconsultation_delete(
+        room_deleted = lifecycle.teleconsultation_delete(
             teleconsultation_id=teleconsultation_id, actor=actor
         )
     except ApiError as exc:
@@ -89,7 +89,7 @@ def move_to_trash(teleconsultation_id: str, *, actor: str) -> Outcome:
 
 def move_chunk_to_trash(teleconsultation_ids: Sequence[str], *, actor: str, workers) -> "Underway":
     """`move_to_trash` of a chunk: one write moves them all, `workers` delete their rooms."""
-    removed, deletions = services.teleconsultations_delete(
+    removed, deletions = lifecycle.teleconsultations_delete(
         teleconsultation_ids=teleconsultation_ids, actor=actor, workers=workers
     )
 
@@ -169,7 +169,7 @@ def delete_uploads(teleconsultation_id: str, *, actor: str, force: bool) -> Outc
 def recreate_room(teleconsultation_id: str, *, actor: str) -> Outcome:
     """Gives a complete teleconsultation a new Kaleyra room; the old one, if any, is deleted."""
     try:
-        room_id = services.recreate_room(teleconsultation_id=teleconsultation_id, actor=actor)
+        room_id = lifecycle.recreate_room(teleconsultation_id=teleconsultation_id, actor=actor)
     except TeleconsultationNotFound:
         return Outcome(
             Result.SKIPPED,

@@ -14,9 +14,10 @@ from django.conf import settings
 from kaleyra import deadline
 from kaleyra.errors import KaleyraDeadlineExceeded, KaleyraError, KaleyraNotFound
 from kaleyra.provider import get_video_provider
-from rooms import access, parallel
-from rooms.access import Writer
 from rooms.errors import TeleconsultationNotFound
+from rooms.management import parallel
+from rooms.rules import permissions
+from rooms.rules.permissions import Writer
 from rooms.storage import get_storage
 
 logger = logging.getLogger("teleconsultation.uploads")
@@ -43,11 +44,11 @@ def uploads_delete(
     contract answers before any lookup then)."""
     if not (settings.TELECONSULTATION_DELETE_UPLOADS or force):
         return None
-    access.require_identity(writer)
+    permissions.require_identity(writer)
     teleconsultation = get_storage().find(teleconsultation_id, include_trash=include_trash)
     if teleconsultation is None:
         raise TeleconsultationNotFound(teleconsultation_id)
-    access.require_write(writer, teleconsultation)
+    permissions.require_write(writer, teleconsultation)
     if not teleconsultation.kaleyra_room_id:
         return UploadsDeletion(total=0, deleted=0)
     provider = get_video_provider()

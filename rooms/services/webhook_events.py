@@ -15,9 +15,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from kaleyra.webhooks import WebhookEnvelope, WebhookPayloadError
-from rooms import audit, room_details
+from rooms.domain import Teleconsultation, WebhookEvent, Write
+from rooms.selectors import room_details
+from rooms.services import audit
 from rooms.storage import get_storage
-from rooms.storage.base import Teleconsultation, WebhookEvent, Write
 
 logger = logging.getLogger("teleconsultation.webhooks")
 

@@ -1,5 +1,5 @@
 """Where teleconsultations live: `STORAGE_BACKEND=django` (this service's database, the default)
-or `crud` (Mia's CRUD Service over HTTP). Both take and return `rooms.storage.base`'s objects."""
+or `crud` (Mia's CRUD Service over HTTP). Both take and return `rooms.domain`'s objects."""
 
 from functools import cache
 
@@ -7,7 +7,7 @@ from django.conf import settings
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 
-from rooms.storage.base import Storage
+from rooms.domain import Storage
 
 
 @cache

@@ -16,7 +16,7 @@ from django.conf import settings
 
 from crud.client import CrudClient
 from crud.errors import CrudConflict, CrudError
-from rooms.storage.base import (
+from rooms.domain import (
     AuditEntry,
     Change,
     JobKind,

@@ -18,7 +18,7 @@ from django.db.models import Count, F, Q
 from django.utils import timezone
 
 from rooms import models
-from rooms.storage.base import (
+from rooms.domain import (
     AuditEntry,
     Change,
     JobKind,

@@ -9,7 +9,7 @@ without them is read through the user map (Kaleyra user id -> external id) and t
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 
-from rooms.storage.base import Participant, State, Teleconsultation, UserMapping
+from rooms.domain import Participant, State, Teleconsultation, UserMapping
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 

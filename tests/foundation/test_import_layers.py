@@ -50,7 +50,7 @@ def test_the_floor_imports_only_the_standard_library():
 
 def test_the_check_sees_imports_at_the_top_and_inside_functions():
     source = (
-        "import rooms.services\n"
+        "import rooms.services.lifecycle\n"
         "from teleconsultation_project.logs import request_id_var\n"
         "def lazy():\n"
         "    from settings_api import apis\n"

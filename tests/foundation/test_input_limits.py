@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from rooms.errors import InvalidRequest
-from rooms.schedule import ScheduleInput, changed_schedule, new_schedule
+from rooms.rules.schedule import ScheduleInput, changed_schedule, new_schedule
 from teleconsultation_project.identity import parse_properties
 from teleconsultation_project.parsers import MAX_JSON_DEPTH, TooDeep, loads, nesting_depth
 from tests.rooms.conftest import body, doctor, iso, patient

@@ -109,8 +109,8 @@ def mapping(external_id: str):
 
 def jobs(kind: str) -> list:
     """Every room job of a kind ("room_deletion", "room_intent")."""
+    from rooms.domain import JobKind
     from rooms.storage import get_storage
-    from rooms.storage.base import JobKind
 
     return [job for batch in get_storage().job_batches(JobKind(kind)) for job in batch]
 

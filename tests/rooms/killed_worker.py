@@ -82,8 +82,8 @@ def kill(operation: str) -> None:
 
 
 def stored_state() -> dict:
+    from rooms.domain import JobKind
     from rooms.storage import get_storage
-    from rooms.storage.base import JobKind
 
     storage = get_storage()
     visits = {}

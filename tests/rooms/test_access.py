@@ -7,8 +7,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from kaleyra.ids import kaleyra_user_id_for
+from rooms.domain import Write
 from rooms.storage import get_storage
-from rooms.storage.base import Write
 from tests.rooms.conftest import NOW, doctor, patient, stored
 
 pytestmark = [
@@ -182,7 +182,7 @@ def test_get_costs_one_query_and_one_provider_call(
 ):
     simulator.reset_call_log()
     # The visit and its participants in one LEFT JOIN (Django backend), plus the audit entry of
-    # the link handed out (rooms/audit.py): the one write a GET makes.
+    # the link handed out (rooms/services/audit.py): the one write a GET makes.
     with django_assert_num_queries(2) as queries:
         assert get(api, started, "patient-1").status_code == 200
     assert queries.captured_queries[0]["sql"].lstrip().upper().startswith("SELECT")

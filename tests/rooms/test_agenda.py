@@ -5,7 +5,7 @@ from datetime import timedelta
 
 import pytest
 
-from rooms.agenda import encode_cursor
+from rooms.selectors.agenda import encode_cursor
 from rooms.storage import get_storage
 from tests.rooms.conftest import NOW, START, doctor, patient
 

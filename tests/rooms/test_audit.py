@@ -12,9 +12,9 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from rooms import audit
+from rooms.domain import AuditEntry
+from rooms.services import audit
 from rooms.storage import get_storage
-from rooms.storage.base import AuditEntry
 from rooms.storage.django import DjangoStorage
 from tests.rooms.conftest import NOW, START, doctor, patient, stored
 
@@ -208,12 +208,12 @@ def test_an_audit_failure_never_fails_the_request(api, monkeypatch, caplog):
 
 
 def test_an_unexpected_error_is_recorded_as_a_500(api, visit, monkeypatch):
-    from rooms import services
+    from rooms.services import lifecycle
 
     def crash(**kwargs):
         raise RuntimeError("bug")
 
-    monkeypatch.setattr(services, "teleconsultation_delete", crash)
+    monkeypatch.setattr(lifecycle, "teleconsultation_delete", crash)
     assert api.delete(f"/teleconsultation/{visit}").status_code == 500
     assert only(audit.DELETE).outcome == "500"
 

@@ -9,9 +9,9 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.utils import timezone
 
-from rooms import maintenance
+from rooms.domain import JobKind, RoomJob, Write
+from rooms.services import support
 from rooms.storage import get_storage
-from rooms.storage.base import JobKind, RoomJob, Write
 from tests.rooms.conftest import NOW, doctor, jobs, links, patient, stored, visit_count
 
 pytestmark = [pytest.mark.usefixtures("storage_backend"), pytest.mark.django_db]
@@ -202,9 +202,9 @@ def test_cleanup_interrupted_reports_what_it_did_and_a_rerun_finishes(visits, cl
         return move
 
     # An item at a time (the CRUD backend), or a chunk of one at --concurrency 1 (Django).
-    real = {name: getattr(maintenance, name) for name in ("move_to_trash", "move_chunk_to_trash")}
+    real = {name: getattr(support, name) for name in ("move_to_trash", "move_chunk_to_trash")}
     for name, operation in real.items():
-        monkeypatch.setattr(maintenance, name, interrupted_on_the_second(operation))
+        monkeypatch.setattr(support, name, interrupted_on_the_second(operation))
     out, _err, message = run_failing(
         "cleanup_teleconsultations", "--older-than-days", "1", "--concurrency", "1"
     )
@@ -213,7 +213,7 @@ def test_cleanup_interrupted_reports_what_it_did_and_a_rerun_finishes(visits, cl
     assert jobs("lease") == []
 
     for name, operation in real.items():
-        monkeypatch.setattr(maintenance, name, operation)
+        monkeypatch.setattr(support, name, operation)
     out, _err = run("cleanup_teleconsultations", "--older-than-days", "1")
     assert "Summary: 2 done" in out
     assert all(state_of(t) == "TRASH" for t in ended)

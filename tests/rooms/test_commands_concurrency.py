@@ -17,9 +17,9 @@ from django.db import connection
 from django.db.utils import OperationalError
 
 from kaleyra.simulator.inprocess import InProcessSimulator
-from rooms import maintenance
+from rooms.domain import JobKind, RoomJob
+from rooms.services import support
 from rooms.storage import get_storage
-from rooms.storage.base import JobKind, RoomJob
 from tests.rooms.conftest import NOW, doctor, jobs, patient, stored
 from tests.rooms.test_commands import run, run_failing
 
@@ -172,7 +172,7 @@ def test_an_interruption_that_leaves_the_connection_unusable_still_ends_in_order
     if storage_backend != "django":
         pytest.skip("about this service's own database connection")
     visits = ended(12)
-    real_take = maintenance.take_leases
+    real_take = support.take_leases
     broken = []
 
     def interrupted_on_the_second_chunk(names):
@@ -189,7 +189,7 @@ def test_an_interruption_that_leaves_the_connection_unusable_still_ends_in_order
             raise OperationalError("sending query failed: another command is already in progress")
         return execute(sql, params, many, context)
 
-    monkeypatch.setattr(maintenance, "take_leases", interrupted_on_the_second_chunk)
+    monkeypatch.setattr(support, "take_leases", interrupted_on_the_second_chunk)
     with connection.execute_wrapper(refused_on_the_broken_connection):
         out, _err, message = run_failing(*CLEANUP, "--concurrency", "3")
 

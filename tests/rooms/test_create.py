@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from kaleyra.ids import kaleyra_user_id_for
-from rooms.apis import CREATE_EXAMPLE
+from rooms.api.teleconsultations import CREATE_EXAMPLE
 from rooms.storage import get_storage
 from tests.rooms.conftest import (
     NOW,
@@ -243,7 +243,7 @@ def test_a_too_short_duration_in_seconds_is_reported_against_that_field(api, sec
 
 def test_the_schedule_rules_name_duration_in_seconds_when_the_end_came_from_it():
     """The service-level check (admin, commands, a future caller) names the same field."""
-    from rooms.schedule import ScheduleInput, new_schedule
+    from rooms.rules.schedule import ScheduleInput, new_schedule
     from teleconsultation_project.errors import ApiError
 
     with pytest.raises(ApiError) as error:

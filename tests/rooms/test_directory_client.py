@@ -7,7 +7,7 @@ import pytest
 import requests
 import responses
 
-from rooms.directory_client import get_directory_client
+from rooms.directory.client import get_directory_client
 from teleconsultation_project.errors import ApiError
 from teleconsultation_project.logs import request_id_var
 

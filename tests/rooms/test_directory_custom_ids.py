@@ -10,7 +10,7 @@ import requests
 import responses
 from django.core.exceptions import ImproperlyConfigured
 
-from rooms.directory_client import CustomIdClient
+from rooms.directory.client import CustomIdClient
 from tests.rooms.conftest import START, iso, stored, visit_count
 from tests.rooms.test_directory_client import USERS_URL, auth0_user
 

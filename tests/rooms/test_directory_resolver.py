@@ -4,8 +4,8 @@ import pytest
 import responses
 
 from kaleyra.types import Role
-from rooms.directory import DirectoryResolver
-from rooms.participants import ParticipantInput, get_participant_resolver
+from rooms.directory.lookup import DirectoryResolver
+from rooms.directory.resolvers import ParticipantInput, get_participant_resolver
 from teleconsultation_project.errors import ApiError
 from tests.rooms.test_directory_client import USERS_URL, auth0_user
 

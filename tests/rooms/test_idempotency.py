@@ -1,6 +1,6 @@
-"""Idempotency-Key on POST /teleconsultation and POST …/participants/data (rooms/idempotency.py):
-a repeat within 24 hours replays the first answer and makes nothing; keys are per caller; old
-ones are purged by cleanup_teleconsultations."""
+"""Idempotency-Key on POST /teleconsultation and POST …/participants/data
+(rooms/api/idempotency.py): a repeat within 24 hours replays the first answer and makes nothing;
+keys are per caller; old ones are purged by cleanup_teleconsultations."""
 
 import json
 import threading
@@ -11,7 +11,7 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 
-from rooms import services
+from rooms.services import lifecycle
 from tests.conftest import GatewayClient
 from tests.rooms.conftest import NOW, body, doctor, jobs, patient, stored, visit_count
 
@@ -61,7 +61,7 @@ def test_the_same_key_with_another_body_is_a_422_and_makes_nothing(api, simulato
 
 
 def test_a_repeat_while_the_first_is_still_running_is_a_409(api, simulator, monkeypatch):
-    create = services.teleconsultation_create
+    create = lifecycle.teleconsultation_create
     repeats = []
 
     def create_while_repeated(**kwargs):
@@ -69,7 +69,7 @@ def test_a_repeat_while_the_first_is_still_running_is_a_409(api, simulator, monk
         repeats.append(post(GatewayClient()))
         return create(**kwargs)
 
-    monkeypatch.setattr(services, "teleconsultation_create", create_while_repeated)
+    monkeypatch.setattr(lifecycle, "teleconsultation_create", create_while_repeated)
     first = post(api)
     assert first.status_code == 201
     assert [repeat.status_code for repeat in repeats] == [409]
@@ -182,7 +182,7 @@ def test_cleanup_erases_the_keys_older_than_24_hours_on_every_run(api, simulator
 @pytest.mark.postgres_only
 @pytest.mark.django_db(transaction=True)
 def test_two_requests_at_once_make_one_visit(simulator, monkeypatch):
-    create = services.teleconsultation_create
+    create = lifecycle.teleconsultation_create
     first_inside, repeat_answered = threading.Event(), threading.Event()
 
     def slow_create(**kwargs):
@@ -190,7 +190,7 @@ def test_two_requests_at_once_make_one_visit(simulator, monkeypatch):
         assert repeat_answered.wait(10)
         return create(**kwargs)
 
-    monkeypatch.setattr(services, "teleconsultation_create", slow_create)
+    monkeypatch.setattr(lifecycle, "teleconsultation_create", slow_create)
     answers = {}
 
     def first():

@@ -11,8 +11,8 @@ from django.core.management import call_command, execute_from_command_line
 from django.core.management.base import CommandError
 from django.db import connection
 
+from rooms.domain import State, UserMapping
 from rooms.storage import get_storage
-from rooms.storage.base import State, UserMapping
 from rooms.storage.mia_records import parse_date
 from tests.rooms.conftest import mapping, stored, visit_count
 

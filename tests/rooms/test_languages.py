@@ -2,7 +2,7 @@
 
 import pytest
 
-from rooms.languages import is_language_tag, link_language
+from rooms.rules.languages import is_language_tag, link_language
 
 
 @pytest.mark.parametrize(

@@ -20,8 +20,8 @@ from django.conf import settings as django_settings
 
 from kaleyra.client import KaleyraClient
 from kaleyra.errors import KaleyraNotFound
+from rooms.domain import Write
 from rooms.storage import get_storage
-from rooms.storage.base import Write
 from tests.rooms.conftest import body, doctor, jobs, links, patient, stored, visit_count
 from tests.rooms.orphans import fail_fast, orphan_rooms, reconcile, tag_of
 

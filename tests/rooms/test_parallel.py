@@ -1,5 +1,5 @@
-"""Independent provider calls made at once (rooms/parallel.py): bounded, in order, in the caller's
-context, and leaving no database connection open behind them."""
+"""Independent provider calls made at once (rooms/management/parallel.py): bounded, in order, in the
+caller's context, and leaving no database connection open behind them."""
 
 import threading
 import time
@@ -8,7 +8,7 @@ import pytest
 from django.db import connections
 
 from kaleyra import deadline
-from rooms import parallel
+from rooms.management import parallel
 from teleconsultation_project.logs import request_id_var
 
 

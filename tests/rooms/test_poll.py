@@ -1,4 +1,4 @@
-"""The poll served ahead of the stack (rooms/poll.py) answers exactly as the DRF view does.
+"""The poll served ahead of the stack (rooms/api/poll.py) answers exactly as the DRF view does.
 
 Each request is sent twice, once through the service as configured and once with the poll
 middleware taken out (so the view answers), and the two answers must be the same bytes: status,
@@ -13,15 +13,16 @@ import pytest
 from django.conf import settings as django_settings
 from prometheus_client import REGISTRY
 
-from rooms import apis, selectors
+from rooms.api import teleconsultations
+from rooms.domain import StorageUnavailable
+from rooms.selectors import join_link
 from rooms.storage import get_storage
-from rooms.storage.base import StorageUnavailable
 from tests.conftest import GatewayClient
 from tests.rooms.conftest import NOW
 
 pytestmark = [pytest.mark.usefixtures("storage_backend"), pytest.mark.django_db]
 
-POLL = "rooms.poll.PollMiddleware"
+POLL = "rooms.api.poll.PollMiddleware"
 PATIENT = {"HTTP_MIAUSERID": "patient-1", "HTTP_MIAUSERGROUPS": "customer"}
 DOCTOR = {"HTTP_MIAUSERID": "doctor-1", "HTTP_MIAUSERGROUPS": "doctor"}
 
@@ -30,13 +31,13 @@ DOCTOR = {"HTTP_MIAUSERID": "doctor-1", "HTTP_MIAUSERGROUPS": "doctor"}
 def view_dispatches(monkeypatch):
     """The paths the DRF view was asked to answer."""
     seen = []
-    dispatch = apis.TeleconsultationApi.dispatch
+    dispatch = teleconsultations.TeleconsultationApi.dispatch
 
     def counted(view, request, *args, **kwargs):
         seen.append(request.path)
         return dispatch(view, request, *args, **kwargs)
 
-    monkeypatch.setattr(apis.TeleconsultationApi, "dispatch", counted)
+    monkeypatch.setattr(teleconsultations.TeleconsultationApi, "dispatch", counted)
     return seen
 
 
@@ -165,7 +166,7 @@ def test_failures_are_answered_as_the_view_does(settings, visit, monkeypatch, fa
         def find(self, *args, **kwargs):
             raise failure
 
-    monkeypatch.setattr(selectors, "get_storage", Failing)
+    monkeypatch.setattr(join_link, "get_storage", Failing)
     answered, body, *_ = same_answer(settings, f"/teleconsultation/{visit}", **PATIENT)
     assert answered == status and b"a bug" not in body
 

@@ -15,9 +15,9 @@ from django.test import Client
 
 from kaleyra.provider import get_video_provider
 from kaleyra.types import ParticipantSpec, Role
-from rooms import room_swap
+from rooms.domain import JobKind, RoomJob, Write
+from rooms.services import room_swap
 from rooms.storage import get_storage
-from rooms.storage.base import JobKind, RoomJob, Write
 from rooms.storage.django import DjangoStorage
 from tests.conftest import GatewayClient
 from tests.rooms.conftest import (

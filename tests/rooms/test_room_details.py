@@ -1,5 +1,5 @@
-"""The room details GET shows, cached per room (rooms/room_details.py): polls cost Kaleyra one call
-per room and TTL, a burst of polls one call in all, and a replaced room's details are never
+"""The room details GET shows, cached per room (rooms/selectors/room_details.py): polls cost Kaleyra
+one call per room and TTL, a burst of polls one call in all, and a replaced room's details are never
 shown."""
 
 import threading
@@ -10,7 +10,7 @@ from django.core.cache import cache
 from django.test import Client
 
 from kaleyra.provider import get_video_provider
-from rooms import room_details
+from rooms.selectors import room_details
 from tests.rooms.conftest import doctor, patient, stored
 
 pytestmark = [pytest.mark.usefixtures("storage_backend")]

@@ -13,12 +13,13 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from rooms import maintenance, room_details
-from rooms.access import Forbidden
+from rooms.domain import AuditEntry, JobKind, RoomJob, State, Write
 from rooms.errors import TeleconsultationNotFound
-from rooms.parallel import Workers
+from rooms.management.parallel import Workers
+from rooms.rules.permissions import Forbidden
+from rooms.selectors import room_details
+from rooms.services import support
 from rooms.storage import get_storage
-from rooms.storage.base import AuditEntry, JobKind, RoomJob, State, Write
 from tests.rooms.conftest import NOW, doctor, jobs, patient, stored
 
 pytestmark = [pytest.mark.usefixtures("storage_backend"), pytest.mark.django_db]
@@ -108,7 +109,7 @@ def test_take_leases_skips_those_another_run_holds_and_takes_over_dead_ones(cloc
     stale_before = timezone.now() - timedelta(minutes=10)
     assert storage.take_leases(["a", "b"], stale_before=stale_before) == {"a", "b"}
     assert sorted(job.key for job in jobs("lease")) == ["a", "b", "c"]
-    maintenance.release_leases(["a", "b", "c"])
+    support.release_leases(["a", "b", "c"])
     assert jobs("lease") == []
 
 
@@ -158,10 +159,10 @@ def test_a_cleanup_chunk_costs_the_same_statements_whatever_its_size(visits):
     def statements(chunk: list[str]) -> int:
         names = [f"cleanup:{visit}" for visit in chunk]
         with CaptureQueriesContext(connection) as queries, Workers(2, name="test") as workers:
-            assert maintenance.take_leases(names) == set(names)
-            underway = maintenance.move_chunk_to_trash(chunk, actor="tester", workers=workers)
+            assert support.take_leases(names) == set(names)
+            underway = support.move_chunk_to_trash(chunk, actor="tester", workers=workers)
             outcomes = underway.outcomes()
-            maintenance.release_leases(names)
+            support.release_leases(names)
         assert [outcome.result.value for outcome in outcomes] == ["done"] * len(chunk)
         return len(queries)
 
@@ -182,7 +183,7 @@ def test_a_crash_after_a_chunk_is_trashed_leaves_its_room_deletions_recorded(vis
     rooms = sorted(stored(visit).kaleyra_room_id for visit in made)
 
     with pytest.raises(Crash):
-        maintenance.move_chunk_to_trash(made, actor="tester", workers=DyingWorkers())
+        support.move_chunk_to_trash(made, actor="tester", workers=DyingWorkers())
 
     assert all(stored(visit).state == State.TRASH for visit in made)
     assert sorted(job.key for job in jobs("room_deletion")) == rooms
@@ -198,6 +199,6 @@ def test_a_cleanup_chunk_drops_the_cached_details_of_the_rooms_it_deletes(visits
         cache.set(room_details.cache_key(room), {"status": "cached"})
 
     with Workers(2, name="test") as workers:
-        maintenance.move_chunk_to_trash(made, actor="tester", workers=workers).outcomes()
+        support.move_chunk_to_trash(made, actor="tester", workers=workers).outcomes()
 
     assert all(cache.get(room_details.cache_key(room)) is None for room in rooms)

@@ -8,7 +8,7 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
-from rooms import audit, services
+from rooms.services import audit, lifecycle
 from rooms.storage import get_storage
 from tests.rooms.conftest import NOW, START, iso, links, stored
 from tests.rooms.kaleyra_events import deliver, envelope, room_deleted
@@ -105,7 +105,7 @@ def test_a_trashed_visit_is_left_alone(api, visit):
 
 def test_the_deletion_of_a_room_the_visit_no_longer_holds_changes_nothing(api, visit, simulator):
     old_room = stored(visit).kaleyra_room_id
-    services.recreate_room(teleconsultation_id=visit, actor="support")
+    lifecycle.recreate_room(teleconsultation_id=visit, actor="support")
     current = stored(visit)
     assert current.kaleyra_room_id != old_room
 
@@ -118,7 +118,7 @@ def test_the_deletion_of_a_room_the_visit_no_longer_holds_changes_nothing(api, v
 def test_a_visit_given_another_room_while_the_event_was_handled_keeps_it(api, visit, monkeypatch):
     old_room = stored(visit).kaleyra_room_id
     as_read = stored(visit)
-    services.recreate_room(teleconsultation_id=visit, actor="support")
+    lifecycle.recreate_room(teleconsultation_id=visit, actor="support")
     current = stored(visit)
     # The lookup saw the visit before the new room was written.
     monkeypatch.setattr(type(get_storage()), "find_by_room", lambda *args, **kwargs: as_read)

@@ -1,5 +1,5 @@
-"""Who may write (rooms/access.py, TELECONSULTATION_WRITE_ACCESS): every endpoint against every
-kind of caller, in both modes, with the exact status; a refusal changes nothing anywhere."""
+"""Who may write (rooms/rules/permissions.py, TELECONSULTATION_WRITE_ACCESS): every endpoint against
+every kind of caller, in both modes, with the exact status; a refusal changes nothing anywhere."""
 
 import pytest
 from django.core.management import call_command

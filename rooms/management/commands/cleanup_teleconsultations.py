@@ -9,10 +9,11 @@ erases the Idempotency-Key records older than 24 hours (they replay nothing any 
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from rooms import audit, idempotency, maintenance
-from rooms.maintenance import Outcome, Result
+from rooms.api import idempotency
 from rooms.management import progress
 from rooms.management.options import add_run_options, aware_datetime, days_ago, positive_int
+from rooms.services import audit, support
+from rooms.services.support import Outcome, Result
 from rooms.storage import get_storage
 from teleconsultation_project.formats import format_datetime
 
@@ -20,11 +21,11 @@ ACTOR = "cleanup_teleconsultations"
 
 
 def _move_to_trash(teleconsultation_id: str) -> Outcome:
-    return maintenance.move_to_trash(teleconsultation_id, actor=ACTOR)
+    return support.move_to_trash(teleconsultation_id, actor=ACTOR)
 
 
-def _move_chunk_to_trash(teleconsultation_ids: list[str], workers) -> maintenance.Underway:
-    return maintenance.move_chunk_to_trash(teleconsultation_ids, actor=ACTOR, workers=workers)
+def _move_chunk_to_trash(teleconsultation_ids: list[str], workers) -> support.Underway:
+    return support.move_chunk_to_trash(teleconsultation_ids, actor=ACTOR, workers=workers)
 
 
 class Command(BaseCommand):

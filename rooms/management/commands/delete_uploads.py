@@ -9,17 +9,17 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from rooms import maintenance
-from rooms.maintenance import Outcome
 from rooms.management import progress
 from rooms.management.options import add_run_options, aware_datetime
+from rooms.services import support
+from rooms.services.support import Outcome
 from rooms.storage import get_storage
 
 ACTOR = "delete_uploads"
 
 
 def _delete_uploads(teleconsultation_id: str) -> Outcome:
-    return maintenance.delete_uploads(teleconsultation_id, actor=ACTOR, force=True)
+    return support.delete_uploads(teleconsultation_id, actor=ACTOR, force=True)
 
 
 class Command(BaseCommand):

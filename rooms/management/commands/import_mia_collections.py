@@ -18,12 +18,12 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from rooms.maintenance import Outcome, Result
 from rooms.management import progress
 from rooms.management.options import add_run_options
 from rooms.mia_import import importer, plan
 from rooms.mia_import.files import UnreadableFile, read_documents
 from rooms.mia_import.plan import Decided
+from rooms.services.support import Outcome, Result
 from rooms.storage import get_storage
 
 

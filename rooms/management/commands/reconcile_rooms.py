@@ -11,12 +11,12 @@ from django.core.management.base import BaseCommand
 from django.utils import timezone
 
 from kaleyra.errors import KaleyraError
-from rooms import maintenance
-from rooms.maintenance import Outcome, Result
+from rooms.domain import JobKind
 from rooms.management import progress
 from rooms.management.options import add_run_options
+from rooms.services import support
+from rooms.services.support import Outcome, Result
 from rooms.storage import get_storage
-from rooms.storage.base import JobKind
 from teleconsultation_project.errors import provider_trouble
 from teleconsultation_project.metrics import RECONCILE_OUTCOMES
 
@@ -32,15 +32,15 @@ def _count_outcome(outcome: Outcome) -> None:
 
 
 def _finish_room_deletion(pending) -> Outcome:
-    return maintenance.finish_room_deletion(pending, actor=ACTOR)
+    return support.finish_room_deletion(pending, actor=ACTOR)
 
 
-def _finish_room_deletions(pending: list, workers) -> maintenance.Underway:
-    return maintenance.finish_room_deletions(pending, actor=ACTOR, workers=workers)
+def _finish_room_deletions(pending: list, workers) -> support.Underway:
+    return support.finish_room_deletions(pending, actor=ACTOR, workers=workers)
 
 
 def _recreate_room(teleconsultation_id: str) -> Outcome:
-    return maintenance.recreate_room(teleconsultation_id, actor=ACTOR)
+    return support.recreate_room(teleconsultation_id, actor=ACTOR)
 
 
 class Command(BaseCommand):
@@ -70,7 +70,7 @@ class Command(BaseCommand):
             f"{roomless_total} complete teleconsultation(s) without a room, {live_total} live "
             "room(s) to check"
         )
-        rooms = maintenance.RoomIndex()
+        rooms = support.RoomIndex()
         batch_size, dry_run = options["batch_size"], options["dry_run"]
         with progress.tally(
             self,
@@ -89,13 +89,13 @@ class Command(BaseCommand):
             else:
                 # Each item is checked again once its lease is held: another host's run may have
                 # finished it after this run listed it.
-                still_pending = maintenance.still_pending
+                still_pending = support.still_pending
                 if storage.bulk_writes:
                     run.each_chunk(
                         pending_batches,
                         _finish_room_deletions,
                         lease="reconcile",
-                        still=maintenance.still_pending_among,
+                        still=support.still_pending_among,
                     )
                 else:
                     run.each(
@@ -106,7 +106,7 @@ class Command(BaseCommand):
                     )
                 run.each(
                     [intents],
-                    lambda intent: maintenance.settle_intent(intent, rooms),
+                    lambda intent: support.settle_intent(intent, rooms),
                     lease="reconcile",
                     still=still_pending,
                 )
@@ -119,7 +119,7 @@ class Command(BaseCommand):
                     batches,
                     _recreate_room,
                     lease="reconcile",
-                    still=maintenance.still_without_room,
+                    still=support.still_without_room,
                 )
             batches = storage.teleconsultation_id_batches(batch_size=batch_size, **live)
             run.each(
@@ -139,7 +139,7 @@ class Command(BaseCommand):
                 Result.SKIPPED, f"Teleconsultation {teleconsultation_id}: changed meanwhile"
             )
         try:
-            there = maintenance.room_still_there(teleconsultation_id, visit.kaleyra_room_id, rooms)
+            there = support.room_still_there(teleconsultation_id, visit.kaleyra_room_id, rooms)
         except KaleyraError as exc:
             return Outcome(
                 Result.FAILED,
@@ -152,4 +152,4 @@ class Command(BaseCommand):
             return Outcome(
                 Result.DONE, f"would give {teleconsultation_id} a new room (its room is gone)"
             )
-        return maintenance.recreate_room(teleconsultation_id, actor=ACTOR)
+        return support.recreate_room(teleconsultation_id, actor=ACTOR)
