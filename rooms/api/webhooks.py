@@ -23,8 +23,8 @@ from kaleyra.webhooks import (
     configured_tolerance,
     verify,
 )
-from rooms.domain import StorageUnavailable
 from rooms.services import webhook_events
+from rooms.storage.base import StorageUnavailable
 from teleconsultation_project.errors import ApiError
 from teleconsultation_project.schema import error_response
 

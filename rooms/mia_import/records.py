@@ -9,8 +9,7 @@ id. Lengths are the database's, so a record is refused here rather than half-way
 from collections.abc import Mapping
 from datetime import datetime
 
-from rooms.domain import Teleconsultation, UserMapping
-from rooms.storage.ids import is_teleconsultation_id
+from rooms.domain import Teleconsultation, UserMapping, is_teleconsultation_id
 from rooms.storage.mia_records import (
     iso,
     parse_date,

@@ -13,11 +13,10 @@ from datetime import datetime
 
 from django.utils import timezone
 
-from rooms.domain import Teleconsultation
+from rooms.domain import Teleconsultation, is_teleconsultation_id
 from rooms.errors import UnauthorizedUser
 from rooms.rules import join_window
 from rooms.storage import get_storage
-from rooms.storage.ids import is_teleconsultation_id
 from teleconsultation_project.identity import Caller
 
 DEFAULT_LIMIT, MAX_LIMIT = 20, 100

@@ -18,9 +18,8 @@ from contextlib import contextmanager
 from django.conf import settings
 from django.utils import timezone
 
-from rooms.domain import AuditEntry
+from rooms.domain import AuditEntry, is_teleconsultation_id
 from rooms.storage import get_storage
-from rooms.storage.ids import is_teleconsultation_id
 from teleconsultation_project.logs import request_id_var
 
 logger = logging.getLogger("teleconsultation.audit")

@@ -7,7 +7,7 @@ from django.conf import settings
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 
-from rooms.domain import Storage
+from rooms.storage.base import Storage
 
 
 @cache

@@ -21,15 +21,13 @@ from rooms.domain import (
     Change,
     JobKind,
     RoomJob,
-    StorageUnavailable,
     Teleconsultation,
     Updated,
     UserMapping,
     WebhookEvent,
-    take_leases_each,
-    update_each,
+    is_teleconsultation_id,
 )
-from rooms.storage.ids import is_teleconsultation_id
+from rooms.storage.base import StorageUnavailable, take_leases_each, update_each
 from rooms.storage.mia_records import (
     iso,
     parse_date,
@@ -343,8 +341,8 @@ class CrudStorage:
         rows = self._walk(self.teleconsultations, query=query, states=LIVE)
         return {row["bandyerRoomId"] for row in rows}
 
-    def ping(self) -> None:
-        self._call(self.client.count, self.jobs, query={})
+    def refresh_statistics(self) -> None:
+        """Nothing to do: the CRUD Service's database plans its own queries."""
 
     # --- audit trail and agenda (issue #13) --------------------------------------------------
     @property

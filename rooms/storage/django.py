@@ -30,9 +30,9 @@ from rooms.domain import (
     UserMapping,
     WebhookEvent,
     Write,
+    is_teleconsultation_id,
     new_id,
 )
-from rooms.storage.ids import is_teleconsultation_id
 from rooms.storage.prepared import PreparedRead
 from teleconsultation_project.errors import ApiError
 
@@ -510,10 +510,6 @@ class DjangoStorage:
             kaleyra_room_id__in=list(room_ids), state=State.PUBLIC
         ).values_list("kaleyra_room_id", flat=True)
         return set(rows)
-
-    def ping(self) -> None:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
 
     def refresh_statistics(self) -> None:
         """Has the database gather the planner's statistics on the visit tables, after a bulk

@@ -202,7 +202,7 @@ def test_no_gateway_identity_and_no_csrf_token_are_needed(settings):
 
 
 def test_a_failure_while_handling_is_a_503_and_kaleyras_retry_is_handled(create, monkeypatch):
-    from rooms.domain import StorageUnavailable
+    from rooms.storage.base import StorageUnavailable
     from rooms.storage.django import DjangoStorage
 
     visit = create([doctor(), patient()])

@@ -14,9 +14,9 @@ from django.conf import settings as django_settings
 from prometheus_client import REGISTRY
 
 from rooms.api import teleconsultations
-from rooms.domain import StorageUnavailable
 from rooms.selectors import join_link
 from rooms.storage import get_storage
+from rooms.storage.base import StorageUnavailable
 from tests.conftest import GatewayClient
 from tests.rooms.conftest import NOW
 

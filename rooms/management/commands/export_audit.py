@@ -12,11 +12,10 @@ from contextlib import nullcontext
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from rooms.domain import AuditEntry
+from rooms.domain import AuditEntry, is_teleconsultation_id
 from rooms.management.options import aware_datetime, positive_int
 from rooms.services import audit
 from rooms.storage import get_storage
-from rooms.storage.ids import is_teleconsultation_id
 from teleconsultation_project.formats import format_datetime
 
 ACTOR = "export_audit"

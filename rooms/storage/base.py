@@ -1,0 +1,256 @@
+"""The storage contract: what a backend offers, one Protocol per concern, and `Storage`, all of
+them together.
+
+A write is a *change function* applied to the freshest record under the backend's concurrency
+control (a row lock, or compare-and-set on `version`), so it can re-check what it read. Reads and
+writes take and return `rooms.domain`'s objects.
+"""
+
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from datetime import datetime
+from typing import Protocol
+
+from rooms.domain import (
+    AuditEntry,
+    Change,
+    JobKind,
+    RoomJob,
+    Teleconsultation,
+    Updated,
+    UserMapping,
+    WebhookEvent,
+)
+from teleconsultation_project.errors import ApiError
+
+
+class StorageUnavailable(ApiError):
+    """The backend could not be reached or answered badly: a 503 for API callers, in the error
+    shape, naming the storage and never echoing its answer."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(
+            f"The teleconsultation storage is unavailable ({reason}); try again later", status=503
+        )
+
+
+class Visits(Protocol):
+    """The teleconsultations: Mia's `teleconsultations` collection."""
+
+    # Whether the bulk methods (`update_many`, `take_leases`, ...) write a chunk in a few
+    # statements; when not, they loop, and the support commands handle items one at a time.
+    bulk_writes: bool
+
+    def find(
+        self, teleconsultation_id: str, *, include_trash: bool = False
+    ) -> Teleconsultation | None: ...
+
+    def insert(
+        self, teleconsultation: Teleconsultation, *, forget: Sequence[RoomJob] = ()
+    ) -> Teleconsultation: ...
+
+    def update(
+        self, teleconsultation_id: str, change: Change, *, actor: str
+    ) -> tuple[Teleconsultation | None, Teleconsultation | None]:
+        """Applies `change` to the freshest record; (before, after) — after is None when the
+        change wrote nothing."""
+        ...
+
+    def update_many(
+        self, changes: Mapping[str, Change], *, actor: str
+    ) -> dict[str, Updated | ApiError]:
+        """`update` of each teleconsultation with its own change function, in one transaction
+        where the backend has them (support commands write a chunk of items at once). A change
+        that refuses (raises an ApiError) leaves its record alone and is given back as its
+        result; the others are written."""
+        ...
+
+    def find_by_room(self, room_id: str, *, include_trash: bool = False) -> Teleconsultation | None:
+        """The live teleconsultation holding this Kaleyra room (any, with `include_trash`)."""
+        ...
+
+
+class UserMap(Protocol):
+    """External user id -> Kaleyra user: Mia's user id map collection."""
+
+    def mappings_for(self, external_ids: Iterable[str]) -> dict[str, UserMapping]: ...
+
+    def save_mappings(
+        self, *, created: Sequence[UserMapping], role_changed: Sequence[UserMapping]
+    ) -> None: ...
+
+
+class Jobs(Protocol):
+    """The room bookkeeping that keeps Kaleyra and the records in step (`JobKind`)."""
+
+    def record_jobs(self, jobs: Sequence[RoomJob]) -> None: ...
+
+    def record_job_once(self, job: RoomJob) -> RoomJob | None:
+        """Records `job` unless one with its kind and key exists: None when recorded, else the
+        job already there."""
+        ...
+
+    def take_leases(self, names: Sequence[str], *, stale_before: datetime) -> set[str]:
+        """Records a lease job for each name no other run holds (a lease recorded before
+        `stale_before` is a dead run's, and is taken over); the names now held by the caller.
+        Released with `forget_jobs`."""
+        ...
+
+    def recorded_job_keys(self, kind: JobKind, keys: Sequence[str]) -> set[str]:
+        """Those of `keys` still recorded as jobs of `kind`."""
+        ...
+
+    def set_job_payload(self, job: RoomJob, payload: dict) -> None: ...
+
+    def purge_jobs(self, kind: JobKind, *, created_before: datetime) -> int: ...
+
+    def forget_jobs(self, jobs: Sequence[RoomJob]) -> None: ...
+
+    def job_failed(self, job: RoomJob, error: str) -> None: ...
+
+    def abandon_job(self, job: RoomJob) -> None: ...
+
+    def jobs_of(self, teleconsultation_id: str, kind: JobKind) -> list[RoomJob]: ...
+
+    def count_jobs(self, kind: JobKind) -> int: ...
+
+    def job_batches(
+        self, kind: JobKind, *, created_before: datetime | None = None, batch_size: int = 100
+    ) -> Iterator[list[RoomJob]]: ...
+
+
+class SupportQueries(Protocol):
+    """What the support commands select and erase, a batch at a time."""
+
+    def count_teleconsultations(self, **selection) -> int: ...
+
+    def teleconsultation_id_batches(
+        self, *, batch_size: int = 100, **selection
+    ) -> Iterator[list[str]]: ...
+
+    def erase_trashed(self, teleconsultation_ids: Sequence[str]) -> list[str]: ...
+
+    def complete_without_room_batches(
+        self, *, claimed_before: datetime, ends_after: datetime, batch_size: int = 100
+    ) -> Iterator[list[str]]: ...
+
+    def count_complete_without_room(
+        self, *, claimed_before: datetime, ends_after: datetime
+    ) -> int: ...
+
+    def room_in_use(self, room_id: str) -> bool:
+        """Whether a live teleconsultation holds this room (a deletion must then not happen)."""
+        ...
+
+    def rooms_in_use(self, room_ids: Sequence[str]) -> set[str]:
+        """Those of the rooms a live teleconsultation holds (`room_in_use` of many at once)."""
+        ...
+
+
+class AuditTrail(Protocol):
+    """Who did what, kept apart from the logs."""
+
+    def record_audit(self, entry: AuditEntry) -> None: ...
+
+    def record_audits(self, entries: Sequence[AuditEntry]) -> None:
+        """`record_audit` of many entries, in one write where the backend can."""
+        ...
+
+    def audit_entries(
+        self,
+        *,
+        since: datetime,
+        until: datetime | None = None,
+        teleconsultation_id: str | None = None,
+        batch_size: int = 500,
+    ) -> Iterator[list[AuditEntry]]:
+        """Entries recorded in [since, until), oldest first, keyset-paged on (at, id)."""
+        ...
+
+    def purge_audit(self, older_than: datetime) -> int:
+        """Erases the entries recorded before `older_than`; how many."""
+        ...
+
+
+class Agenda(Protocol):
+    """A participant's own visits, a page at a time."""
+
+    def agenda_page(
+        self,
+        external_id: str,
+        *,
+        ends_after: datetime,
+        starts_before: datetime | None,
+        after: tuple[datetime, str] | None,
+        limit: int,
+    ) -> list[Teleconsultation]:
+        """Up to `limit` live teleconsultations of one participant, still running at
+        `ends_after` and starting before `starts_before`, in (start, id) order after `after`."""
+        ...
+
+
+class WebhookEvents(Protocol):
+    """The events Kaleyra posts, stored once each."""
+
+    def record_webhook_event(self, event: WebhookEvent) -> bool:
+        """Stores `event`; False, and nothing stored, when one with the same (event, room_id,
+        timestamp) is there already."""
+        ...
+
+    def forget_webhook_event(self, event: WebhookEvent) -> None:
+        """Erases a recorded event (its handling failed: the sender's retry must be handled)."""
+        ...
+
+    def webhook_events(
+        self, *, teleconsultation_id: str, event: str | None = None, limit: int = 100
+    ) -> list[WebhookEvent]:
+        """Up to `limit` events linked to a teleconsultation (of one kind with `event`), oldest
+        first."""
+        ...
+
+    def purge_webhook_events(self, older_than: datetime) -> int:
+        """Erases the events received before `older_than`; how many. (A replay that old is
+        refused by its signature's timestamp before any lookup, so nothing relies on them.)"""
+        ...
+
+
+class Upkeep(Protocol):
+    def refresh_statistics(self) -> None:
+        """Has the backend plan its queries for rows just bulk-loaded (a no-op where it plans
+        for itself)."""
+        ...
+
+
+class Storage(
+    Visits, UserMap, Jobs, SupportQueries, AuditTrail, Agenda, WebhookEvents, Upkeep, Protocol
+):
+    """Everything a backend offers; `get_storage()` returns the one `STORAGE_BACKEND` names."""
+
+
+# --- one at a time: what a backend without multi-row writes does for the bulk methods ---------
+
+
+def update_each(
+    storage: Storage, changes: Mapping[str, Change], *, actor: str
+) -> dict[str, Updated | ApiError]:
+    """`update_many` as one `update` per record."""
+    results: dict[str, Updated | ApiError] = {}
+    for teleconsultation_id, change in changes.items():
+        try:
+            results[teleconsultation_id] = storage.update(teleconsultation_id, change, actor=actor)
+        except ApiError as refusal:
+            results[teleconsultation_id] = refusal
+    return results
+
+
+def take_leases_each(storage: Storage, names: Sequence[str], *, stale_before: datetime) -> set[str]:
+    """`take_leases` as one `record_job_once` per name."""
+    held = set()
+    for name in names:
+        lease = RoomJob(kind=JobKind.LEASE, key=name[:128])
+        other = storage.record_job_once(lease)
+        if other is not None and other.created_at < stale_before:
+            storage.forget_jobs([other])  # its run died
+            other = storage.record_job_once(lease)
+        if other is None:
+            held.add(name)
+    return held
