@@ -1,5 +1,5 @@
 """Request-level middleware: probes, request ids and access logs, body size limits, chunked
-bodies, JSON errors."""
+bodies, JSON errors, and the admin's own stack that only `/admin/` goes through."""
 
 import logging
 import re
@@ -9,9 +9,11 @@ import uuid
 
 from django.conf import settings
 from django.core.exceptions import BadRequest, PermissionDenied, SuspiciousOperation
+from django.core.handlers.exception import convert_exception_to_response
 from django.core.handlers.wsgi import LimitedStream
 from django.http import Http404
 from django.urls import resolve
+from django.utils.module_loading import import_string
 
 from common.request_ids import request_id_var
 from teleconsultation_project.errors import json_error
@@ -161,3 +163,30 @@ class JsonErrorMiddleware:
             return None  # Django's debug page is the developer's tool there.
         error_logger.exception("Unhandled error", exc_info=exception)
         return json_error(500, "An unexpected error occurred; it has been logged")
+
+
+class AdminOnlyMiddleware:
+    """Runs `ADMIN_MIDDLEWARE` (sessions, authentication, messages) for `/admin/` only.
+
+    The API authenticates by the gateway's headers and keeps no session, so its requests skip
+    what only the admin needs: one session lookup, the user and the message storage per request.
+    Inside, the chain is built as Django builds `MIDDLEWARE` (each step turns its exceptions into
+    responses). The admin's views are CSRF-protected by their own decorators (`csrf_protect`,
+    which Django's admin applies to every view), so CSRF needs no middleware here; Django's admin
+    checks of these middleware in `MIDDLEWARE` are silenced in settings for that reason.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        handler = get_response
+        for path in reversed(settings.ADMIN_MIDDLEWARE):
+            handler = convert_exception_to_response(import_string(path)(handler))
+        self.admin = handler
+
+    def __call__(self, request):
+        if request.path_info.startswith(ADMIN_PREFIX):
+            return self.admin(request)
+        return self.get_response(request)
+
+
+ADMIN_PREFIX = "/admin/"

@@ -7,7 +7,7 @@ from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schem
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from rooms.api import idempotency
+from rooms.api import auditing, idempotency
 from rooms.api.serializers import (
     AccessQuerySerializer,
     AccessSerializer,
@@ -172,7 +172,7 @@ class TeleconsultationCollectionApi(APIView):
         },
         parameters=[IDEMPOTENCY_KEY, IDEMPOTENT_REPLAYED],
     )
-    @audit.api(audit.CREATE, detail=audit.create_detail)
+    @auditing.recorded(audit.CREATE, detail=auditing.create_detail)
     @idempotency.idempotent
     def post(self, request):
         serializer = _valid(TeleconsultationCreateSerializer, request.data)
@@ -213,7 +213,7 @@ class TeleconsultationApi(APIView):
             404: NOT_FOUND,
         },
     )
-    @audit.api(audit.LINK_HANDED_OUT, handouts_only=True)
+    @auditing.recorded(audit.LINK_HANDED_OUT, handouts_only=True)
     def get(self, request, roomId: str):
         query = {}
         # A poll mostly carries neither option (a cache-buster at most): nothing to validate.
@@ -241,7 +241,7 @@ class TeleconsultationApi(APIView):
             **PROVIDER_ERRORS,
         },
     )
-    @audit.api(audit.UPDATE, detail=audit.update_detail)
+    @auditing.recorded(audit.UPDATE, detail=auditing.update_detail)
     def patch(self, request, roomId: str):
         serializer = _valid(TeleconsultationUpdateSerializer, request.data)
         lifecycle.teleconsultation_update(
@@ -259,7 +259,7 @@ class TeleconsultationApi(APIView):
         summary="Delete a teleconsultation and its Kaleyra room (the record is kept in TRASH)",
         responses={204: None, 404: NOT_FOUND, **WRITE_ACCESS_ERRORS},
     )
-    @audit.api(audit.DELETE)
+    @auditing.recorded(audit.DELETE)
     def delete(self, request, roomId: str):
         lifecycle.teleconsultation_delete(
             teleconsultation_id=roomId, actor=_actor(request), writer=writer_from_request(request)
@@ -286,7 +286,7 @@ class ParticipantDataApi(APIView):
         },
         parameters=[IDEMPOTENCY_KEY, IDEMPOTENT_REPLAYED],
     )
-    @audit.api(audit.PARTICIPANT_ADD, detail=audit.participant_detail)
+    @auditing.recorded(audit.PARTICIPANT_ADD, detail=auditing.participant_detail)
     @idempotency.idempotent
     def post(self, request, roomId: str):
         serializer = _valid(ParticipantDataSerializer, request.data)
@@ -321,7 +321,7 @@ class UploadsApi(APIView):
             return Response(status=204)
         return self._delete(request, roomId=roomId)
 
-    @audit.api(audit.UPLOADS_DELETE, detail=audit.uploads_detail)
+    @auditing.recorded(audit.UPLOADS_DELETE, detail=auditing.uploads_detail)
     def _delete(self, request, roomId: str):
         result = uploads.uploads_delete(
             teleconsultation_id=roomId, writer=writer_from_request(request)
