@@ -9,10 +9,9 @@ from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from rest_framework import serializers
 
 from rooms.rules.languages import MAX_TAG_LENGTH, is_language_tag
-from rooms.rules.participants import ParticipantInput
+from rooms.rules.participants import ParticipantInput, ParticipantsInput
 from rooms.rules.schedule import MAX_DURATION, MIN_DURATION, ScheduleInput
 from rooms.selectors import agenda
-from rooms.services.participants import ParticipantsInput
 from teleconsultation_project.fields import (
     CONTROL_FREE,
     OffsetDateTimeField,

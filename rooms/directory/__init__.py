@@ -1,1 +1,1 @@
-"""AUTH_SERVICE mode: the user directory's client and the participant resolvers."""
+"""AUTH_SERVICE mode: the user directory's client and the lookup of participants in it."""

@@ -15,10 +15,11 @@ from django.utils import timezone
 from rooms.domain import State, Teleconsultation
 from rooms.errors import Conflict, InvalidRequest, Locked, TeleconsultationNotFound
 from rooms.rules import permissions, room_spec
+from rooms.rules.participants import ParticipantsInput, refuse_without_plus
 from rooms.rules.permissions import Writer
 from rooms.rules.schedule import ScheduleInput, changed_schedule, new_schedule
 from rooms.services import room_swap
-from rooms.services.participants import ParticipantsInput, members_of, refuse_without_plus, resolve
+from rooms.services.participants import members_of, resolve
 from rooms.storage import get_storage
 from teleconsultation_project.errors import ApiError
 

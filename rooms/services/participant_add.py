@@ -10,14 +10,14 @@ import secrets
 from dataclasses import replace
 
 from kaleyra.errors import KaleyraError
-from rooms.directory.resolvers import ParticipantInput, get_participant_resolver
 from rooms.domain import Teleconsultation, Write
 from rooms.errors import Conflict, TeleconsultationNotFound
 from rooms.rules import permissions
+from rooms.rules.participants import ParticipantInput, refuse_without_plus
 from rooms.rules.permissions import Writer
 from rooms.services import room_swap
 from rooms.services.lifecycle import actor_name, log_event
-from rooms.services.participants import members_of, refuse_without_plus
+from rooms.services.participants import members_of, resolve_entries
 from rooms.storage import get_storage
 
 
@@ -42,9 +42,7 @@ def participant_add(
         raise TeleconsultationNotFound(teleconsultation_id)
     permissions.require_write(writer, current)
     _check_can_add(current, entry.external_id)
-    resolved = get_participant_resolver().resolve(
-        [entry], field="body", request_headers=headers or {}
-    )
+    resolved = resolve_entries([entry], field="body", headers=headers or {})
     # Refused before the newcomer gets a Kaleyra user: a refused request creates nothing.
     refuse_without_plus(
         [*current.participants, *resolved],

@@ -5,7 +5,8 @@ import responses
 
 from kaleyra.types import Role
 from rooms.directory.lookup import DirectoryResolver
-from rooms.directory.resolvers import ParticipantInput, get_participant_resolver
+from rooms.rules.participants import ParticipantInput
+from rooms.services.participants import resolve_entries
 from teleconsultation_project.errors import ApiError
 from tests.rooms.test_directory_client import USERS_URL, auth0_user
 
@@ -29,8 +30,17 @@ def resolve(*ids, language=None):
     )
 
 
-def test_the_resolver_is_used_when_auth_service_is_set():
-    assert isinstance(get_participant_resolver(), DirectoryResolver)
+def test_with_auth_service_the_participants_come_from_the_directory(mocked):
+    mocked.get(USERS_URL, json=[auth0_user("auth0|doc", name="Dr. Ada Rossi", groups=("doctor",))])
+    (doctor,) = resolve_entries(
+        [ParticipantInput(external_id="auth0|doc")], field="participants.data", headers={}
+    )
+    assert (doctor.full_name, doctor.groups, doctor.role) == (
+        "Dr. Ada Rossi",
+        ("doctor",),
+        Role.PLUS,
+    )
+    assert len(mocked.calls) == 1
 
 
 def test_groups_and_names_come_from_the_directory_and_grant_the_role(mocked):
