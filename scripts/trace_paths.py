@@ -2,7 +2,7 @@
 a cleanup run, each traced in-process with `sys.setprofile` (SQLite in a temporary directory, the
 in-process Kaleyra simulator, production settings).
 
-    .venv/bin/python scripts/trace_paths.py [--json]
+    .venv/bin/python scripts/trace_paths.py [--json | --files]
 
 For each path it prints:
 - modules: the project modules entered (a function of theirs ran);
@@ -70,7 +70,7 @@ class Trace:
     def __init__(self):
         self.stack: list[tuple[str, str] | None] = []
         self.inside_simulator = 0  # frames of a simulator on the stack: below them is "Kaleyra"
-        self.modules: set[str] = set()
+        self.modules: dict[str, None] = {}  # in the order first entered
         self.hops: set[tuple[str, str]] = set()
         self.back_up: set[tuple[str, str]] = set()
 
@@ -93,7 +93,7 @@ class Trace:
             return
         here = (module, frame.f_code.co_qualname)
         caller = self.stack[-1] if self.stack else None
-        self.modules.add(module)
+        self.modules.setdefault(module)
         if caller and caller[0] != module:
             hop = (f"{caller[0]}:{caller[1]}", f"{module}:{here[1]}")
             self.hops.add(hop)
@@ -106,7 +106,10 @@ class Trace:
             "modules": len(self.modules),
             "hops": len(self.hops),
             "calls_back_up": len(self.back_up),
-            "module_list": sorted(self.modules),
+            "module_list": list(self.modules),
+            "file_list": [
+                str(Path(sys.modules[module].__file__).relative_to(ROOT)) for module in self.modules
+            ],
             "back_up_list": sorted(f"{a} -> {b}" for a, b in self.back_up),
         }
 
@@ -194,6 +197,10 @@ def main() -> None:
     results["cleanup"] = traced(cleanup)
     if "--json" in sys.argv:
         print(json.dumps(results, indent=2))
+        return
+    if "--files" in sys.argv:  # each path as the files it enters, in the order first entered
+        for name, figures in results.items():
+            print(f"{name}: " + " → ".join(figures["file_list"]) + "\n")
         return
     print(f"{'path':<18} {'modules':>8} {'hops':>6} {'calls back up':>14}")
     for name, figures in results.items():
