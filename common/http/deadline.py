@@ -1,8 +1,9 @@
-"""One time limit per incoming request, shared by every Kaleyra call made while serving it.
+"""One time limit per incoming request, shared by the outbound calls made while serving it.
 
 `request_deadline(seconds)` opens it (a contextvar, so it follows the request's thread or task).
-The client caps each attempt's timeouts to the time left and refuses to call once it has passed;
-the retrier never waits past it. `RequestDeadlineMiddleware` opens one per incoming request.
+A client built with `honours_deadline` caps each attempt's timeouts to the time left and refuses
+to call once it has passed; the retry loop never waits past it. Kaleyra's client honours it (the
+middleware that opens one per incoming request is `kaleyra.deadline.RequestDeadlineMiddleware`).
 """
 
 import time
@@ -10,8 +11,6 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-
-from django.conf import settings
 
 
 @dataclass(frozen=True)
@@ -23,14 +22,14 @@ class Deadline:
         return self.ends_at - self.clock()
 
 
-_current: ContextVar[Deadline | None] = ContextVar("kaleyra_request_deadline", default=None)
+_current: ContextVar[Deadline | None] = ContextVar("outbound_request_deadline", default=None)
 
 
 @contextmanager
 def request_deadline(
     seconds: float, *, clock: Callable[[], float] | None = None
 ) -> Iterator[Deadline]:
-    """Kaleyra calls inside the block must end within `seconds` from now (on `clock`, by default
+    """Calls inside the block must end within `seconds` from now (on `clock`, by default
     time.monotonic). An enclosing deadline that ends sooner still applies: a nested block can
     only shorten the time."""
     clock = clock or time.monotonic
@@ -49,15 +48,3 @@ def time_left() -> float | None:
     """Seconds left before the current deadline (zero or less once passed); None without one."""
     deadline = _current.get()
     return None if deadline is None else deadline.time_left()
-
-
-class RequestDeadlineMiddleware:
-    """Gives each incoming request KALEYRA_REQUEST_DEADLINE_SECONDS for all its Kaleyra calls, so
-    timeouts and retries of several calls cannot add up past what the gateway waits for us."""
-
-    def __init__(self, get_response):
-        self.get_response = get_response
-
-    def __call__(self, request):
-        with request_deadline(settings.KALEYRA_REQUEST_DEADLINE_SECONDS):
-            return self.get_response(request)
