@@ -148,7 +148,9 @@ class KaleyraClient(OutboundClient):
 
         return self._retrier.call(attempt, operation=operation)
 
-    def _transport_error(self, operation: str, kind: str, exc: Exception | None) -> KaleyraError:
+    def _transport_error(
+        self, operation: str, kind: str, exc: Exception | None, resource: str
+    ) -> KaleyraError:
         detail = "deadline passed" if exc is None else str(exc)
         return self._error(operation, transport=kind, detail=detail)
 

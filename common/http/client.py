@@ -32,9 +32,9 @@ class Answer:
 
 
 class OutboundClient:
-    """Subclasses name their `service` (the metrics label) and `logger`, and say how a failure
-    with no answer (`kind` "timeout", "unavailable", or "deadline" when the deadline had passed
-    and nothing was sent) becomes their error."""
+    """Subclasses name their `service` (the metrics label) and `logger`, and say in
+    `_transport_error` how a failure with no answer (`kind` "timeout", "unavailable", or
+    "deadline" when the deadline had passed and nothing was sent) becomes their error."""
 
     service: str
     logger: logging.Logger
@@ -51,7 +51,9 @@ class OutboundClient:
         self._timeout = (connect_timeout, read_timeout)
         self._honours_deadline = honours_deadline
 
-    def _transport_error(self, operation: str, kind: str, exc: Exception | None) -> Exception:
+    def _transport_error(
+        self, operation: str, kind: str, exc: Exception | None, resource: str
+    ) -> Exception:
         raise NotImplementedError
 
     def _timeouts(self, time_left: float | None) -> tuple[float, float]:
@@ -72,12 +74,13 @@ class OutboundClient:
         json: Any = None,
         data: bytes | None = None,
         files: dict[str, tuple[str, bytes, str]] | None = None,
-        about: str = "",
+        resource: str = "",
     ) -> T:
-        """One attempt of `operation`; `about` names its subject in the log line (a collection)."""
+        """One attempt of `operation`; `resource` names what it is about (a CRUD collection) in
+        the log line and to `_transport_error`."""
         time_left = deadline.time_left() if self._honours_deadline else None
         if time_left is not None and time_left <= 0:
-            error = self._transport_error(operation, "deadline", None)
+            error = self._transport_error(operation, "deadline", None, resource)
             metrics.count_unsent(self.service, operation)
             raise error
         with metrics.measured(self.service, operation) as attempt:
@@ -97,16 +100,16 @@ class OutboundClient:
                 attempt.status = response.status_code
             except requests.Timeout as exc:
                 attempt.outcome = "timeout"
-                raise self._transport_error(operation, "timeout", exc) from None
+                raise self._transport_error(operation, "timeout", exc, resource) from None
             except requests.RequestException as exc:
                 attempt.outcome = "unavailable"
-                raise self._transport_error(operation, "unavailable", exc) from None
+                raise self._transport_error(operation, "unavailable", exc, resource) from None
             finally:
-                self._log_attempt(operation, about, attempt, started)
+                self._log_attempt(operation, resource, attempt, started)
             return read(Answer(response.status_code, response.text, response.headers))
 
     def _log_attempt(
-        self, operation: str, about: str, attempt: metrics.Attempt, started: float
+        self, operation: str, resource: str, attempt: metrics.Attempt, started: float
     ) -> None:
         status = attempt.status or attempt.outcome or "error"
         duration_ms = round((time.perf_counter() - started) * 1000, 1)
@@ -114,7 +117,7 @@ class OutboundClient:
             "%s %s%s: %s in %.1f ms",
             self.service,
             operation,
-            f" {about}" if about else "",
+            f" {resource}" if resource else "",
             status,
             duration_ms,
             extra={"operation": operation, "status": status, "duration_ms": duration_ms},
