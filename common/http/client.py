@@ -27,6 +27,7 @@ class Answer:
     """An HTTP answer, its body read: all a client sees of `requests`."""
 
     status: int
+    content: bytes
     text: str
     headers: Mapping[str, str]
 
@@ -106,7 +107,9 @@ class OutboundClient:
                 raise self._transport_error(operation, "unavailable", exc, resource) from None
             finally:
                 self._log_attempt(operation, resource, attempt, started)
-            return read(Answer(response.status_code, response.text, response.headers))
+            return read(
+                Answer(response.status_code, response.content, response.text, response.headers)
+            )
 
     def _log_attempt(
         self, operation: str, resource: str, attempt: metrics.Attempt, started: float
