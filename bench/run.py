@@ -77,7 +77,7 @@ def per_get(port: int, path: str, *, count: int = 50) -> tuple[float, float]:
     def counters() -> tuple[float, float]:
         return (
             stack.metric_total(port, "django_db_execute_total"),
-            stack.metric_total(port, "kaleyra_provider_calls_total"),
+            stack.metric_total(port, "outbound_requests_total", 'service="kaleyra"'),
         )
 
     first, second = counters(), counters()

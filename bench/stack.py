@@ -153,13 +153,14 @@ def request_json(port: int, method: str, path: str, payload=None, headers=None):
         return response.status, json.loads(response.read() or b"null")
 
 
-def metric_total(port: int, name: str) -> float:
-    """The sum over every label set of a counter in /-/metrics (all workers added up)."""
+def metric_total(port: int, name: str, label: str = "") -> float:
+    """The sum over every label set of a counter in /-/metrics (all workers added up); with
+    `label` (`service="kaleyra"`), over the label sets that have it."""
     request = urllib.request.Request(f"http://127.0.0.1:{port}/-/metrics")  # noqa: S310
     with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
         text = response.read().decode()
     return sum(
         float(line.rsplit(" ", 1)[1])
         for line in text.splitlines()
-        if line.startswith((f"{name}{{", f"{name} "))
+        if line.startswith((f"{name}{{", f"{name} ")) and label in line
     )

@@ -1,9 +1,10 @@
 """HTTP client for Mia-Platform's CRUD Service (crud-service v7): the only code that calls it.
 
-`CrudClient._request` is the one place that touches the network: it sets the (connect, read)
-timeouts, the acting-user and request-id headers, maps failures to the CrudError tree, parses the
-answer with a `crud.wire` parser and logs one line per attempt (status and duration, never a body
-or a filter: both can hold personal data). Only GETs are repeated after a transient failure.
+`CrudClient` is an outbound client (`common.http.client.OutboundClient`: session, (connect, read)
+timeouts, X-Request-Id, metrics, one DEBUG line per attempt with status and duration, never a
+body or a filter: both can hold personal data). Its `_request` adds the acting-user header, maps
+failures to the CrudError tree and parses the answer with a `crud.wire` parser. Only GETs are
+repeated after a transient failure.
 
 A 404 on a route addressing one document (`get`, `patch`, `delete`, `change_state`) means "no
 document with that id, in those states, matching that filter" and is an answer (None / False),
@@ -21,11 +22,12 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
-import requests
-
-from common.request_ids import request_id_var
+from common.http.client import Answer, OutboundClient
+from common.http.errors import OutboundError
+from common.http.retry import call_repeating
+from common.http.session import DEFAULT_POOL_SIZE, Session, build_session
 from crud import wire
-from crud.errors import CrudTimeout, CrudUnavailable, build_error
+from crud.errors import CrudError, CrudTimeout, CrudUnavailable, build_error
 
 logger = logging.getLogger("crud")
 
@@ -43,13 +45,16 @@ def _check_user_id(user_id: str | None) -> None:
         raise ValueError("a user id sent to the CRUD Service must be non-empty printable text")
 
 
-class CrudClient:
+class CrudClient(OutboundClient):
     """Calls one CRUD Service. Methods take the collection `name` (its endpointBasePath without
     slashes), `query` a MongoDB filter (crud's `_q`; operators $eq $ne $gt $gte $lt $lte $in $nin
     $all $exists $regex $elemMatch, combined with $and/$or), `states` the `__STATE__` values to
     match (crud's `_st`; crud-service's default is PUBLIC only). Datetimes in queries and documents
     are sent as ISO strings. Every method raises CrudError subclasses (crud.errors) on failure.
     """
+
+    service = "crud"
+    logger = logger
 
     def __init__(
         self,
@@ -61,25 +66,30 @@ class CrudClient:
         user_id: str | None = None,
         get_retries: int = 2,
         proxy_url: str = "",
-        session: requests.Session | None = None,
+        session: Session | None = None,
         sleep: Callable[[float], None] = time.sleep,
         rand: Callable[[float, float], float] = random.uniform,
     ):
         if not HEADER_NAME.match(user_id_header):
             raise ValueError(f"not an HTTP header name: {user_id_header!r}")
         _check_user_id(user_id)
+        # In-cluster service: no proxy or CA bundle from the environment unless one is configured.
+        session = build_session(
+            headers={"Accept": "application/json"},
+            pool_size=DEFAULT_POOL_SIZE,
+            proxy_url=proxy_url,
+            environment="never",
+            session=session,
+        )
+        super().__init__(
+            session=session, connect_timeout=connect_timeout, read_timeout=read_timeout
+        )
         self._base_url = base_url.rstrip("/")
-        self._timeout = (connect_timeout, read_timeout)
         self._user_id_header = user_id_header
         self._user_id = user_id
         self._get_retries = get_retries
         self._sleep = sleep
         self._rand = rand
-        self._session = session or requests.Session()  # one session: keep-alive across calls
-        # In-cluster service: no proxy or .netrc from the environment unless one is configured.
-        self._session.trust_env = False
-        if proxy_url:
-            self._session.proxies = {"http": proxy_url, "https": proxy_url}
 
     @classmethod
     def from_settings(cls) -> CrudClient:
@@ -116,14 +126,11 @@ class CrudClient:
     # --- the choke point ----------------------------------------------------------------------
 
     def _headers(self, has_body: bool) -> dict[str, str]:
-        headers = {"Accept": "application/json"}
+        headers = {}
         if has_body:
             headers["Content-Type"] = "application/json"
         if self._user_id is not None:
             headers[self._user_id_header] = self._user_id
-        request_id = request_id_var.get()
-        if request_id:
-            headers["X-Request-Id"] = request_id
         return headers
 
     def _request(
@@ -142,76 +149,56 @@ class CrudClient:
         data = wire.encode_json(body).encode("utf-8") if body is not None else None
         headers = self._headers(data is not None)
 
-        def attempt() -> T:
-            started = time.perf_counter()
-            status: int | str = "error"
-            try:
-                response = self._session.request(
-                    method,
-                    url,
-                    params=params,
-                    data=data,
-                    headers=headers,
-                    timeout=self._timeout,
-                    allow_redirects=False,
-                )
-                status = response.status_code
-            except requests.Timeout as exc:
-                status = "timeout"
-                raise build_error(
-                    operation, collection, transport="timeout", detail=type(exc).__name__
-                ) from None
-            except requests.RequestException as exc:
-                raise build_error(
-                    operation, collection, transport="unavailable", detail=type(exc).__name__
-                ) from None
-            finally:
-                duration_ms = round((time.perf_counter() - started) * 1000, 1)
-                logger.debug(
-                    "CRUD %s %s: %s in %.1f ms",
-                    operation,
-                    collection,
-                    status,
-                    duration_ms,
-                    extra={"operation": operation, "status": status, "duration_ms": duration_ms},
-                )
-            if response.status_code == 404 and missing is not _RAISE:
+        def read(answer: Answer) -> T:
+            if answer.status == 404 and missing is not _RAISE:
                 return missing
-            if not 200 <= response.status_code < 300:
-                raise build_error(
-                    operation, collection, status=response.status_code, body=response.text
-                )
+            if not 200 <= answer.status < 300:
+                raise build_error(operation, collection, status=answer.status, body=answer.text)
             try:
-                text = response.text
+                text = answer.text
                 return parse(json.loads(text) if text.strip() else None)
             except ValueError as exc:  # not JSON, or a wire.WireError from the parser
                 raise build_error(
-                    operation, collection, status=response.status_code, detail=str(exc)
+                    operation, collection, status=answer.status, detail=str(exc)
                 ) from None
 
-        return self._call(attempt, operation=operation, repeatable=method == "GET")
+        def attempt() -> T:
+            return self._attempt(
+                operation,
+                method,
+                url,
+                read,
+                headers=headers,
+                params=params,
+                data=data,
+                resource=collection,
+            )
 
-    def _call(self, attempt: Callable[[], T], *, operation: str, repeatable: bool) -> T:
-        retries = 0
-        while True:
-            try:
-                return attempt()
-            except (CrudUnavailable, CrudTimeout) as error:
-                transient = error.status is None or error.status in RETRIED_STATUSES
-                if not (repeatable and transient and retries < self._get_retries):
-                    raise
-                delay = self._rand(0.0, BACKOFF_SECONDS * 2**retries)
-                retries += 1
-                logger.warning(
-                    "CRUD %s failed (%s), retry %d/%d in %.3fs",
-                    operation,
-                    type(error).__name__,
-                    retries,
-                    self._get_retries,
-                    delay,
-                    extra={"operation": operation, "status": error.status},
-                )
-                self._sleep(delay)
+        if method != "GET":
+            return attempt()
+        return call_repeating(
+            attempt,
+            delay_before_retry=self._delay_before_retry,
+            sleep=self._sleep,
+            logger=logger,
+            label="CRUD",
+            operation=operation,
+            max_retries=self._get_retries,
+        )
+
+    def _delay_before_retry(self, error: OutboundError, retries: int) -> float | None:
+        """A read is repeated after a failure with no answer or a gateway's 502/503/504."""
+        if not isinstance(error, CrudUnavailable | CrudTimeout) or retries >= self._get_retries:
+            return None
+        if error.status is not None and error.status not in RETRIED_STATUSES:
+            return None
+        return self._rand(0.0, BACKOFF_SECONDS * 2**retries)
+
+    def _transport_error(
+        self, operation: str, kind: str, exc: Exception | None, resource: str
+    ) -> CrudError:
+        # The exception's class, never its text: it quotes the URL and so the filter.
+        return build_error(operation, resource, transport=kind, detail=type(exc).__name__)
 
     # --- reads (repeated on transient failures) -------------------------------------------------
 

@@ -2,11 +2,15 @@
 
 Response bodies are never kept: documents hold personal data, and a duplicate-key message quotes
 the duplicated value. An error keeps the status, crud-service's message for a 4xx (it names fields
-and operators, not values) and, for a duplicate key, the name of the unique index.
+and operators, not values) and, for a duplicate key, the name of the unique index. The tree
+stands under `common.http.errors.OutboundError`, which names each failure's outcome in the
+outbound metrics.
 """
 
 import json
 import re
+
+from common.http.errors import OutboundError
 
 MESSAGE_LIMIT = 300
 # MongoDB's text for error 11000, passed through by crud-service: "E11000 duplicate key error
@@ -14,14 +18,14 @@ MESSAGE_LIMIT = 300
 DUPLICATE_KEY = re.compile(r"^E11000 duplicate key error.*? index: (\S+)", re.DOTALL)
 
 
-class CrudError(Exception):
+class CrudError(OutboundError):
     """Base of every failure of a CRUD Service call."""
 
     def __init__(self, message: str, *, operation: str, collection: str, status: int | None = None):
-        super().__init__(f"CRUD {operation} {collection}: {message}")
-        self.operation = operation
+        super().__init__(
+            f"CRUD {operation} {collection}: {message}", operation=operation, status=status
+        )
         self.collection = collection
-        self.status = status
 
 
 class CrudNotFound(CrudError):
@@ -50,6 +54,8 @@ class CrudUnavailable(CrudError):
 
 class CrudTimeout(CrudError):
     """No connection or no answer within the configured timeouts."""
+
+    no_answer_outcome = "timeout"
 
 
 class CrudBadResponse(CrudError):
@@ -99,7 +105,7 @@ def build_error(
         return CrudBadRequest(f"HTTP {status}: {short}", crud_message=short, status=status, **where)
     if status >= 500:
         return CrudUnavailable(f"HTTP {status}", status=status, **where)
-    # A 2xx with a body we cannot use, or a 1xx/3xx (requests follows redirects).
+    # A 2xx with a body we cannot use, or a 1xx/3xx (redirects are not followed).
     return CrudBadResponse(
         f"HTTP {status}: {detail or 'unexpected answer'}", status=status, **where
     )

@@ -1,9 +1,10 @@
 """HTTP client for the Kaleyra Video REST API v2.
 
-`KaleyraClient._request` is the only place that calls the network: it sets the timeouts (capped by
-the request's deadline), applies the retry policy, maps failures to the KaleyraError tree, counts
-each attempt in the metrics and parses the body with a `wire` parser. The public methods say which
-calls are safe to repeat; paths and bodies come from `kaleyra.wire`.
+`KaleyraClient` is an outbound client (`common.http.client.OutboundClient`: session, timeouts
+capped by the request's deadline, X-Request-Id, metrics). Its `_request` applies the retry policy
+(`kaleyra.retry`), maps failures to the KaleyraError tree and parses the body with a `wire`
+parser. The public methods say which calls are safe to repeat; paths and bodies come from
+`kaleyra.wire`.
 """
 
 import json
@@ -11,12 +12,11 @@ import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, TypeVar
 
-import requests
-
-from kaleyra import deadline, metrics, wire
-from kaleyra.errors import KaleyraBadRequest, build_error
+from common.http.client import Answer, OutboundClient
+from common.http.session import Session, build_session
+from kaleyra import wire
+from kaleyra.errors import KaleyraBadRequest, KaleyraError, build_error
 from kaleyra.retry import Retrier, RetryPolicy
-from kaleyra.session import build_session, request_id_headers, send
 from kaleyra.types import (
     Company,
     KaleyraUser,
@@ -65,7 +65,21 @@ def walk_pages(fetch_page: Callable[[int], tuple[list[T], bool]], *, operation: 
     logger.warning("Kaleyra %s stopped after %d pages", operation, wire.MAX_PAGES)
 
 
-class KaleyraClient:
+def kaleyra_session(*, api_key: str, pool_size: int, proxy_url: str) -> Session:
+    """The API key and JSON on every call, a pool as large as the worker's threads, and no scan
+    of proxy environment variables per call unless the environment names an HTTPS proxy."""
+    return build_session(
+        headers={"apikey": api_key, "Accept": "application/json"},
+        pool_size=pool_size,
+        proxy_url=proxy_url,
+        environment="when_proxied",
+    )
+
+
+class KaleyraClient(OutboundClient):
+    service = "kaleyra"
+    logger = logger
+
     def __init__(
         self,
         *,
@@ -76,16 +90,16 @@ class KaleyraClient:
         retrier: Retrier,
         pool_size: int = 10,
         proxy_url: str = "",
-        session: requests.Session | None = None,
     ):
+        super().__init__(
+            session=kaleyra_session(api_key=api_key, pool_size=pool_size, proxy_url=proxy_url),
+            connect_timeout=connect_timeout,
+            read_timeout=read_timeout,
+            honours_deadline=True,
+        )
         self._base_url = base_url.rstrip("/")
         self._api_key = api_key
-        self._connect_timeout = connect_timeout
-        self._read_timeout = read_timeout
         self._retrier = retrier
-        self._session = session or build_session(
-            api_key=api_key, pool_size=pool_size, proxy_url=proxy_url
-        )
 
     @classmethod
     def from_settings(cls, *, pool_size: int | None = None) -> "KaleyraClient":
@@ -102,11 +116,6 @@ class KaleyraClient:
             proxy_url=settings.KALEYRA_PROXY_URL,
         )
 
-    def _timeouts(self, time_left: float | None) -> tuple[float, float]:
-        if time_left is None:
-            return self._connect_timeout, self._read_timeout
-        return min(self._connect_timeout, time_left), min(self._read_timeout, time_left)
-
     def _request(
         self,
         operation: str,
@@ -120,65 +129,32 @@ class KaleyraClient:
     ) -> T:
         url = self._base_url + path
 
+        def read(answer: Answer) -> T:
+            """The parsed answer, or its failure as a KaleyraError."""
+            status, text = answer.status, answer.text
+            if not 200 <= status < 300:
+                retry_after = answer.headers.get("Retry-After")
+                raise self._error(operation, status=status, body=text, retry_after=retry_after)
+            try:
+                payload = json.loads(text) if text.strip() else None
+                return parse(payload)
+            except ValueError as exc:  # bad JSON, or a wire.WireError from the parser
+                raise self._error(operation, status=status, body=text, detail=str(exc)) from None
+
         def attempt() -> T:
-            time_left = deadline.time_left()
-            if time_left is not None and time_left <= 0:
-                error = self._error(operation, transport="deadline", detail="deadline passed")
-                metrics.count_unsent(operation, error)
-                raise error
-            with metrics.measured(operation):
-                return self._send(
-                    operation,
-                    method,
-                    url,
-                    parse,
-                    timeout=self._timeouts(time_left),
-                    body=body,
-                    params=params,
-                    files=files,
-                )
+            return self._attempt(
+                operation, method, url, read, json=body, params=params, files=files
+            )
 
         return self._retrier.call(attempt, operation=operation)
 
-    def _send(
-        self,
-        operation: str,
-        method: str,
-        url: str,
-        parse: Callable[[Any], T],
-        *,
-        timeout: tuple[float, float],
-        body: dict[str, Any] | None,
-        params: dict[str, Any] | None,
-        files: dict[str, tuple[str, bytes, str]] | None,
-    ) -> T:
-        """One attempt: the HTTP call, its failure as a KaleyraError, or its parsed answer."""
-        try:
-            response = send(
-                self._session,
-                method,
-                url,
-                json=body,
-                params=params,
-                files=files,
-                headers=request_id_headers(),
-                timeout=timeout,
-            )
-        except requests.Timeout as exc:
-            raise self._error(operation, transport="timeout", detail=str(exc)) from None
-        except requests.RequestException as exc:
-            raise self._error(operation, transport="unavailable", detail=str(exc)) from None
-        status, text = response.status_code, response.text
-        if not 200 <= status < 300:
-            retry_after = response.headers.get("Retry-After")
-            raise self._error(operation, status=status, body=text, retry_after=retry_after)
-        try:
-            payload = json.loads(text) if text.strip() else None
-            return parse(payload)
-        except ValueError as exc:  # bad JSON, or a wire.WireError from the parser
-            raise self._error(operation, status=status, body=text, detail=str(exc)) from None
+    def _transport_error(
+        self, operation: str, kind: str, exc: Exception | None, resource: str
+    ) -> KaleyraError:
+        detail = "deadline passed" if exc is None else str(exc)
+        return self._error(operation, transport=kind, detail=detail)
 
-    def _error(self, operation: str, **details: Any):
+    def _error(self, operation: str, **details: Any) -> KaleyraError:
         return build_error(operation, secret=self._api_key, **details)
 
     # --- users (retry policy per operation: kaleyra.retry.SAFE_TO_REPEAT) --------------------

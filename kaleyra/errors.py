@@ -2,8 +2,11 @@
 
 Callers map these to their own answers (502 bad answer, 503 unreachable, 504 timeout); the body is
 kept for logs, truncated and with the API key removed, because bodies and exception texts end up in
-log lines and error reports.
+log lines and error reports. The tree stands under `common.http.errors.OutboundError`, which
+names each failure's outcome in the outbound metrics.
 """
+
+from common.http.errors import OutboundError
 
 BODY_LIMIT = 500
 REDACTED = "[redacted]"
@@ -11,13 +14,11 @@ REDACTED = "[redacted]"
 DEFAULT_RATE_LIMIT_WAIT = 60
 
 
-class KaleyraError(Exception):
+class KaleyraError(OutboundError):
     """Base of every failure of a Kaleyra call."""
 
     def __init__(self, message: str, *, operation: str, status: int | None = None, body: str = ""):
-        super().__init__(f"Kaleyra {operation}: {message}")
-        self.operation = operation
-        self.status = status
+        super().__init__(f"Kaleyra {operation}: {message}", operation=operation, status=status)
         self.body = body
 
 
@@ -28,9 +29,13 @@ class KaleyraUnavailable(KaleyraError):
 class KaleyraTimeout(KaleyraError):
     """No connection or no answer within the configured timeouts."""
 
+    no_answer_outcome = "timeout"
+
 
 class KaleyraDeadlineExceeded(KaleyraTimeout):
-    """The incoming request's deadline had passed: the call was not sent (kaleyra.deadline)."""
+    """The incoming request's deadline had passed: the call was not sent (common.http.deadline)."""
+
+    no_answer_outcome = "deadline_exceeded"
 
 
 class KaleyraAuthError(KaleyraError):
@@ -100,7 +105,7 @@ def _class_for_status(status: int) -> type[KaleyraError]:
         return KaleyraBadRequest
     if status >= 500:
         return KaleyraServerError
-    # 1xx/3xx: redirects are not followed (kaleyra.session.send), so an answer we cannot use.
+    # 1xx/3xx: redirects are not followed (common.http.session.send), so an answer we cannot use.
     return KaleyraBadResponse
 
 

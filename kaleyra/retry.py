@@ -4,7 +4,7 @@ Exponential backoff with full jitter (spreads the retries of many workers), boun
 retries, by a total time budget and by the incoming request's deadline, so a request of ours never
 waits on Kaleyra for long. Background work (`background_work()`) has a budget of its own and waits
 out a 429 that names no time. The sleep, random source and clock are injected so tests neither
-wait nor guess.
+wait nor guess. The loop that repeats is the outbound base's (`common.http.retry`).
 """
 
 import logging
@@ -16,7 +16,9 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import TypeVar
 
-from kaleyra import deadline
+from common.http import deadline
+from common.http.errors import OutboundError
+from common.http.retry import call_repeating
 from kaleyra.errors import (
     DEFAULT_RATE_LIMIT_WAIT,
     KaleyraDeadlineExceeded,
@@ -128,33 +130,28 @@ class Retrier:
     def call(self, attempt: Callable[[], T], *, operation: str) -> T:
         """Runs `attempt`; when `operation` is safe to repeat and fails transiently, waits and
         runs it again."""
-        retry = operation in SAFE_TO_REPEAT
+        if operation not in SAFE_TO_REPEAT:
+            return attempt()
         background = _background.get()
         budget = background.max_total_seconds if background else self.policy.max_total_seconds
         sleep = background.sleep if background and background.sleep else self.sleep
         started = self.clock()
-        retries = 0
-        while True:
-            try:
-                return attempt()
-            except KaleyraError as error:
-                if not retry:
-                    raise
-                budget_left = budget - (self.clock() - started)
-                delay = self._delay_before_retry(error, retries, budget_left, background)
-                if delay is None:
-                    raise
-                retries += 1
-                logger.warning(
-                    "Kaleyra %s failed (%s), retry %d/%d in %.3fs",
-                    operation,
-                    type(error).__name__,
-                    retries,
-                    self.policy.max_retries,
-                    delay,
-                    extra={"kaleyra_operation": operation, "kaleyra_status": error.status},
-                )
-                sleep(delay)
+
+        def delay_before_retry(error: OutboundError, retries: int) -> float | None:
+            if not isinstance(error, KaleyraError):
+                return None
+            budget_left = budget - (self.clock() - started)
+            return self._delay_before_retry(error, retries, budget_left, background)
+
+        return call_repeating(
+            attempt,
+            delay_before_retry=delay_before_retry,
+            sleep=sleep,
+            logger=logger,
+            label="Kaleyra",
+            operation=operation,
+            max_retries=self.policy.max_retries,
+        )
 
     def _delay_before_retry(
         self,

@@ -1,7 +1,7 @@
 """Prometheus metrics of the service and the `/-/metrics` endpoint that exposes them.
 
 django-prometheus measures requests (latency by view name) and database queries; other modules
-define their metrics with prometheus_client's default registry (kaleyra/metrics.py). Here: the
+define their metrics with prometheus_client's default registry (common/http/metrics.py). Here: the
 backlog gauges, read at scrape time from sources registered with `register_backlog_source`, and
 the outcomes of reconciliation. Under gunicorn, PROMETHEUS_MULTIPROC_DIR (set by gunicorn.conf.py)
 adds up the counters of every worker.

@@ -8,7 +8,8 @@ KaleyraError subclasses.
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, TypeVar
 
-from kaleyra import deadline, metrics, wire
+from common.http import deadline, metrics
+from kaleyra import wire
 from kaleyra.client import check_expires_in, is_existing_user_refusal, walk_pages
 from kaleyra.errors import KaleyraBadRequest, KaleyraError, build_error
 from kaleyra.retry import Retrier, RetryPolicy
@@ -77,9 +78,9 @@ class InProcessSimulator:
             time_left = deadline.time_left()
             if time_left is not None and time_left <= 0:
                 error = build_error(operation, secret="", transport="deadline", detail="passed")
-                metrics.count_unsent(operation, error)
+                metrics.count_unsent("kaleyra", operation)
                 raise error
-            with metrics.measured(operation):
+            with metrics.measured("kaleyra", operation):
                 return self._attempt(operation, run, parse, counted_as or operation)
 
         return self._retrier.call(attempt, operation=operation)

@@ -1,31 +1,34 @@
 """HTTP clients of the user services of AUTH_SERVICE mode: Mia-Platform's auth0-client (the user
 directory, at AUTH_SERVICE) and the custom user id map (Mia 1.8.0, CUSTOM_ID_USERS_API_ENDPOINT).
 
-`_fetch` is the only place that calls either. One `GET {route}` with a `user_id $in [...]` filter
-looks up every user of a request at once; the answer's fields are read through configurable dot
-paths (docs/directory.md says why these defaults). Every call carries the request id, the client
-type and the headers named in ADDITIONAL_HEADERS_TO_PROXY. Failures become API errors here:
-unreachable, timeout or 5xx -> 503; a refusal or an unreadable answer -> 502. A service's body is
-never echoed.
+Both are outbound clients (`common.http.client.OutboundClient`: session, timeouts, X-Request-Id,
+metrics as service "directory"); `UserServiceClient._fetch` is the only place that calls either.
+One `GET {route}` with a `user_id $in [...]` filter looks up every user of a request at once; the
+answer's fields are read through configurable dot paths (docs/directory.md says why these
+defaults). Every call carries the request id, the client type and the headers named in
+ADDITIONAL_HEADERS_TO_PROXY. Failures become API errors here: unreachable, timeout or 5xx -> 503;
+a refusal or an unreadable answer -> 502. A service's body is never echoed.
 """
 
 import json
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import Any, TypeVar
 
-import requests
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 
+from common.http.client import Answer, OutboundClient
+from common.http.session import DEFAULT_POOL_SIZE, build_session
 from teleconsultation_project.errors import ApiError
-from teleconsultation_project.logs import request_id_var
 
 logger = logging.getLogger("teleconsultation.directory")
+
+T = TypeVar("T")
 
 DIRECTORY = "the user directory (AUTH_SERVICE)"
 CUSTOM_IDS = "the custom user id service (CUSTOM_ID_USERS_API_ENDPOINT)"
@@ -85,40 +88,67 @@ def _groups(raw: Any, user_id: str) -> tuple[str, ...]:
     return tuple(group.strip() for group in raw if group.strip())
 
 
-def _fetch(
-    session: requests.Session,
-    url: str,
-    *,
-    params: dict[str, str],
-    headers: dict[str, str],
-    timeout: tuple[float, float],
-    service: str,
-) -> Any:
-    """GET and parse JSON, turning every failure into the API error that names `service`."""
-    try:
-        response = session.get(url, params=params, headers=headers, timeout=timeout)
-    except requests.Timeout:
-        logger.warning("%s timed out: %s", service, url)
-        raise ApiError(f"{service} did not answer in time", status=503) from None
-    except requests.RequestException as exc:
-        logger.warning("%s unreachable: %s (%s)", service, url, type(exc).__name__)
-        raise ApiError(f"{service} is unreachable", status=503) from None
-    status = response.status_code
-    if status >= 500:
-        logger.warning("%s failed with status %s", service, status)
-        raise ApiError(f"{service} answered with an error (status {status})", status=503)
-    if not 200 <= status < 300:
-        # A refusal is our configuration (route, client type, forwarded cookie), not the
-        # caller's request.
-        logger.warning("%s refused the lookup with status %s", service, status)
-        raise ApiError(f"{service} refused the user lookup (status {status})", status=502)
-    try:
-        return response.json()
-    except ValueError:
-        raise _bad_answer("not JSON", service) from None
+class UserServiceClient(OutboundClient):
+    """What the clients of both user services share: one GET of `self._url`, read as JSON, its
+    failures as the API errors that name the service (`self._name`)."""
+
+    service = "directory"
+    logger = logger
+
+    def __init__(self, *, url: str, name: str, connect_timeout: float, read_timeout: float):
+        session = build_session(
+            headers={"Accept": "application/json"},
+            pool_size=DEFAULT_POOL_SIZE,
+            proxy_url="",
+            environment="always",
+        )
+        super().__init__(
+            session=session, connect_timeout=connect_timeout, read_timeout=read_timeout
+        )
+        self._url = url
+        self._name = name
+
+    def _fetch(
+        self,
+        operation: str,
+        *,
+        params: dict[str, str],
+        headers: dict[str, str],
+        parse: Callable[[Any], T],
+    ) -> T:
+        """GET, then `parse` the JSON answer; every failure is the API error naming the service."""
+
+        def read(answer: Answer) -> T:
+            status = answer.status
+            if status >= 500:
+                logger.warning("%s failed with status %s", self._name, status)
+                raise ApiError(f"{self._name} answered with an error (status {status})", status=503)
+            if not 200 <= status < 300:
+                # A refusal is our configuration (route, client type, forwarded cookie), not the
+                # caller's request.
+                logger.warning("%s refused the lookup with status %s", self._name, status)
+                raise ApiError(
+                    f"{self._name} refused the user lookup (status {status})", status=502
+                )
+            try:
+                payload = json.loads(answer.content)
+            except ValueError:
+                raise _bad_answer("not JSON", self._name) from None
+            return parse(payload)
+
+        return self._attempt(operation, "GET", self._url, read, params=params, headers=headers)
+
+    def _transport_error(
+        self, operation: str, kind: str, exc: Exception | None, resource: str
+    ) -> ApiError:
+        if kind == "timeout":
+            logger.warning("%s timed out: %s", self._name, self._url)
+            return ApiError(f"{self._name} did not answer in time", status=503)
+        logger.warning("%s unreachable: %s (%s)", self._name, self._url, type(exc).__name__)
+        return ApiError(f"{self._name} is unreachable", status=503)
 
 
-class DirectoryClient:
+class DirectoryClient(UserServiceClient):
     def __init__(
         self,
         *,
@@ -127,13 +157,14 @@ class DirectoryClient:
         fields: FieldPaths,
         connect_timeout: float,
         read_timeout: float,
-        session: requests.Session | None = None,
     ):
-        self._url = base_url.rstrip("/") + "/" + route.lstrip("/")
+        super().__init__(
+            url=base_url.rstrip("/") + "/" + route.lstrip("/"),
+            name=DIRECTORY,
+            connect_timeout=connect_timeout,
+            read_timeout=read_timeout,
+        )
         self._fields = fields
-        self._timeout = (connect_timeout, read_timeout)
-        self._session = session or requests.Session()  # one session: keep-alive across calls
-        self._session.headers.update({"Accept": "application/json"})
 
     @classmethod
     def from_settings(cls) -> "DirectoryClient":
@@ -160,14 +191,14 @@ class DirectoryClient:
             "_q": json.dumps({self._fields.id: {"$in": wanted}}, separators=(",", ":")),
             "_l": str(len(wanted)),
         }
-        answer = _fetch(
-            self._session,
-            self._url,
+        return self._fetch(
+            "find_users",
             params=params,
             headers=outgoing_headers(request_headers),
-            timeout=self._timeout,
-            service=DIRECTORY,
+            parse=lambda answer: self._users(answer, wanted),
         )
+
+    def _users(self, answer: Any, wanted: list[str]) -> dict[str, DirectoryUser]:
         if not isinstance(answer, list):
             raise _bad_answer("expected a JSON array of users")
         found = {}
@@ -191,7 +222,7 @@ class DirectoryClient:
         )
 
 
-class CustomIdClient:
+class CustomIdClient(UserServiceClient):
     """Mia 1.8.0 custom user ids: the users at CUSTOM_ID_USERS_API_ENDPOINT map the id a client
     sends (field `source`) to the identity provider's id (field `target`).
 
@@ -207,18 +238,19 @@ class CustomIdClient:
         style: str,
         connect_timeout: float,
         read_timeout: float,
-        session: requests.Session | None = None,
     ):
         if style not in QUERY_STYLES:
             raise ImproperlyConfigured(
                 f"CUSTOM_ID_USERS_QUERY_STYLE must be one of {', '.join(QUERY_STYLES)}, "
                 f"got {style!r}"
             )
-        self._url = url.strip()
+        super().__init__(
+            url=url.strip(),
+            name=CUSTOM_IDS,
+            connect_timeout=connect_timeout,
+            read_timeout=read_timeout,
+        )
         self._style = style
-        self._timeout = (connect_timeout, read_timeout)
-        self._session = session or requests.Session()
-        self._session.headers.update({"Accept": "application/json"})
 
     @classmethod
     def from_settings(cls) -> "CustomIdClient | None":
@@ -252,19 +284,15 @@ class CustomIdClient:
             queries = [{source: custom_id} for custom_id in wanted]
         headers = outgoing_headers(request_headers)
         found: dict[str, str] = {}
-        for params in queries:
-            answer = _fetch(
-                self._session,
-                self._url,
-                params=params,
-                headers=headers,
-                timeout=self._timeout,
-                service=CUSTOM_IDS,
-            )
+
+        def read_all(answer: Any) -> None:
             if not isinstance(answer, list):
                 raise _bad_answer("expected a JSON array of users", CUSTOM_IDS)
             for document in answer:
                 self._read(document, source, target, wanted, found)
+
+        for params in queries:
+            self._fetch("identity_ids", params=params, headers=headers, parse=read_all)
         return found
 
     @staticmethod
@@ -283,8 +311,8 @@ class CustomIdClient:
 
 def outgoing_headers(request_headers: Mapping[str, str]) -> dict[str, str]:
     """The incoming headers named in ADDITIONAL_HEADERS_TO_PROXY, the client type (the incoming
-    one, else DEFAULT_CLIENT_TYPE: auth0-client picks its client configuration by it), and the
-    id of the request being served, so the services' logs can be joined with ours."""
+    one, else DEFAULT_CLIENT_TYPE: auth0-client picks its client configuration by it). The base
+    adds the id of the request being served, so the services' logs can be joined with ours."""
     incoming = {name.lower(): value for name, value in request_headers.items()}
     headers = {}
     for name in settings.ADDITIONAL_HEADERS_TO_PROXY:
@@ -295,9 +323,6 @@ def outgoing_headers(request_headers: Mapping[str, str]) -> dict[str, str]:
     client_type = (incoming.get(client_type_key) or "").strip() or settings.DEFAULT_CLIENT_TYPE
     if client_type:
         headers[client_type_key] = client_type
-    request_id = request_id_var.get()
-    if request_id:
-        headers["x-request-id"] = request_id
     return headers
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
-from kaleyra import deadline
+from common.http import deadline
 from kaleyra.errors import KaleyraDeadlineExceeded, KaleyraError, KaleyraNotFound
 from kaleyra.provider import get_video_provider
 from rooms.errors import TeleconsultationNotFound

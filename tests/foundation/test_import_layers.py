@@ -1,9 +1,10 @@
 """The lower packages never import the upper ones, lazy imports included.
 
-`common` is the floor: it imports the standard library only. The clients of Kaleyra and the CRUD
-Service (`kaleyra`, `crud`) may import `common` and Django, but not the project package or the
-domain above them; otherwise the bottom of the service could not be read, tested or reused
-without the top.
+`common` is the floor: it imports the standard library and the few packages the outbound HTTP
+base needs (`requests`, `prometheus_client`), never Django or a package of ours. The clients of
+Kaleyra and the CRUD Service (`kaleyra`, `crud`) may import `common` and Django, but not the
+project package or the domain above them; otherwise the bottom of the service could not be read,
+tested or reused without the top.
 """
 
 import ast
@@ -15,6 +16,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 CLIENTS = ("kaleyra", "crud")
 ABOVE_THE_CLIENTS = {"teleconsultation_project", "rooms", "settings_api", "bench", "tests"}
+FLOOR_MAY_IMPORT = sys.stdlib_module_names | {"common", "requests", "prometheus_client"}
 
 
 def imported_packages(source: str) -> set[str]:
@@ -43,9 +45,23 @@ def test_a_client_package_imports_nothing_above_it(package):
     assert upward_imports(package) == {}
 
 
-def test_the_floor_imports_only_the_standard_library():
+def floor_imports_refused(source: str) -> set[str]:
+    """What a module of `common` imports beyond itself, the standard library and the HTTP base's
+    packages: Django, a package of ours, anything else."""
+    return imported_packages(source) - FLOOR_MAY_IMPORT
+
+
+def test_the_floor_imports_only_the_standard_library_and_the_http_bases_packages():
     for path in (ROOT / "common").rglob("*.py"):
-        assert imported_packages(path.read_text()) <= sys.stdlib_module_names, path
+        assert floor_imports_refused(path.read_text()) == set(), path
+
+
+def test_the_floor_check_refuses_django_and_our_packages():
+    source = (
+        "import requests\nfrom prometheus_client import Counter\nfrom common.http import metrics\n"
+        "from django.conf import settings\nimport kaleyra.errors\n"
+    )
+    assert floor_imports_refused(source) == {"django", "kaleyra"}
 
 
 def test_the_check_sees_imports_at_the_top_and_inside_functions():

@@ -6,9 +6,9 @@ import pytest
 from responses import matchers
 
 from common.request_ids import request_id_var
+from kaleyra.client import kaleyra_session
 from kaleyra.errors import KaleyraBadResponse
 from kaleyra.provider import get_video_provider
-from kaleyra.session import build_session
 from tests.kaleyra.support import API_KEY, BASE_URL, make_client
 
 COMPANY_URL = f"{BASE_URL}/v2/company"
@@ -25,7 +25,7 @@ def pool_size_of(session, url=BASE_URL) -> int:
 
 
 def test_the_pool_holds_as_many_connections_as_configured(no_proxy_environment):
-    session = build_session(api_key="k", pool_size=25, proxy_url="")
+    session = kaleyra_session(api_key="k", pool_size=25, proxy_url="")
     assert pool_size_of(session) == 25
     assert pool_size_of(session, "http://127.0.0.1:8787") == 25
 
@@ -43,13 +43,13 @@ def test_by_default_one_requests_parallel_calls_all_find_a_kept_alive_connection
 
 
 def test_without_a_proxy_the_environment_is_not_consulted(no_proxy_environment):
-    session = build_session(api_key="k", pool_size=10, proxy_url="")
+    session = kaleyra_session(api_key="k", pool_size=10, proxy_url="")
     assert session.trust_env is False
     assert session.proxies == {}
 
 
 def test_a_configured_proxy_is_used_for_every_call(no_proxy_environment):
-    session = build_session(api_key="k", pool_size=10, proxy_url="http://proxy.internal:3128")
+    session = kaleyra_session(api_key="k", pool_size=10, proxy_url="http://proxy.internal:3128")
     assert session.proxies == {
         "https": "http://proxy.internal:3128",
         "http": "http://proxy.internal:3128",
@@ -61,13 +61,13 @@ def test_an_https_proxy_in_the_environment_keeps_the_environment_on(
     no_proxy_environment, monkeypatch
 ):
     monkeypatch.setenv("HTTPS_PROXY", "http://proxy.internal:3128")
-    session = build_session(api_key="k", pool_size=10, proxy_url="")
+    session = kaleyra_session(api_key="k", pool_size=10, proxy_url="")
     assert session.trust_env is True
 
 
 def test_a_ca_bundle_from_the_environment_is_still_honoured(no_proxy_environment, monkeypatch):
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/company-ca.pem")
-    session = build_session(api_key="k", pool_size=10, proxy_url="")
+    session = kaleyra_session(api_key="k", pool_size=10, proxy_url="")
     assert session.trust_env is False
     assert session.verify == "/etc/ssl/company-ca.pem"
 

@@ -111,7 +111,7 @@ def test_the_middleware_opens_a_deadline_of_the_configured_length(settings):
     settings.KALEYRA_REQUEST_DEADLINE_SECONDS = 7.0
     seen = []
     middleware = RequestDeadlineMiddleware(lambda request: seen.append(deadline.time_left()))
-    with mock.patch("kaleyra.deadline.time.monotonic", return_value=500.0):
+    with mock.patch("common.http.deadline.time.monotonic", return_value=500.0):
         middleware(object())
     assert seen == [7.0]
     assert deadline.time_left() is None  # closed with the request

@@ -19,13 +19,13 @@ ROOM = {"id": "room_1", "participants": []}
 
 
 def calls(operation: str, outcome: str) -> float:
-    labels = {"operation": operation, "outcome": outcome}
-    return REGISTRY.get_sample_value("kaleyra_provider_calls_total", labels) or 0.0
+    labels = {"service": "kaleyra", "operation": operation, "outcome": outcome}
+    return REGISTRY.get_sample_value("outbound_requests_total", labels) or 0.0
 
 
 def timings(operation: str) -> float:
-    labels = {"operation": operation}
-    return REGISTRY.get_sample_value("kaleyra_provider_call_duration_seconds_count", labels) or 0.0
+    labels = {"service": "kaleyra", "operation": operation}
+    return REGISTRY.get_sample_value("outbound_request_duration_seconds_count", labels) or 0.0
 
 
 class Counts:
