@@ -1,5 +1,6 @@
-"""Request-level middleware: probes, request ids and access logs, body size limits, chunked
-bodies, JSON errors, and the admin's own stack that only `/admin/` goes through."""
+"""Request-level middleware: probes, request ids and access logs, the deadline of outbound calls,
+body size limits, chunked bodies, JSON errors, and the admin's own stack that only `/admin/` goes
+through."""
 
 import logging
 import re
@@ -15,6 +16,7 @@ from django.http import Http404
 from django.urls import resolve
 from django.utils.module_loading import import_string
 
+from common.http.deadline import request_deadline
 from common.request_ids import request_id_var
 from teleconsultation_project.errors import json_error
 from teleconsultation_project.logs import QUIET_PATHS
@@ -81,6 +83,19 @@ class RequestIdMiddleware:
             return response
         finally:
             request_id_var.reset(token)
+
+
+class RequestDeadlineMiddleware:
+    """Gives each incoming request KALEYRA_REQUEST_DEADLINE_SECONDS for all its Kaleyra calls, so
+    timeouts and retries of several calls cannot add up past what the gateway waits for us (the
+    deadline itself is `common.http.deadline`)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        with request_deadline(settings.KALEYRA_REQUEST_DEADLINE_SECONDS):
+            return self.get_response(request)
 
 
 class BodySizeLimitMiddleware:

@@ -66,7 +66,7 @@ MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "teleconsultation_project.middleware.RequestIdMiddleware",
     # Every provider call of a request shares one deadline (KALEYRA_REQUEST_DEADLINE_SECONDS).
-    "kaleyra.deadline.RequestDeadlineMiddleware",
+    "teleconsultation_project.middleware.RequestDeadlineMiddleware",
     "teleconsultation_project.middleware.ChunkedBodyMiddleware",
     "teleconsultation_project.middleware.BodySizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",

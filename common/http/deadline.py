@@ -3,7 +3,8 @@
 `request_deadline(seconds)` opens it (a contextvar, so it follows the request's thread or task).
 A client built with `honours_deadline` caps each attempt's timeouts to the time left and refuses
 to call once it has passed; the retry loop never waits past it. Kaleyra's client honours it (the
-middleware that opens one per incoming request is `kaleyra.deadline.RequestDeadlineMiddleware`).
+middleware that opens one per incoming request is
+`teleconsultation_project.middleware.RequestDeadlineMiddleware`).
 """
 
 import time

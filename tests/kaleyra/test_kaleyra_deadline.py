@@ -7,12 +7,13 @@ from unittest import mock
 import pytest
 import requests
 
-from kaleyra import deadline
+from common.http import deadline
+from common.http.deadline import request_deadline
 from kaleyra.client import KaleyraClient
-from kaleyra.deadline import RequestDeadlineMiddleware, request_deadline
 from kaleyra.errors import KaleyraDeadlineExceeded, KaleyraServerError, KaleyraTimeout
 from kaleyra.provider import get_video_provider
 from kaleyra.retry import Retrier, RetryPolicy
+from teleconsultation_project.middleware import RequestDeadlineMiddleware
 from tests.kaleyra.support import API_KEY, BASE_URL, FakeTime
 
 ROOM_URL = f"{BASE_URL}/v2/rooms/room_1"

@@ -4,7 +4,7 @@ import pytest
 import requests
 from prometheus_client import REGISTRY
 
-from kaleyra.deadline import request_deadline
+from common.http.deadline import request_deadline
 from kaleyra.errors import (
     KaleyraDeadlineExceeded,
     KaleyraError,

@@ -7,7 +7,7 @@ import time
 import pytest
 from django.db import connections
 
-from kaleyra import deadline
+from common.http import deadline
 from rooms.management import parallel
 from teleconsultation_project.logs import request_id_var
 

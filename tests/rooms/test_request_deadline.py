@@ -1,6 +1,6 @@
-"""The request's deadline (KALEYRA_REQUEST_DEADLINE_SECONDS, kaleyra.deadline): every Kaleyra call
-of a request shares it, so a slow Kaleyra answers 504 in time, and DELETE …/uploads answers what
-it did by then instead of running until the worker is killed. Over HTTP, with the simulator's
+"""The request's deadline (KALEYRA_REQUEST_DEADLINE_SECONDS, common.http.deadline): every Kaleyra
+call of a request shares it, so a slow Kaleyra answers 504 in time, and DELETE …/uploads answers
+what it did by then instead of running until the worker is killed. Over HTTP, with the simulator's
 faults; the outcomes, not the clock, say the deadline acted."""
 
 import time
