@@ -52,13 +52,16 @@ def post_chunked(base_url: str, path: str, chunks: list[bytes]) -> tuple[int, di
     address = urlsplit(base_url)
     connection = http.client.HTTPConnection(address.hostname, address.port, timeout=30)
     try:
-        connection.request(
-            "POST",
-            path,
-            body=iter(chunks),
-            headers={"Content-Type": "application/json", **IDENTITY},
-            encode_chunked=True,
-        )
+        try:
+            connection.request(
+                "POST",
+                path,
+                body=iter(chunks),
+                headers={"Content-Type": "application/json", **IDENTITY},
+                encode_chunked=True,
+            )
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # a server that refuses the body may answer and close before it is all sent
         response = connection.getresponse()
         return response.status, json.loads(response.read())
     finally:
