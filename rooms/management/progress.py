@@ -22,8 +22,8 @@ from django.db import connection
 
 from kaleyra.provider import expect_calls_at_once
 from kaleyra.retry import background_work
-from rooms.management.parallel import Workers
 from rooms.services import audit, support
+from rooms.services.concurrency import Pool
 from rooms.services.support import Outcome, Result, Underway, leased
 
 PROGRESS_EVERY_SECONDS = 5.0
@@ -103,7 +103,7 @@ class Tally:
         held = _Held(work, lease, still)
         started: deque = deque()  # in the items' order; never more than `window` in hand
         window = 2 * self.concurrency
-        with Workers(self.concurrency, name="maintenance") as workers:
+        with Pool(self.concurrency, name="maintenance") as workers:
             try:
                 for item in self.walk(batches):
                     started.append(workers.submit(held, item))
@@ -115,7 +115,7 @@ class Tally:
                 self.interrupted = True
             for future in started:
                 future.cancel()  # not started yet: left for the next run
-            workers.close()
+            workers.shutdown()
             for future in started:
                 if not future.cancelled():
                     try:
@@ -128,7 +128,7 @@ class Tally:
     def each_chunk(
         self,
         batches: Iterable[list],
-        start: Callable[[list, Workers], Underway],
+        start: Callable[[list, Pool], Underway],
         *,
         lease: str,
         still: Callable[[list], list] | None = None,
@@ -146,7 +146,7 @@ class Tally:
         in_hand: deque[tuple[Underway, list[str]]] = deque()
         # One after the other at --concurrency 1: a chunk is finished before the next starts.
         depth = 2 if self.concurrency > 1 else 1
-        with Workers(self.concurrency, name="maintenance") as workers:
+        with Pool(self.concurrency, name="maintenance") as workers:
             try:
                 for chunk in _chunks(batches, self.concurrency):
                     if in_hand and in_hand[-1][0].failing():

@@ -1,16 +1,15 @@
-"""Independent provider calls made at once, on a bounded set of worker threads.
+"""Independent provider calls made at once, on `concurrent.futures` thread pools.
 
 Each call runs in a copy of its caller's context, so the request id, the request's Kaleyra deadline
-and the audit channel follow it onto the thread. A worker closes the database connections it
-opened when it ends: a thread's connection is its own, and would otherwise stay open until the
-process exits.
+and the audit channel follow it onto the thread. The database connections the pool's threads
+opened are closed when it shuts down: a thread's connection is its own, and would otherwise stay
+open until the process exits.
 """
 
 import contextvars
-import queue
 import threading
 from collections.abc import Callable, Iterable
-from concurrent.futures import Future
+from concurrent.futures import CancelledError, Executor, Future, ThreadPoolExecutor
 from typing import TypeVar
 
 from django.db import connections
@@ -19,70 +18,63 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 
-class Workers:
-    """`size` threads taking calls in the order they are submitted; a context manager that waits
-    for every submitted call on exit (and drops the ones not started yet when leaving on an
-    exception)."""
+class Pool(ThreadPoolExecutor):
+    """At most `size` calls at once, started in the order submitted. Leaving it waits for every
+    call submitted; leaving on an exception first stops those not started yet."""
 
     def __init__(self, size: int, *, name: str):
-        self._calls: queue.SimpleQueue = queue.SimpleQueue()
-        self._threads = [
-            threading.Thread(target=self._serve, name=f"{name}-{number}") for number in range(size)
-        ]
-        for thread in self._threads:
-            thread.start()
+        super().__init__(max_workers=size, thread_name_prefix=name)
+        self._stopped = threading.Event()
+        self._opened: set = set()  # the connections of the pool's threads
 
-    def submit(self, call: Callable[..., R], *args) -> "Future[R]":
-        future: Future[R] = Future()
-        self._calls.put((future, contextvars.copy_context(), call, args))
-        return future
+    def submit(self, call: Callable[..., R], /, *args) -> "Future[R]":
+        return super().submit(self._run, contextvars.copy_context(), call, args)
 
-    def _serve(self) -> None:
+    def _run(self, context: contextvars.Context, call: Callable[..., R], args: tuple) -> R:
+        if self._stopped.is_set():
+            raise CancelledError  # never started
         try:
-            while (task := self._calls.get()) is not None:
-                future, context, call, args = task
-                if not future.set_running_or_notify_cancel():
-                    continue  # cancelled before it started
-                try:
-                    result = context.run(call, *args)
-                except BaseException as exc:  # handed to whoever waits on the future
-                    future.set_exception(exc)
-                else:
-                    future.set_result(result)
+            return context.run(call, *args)
         finally:
-            connections.close_all()
+            self._opened.update(connections.all(initialized_only=True))
 
-    def cancel_waiting(self) -> None:
-        """Drops the calls submitted but not started yet (their futures are cancelled); those
-        running go on. Any thread may ask, e.g. on the provider's first failure."""
-        stops = 0
-        while True:
-            try:
-                task = self._calls.get_nowait()
-            except queue.Empty:
-                break
-            if task is None:
-                stops += 1  # close() is under way: its stop signals stay
-            else:
-                task[0].cancel()
-        for _ in range(stops):
-            self._calls.put(None)
+    def stop(self) -> None:
+        """The calls not started yet end with `CancelledError` instead of running (those running
+        go on). Any thread may ask, e.g. on the provider's first failure."""
+        self._stopped.set()
 
-    def close(self, *, cancel_waiting: bool = False) -> None:
-        """Lets the calls already submitted finish (or, with `cancel_waiting`, only those already
-        running), then stops the threads."""
-        if cancel_waiting:
-            self.cancel_waiting()
-        for _ in self._threads:
-            self._calls.put(None)
-        for thread in self._threads:
-            thread.join()
-
-    def __enter__(self) -> "Workers":
-        return self
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        super().shutdown(wait=wait, cancel_futures=cancel_futures)
+        if wait:
+            # The threads have ended: nothing uses their connections any more, and Django lets
+            # another thread close a connection only while it is shared.
+            for connection in self._opened:
+                connection.inc_thread_sharing()
+                try:
+                    connection.close()
+                finally:
+                    connection.dec_thread_sharing()
 
     def __exit__(self, exc_type, exc, traceback) -> None:
-        self.close(cancel_waiting=exc_type is not None)
+        if exc_type is not None:
+            self.stop()
+        self.shutdown()
+
+
+class Inline(Executor):
+    """Each call made on the caller's thread as it is submitted: a chunk of one, or work inside a
+    transaction, whose rows the connections of other threads could not see."""
+
+    def submit(self, call: Callable[..., R], /, *args) -> "Future[R]":
+        future: Future[R] = Future()
+        try:
+            future.set_result(call(*args))
+        except BaseException as exc:  # handed to whoever waits on the future, as a pool does
+            future.set_exception(exc)
+        return future
+
+    def stop(self) -> None:
+        """Nothing waits: every call submitted has already run."""
 
 
 def each(call: Callable[[T], R], items: Iterable[T], *, size: int, name: str) -> list[R]:
@@ -92,6 +84,6 @@ def each(call: Callable[[T], R], items: Iterable[T], *, size: int, name: str) ->
     items = list(items)
     if len(items) <= 1 or size <= 1:
         return [call(item) for item in items]
-    with Workers(min(size, len(items)), name=name) as workers:
-        futures = [workers.submit(call, item) for item in items]
+    with Pool(min(size, len(items)), name=name) as pool:
+        futures = [pool.submit(call, item) for item in items]
         return [future.result() for future in futures]

@@ -261,7 +261,7 @@ def _keep_for_reconcile(job: RoomJob, exc: KaleyraError) -> None:
 
 
 class RoomDeletions:
-    """Rooms being deleted on Kaleyra by `workers` (a `rooms.management.parallel.Workers`) while the
+    """Rooms being deleted on Kaleyra by `workers` (a `rooms.services.concurrency.Pool`) while the
     caller goes on: a support command writes its next chunk meanwhile. The provider's first failure
     cancels the calls not started yet (this chunk's and the next's): a provider in trouble is
     not hammered. `settle()` waits for them, then forgets the deleted rooms' pending deletions in
@@ -278,7 +278,7 @@ class RoomDeletions:
         try:
             _delete_on_kaleyra(room_id)
         except KaleyraError:
-            self._workers.cancel_waiting()
+            self._workers.stop()
             raise
 
     def failing(self) -> bool:

@@ -15,10 +15,10 @@ from django.utils import timezone
 
 from rooms.domain import AuditEntry, JobKind, RoomJob, State, Write
 from rooms.errors import TeleconsultationNotFound
-from rooms.management.parallel import Workers
 from rooms.rules.permissions import Forbidden
 from rooms.selectors import room_details
 from rooms.services import support
+from rooms.services.concurrency import Pool
 from rooms.storage import get_storage
 from tests.rooms.conftest import NOW, doctor, jobs, patient, stored
 
@@ -158,7 +158,7 @@ def test_a_cleanup_chunk_costs_the_same_statements_whatever_its_size(visits):
 
     def statements(chunk: list[str]) -> int:
         names = [f"cleanup:{visit}" for visit in chunk]
-        with CaptureQueriesContext(connection) as queries, Workers(2, name="test") as workers:
+        with CaptureQueriesContext(connection) as queries, Pool(2, name="test") as workers:
             assert support.take_leases(names) == set(names)
             underway = support.move_chunk_to_trash(chunk, actor="tester", workers=workers)
             outcomes = underway.outcomes()
@@ -198,7 +198,7 @@ def test_a_cleanup_chunk_drops_the_cached_details_of_the_rooms_it_deletes(visits
     for room in rooms:
         cache.set(room_details.cache_key(room), {"status": "cached"})
 
-    with Workers(2, name="test") as workers:
+    with Pool(2, name="test") as workers:
         support.move_chunk_to_trash(made, actor="tester", workers=workers).outcomes()
 
     assert all(cache.get(room_details.cache_key(room)) is None for room in rooms)
