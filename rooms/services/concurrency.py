@@ -77,6 +77,14 @@ class Inline(Executor):
         """Nothing waits: every call submitted has already run."""
 
 
+def failure_of(call: Future) -> BaseException | None:
+    """What a finished call raised (`CancelledError` for one never started); None if it returned."""
+    try:
+        return call.exception()
+    except CancelledError as never_started:
+        return never_started
+
+
 def each(call: Callable[[T], R], items: Iterable[T], *, size: int, name: str) -> list[R]:
     """`call` on every item, `size` at a time, results in the items' order. The first error is
     raised once the calls already running have ended; those not started yet are dropped. One
