@@ -45,7 +45,7 @@ SUPPORT_ACTIONS = {
             "Move to trash (deletes the Kaleyra room)",
             "Each teleconsultation is moved to TRASH and its Kaleyra room is deleted: its "
             "participants can no longer join the call.",
-            lambda pk, actor: support.move_to_trash(pk, actor=actor),
+            lambda pk, actor: support.one(support.move_to_trash, pk, actor=actor),
         ),
         SupportAction(
             "delete_uploads",

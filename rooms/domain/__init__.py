@@ -114,8 +114,8 @@ class JobKind(enum.StrEnum):
     ROOM_INTENT = "room_intent"
     # A request sent with an Idempotency-Key: its fingerprint, then the answer to replay.
     IDEMPOTENCY = "idempotency"
-    # An item a support command is working on, so another host's run skips it meanwhile.
-    LEASE = "lease"
+    # A support command's run under way (`rooms.services.run_lock`): one at a time, keyed by name.
+    RUN_LOCK = "run_lock"
 
 
 @dataclass(frozen=True)

@@ -1,30 +1,30 @@
-"""Progress, summary and exit status shared by the support commands.
+"""The one loop the support commands run on, with its progress, summary and exit status.
 
-A command walks its items in batches through `Tally.walk` (or has `Tally.each` work on them,
-`--concurrency` at a time, or `Tally.each_chunk` on chunks of them), records each `Outcome`, and
-gets on stderr a progress line (done/total, rate) at most every few seconds, then a summary on
-stdout.
-The command fails (exit status 1) when any item failed, when the run stopped because the video
-provider is failing, or when it was interrupted; every item stands alone, so running it again
-carries on where it stopped. Each run is one audit entry with the summary counts, and carries its
-own request id, shared by the entries of the items it touched. A run is background work
-(`kaleyra.retry.background_work`): nobody waits on it, so a Kaleyra 429 is waited out and retried.
+A command has `Tally.each` start its work on the items a chunk at a time, records each `Outcome`,
+and gets on stderr a progress line (done/total, rate) at most every few seconds, then a summary on
+stdout. The command fails (exit status 1) when any item failed, when the run stopped because the
+video provider is failing, or when it was interrupted; every item stands alone, so running it again
+carries on where it stopped. One run of a command at a time holds its lock
+(`rooms.services.run_lock`); a dry run changes nothing and takes none. Each run is one audit entry
+with the summary counts, and carries its own request id, shared by the entries of the items it
+touched. A run is background work (`kaleyra.retry.background_work`): nobody waits on it, so a
+Kaleyra 429 is waited out and retried.
 """
 
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 
 from kaleyra.provider import expect_calls_at_once
 from kaleyra.retry import background_work
-from rooms.management.parallel import Workers
 from rooms.services import audit, support
-from rooms.services.support import Outcome, Result, Underway, leased
+from rooms.services.concurrency import Inline, Pool
+from rooms.services.run_lock import AlreadyRunning, RunLock
+from rooms.services.support import Outcome, Result, Underway
 
 PROGRESS_EVERY_SECONDS = 5.0
 
@@ -34,16 +34,17 @@ class Tally:
         self,
         command: BaseCommand,
         *,
-        total: int,
         dry_run: bool,
         verbosity: int,
         concurrency: int = 1,
+        lock: RunLock | None = None,
     ):
         self.command = command
-        self.total = total
+        self.total = 0  # what the command counted to do, for the progress line
         self.dry_run = dry_run
         self.verbosity = verbosity
         self.concurrency = concurrency
+        self.lock = lock
         self.counts = dict.fromkeys(Result, 0)
         self.stopped_because = ""
         self.interrupted = False
@@ -55,107 +56,36 @@ class Tally:
     def handled(self) -> int:
         return sum(self.counts.values())
 
-    def walk(
-        self,
-        batches: Iterable[list],
-        *,
-        lease: str | None = None,
-        still: Callable[[Any], bool] | None = None,
-    ) -> Iterator:
-        """The items of each batch in turn, until the run is stopped; progress after a batch.
-        With `lease`, each item is held while the caller works on it, and one that another
-        host's run holds is skipped; `still(item)`, asked once the item is held, skips one that
-        another run finished after this run listed it (so concurrent runs never handle an item
-        twice)."""
-        for batch in batches:
-            for item in batch:
-                if self.stopped_because:
-                    return
-                if lease is None or self.dry_run:
-                    yield item
-                    continue
-                with leased(f"{lease}:{lease_key(item)}") as mine:
-                    if mine and (still is None or still(item)):
-                        yield item
-                    else:
-                        self.counts[Result.SKIPPED] += 1  # another run has it, or had it
-            self._progress()
-
     def each(
         self,
         batches: Iterable[list],
-        work: Callable[[object], Outcome],
+        start: Callable[..., Underway],
         *,
-        lease: str | None = None,
-        still: Callable[[Any], bool] | None = None,
+        chunk_size: int | None = None,
     ) -> None:
-        """Records `work(item)` for every item `walk` gives, `concurrency` items at a time.
+        """Records the outcomes of `start(chunk, pool=pool)` on the items of `batches`, a chunk
+        at a time. `start` writes the chunk (a few statements where the backend can) and sets its
+        provider calls going on `pool`, `concurrency` in flight; the chunk's outcomes are
+        recorded, in the items' order, once the next chunk has started, so the provider is kept
+        busy while this thread writes. A chunk is `concurrency` items (`chunk_size` for work
+        with no provider call); one item at a time on this thread at --concurrency 1, in a dry
+        run, or inside a transaction (the pool's threads, on connections of their own, could not
+        see its rows).
 
-        Outcomes are recorded (and printed) in the items' order. Once the run stops (the provider
-        failing) or is interrupted, no further item is started; those already started finish and
-        are recorded (fewer than 2 x `concurrency` are ever in hand)."""
-        if self.concurrency <= 1 or self.dry_run or connection.in_atomic_block:
-            # Inside a transaction, worker threads (each on its own connection) could not see
-            # its rows: one at a time on this thread, as with --concurrency 1.
-            for item in self.walk(batches, lease=lease, still=still):
-                self.record(work(item))
-            return
-        held = _Held(work, lease, still)
-        started: deque = deque()  # in the items' order; never more than `window` in hand
-        window = 2 * self.concurrency
-        with Workers(self.concurrency, name="maintenance") as workers:
+        Once the run stops (the provider failing) or is interrupted no chunk is started, and the
+        ones in hand (two at most, one when one at a time) are finished and recorded."""
+        pooled = self.concurrency > 1 and not self.dry_run and not connection.in_atomic_block
+        size = chunk_size or (self.concurrency if pooled else 1)
+        depth = 2 if pooled else 1
+        in_hand: deque[Underway] = deque()
+        with Pool(self.concurrency, name="support") if pooled else Inline() as pool:
             try:
-                for item in self.walk(batches):
-                    started.append(workers.submit(held, item))
-                    while started and (len(started) >= window or started[0].done()):
-                        self._record_result(started.popleft())
-                while started and not self.stopped_because:
-                    self._record_result(started.popleft())
-            except KeyboardInterrupt:
-                self.interrupted = True
-            for future in started:
-                future.cancel()  # not started yet: left for the next run
-            workers.close()
-            for future in started:
-                if not future.cancelled():
-                    try:
-                        self._record_result(future)
-                    except KeyboardInterrupt:
-                        self.interrupted = True
-        if self.interrupted:
-            raise KeyboardInterrupt
-
-    def each_chunk(
-        self,
-        batches: Iterable[list],
-        start: Callable[[list, Workers], Underway],
-        *,
-        lease: str,
-        still: Callable[[list], list] | None = None,
-    ) -> None:
-        """`each` for work written a chunk of `concurrency` items at a time (a few SQL statements
-        per chunk instead of several per item): `start(items, workers)` writes the chunk and sets
-        its provider calls going on `workers` (`concurrency` calls in flight), and the chunk's
-        outcomes are recorded once the next chunk has started, so the provider is kept busy while
-        this thread writes. Leases are taken, re-checked (`still(items)` gives those still to do)
-        and released a chunk at a time.
-
-        As with `each`: outcomes in the items' order; once the run stops (the provider failing)
-        or is interrupted no chunk is started, and the ones in hand (two at most, one at
-        --concurrency 1) are finished and recorded."""
-        in_hand: deque[tuple[Underway, list[str]]] = deque()
-        # One after the other at --concurrency 1: a chunk is finished before the next starts.
-        depth = 2 if self.concurrency > 1 else 1
-        with Workers(self.concurrency, name="maintenance") as workers:
-            try:
-                for chunk in _chunks(batches, self.concurrency):
-                    if in_hand and in_hand[-1][0].failing():
+                for chunk in _chunks(batches, size):
+                    if in_hand and in_hand[-1].failing():
                         self._finish_chunks(in_hand)  # records the failure: the run stops
                     if self.stopped_because or self.interrupted:
                         break
-                    started = self._start_chunk(chunk, start, workers, lease=lease, still=still)
-                    if started is not None:
-                        in_hand.append(started)
+                    in_hand.append(start(chunk, pool=pool))
                     while len(in_hand) >= depth:
                         self._finish_chunk(in_hand)
                 self._finish_chunks(in_hand)
@@ -169,50 +99,22 @@ class Tally:
         if self.interrupted:
             raise KeyboardInterrupt
 
-    def _start_chunk(self, chunk: list, start, workers, *, lease: str, still):
-        """The chunk's leases, then `start` on the items held and still to do (None if none)."""
-        names = [f"{lease}:{lease_key(item)}" for item in chunk]
-        held = support.take_leases(names)
-        mine = [(name, item) for name, item in zip(names, chunk, strict=True) if name in held]
-        if still is not None and mine:
-            todo = {f"{lease}:{lease_key(item)}" for item in still([item for _, item in mine])}
-            support.release_leases(name for name, _ in mine if name not in todo)
-            mine = [(name, item) for name, item in mine if name in todo]
-        self.counts[Result.SKIPPED] += len(chunk) - len(mine)  # another run has it, or had it
-        if not mine:
-            return None
-        held_names = [name for name, _ in mine]
-        try:
-            return start([item for _, item in mine], workers), held_names
-        except BaseException:
-            support.release_leases(held_names)
-            raise
-
-    def _finish_chunks(self, in_hand: deque) -> None:
+    def _finish_chunks(self, in_hand: deque[Underway]) -> None:
         while in_hand:
             self._finish_chunk(in_hand)
 
-    def _finish_chunk(self, in_hand: deque) -> None:
-        """Records the oldest chunk's outcomes and releases its leases. Waiting for them may be
-        interrupted (Ctrl-C): the chunk stays in hand, to be finished again."""
-        underway, names = in_hand[0]
-        outcomes = underway.outcomes()
-        in_hand.popleft()
-        try:
-            for outcome in outcomes:
-                self.record(outcome)
-        finally:
-            support.release_leases(names)
+    def _finish_chunk(self, in_hand: deque[Underway]) -> None:
+        """Records the oldest chunk's outcomes. Waiting for them may be interrupted (Ctrl-C): the
+        chunk stays in hand, to be finished again."""
+        outcomes = in_hand[0].outcomes()
+        underway = in_hand.popleft()
+        for outcome in outcomes:
+            self.record(outcome)
         if underway.interrupted:
             self.interrupted = True
+        if self.lock is not None:
+            self.lock.renew()
         self._progress()
-
-    def _record_result(self, future) -> None:
-        outcome = future.result()  # an item interrupted on its thread ends the run as Ctrl-C
-        if outcome is HELD_ELSEWHERE:
-            self.counts[Result.SKIPPED] += 1
-        else:
-            self.record(outcome)
 
     on_record = None  # called with each outcome (reconcile_rooms counts them as metrics)
 
@@ -224,10 +126,6 @@ class Tally:
             self.command.stdout.write(outcome.message, self._style(outcome.result))
         if outcome.provider_failed and not self.stopped_because:
             self.stopped_because = "the video provider is failing; the rest is left for later"
-
-    def would(self, message: str) -> None:
-        """A dry run's line: what would be done to one item."""
-        self.record(Outcome(Result.DONE, f"would {message}"))
 
     def _style(self, result: Result):
         style = self.command.style
@@ -294,32 +192,22 @@ class Tally:
         return {"total": self.total, **counts, "stopped": bool(self.stopped_because), **self.detail}
 
 
+def would(describe: Callable[[object], str]) -> Callable[..., Underway]:
+    """A dry run's work on a chunk: what would be done to each item, told, nothing done."""
+
+    def start(items: list, *, pool) -> Underway:
+        return support.told([Outcome(Result.DONE, f"would {describe(item)}") for item in items])
+
+    return start
+
+
 def connection_after_interrupt() -> None:
     """Ctrl-C can break off a query half-way on this thread, and psycopg may then leave the
     connection unable to send another ("another command is already in progress"): it is dropped,
-    so what the run still records (outcomes, leases released, its audit entry) goes through a new
+    so what the run still records (outcomes, its audit entry, its lock released) goes through a new
     one. Inside a transaction (the tests') the connection is the transaction's, and is kept."""
     if not connection.in_atomic_block:
         connection.close()
-
-
-HELD_ELSEWHERE = object()  # another host's run holds the item's lease
-
-
-class _Held:
-    """One item's work on a worker thread, under the item's lease when the run takes leases."""
-
-    def __init__(self, work: Callable[[object], Outcome], lease: str | None, still=None):
-        self.work, self.lease, self.still = work, lease, still
-
-    def __call__(self, item) -> object:
-        if self.lease is None:
-            return self.work(item)
-        with leased(f"{self.lease}:{lease_key(item)}") as mine:
-            # Held, and still to do: another run may have finished it after this one listed it.
-            if mine and (self.still is None or self.still(item)):
-                return self.work(item)
-            return HELD_ELSEWHERE
 
 
 def _chunks(batches: Iterable[list], size: int) -> Iterator[list]:
@@ -335,31 +223,40 @@ def _chunks(batches: Iterable[list], size: int) -> Iterator[list]:
         yield chunk
 
 
-def lease_key(item) -> str:
-    return item if isinstance(item, str) else f"{item.kind}:{item.key}"
-
-
 @contextmanager
 def tally(
-    command: BaseCommand, *, total: int, dry_run: bool, verbosity: int, concurrency: int = 1
+    command: BaseCommand, *, dry_run: bool, verbosity: int, concurrency: int = 1
 ) -> Iterator[Tally]:
-    """A run of `command`: ends with the summary and the exit status, even when interrupted."""
+    """A run of `command`, under its lock: ends with the summary and the exit status, even when
+    interrupted. A run refused because another holds the lock fails at once, having done
+    nothing."""
     name = type(command).__module__.rsplit(".", 1)[-1]
+    run_id = audit.run_id(name)
+    lock = None if dry_run else RunLock(name, run_id=run_id)
+    if lock is not None:
+        try:
+            lock.take()
+        except AlreadyRunning as refusal:
+            raise CommandError(str(refusal)) from None
     expect_calls_at_once(concurrency)
-    run = Tally(command, total=total, dry_run=dry_run, verbosity=verbosity, concurrency=concurrency)
+    run = Tally(command, dry_run=dry_run, verbosity=verbosity, concurrency=concurrency, lock=lock)
     # Nobody waits for the answer of a support run: a 429 naming no time is waited out.
-    with audit.channel("command", request_id=audit.run_id(name)), background_work():
-        try:
-            yield run
-        except KeyboardInterrupt:
-            run.interrupted = True
-            connection_after_interrupt()
-        try:
-            run.finish()
-        finally:
-            audit.record(
-                audit.COMMAND.format(name),
-                actor=name,
-                outcome=run.outcome(),
-                detail=run.audit_detail(),
-            )
+    try:
+        with audit.channel("command", request_id=run_id), background_work():
+            try:
+                yield run
+            except KeyboardInterrupt:
+                run.interrupted = True
+                connection_after_interrupt()
+            try:
+                run.finish()
+            finally:
+                audit.record(
+                    audit.COMMAND.format(name),
+                    actor=name,
+                    outcome=run.outcome(),
+                    detail=run.audit_detail(),
+                )
+    finally:
+        if lock is not None:
+            lock.release()

@@ -16,7 +16,7 @@ from kaleyra.ids import kaleyra_user_id_for
 from kaleyra.provider import get_video_provider
 from kaleyra.types import Role
 from rooms.domain import UserMapping
-from rooms.management import parallel
+from rooms.services import concurrency
 from rooms.storage import get_storage
 
 
@@ -49,8 +49,8 @@ def kaleyra_users_for(people: Sequence[Person]) -> dict[str, str]:
         return mapping
 
     size = settings.KALEYRA_PARALLEL_CALLS
-    created = parallel.each(create, missing, size=size, name="kaleyra-users")
-    updated = parallel.each(update, role_changed, size=size, name="kaleyra-users")
+    created = concurrency.each(create, missing, size=size, name="kaleyra-users")
+    updated = concurrency.each(update, role_changed, size=size, name="kaleyra-users")
     # The map is written only once every provider call succeeded: a failure leaves it as it was
     # (users made meanwhile are found again by their deterministic ids on the next try).
     storage.save_mappings(created=created, role_changed=updated)

@@ -159,9 +159,9 @@ def teleconsultation_delete(
     return deleted if room_id else None
 
 
-def teleconsultations_delete(*, teleconsultation_ids: Sequence[str], actor: str | None, workers):
+def teleconsultations_delete(*, teleconsultation_ids: Sequence[str], actor: str | None, pool):
     """`teleconsultation_delete` of a chunk, for support work (no writer to check): every visit
-    moved to TRASH in one write with its room's deletion, then the rooms deleted by `workers`
+    moved to TRASH in one write with its room's deletion, then the rooms deleted on `pool`
     while the caller goes on (`room_swap.RoomDeletions.settle` says how it went). Each visit's
     room id (None: it had none), or why it was refused."""
     removed, deletions = room_swap.remove_rooms(
@@ -169,7 +169,7 @@ def teleconsultations_delete(*, teleconsultation_ids: Sequence[str], actor: str 
         target=lambda fresh: replace(fresh, state=State.TRASH),
         actor=actor_name(actor),
         reason="deleted",
-        workers=workers,
+        pool=pool,
     )
     for teleconsultation_id, room_id in removed.items():
         if not isinstance(room_id, ApiError):

@@ -14,7 +14,7 @@ follows the same steps, and no failure half-way leaves a room that nobody will d
 import logging
 import secrets
 from collections.abc import Callable, Sequence
-from concurrent.futures import CancelledError, Future
+from concurrent.futures import CancelledError
 from dataclasses import replace
 
 from django.conf import settings
@@ -26,6 +26,7 @@ from rooms.domain import Change, JobKind, RoomJob, Teleconsultation, Write
 from rooms.errors import TeleconsultationNotFound
 from rooms.rules import room_spec
 from rooms.selectors import room_details
+from rooms.services.concurrency import failure_of
 from rooms.storage import get_storage
 from teleconsultation_project.errors import ApiError
 
@@ -179,10 +180,10 @@ def remove_room(teleconsultation_id: str, *, target, actor: str, reason: str):
 
 
 def remove_rooms(
-    teleconsultation_ids: Sequence[str], *, target, actor: str, reason: str, workers
+    teleconsultation_ids: Sequence[str], *, target, actor: str, reason: str, pool
 ) -> tuple[dict[str, "str | None | ApiError"], "RoomDeletions"]:
     """`remove_room` of a chunk of visits: their changes in one `update_many` (one transaction on
-    the Django backend), each recording its room's deletion, then the rooms deleted by `workers`
+    the Django backend), each recording its room's deletion, then the rooms deleted on `pool`
     while the caller goes on. Each visit's room id (None: it had none) or the refusal of its
     change, and the deletions under way."""
     rooms: dict[str, str | None] = {}
@@ -204,7 +205,7 @@ def remove_rooms(
         for teleconsultation_id, room_id in removed.items()
         if isinstance(room_id, str)
     ]
-    return removed, RoomDeletions(deletions, workers=workers)
+    return removed, RoomDeletions(deletions, pool=pool)
 
 
 def _removal(teleconsultation_id: str, *, target, reason: str, rooms: dict) -> Change:
@@ -261,32 +262,25 @@ def _keep_for_reconcile(job: RoomJob, exc: KaleyraError) -> None:
 
 
 class RoomDeletions:
-    """Rooms being deleted on Kaleyra by `workers` (a `rooms.management.parallel.Workers`) while the
+    """Rooms being deleted on Kaleyra by `pool` (a `rooms.services.concurrency.Pool`) while the
     caller goes on: a support command writes its next chunk meanwhile. The provider's first failure
-    cancels the calls not started yet (this chunk's and the next's): a provider in trouble is
-    not hammered. `settle()` waits for them, then forgets the deleted rooms' pending deletions in
-    one write and keeps each failed one for reconcile, as `delete_room` does."""
+    stops the calls not started yet: a provider in trouble is not hammered. `settle()` waits for
+    them, then forgets the deleted rooms' pending deletions in one write and keeps each failed one
+    for reconcile, as `delete_room` does."""
 
-    def __init__(self, jobs: Sequence[RoomJob], *, workers) -> None:
+    def __init__(self, jobs: Sequence[RoomJob], *, pool) -> None:
         self.jobs = list(jobs)
-        self._workers = workers
+        self._pool = pool
         room_details.forget_many([job.key for job in self.jobs])
-        self._calls = [workers.submit(self._delete, job.key) for job in self.jobs]
+        self.calls = [pool.submit(self._delete, job.key) for job in self.jobs]
         self._failures: dict[str, BaseException | None] | None = None
 
     def _delete(self, room_id: str) -> None:
         try:
             _delete_on_kaleyra(room_id)
         except KaleyraError:
-            self._workers.cancel_waiting()
+            self._pool.stop()
             raise
-
-    def failing(self) -> bool:
-        """Whether the provider already failed one of them (asked without waiting)."""
-        return any(
-            call.done() and not call.cancelled() and isinstance(call.exception(), KaleyraError)
-            for call in self._calls
-        )
 
     def settle(self) -> dict[str, BaseException | None]:
         """Each room's failure by room id: None when it is gone, else the KaleyraError, a
@@ -296,7 +290,7 @@ class RoomDeletions:
         called again."""
         if self._failures is None:
             failures = {
-                job.key: _failure(call) for job, call in zip(self.jobs, self._calls, strict=True)
+                job.key: failure_of(call) for job, call in zip(self.jobs, self.calls, strict=True)
             }
             for failure in failures.values():
                 if failure is not None and not isinstance(failure, OUTCOMES):
@@ -313,32 +307,15 @@ class RoomDeletions:
 OUTCOMES = (KaleyraError, CancelledError, KeyboardInterrupt)
 
 
-def _failure(call: Future) -> BaseException | None:
-    try:
-        return call.exception()
-    except CancelledError as never_made:
-        return never_made
-
-
-def finish_room_deletion(job: RoomJob) -> bool | None:
-    """Deletes a room a failure left behind; None when a live visit holds it after all (a write
-    that recorded the deletion before its compare-and-set lost), and the job is only forgotten."""
-    storage = get_storage()
-    if storage.room_in_use(job.key):
-        storage.forget_jobs([job])
-        return None
-    return delete_room(job.key, teleconsultation_id=job.teleconsultation_id, reason=job.reason)
-
-
-def finish_room_deletions(jobs: Sequence[RoomJob], *, workers) -> tuple[set[str], RoomDeletions]:
-    """`finish_room_deletion` of a chunk: the rooms a live visit holds (one query) are only
-    forgotten (one write), the others are deleted by `workers`. The kept room ids, and the
-    deletions under way."""
+def finish_room_deletions(jobs: Sequence[RoomJob], *, pool) -> tuple[set[str], RoomDeletions]:
+    """Deletes rooms failures left behind, on `pool`; those a live visit holds after all (a write
+    that recorded the deletion before its compare-and-set lost: one query) are only forgotten
+    (one write). The kept room ids, and the deletions under way."""
     storage = get_storage()
     in_use = storage.rooms_in_use([job.key for job in jobs])
     storage.forget_jobs([job for job in jobs if job.key in in_use])
     doomed = [job for job in jobs if job.key not in in_use]
-    return in_use, RoomDeletions(doomed, workers=workers)
+    return in_use, RoomDeletions(doomed, pool=pool)
 
 
 def _make_room(wanted: Teleconsultation, *, tag: str) -> Room:

@@ -1,29 +1,28 @@
-"""Support work on one item, run through the same services as the API, told as an `Outcome`.
+"""Support work on teleconsultations, run through the same services as the API, told as `Outcome`s.
 
 The admin actions and the management commands both call these, so an item is handled, and what
-happened is worded, the same way whichever of them asked. Nothing here raises for a service
-refusal or a provider failure: each becomes an outcome, and `provider_failed` tells a long run
-that it should stop rather than keep calling a provider in trouble. Each operation records its
-outcome in the audit trail (`rooms.services.audit`), whoever asked.
+happened is worded, the same way whichever of them asked. An operation takes a chunk of items and
+a pool for its provider calls (`rooms.services.concurrency`) and gives back an `Underway`; the
+admin runs it on a chunk of one (`one`). Nothing here raises for a service refusal or a provider
+failure: each becomes an outcome, and `provider_failed` tells a long run that it should stop
+rather than keep calling a provider in trouble. Each operation records its outcomes in the audit
+trail (`rooms.services.audit`), whoever asked.
 """
 
 import enum
 import functools
 import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import CancelledError
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
+from concurrent.futures import CancelledError, Future, wait
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
-
-from django.utils import timezone
 
 from kaleyra.errors import KaleyraBadRequest, KaleyraError, KaleyraNotFound
 from kaleyra.provider import get_video_provider
-from rooms.domain import JobKind, RoomJob
+from rooms.domain import RoomJob
 from rooms.errors import TeleconsultationNotFound
 from rooms.services import audit, lifecycle, room_swap, uploads
+from rooms.services.concurrency import Inline, failure_of
 from rooms.storage import get_storage
 from teleconsultation_project.errors import ApiError, provider_trouble
 
@@ -54,17 +53,17 @@ def _refused(teleconsultation_id: str, exc: ApiError) -> Outcome:
     return Outcome(Result.FAILED, f"Teleconsultation {teleconsultation_id}: {exc.detail}")
 
 
-def _audited(action: str, *, subject=lambda teleconsultation_id: teleconsultation_id):
-    """Records the operation's outcome, on the teleconsultation `subject` names, as `action`."""
+def _audited(action: str):
+    """Records the outcome of the operation on one teleconsultation as `action`."""
 
     def decorate(operation):
         @functools.wraps(operation)
-        def run(item, *, actor: str, **options) -> Outcome:
-            outcome = operation(item, actor=actor, **options)
+        def run(teleconsultation_id: str, *, actor: str, **options) -> Outcome:
+            outcome = operation(teleconsultation_id, actor=actor, **options)
             audit.record(
                 action,
                 actor=actor,
-                teleconsultation_id=subject(item),
+                teleconsultation_id=teleconsultation_id,
                 outcome=outcome.result.value,
                 detail={"message": outcome.message},
             )
@@ -75,22 +74,17 @@ def _audited(action: str, *, subject=lambda teleconsultation_id: teleconsultatio
     return decorate
 
 
-@_audited(audit.DELETE)
-def move_to_trash(teleconsultation_id: str, *, actor: str) -> Outcome:
-    """Deletes the Kaleyra room and moves the teleconsultation to TRASH."""
-    try:
-        room_deleted = lifecycle.teleconsultation_delete(
-            teleconsultation_id=teleconsultation_id, actor=actor
-        )
-    except ApiError as exc:
-        return _not_trashed(teleconsultation_id, exc)
-    return _trashed(teleconsultation_id, room_deleted)
+def one(operation: Callable[..., "Underway"], item, **options) -> Outcome:
+    """`operation` on a chunk of one, on the caller's thread: what the admin runs."""
+    (outcome,) = operation([item], pool=Inline(), **options).outcomes()
+    return outcome
 
 
-def move_chunk_to_trash(teleconsultation_ids: Sequence[str], *, actor: str, workers) -> "Underway":
-    """`move_to_trash` of a chunk: one write moves them all, `workers` delete their rooms."""
+def move_to_trash(teleconsultation_ids: Sequence[str], *, actor: str, pool) -> "Underway":
+    """Moves the teleconsultations to TRASH in one write, with their rooms' deletions, then
+    deletes their Kaleyra rooms on `pool`."""
     removed, deletions = lifecycle.teleconsultations_delete(
-        teleconsultation_ids=teleconsultation_ids, actor=actor, workers=workers
+        teleconsultation_ids=teleconsultation_ids, actor=actor, pool=pool
     )
 
     def outcome(teleconsultation_id: str, failures: dict) -> Outcome:
@@ -106,7 +100,7 @@ def move_chunk_to_trash(teleconsultation_ids: Sequence[str], *, actor: str, work
             provider_failed=isinstance(failure, KaleyraError),
         )
 
-    return Underway(teleconsultation_ids, outcome, deletions, action=audit.DELETE, actor=actor)
+    return _settled(teleconsultation_ids, outcome, deletions, action=audit.DELETE, actor=actor)
 
 
 def _not_trashed(teleconsultation_id: str, refusal: ApiError) -> Outcome:
@@ -184,17 +178,10 @@ def recreate_room(teleconsultation_id: str, *, actor: str) -> Outcome:
     )
 
 
-@_audited(audit.ROOM_DELETION_FINISHED, subject=lambda pending: pending.teleconsultation_id)
-def finish_room_deletion(pending: RoomJob, *, actor: str) -> Outcome:
-    """Deletes a room a failure left behind; it is forgotten once gone (`actor` is who asked,
-    for the audit trail)."""
-    return _room_deletion_finished(pending, room_swap.finish_room_deletion(pending))
-
-
-def finish_room_deletions(pending: Sequence[RoomJob], *, actor: str, workers) -> "Underway":
-    """`finish_room_deletion` of a chunk: one query for the rooms still in use, `workers`
-    delete the others."""
-    kept, deletions = room_swap.finish_room_deletions(pending, workers=workers)
+def finish_room_deletions(pending: Sequence[RoomJob], *, actor: str, pool) -> "Underway":
+    """Deletes the rooms failures left behind, on `pool`; one query finds those a live visit
+    holds after all, which are only forgotten (`actor` is who asked, for the audit trail)."""
+    kept, deletions = room_swap.finish_room_deletions(pending, pool=pool)
 
     def outcome(job: RoomJob, failures: dict) -> Outcome | None:
         if job.key in kept:
@@ -206,7 +193,7 @@ def finish_room_deletions(pending: Sequence[RoomJob], *, actor: str, workers) ->
             job, failure is None, provider_failed=isinstance(failure, KaleyraError)
         )
 
-    return Underway(
+    return _settled(
         pending,
         outcome,
         deletions,
@@ -235,47 +222,89 @@ def _room_deletion_finished(
 
 
 class Underway:
-    """A chunk of items whose rooms are being deleted on worker threads (`RoomDeletions`).
-    `outcomes()` waits for them and gives each item's outcome, in the chunk's order, audited in
-    one write (an item with no outcome was left as it was, for a later run); after a Ctrl-C
-    while it waits, it can be asked again."""
+    """A chunk of items whose provider calls are under way on a pool. `outcomes()` waits for them
+    and gives each item's outcome, in the chunk's order (an item with none was left as it was, for
+    a later run); after a Ctrl-C while it waits, it can be asked again."""
 
-    def __init__(
-        self,
-        items: Sequence,
-        outcome: Callable[[Any, dict], Outcome | None],
-        deletions: room_swap.RoomDeletions,
-        *,
-        action: str,
-        actor: str,
-        subject: Callable[[Any], str] = lambda teleconsultation_id: teleconsultation_id,
-    ) -> None:
-        self.items = list(items)
-        self._outcome, self._deletions = outcome, deletions
-        self._action, self._actor, self._subject = action, actor, subject
+    def __init__(self, calls: Sequence[Future], tell: Callable[[], Sequence[Outcome | None]]):
+        self._calls, self._tell = list(calls), tell
         self._outcomes: list[Outcome] | None = None
-        self.interrupted = False  # a call stopped by KeyboardInterrupt; its room stays pending
+        self.interrupted = False  # a call stopped by KeyboardInterrupt: the run ends as on Ctrl-C
 
     def failing(self) -> bool:
         """Whether the provider already failed one of its calls (asked without waiting)."""
-        return self._deletions.failing()
+        return any(call.done() and _provider_failed(call) for call in self._calls)
 
     def outcomes(self) -> list[Outcome]:
         if self._outcomes is None:
-            failures = self._deletions.settle()
-            told = [(item, self._outcome(item, failures)) for item in self.items]
-            told = [(item, outcome) for item, outcome in told if outcome is not None]
-            audit.record_many(
-                self._action,
-                actor=self._actor,
-                outcomes=[
-                    (self._subject(item), outcome.result.value, {"message": outcome.message})
-                    for item, outcome in told
-                ],
+            wait(self._calls)
+            told = self._tell()
+            self.interrupted = any(
+                isinstance(failure_of(call), KeyboardInterrupt) for call in self._calls
             )
-            self.interrupted = any(isinstance(f, KeyboardInterrupt) for f in failures.values())
-            self._outcomes = [outcome for _, outcome in told]
+            self._outcomes = [outcome for outcome in told if outcome is not None]
         return self._outcomes
+
+
+def told(outcomes: Sequence[Outcome]) -> Underway:
+    """Outcomes known at once, with no provider call (a dry run's, a purge's)."""
+    return Underway((), lambda: outcomes)
+
+
+def on_each(work: Callable[[Any], Outcome]) -> Callable[..., Underway]:
+    """The chunk operation of `work`, which handles one item (and audits it): each item of the
+    chunk on the pool."""
+
+    def start(items: Sequence, *, pool) -> Underway:
+        calls = [pool.submit(work, item) for item in items]
+        return Underway(calls, lambda: [_outcome_of(call) for call in calls])
+
+    return start
+
+
+def _outcome_of(call: Future) -> Outcome | None:
+    failure = failure_of(call)
+    if failure is None:
+        return call.result()
+    if isinstance(failure, CancelledError | KeyboardInterrupt):
+        return None  # never started, or cut short: left for the next run
+    raise failure
+
+
+def _provider_failed(call: Future) -> bool:
+    failure = failure_of(call)
+    if failure is not None:
+        return isinstance(failure, KaleyraError)
+    return isinstance(call.result(), Outcome) and call.result().provider_failed
+
+
+def _settled(
+    items: Sequence,
+    outcome: Callable[[Any, dict], Outcome | None],
+    deletions: room_swap.RoomDeletions,
+    *,
+    action: str,
+    actor: str,
+    subject: Callable[[Any], str] = lambda teleconsultation_id: teleconsultation_id,
+) -> Underway:
+    """The chunk whose rooms `deletions` is deleting: once they settle, each item's outcome,
+    audited in one write."""
+
+    def tell() -> list[Outcome | None]:
+        failures = deletions.settle()
+        told = [(item, outcome(item, failures)) for item in items]
+        told = [(item, result) for item, result in told if result is not None]
+        audit.record_many(
+            action,
+            actor=actor,
+            outcomes=[
+                (subject(item), result.result.value, {"message": result.message})
+                for item, result in told
+            ],
+        )
+        return [result for _, result in told]
+
+    return Underway(deletions.calls, tell)
 
 
 class RoomIndex:
@@ -360,57 +389,8 @@ def room_still_there(teleconsultation_id: str, room_id: str, rooms: RoomIndex) -
     return True
 
 
-def still_pending(job: RoomJob) -> bool:
-    """Whether the job is still recorded: another run may have finished it since it was listed."""
-    recorded = get_storage().jobs_of(job.teleconsultation_id, job.kind)
-    return any(other.key == job.key for other in recorded)
-
-
-def still_pending_among(jobs: Sequence[RoomJob]) -> list[RoomJob]:
-    """`still_pending` of a chunk: one query per kind of job."""
-    storage = get_storage()
-    recorded = {
-        kind: storage.recorded_job_keys(kind, [job.key for job in jobs if job.kind == kind])
-        for kind in {job.kind for job in jobs}
-    }
-    return [job for job in jobs if job.key in recorded[job.kind]]
-
-
 def still_without_room(teleconsultation_id: str) -> bool:
-    """Whether the visit is still complete without a room: another run may have given it one."""
+    """Whether the visit is still complete without a room: a request may have given it one since
+    it was listed."""
     visit = get_storage().find(teleconsultation_id)
     return visit is not None and visit.complete and not visit.kaleyra_room_id
-
-
-# Longer than any one item takes (a few provider calls under their deadline); a lease left by a
-# run that died is taken over after it.
-LEASE_TTL = timedelta(minutes=10)
-
-
-def take_leases(names: Sequence[str]) -> set[str]:
-    """`leased` of a chunk of items at once: the names this run may work on now, held until
-    `release_leases`."""
-    return get_storage().take_leases(names, stale_before=timezone.now() - LEASE_TTL)
-
-
-def release_leases(names: Iterable[str]) -> None:
-    get_storage().forget_jobs([RoomJob(kind=JobKind.LEASE, key=name[:128]) for name in names])
-
-
-@contextmanager
-def leased(name: str) -> Iterator[bool]:
-    """Whether this run may work on the item `name` now: runs on several hosts at once (cron on
-    every replica) each take an item only while no other holds it. Released on exit."""
-    storage = get_storage()
-    lease = RoomJob(kind=JobKind.LEASE, key=name[:128])
-    held = storage.record_job_once(lease)
-    if held is not None and held.created_at < timezone.now() - LEASE_TTL:
-        storage.forget_jobs([held])  # its run died
-        held = storage.record_job_once(lease)
-    if held is not None:
-        yield False
-        return
-    try:
-        yield True
-    finally:
-        storage.forget_jobs([lease])

@@ -15,9 +15,9 @@ from common.http import deadline
 from kaleyra.errors import KaleyraDeadlineExceeded, KaleyraError, KaleyraNotFound
 from kaleyra.provider import get_video_provider
 from rooms.errors import TeleconsultationNotFound
-from rooms.management import parallel
 from rooms.rules import permissions
 from rooms.rules.permissions import Writer
+from rooms.services import concurrency
 from rooms.storage import get_storage
 
 logger = logging.getLogger("teleconsultation.uploads")
@@ -70,7 +70,7 @@ def uploads_delete(
         return True
 
     size = settings.KALEYRA_PARALLEL_CALLS
-    deleted = sum(parallel.each(delete, keys, size=size, name="kaleyra-uploads"))
+    deleted = sum(concurrency.each(delete, keys, size=size, name="kaleyra-uploads"))
     if deleted < len(keys) and _deadline_passed():
         logger.info(
             "Deleted %d of %d uploads of %s before the request's deadline",

@@ -36,10 +36,6 @@ class StorageUnavailable(ApiError):
 class Visits(Protocol):
     """The teleconsultations: Mia's `teleconsultations` collection."""
 
-    # Whether the bulk methods (`update_many`, `take_leases`, ...) write a chunk in a few
-    # statements; when not, they loop, and the support commands handle items one at a time.
-    bulk_writes: bool
-
     def find(
         self, teleconsultation_id: str, *, include_trash: bool = False
     ) -> Teleconsultation | None: ...
@@ -89,14 +85,10 @@ class Jobs(Protocol):
         job already there."""
         ...
 
-    def take_leases(self, names: Sequence[str], *, stale_before: datetime) -> set[str]:
-        """Records a lease job for each name no other run holds (a lease recorded before
-        `stale_before` is a dead run's, and is taken over); the names now held by the caller.
-        Released with `forget_jobs`."""
-        ...
-
-    def recorded_job_keys(self, kind: JobKind, keys: Sequence[str]) -> set[str]:
-        """Those of `keys` still recorded as jobs of `kind`."""
+    def forget_stale_job(self, job: RoomJob, *, stale_before: datetime) -> bool:
+        """Forgets the job of `job`'s kind and key only if it was last written before
+        `stale_before` (a dead run's lock); whether it did. Two runs taking over the same stale
+        job never both succeed."""
         ...
 
     def set_job_payload(self, job: RoomJob, payload: dict) -> None: ...
@@ -108,8 +100,6 @@ class Jobs(Protocol):
     def job_failed(self, job: RoomJob, error: str) -> None: ...
 
     def abandon_job(self, job: RoomJob) -> None: ...
-
-    def jobs_of(self, teleconsultation_id: str, kind: JobKind) -> list[RoomJob]: ...
 
     def count_jobs(self, kind: JobKind) -> int: ...
 
@@ -240,17 +230,3 @@ def update_each(
         except ApiError as refusal:
             results[teleconsultation_id] = refusal
     return results
-
-
-def take_leases_each(storage: Storage, names: Sequence[str], *, stale_before: datetime) -> set[str]:
-    """`take_leases` as one `record_job_once` per name."""
-    held = set()
-    for name in names:
-        lease = RoomJob(kind=JobKind.LEASE, key=name[:128])
-        other = storage.record_job_once(lease)
-        if other is not None and other.created_at < stale_before:
-            storage.forget_jobs([other])  # its run died
-            other = storage.record_job_once(lease)
-        if other is None:
-            held.add(name)
-    return held

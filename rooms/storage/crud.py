@@ -27,7 +27,7 @@ from rooms.domain import (
     WebhookEvent,
     is_teleconsultation_id,
 )
-from rooms.storage.base import StorageUnavailable, take_leases_each, update_each
+from rooms.storage.base import StorageUnavailable, update_each
 from rooms.storage.mia_records import (
     iso,
     parse_date,
@@ -46,9 +46,7 @@ PAGE = 200  # the CRUD Service's maximum `_l`
 
 class CrudStorage:
     name = "crud"
-    # Every write is its own HTTP call: the bulk methods loop, and the support commands keep
-    # handling items one at a time, several at once (`Tally.each`).
-    bulk_writes = False
+    # Every write is its own HTTP call: the bulk methods loop (`update_each`).
 
     def __init__(self, client: CrudClient, *, teleconsultations: str, users: str, jobs: str):
         self.client = client
@@ -215,14 +213,9 @@ class CrudStorage:
             return _job(rows[0]) if rows else self.record_job_once(job)
         return None
 
-    def take_leases(self, names: Sequence[str], *, stale_before: datetime) -> set[str]:
-        return take_leases_each(self, names, stale_before=stale_before)
-
-    def recorded_job_keys(self, kind: JobKind, keys: Sequence[str]) -> set[str]:
-        if not keys:
-            return set()
-        query = {"kind": kind.value, "key": {"$in": sorted(set(keys))}}
-        return {row["key"] for row in self._walk(self.jobs, query=query, states=None)}
+    def forget_stale_job(self, job: RoomJob, *, stale_before: datetime) -> bool:
+        query = {**_job_key(job), "updatedAt": {"$lt": iso(stale_before)}}
+        return self._call(self.client.delete_many, self.jobs, query=query) > 0
 
     def set_job_payload(self, job: RoomJob, payload: dict) -> None:
         self._call(self.client.patch_many, self.jobs, query=_job_key(job), set={"payload": payload})
@@ -246,10 +239,6 @@ class CrudStorage:
 
     def abandon_job(self, job: RoomJob) -> None:
         self._call(self.client.patch_many, self.jobs, query=_job_key(job), set={"abandoned": True})
-
-    def jobs_of(self, teleconsultation_id: str, kind: JobKind) -> list[RoomJob]:
-        query = {"teleconsultationId": teleconsultation_id, "kind": kind.value}
-        return [_job(row) for row in self._walk(self.jobs, query=query, states=None)]
 
     def count_jobs(self, kind: JobKind) -> int:
         return self._call(self.client.count, self.jobs, query={"kind": kind.value})

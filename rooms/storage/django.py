@@ -140,8 +140,7 @@ _FIND = {include_trash: _visit_with_participants(include_trash) for include_tras
 
 class DjangoStorage:
     name = "django"
-    # update_many, take_leases and the other bulk methods are a few statements per chunk.
-    bulk_writes = True
+    # update_many and the other bulk methods are a few statements per chunk.
 
     # --- teleconsultations -------------------------------------------------------------------
     def find(
@@ -368,34 +367,11 @@ class DjangoStorage:
             return _job(existing) if existing else self.record_job_once(job)
         return None
 
-    def take_leases(self, names: Sequence[str], *, stale_before: datetime) -> set[str]:
-        """One statement for the chunk when no other run holds any of it: an INSERT of every
-        lease, conflicts ignored, RETURNING those it made. Two more read the other holders and
-        take over the leases of a dead run."""
-        keys = list(dict.fromkeys(name[:128] for name in names))
-        held = self._insert_leases(keys)
-        others = [key for key in keys if key not in held]
-        if others:
-            # Only the leases still as old: another run may have taken one over meanwhile.
-            models.RoomJob.objects.filter(
-                kind=JobKind.LEASE, key__in=others, created_at__lt=stale_before
-            )._raw_delete(connection.alias)
-            held |= self._insert_leases(others)
-        return {name for name in names if name[:128] in held}
-
-    def _insert_leases(self, keys: Sequence[str]) -> set[str]:
-        """Records a lease for each key no run holds; the keys it recorded."""
-        now = connection.ops.adapt_datetimefield_value(timezone.now())
-        rows = [_job_values(RoomJob(kind=JobKind.LEASE, key=key), now) for key in keys]
-        return {key for (key,) in _insert(models.RoomJob, JOB_COLUMNS, rows, returning="key")}
-
-    def recorded_job_keys(self, kind: JobKind, keys: Sequence[str]) -> set[str]:
-        if not keys:
-            return set()
-        rows = models.RoomJob.objects.filter(kind=kind, key__in=list(keys)).values_list(
-            "key", flat=True
+    def forget_stale_job(self, job: RoomJob, *, stale_before: datetime) -> bool:
+        stale = models.RoomJob.objects.filter(
+            kind=job.kind, key=job.key, updated_at__lt=stale_before
         )
-        return set(rows)
+        return stale.delete()[0] > 0
 
     def set_job_payload(self, job: RoomJob, payload: dict) -> None:
         models.RoomJob.objects.filter(kind=job.kind, key=job.key).update(
@@ -431,10 +407,6 @@ class DjangoStorage:
         models.RoomJob.objects.filter(kind=job.kind, key=job.key).update(
             abandoned=True, updated_at=timezone.now()
         )
-
-    def jobs_of(self, teleconsultation_id: str, kind: JobKind) -> list[RoomJob]:
-        rows = models.RoomJob.objects.filter(teleconsultation_id=teleconsultation_id, kind=kind)
-        return [_job(row) for row in rows.order_by("created_at", "id")]
 
     def count_jobs(self, kind: JobKind) -> int:
         return models.RoomJob.objects.filter(kind=kind).count()

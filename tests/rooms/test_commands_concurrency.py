@@ -17,7 +17,6 @@ from django.db import connection
 from django.db.utils import OperationalError
 
 from kaleyra.simulator.inprocess import InProcessSimulator
-from rooms.domain import JobKind, RoomJob
 from rooms.services import support
 from rooms.storage import get_storage
 from tests.rooms.conftest import NOW, doctor, jobs, patient, stored
@@ -96,7 +95,7 @@ def test_cleanup_gives_the_same_outcomes_in_the_same_order_at_any_concurrency(
     assert "progress: 10/10 (100%)" in err
     assert all(stored(visit).state == "TRASH" for visit in visits)
     assert not any(simulator.room_exists(room) for room in rooms)
-    assert jobs("room_deletion") == [] and jobs("lease") == []
+    assert jobs("room_deletion") == [] and jobs("run_lock") == []
     assert in_flight["most"] == concurrency
 
 
@@ -153,7 +152,7 @@ def test_cleanup_at_concurrency_interrupted_records_what_ran_and_a_rerun_finishe
     assert cut_short == seen[1]
     assert f"Summary: {len(trashed) - 1} done" in out
     assert len(trashed) < 12
-    assert jobs("lease") == []
+    assert jobs("run_lock") == []
 
     monkeypatch.setattr(InProcessSimulator, "delete_room", real_delete)
     out, _err = run(*CLEANUP, "--concurrency", "3")
@@ -168,19 +167,17 @@ def test_an_interruption_that_leaves_the_connection_unusable_still_ends_in_order
 ):
     """Ctrl-C in the middle of a query can leave psycopg's connection refusing the next one
     ("another command is already in progress", seen in make bench): the chunk in hand is still
-    recorded, its leases released and the run summed up, through a new connection."""
+    recorded, its lock released and the run summed up, through a new connection."""
     if storage_backend != "django":
         pytest.skip("about this service's own database connection")
     visits = ended(12)
-    real_take = support.take_leases
+    real_move = support.move_to_trash
     broken = []
 
-    def interrupted_on_the_second_chunk(names):
-        if broken:
-            return real_take(names)
+    def interrupted_on_the_second_chunk(chunk, **options):
         if not getattr(interrupted_on_the_second_chunk, "first_done", False):
             interrupted_on_the_second_chunk.first_done = True
-            return real_take(names)
+            return real_move(chunk, **options)
         broken.append(connection.connection)  # the raw connection the query was broken off on
         raise KeyboardInterrupt
 
@@ -189,14 +186,14 @@ def test_an_interruption_that_leaves_the_connection_unusable_still_ends_in_order
             raise OperationalError("sending query failed: another command is already in progress")
         return execute(sql, params, many, context)
 
-    monkeypatch.setattr(support, "take_leases", interrupted_on_the_second_chunk)
+    monkeypatch.setattr(support, "move_to_trash", interrupted_on_the_second_chunk)
     with connection.execute_wrapper(refused_on_the_broken_connection):
         out, _err, message = run_failing(*CLEANUP, "--concurrency", "3")
 
     assert "(interrupted)" in message
     assert "Summary: 3 done, 0 partly done, 0 skipped, 0 failed; interrupted" in out
     assert sum(stored(visit).state == "TRASH" for visit in visits) == 3
-    assert jobs("lease") == [] and jobs("room_deletion") == []
+    assert jobs("run_lock") == [] and jobs("room_deletion") == []
     (summary,) = [
         entry
         for batch in get_storage().audit_entries(since=NOW)
@@ -247,16 +244,45 @@ def test_an_interruption_outside_the_chunks_also_ends_in_order_on_a_new_connecti
     assert summary.outcome == "dry run"  # what the run was; it changed nothing
 
 
-def test_cleanup_at_concurrency_skips_an_item_another_run_holds(ended):
-    visits = ended(5)
-    held = sorted(visits)[2]
-    get_storage().record_job_once(RoomJob(kind=JobKind.LEASE, key=f"cleanup:{held}"))
+def test_a_second_run_while_the_first_holds_the_lock_is_refused(ended, monkeypatch):
+    visits = ended(6)
+    real_delete = InProcessSimulator.delete_room
+    first_busy, second_done = threading.Event(), threading.Event()
 
-    out, _err = run(*CLEANUP, "--concurrency", "4")
+    def held_up_until_the_second_run_is_refused(provider, room_id):
+        first_busy.set()
+        second_done.wait(10)
+        return real_delete(provider, room_id)
 
-    assert "Summary: 4 done, 0 partly done, 1 skipped, 0 failed" in out
-    assert stored(held).state == "PUBLIC"
-    assert [job.key for job in jobs("lease")] == [f"cleanup:{held}"]  # still the other run's
+    monkeypatch.setattr(InProcessSimulator, "delete_room", held_up_until_the_second_run_is_refused)
+    first = {}
+
+    def first_run():
+        try:
+            first["out"] = run(*CLEANUP, "--concurrency", "2")[0]
+        finally:
+            connection.close()  # this thread's own
+
+    running = threading.Thread(target=first_run)
+    running.start()
+    try:
+        assert first_busy.wait(10)
+        out, _err, message = run_failing(*CLEANUP, "--concurrency", "2")
+    finally:
+        second_done.set()
+        running.join(30)
+
+    assert "Another run of cleanup_teleconsultations is under way" in message and out == ""
+    assert "Summary: 6 done, 0 partly done, 0 skipped, 0 failed" in first["out"]
+    assert all(stored(visit).state == "TRASH" for visit in visits)
+    assert jobs("run_lock") == []
+    summaries = [
+        entry
+        for batch in get_storage().audit_entries(since=NOW)
+        for entry in batch
+        if entry.action == "command.cleanup_teleconsultations"
+    ]
+    assert [summary.outcome for summary in summaries] == ["done"]  # the refused run did nothing
 
 
 def test_reconcile_at_concurrency_deletes_every_pending_room_in_order(
@@ -275,7 +301,7 @@ def test_reconcile_at_concurrency_deletes_every_pending_room_in_order(
     lines = [line for line in out.splitlines() if line.startswith("room ")]
     assert [line.split()[1] for line in lines] == pending  # the queue's order
     assert "Summary: 6 done" in out
-    assert jobs("room_deletion") == [] and jobs("lease") == []
+    assert jobs("room_deletion") == [] and jobs("run_lock") == []
     assert not any(simulator.room_exists(room) for room in rooms)
 
 

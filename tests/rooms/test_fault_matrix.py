@@ -279,7 +279,7 @@ def test_no_orphan_room_whatever_kaleyra_loses(
     out = reconcile()
 
     assert orphan_rooms(simulator_http) == []
-    assert jobs("room_intent") == jobs("room_deletion") == jobs("lease") == []
+    assert jobs("room_intent") == jobs("room_deletion") == jobs("run_lock") == []
     if before.visit and (visit := stored(before.visit)).kaleyra_room_id:
         assert visit.state == "TRASH" or simulator_http.room_exists(visit.kaleyra_room_id)
     if call == "create_room" and failure.acts_first:

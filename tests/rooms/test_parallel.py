@@ -1,14 +1,15 @@
-"""Independent provider calls made at once (rooms/management/parallel.py): bounded, in order, in the
-caller's context, and leaving no database connection open behind them."""
+"""Independent provider calls made at once (rooms/services/concurrency.py): bounded, in order, in
+the caller's context, and leaving no database connection open behind them."""
 
 import threading
 import time
+from concurrent.futures import CancelledError
 
 import pytest
 from django.db import connections
 
 from common.http import deadline
-from rooms.management import parallel
+from rooms.services import concurrency
 from teleconsultation_project.logs import request_id_var
 
 
@@ -25,7 +26,7 @@ def test_results_come_back_in_the_items_order_at_most_size_at_once():
             counts["now"] -= 1
         return number * number
 
-    assert parallel.each(square, range(10), size=3, name="test") == [n * n for n in range(10)]
+    assert concurrency.each(square, range(10), size=3, name="test") == [n * n for n in range(10)]
     assert counts["most"] == 3
 
 
@@ -33,7 +34,7 @@ def test_every_call_runs_in_the_callers_context():
     token = request_id_var.set("req-42")
     try:
         with deadline.request_deadline(5):
-            seen = parallel.each(
+            seen = concurrency.each(
                 lambda _: (request_id_var.get(), deadline.time_left() is not None),
                 range(4),
                 size=4,
@@ -55,7 +56,7 @@ def test_the_first_error_is_raised_and_calls_not_started_are_dropped():
         return number
 
     with pytest.raises(ValueError, match="refused"):
-        parallel.each(fail_first, range(20), size=2, name="test")
+        concurrency.each(fail_first, range(20), size=2, name="test")
     assert len(started) < 20
 
 
@@ -70,6 +71,34 @@ def test_a_worker_closes_the_database_connection_it_opened():
         connection.ensure_connection()
         return connection
 
-    opened = parallel.each(open_connection, range(2), size=2, name="test")
+    opened = concurrency.each(open_connection, range(2), size=2, name="test")
     assert len({id(connection) for connection in opened}) == 2  # one per thread
     assert all(connection.connection is None for connection in opened)
+
+
+def test_a_stopped_pool_runs_none_of_the_calls_waiting_and_finishes_those_running():
+    ran, release = [], threading.Event()
+
+    def slow(number):
+        ran.append(number)
+        release.wait(5)
+        return number
+
+    with concurrency.Pool(1, name="test") as pool:
+        running = pool.submit(slow, 0)
+        waiting = [pool.submit(slow, number) for number in (1, 2)]
+        pool.stop()
+        release.set()
+    assert running.result() == 0
+    for future in waiting:
+        with pytest.raises(CancelledError):
+            future.result()
+    assert ran == [0]
+
+
+def test_inline_runs_each_call_at_once_on_the_callers_thread():
+    here = threading.get_ident()
+    first = concurrency.Inline().submit(lambda: threading.get_ident())
+    failed = concurrency.Inline().submit(lambda: 1 / 0)
+    assert first.result() == here
+    assert isinstance(failed.exception(), ZeroDivisionError)

@@ -1,5 +1,5 @@
 """The storage's chunk methods, on both backends: what a support command writes a chunk of items
-with (`update_many`, `take_leases`, `recorded_job_keys`, `rooms_in_use`, `record_audits`), and
+with (`update_many`, `rooms_in_use`, `record_audits`), the run lock's `forget_stale_job`, and
 the Django backend's promise that a chunk costs the same few statements whatever its size."""
 
 from dataclasses import replace
@@ -15,10 +15,10 @@ from django.utils import timezone
 
 from rooms.domain import AuditEntry, JobKind, RoomJob, State, Write
 from rooms.errors import TeleconsultationNotFound
-from rooms.management.parallel import Workers
 from rooms.rules.permissions import Forbidden
 from rooms.selectors import room_details
 from rooms.services import support
+from rooms.services.concurrency import Pool
 from rooms.storage import get_storage
 from tests.rooms.conftest import NOW, doctor, jobs, patient, stored
 
@@ -99,30 +99,31 @@ def test_update_many_writes_changed_participants(visits):
     ]
 
 
-def test_take_leases_skips_those_another_run_holds_and_takes_over_dead_ones(clock):
+def test_forget_stale_job_forgets_a_lock_only_while_it_is_stale(clock):
     storage = get_storage()
-    assert storage.take_leases(["a", "b"], stale_before=NOW - timedelta(minutes=10)) == {"a", "b"}
-
-    assert storage.take_leases(["a", "c"], stale_before=NOW - timedelta(minutes=10)) == {"c"}
-
-    clock.move_to(NOW + timedelta(minutes=11))  # the run holding a, b and c died
+    lock = RoomJob(kind=JobKind.RUN_LOCK, key="cleanup_teleconsultations")
+    storage.record_job_once(lock)
+    clock.move_to(NOW + timedelta(minutes=5))
+    storage.set_job_payload(lock, {"run": "alive"})  # renewed
+    clock.move_to(NOW + timedelta(minutes=11))
     stale_before = timezone.now() - timedelta(minutes=10)
-    assert storage.take_leases(["a", "b"], stale_before=stale_before) == {"a", "b"}
-    assert sorted(job.key for job in jobs("lease")) == ["a", "b", "c"]
-    support.release_leases(["a", "b", "c"])
-    assert jobs("lease") == []
+
+    assert storage.forget_stale_job(lock, stale_before=stale_before) is False
+    assert [job.payload for job in jobs("run_lock")] == [{"run": "alive"}]
+
+    clock.move_to(NOW + timedelta(minutes=16))
+    stale_before = timezone.now() - timedelta(minutes=10)
+    assert storage.forget_stale_job(lock, stale_before=stale_before) is True
+    assert storage.forget_stale_job(lock, stale_before=stale_before) is False  # gone already
+    assert jobs("run_lock") == []
 
 
-def test_recorded_job_keys_and_rooms_in_use(visits):
+def test_rooms_in_use(visits):
     storage = get_storage()
     live, trashed = visits(2)
     live_room, trashed_room = stored(live).kaleyra_room_id, stored(trashed).kaleyra_room_id
     storage.update_many({trashed: to_trash}, actor="tester")
 
-    assert storage.recorded_job_keys(JobKind.ROOM_DELETION, [trashed_room, "room_x"]) == {
-        trashed_room
-    }
-    assert storage.recorded_job_keys(JobKind.ROOM_DELETION, []) == set()
     assert storage.rooms_in_use([live_room, trashed_room, "room_x"]) == {live_room}
     assert storage.rooms_in_use([]) == set()
 
@@ -153,27 +154,24 @@ def test_record_audits_stores_every_entry():
 @pytest.mark.usefixtures("django_storage_only")
 def test_a_cleanup_chunk_costs_the_same_statements_whatever_its_size(visits):
     """Per-item SQL was the CPU a cleanup spent (issue #12): a chunk is a fixed set of statements
-    (the leases, one locked read, one UPDATE, the jobs, one forget, the audit, the release)."""
+    (one locked read, one UPDATE, the jobs, one forget, the audit)."""
     made = visits(8)
 
     def statements(chunk: list[str]) -> int:
-        names = [f"cleanup:{visit}" for visit in chunk]
-        with CaptureQueriesContext(connection) as queries, Workers(2, name="test") as workers:
-            assert support.take_leases(names) == set(names)
-            underway = support.move_chunk_to_trash(chunk, actor="tester", workers=workers)
+        with CaptureQueriesContext(connection) as queries, Pool(2, name="test") as pool:
+            underway = support.move_to_trash(chunk, actor="tester", pool=pool)
             outcomes = underway.outcomes()
-            support.release_leases(names)
         assert [outcome.result.value for outcome in outcomes] == ["done"] * len(chunk)
         return len(queries)
 
-    assert statements(made[:2]) == statements(made[2:8]) <= 10
+    assert statements(made[:2]) == statements(made[2:8]) <= 8
 
 
 class Crash(BaseException):
     """The process dying right after a write (no handler runs)."""
 
 
-class DyingWorkers:
+class DyingPool:
     def submit(self, call, *args):
         raise Crash
 
@@ -183,7 +181,7 @@ def test_a_crash_after_a_chunk_is_trashed_leaves_its_room_deletions_recorded(vis
     rooms = sorted(stored(visit).kaleyra_room_id for visit in made)
 
     with pytest.raises(Crash):
-        support.move_chunk_to_trash(made, actor="tester", workers=DyingWorkers())
+        support.move_to_trash(made, actor="tester", pool=DyingPool())
 
     assert all(stored(visit).state == State.TRASH for visit in made)
     assert sorted(job.key for job in jobs("room_deletion")) == rooms
@@ -198,7 +196,7 @@ def test_a_cleanup_chunk_drops_the_cached_details_of_the_rooms_it_deletes(visits
     for room in rooms:
         cache.set(room_details.cache_key(room), {"status": "cached"})
 
-    with Workers(2, name="test") as workers:
-        support.move_chunk_to_trash(made, actor="tester", workers=workers).outcomes()
+    with Pool(2, name="test") as pool:
+        support.move_to_trash(made, actor="tester", pool=pool).outcomes()
 
     assert all(cache.get(room_details.cache_key(room)) is None for room in rooms)

@@ -6,6 +6,8 @@ erases the Idempotency-Key records older than 24 hours (they replay nothing any 
         [--audit-older-than-days 3650] [--webhook-events-older-than-days 365]
 """
 
+from functools import partial
+
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
@@ -18,14 +20,6 @@ from rooms.storage import get_storage
 from teleconsultation_project.formats import format_datetime
 
 ACTOR = "cleanup_teleconsultations"
-
-
-def _move_to_trash(teleconsultation_id: str) -> Outcome:
-    return support.move_to_trash(teleconsultation_id, actor=ACTOR)
-
-
-def _move_chunk_to_trash(teleconsultation_ids: list[str], workers) -> support.Underway:
-    return support.move_chunk_to_trash(teleconsultation_ids, actor=ACTOR, workers=workers)
 
 
 class Command(BaseCommand):
@@ -88,42 +82,43 @@ class Command(BaseCommand):
             )
         storage = get_storage()
         batch_size, dry_run = options["batch_size"], options["dry_run"]
-        to_trash = storage.count_teleconsultations(ended_before=ended_before) if ended_before else 0
-        to_purge = (
-            storage.count_teleconsultations(trashed_before=trashed_before) if trashed_before else 0
-        )
-        if ended_before:
-            self.stdout.write(
-                f"{to_trash} teleconsultation(s) ended before {format_datetime(ended_before)}"
-            )
-        if trashed_before:
-            self.stdout.write(
-                f"{to_purge} in the trash since before {format_datetime(trashed_before)}"
-            )
         with progress.tally(
             self,
-            total=to_trash + to_purge,
             dry_run=dry_run,
             verbosity=options["verbosity"],
             concurrency=options["concurrency"],
         ) as run:
+            to_trash = (
+                storage.count_teleconsultations(ended_before=ended_before) if ended_before else 0
+            )
+            to_purge = (
+                storage.count_teleconsultations(trashed_before=trashed_before)
+                if trashed_before
+                else 0
+            )
+            run.total = to_trash + to_purge
+            if ended_before:
+                self.stdout.write(
+                    f"{to_trash} teleconsultation(s) ended before {format_datetime(ended_before)}"
+                )
+            if trashed_before:
+                self.stdout.write(
+                    f"{to_purge} in the trash since before {format_datetime(trashed_before)}"
+                )
             if ended_before:
                 batches = storage.teleconsultation_id_batches(
                     ended_before=ended_before, batch_size=batch_size
                 )
                 if dry_run:
-                    for teleconsultation_id in run.walk(batches):
-                        run.would(f"move {teleconsultation_id} to trash and delete its room")
-                elif storage.bulk_writes:
-                    run.each_chunk(batches, _move_chunk_to_trash, lease="cleanup")
+                    run.each(batches, progress.would(_trash_and_delete_room))
                 else:
-                    run.each(batches, _move_to_trash, lease="cleanup")
+                    run.each(batches, partial(support.move_to_trash, actor=ACTOR))
             if trashed_before:
                 batches = storage.teleconsultation_id_batches(
                     trashed_before=trashed_before, batch_size=batch_size
                 )
-                for batch in run.walk([batch] for batch in batches):
-                    self._purge(run, storage, batch, dry_run=dry_run)
+                erase = progress.would(_erase) if dry_run else _erase_trashed
+                run.each(batches, erase, chunk_size=batch_size)
             if audited_before:
                 self._purge_audit(run, storage, audited_before, dry_run=dry_run)
             if received_before:
@@ -159,23 +154,31 @@ class Command(BaseCommand):
             f"{erased} Kaleyra webhook event(s) received before {received_before} erased"
         )
 
-    def _purge(self, run, storage, teleconsultation_ids, *, dry_run: bool) -> None:
-        """One batch erased in one statement: the records are in TRASH, no provider is called."""
-        if dry_run:
-            for teleconsultation_id in teleconsultation_ids:
-                run.would(f"erase {teleconsultation_id} for good")
-            return
-        erased = set(storage.erase_trashed(teleconsultation_ids))
-        for teleconsultation_id in teleconsultation_ids:
-            if teleconsultation_id in erased:
-                outcome = Outcome(Result.DONE, f"Teleconsultation {teleconsultation_id}: erased")
-            else:
-                outcome = Outcome(Result.SKIPPED, f"{teleconsultation_id}: no longer in the trash")
-            run.record(outcome)
-            audit.record(
-                audit.ERASE,
-                actor=ACTOR,
-                teleconsultation_id=teleconsultation_id,
-                outcome=outcome.result.value,
-                detail={"message": outcome.message},
-            )
+
+def _trash_and_delete_room(teleconsultation_id: str) -> str:
+    return f"move {teleconsultation_id} to trash and delete its room"
+
+
+def _erase(teleconsultation_id: str) -> str:
+    return f"erase {teleconsultation_id} for good"
+
+
+def _erase_trashed(teleconsultation_ids: list[str], *, pool) -> support.Underway:
+    """A batch erased in one statement and audited in one write: the records are in TRASH, no
+    provider is called."""
+    erased = set(get_storage().erase_trashed(teleconsultation_ids))
+    outcomes = [
+        Outcome(Result.DONE, f"Teleconsultation {teleconsultation_id}: erased")
+        if teleconsultation_id in erased
+        else Outcome(Result.SKIPPED, f"{teleconsultation_id}: no longer in the trash")
+        for teleconsultation_id in teleconsultation_ids
+    ]
+    audit.record_many(
+        audit.ERASE,
+        actor=ACTOR,
+        outcomes=[
+            (teleconsultation_id, outcome.result.value, {"message": outcome.message})
+            for teleconsultation_id, outcome in zip(teleconsultation_ids, outcomes, strict=True)
+        ],
+    )
+    return support.told(outcomes)

@@ -5,6 +5,8 @@ one teleconsultation.
     manage.py delete_uploads --room 65a1f0c2e4b0a1b2c3d4e5f6
 """
 
+from functools import partial
+
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
@@ -12,14 +14,9 @@ from django.utils import timezone
 from rooms.management import progress
 from rooms.management.options import add_run_options, aware_datetime
 from rooms.services import support
-from rooms.services.support import Outcome
 from rooms.storage import get_storage
 
 ACTOR = "delete_uploads"
-
-
-def _delete_uploads(teleconsultation_id: str) -> Outcome:
-    return support.delete_uploads(teleconsultation_id, actor=ACTOR, force=True)
 
 
 class Command(BaseCommand):
@@ -55,25 +52,26 @@ class Command(BaseCommand):
         storage = get_storage()
         # Only teleconsultations that are over: a call still going on may still share files.
         before = min(before or timezone.now(), timezone.now())
-        if room:
-            batches, total = [[room]], 1
-        else:
-            window = {"ended_after": after, "ended_before": before, "include_trash": True}
-            total = storage.count_teleconsultations(**window)
-            batches = storage.teleconsultation_id_batches(
-                batch_size=options["batch_size"], **window
-            )
-            self.stdout.write(f"{total} teleconsultation(s) ended in the window")
         dry_run = options["dry_run"]
         with progress.tally(
             self,
-            total=total,
             dry_run=dry_run,
             verbosity=options["verbosity"],
             concurrency=options["concurrency"],
         ) as run:
-            if dry_run:
-                for teleconsultation_id in run.walk(batches):
-                    run.would(f"delete the uploads of {teleconsultation_id}")
+            if room:
+                batches, run.total = [[room]], 1
             else:
-                run.each(batches, _delete_uploads, lease="delete_uploads")
+                window = {"ended_after": after, "ended_before": before, "include_trash": True}
+                run.total = storage.count_teleconsultations(**window)
+                batches = storage.teleconsultation_id_batches(
+                    batch_size=options["batch_size"], **window
+                )
+                self.stdout.write(f"{run.total} teleconsultation(s) ended in the window")
+            if dry_run:
+                run.each(
+                    batches, progress.would(lambda room_id: f"delete the uploads of {room_id}")
+                )
+            else:
+                delete = partial(support.delete_uploads, actor=ACTOR, force=True)
+                run.each(batches, support.on_each(delete))

@@ -23,6 +23,7 @@ from rooms.management.options import add_run_options
 from rooms.mia_import import importer, plan
 from rooms.mia_import.files import UnreadableFile, read_documents
 from rooms.mia_import.plan import Decided
+from rooms.services import support
 from rooms.services.support import Outcome, Result
 from rooms.storage import get_storage
 
@@ -72,42 +73,44 @@ class Command(BaseCommand):
             f"{visit_total} teleconsultation(s) in {visits_file}"
         )
         dry_run = options["dry_run"]
-        with progress.tally(
-            self,
-            total=len(map_documents) + visit_total,
-            dry_run=dry_run,
-            verbosity=options["verbosity"],
-        ) as run:
+        with progress.tally(self, dry_run=dry_run, verbosity=options["verbosity"]) as run:
+            run.total = len(map_documents) + visit_total
             user_outcomes, usable = Counter(), {}
-            for batch in run.walk([batch] for batch in _batches(user_map, batch_size)):
-                for entry, outcome in _settle(run, batch, importer.store_user_mappings):
+
+            def store_users(batch: list, *, pool) -> support.Underway:
+                settled = _settle(batch, importer.store_user_mappings, dry_run=dry_run)
+                for entry, outcome in settled:
                     user_outcomes[outcome.result] += 1
                     if not isinstance(entry, Outcome) and outcome.result is not Result.FAILED:
                         usable[entry[1].kaleyra_user_id] = entry[1].external_id
+                return support.told([outcome for _, outcome in settled])
+
+            run.each(_batches(user_map, batch_size), store_users, chunk_size=batch_size)
             self.stdout.write(_counts("User map", user_outcomes, dry_run=dry_run))
             visit_outcomes, first_seen = Counter(), {}
-            documents = read_documents(visits_file)
-            for batch in run.walk([batch] for batch in _batches(documents, batch_size)):
+
+            def store_visits(batch: list, *, pool) -> support.Underway:
                 decided = [
                     plan.check_teleconsultation(document, usable, first_seen) for document in batch
                 ]
-                for _entry, outcome in _settle(run, decided, importer.store_teleconsultations):
-                    visit_outcomes[outcome.result] += 1
+                settled = _settle(decided, importer.store_teleconsultations, dry_run=dry_run)
+                visit_outcomes.update(outcome.result for _, outcome in settled)
+                return support.told([outcome for _, outcome in settled])
+
+            documents = read_documents(visits_file)
+            run.each(_batches(documents, batch_size), store_visits, chunk_size=batch_size)
             self.stdout.write(_counts("Teleconsultations", visit_outcomes, dry_run=dry_run))
             if not dry_run and (user_outcomes[Result.DONE] or visit_outcomes[Result.DONE]):
                 get_storage().refresh_statistics()  # the next cleanup's queries plan well at once
 
 
-def _settle(run, decided: list[Decided], store: Callable) -> list[tuple[Decided, Outcome]]:
-    """Stores what can be stored, in one call; records every outcome in file order."""
+def _settle(
+    decided: list[Decided], store: Callable, *, dry_run: bool
+) -> list[tuple[Decided, Outcome]]:
+    """Stores what can be stored, in one call; every entry with its outcome, in file order."""
     storable = [entry for entry in decided if not isinstance(entry, Outcome)]
-    stored = iter(store(storable, dry_run=run.dry_run) if storable else ())
-    settled = []
-    for entry in decided:
-        outcome = entry if isinstance(entry, Outcome) else next(stored)
-        run.record(outcome)
-        settled.append((entry, outcome))
-    return settled
+    stored = iter(store(storable, dry_run=dry_run) if storable else ())
+    return [(entry, entry if isinstance(entry, Outcome) else next(stored)) for entry in decided]
 
 
 def _batches(items: Iterable, size: int) -> Iterator[list]:

@@ -6,6 +6,7 @@ room the provider no longer has. Stops at the first provider failure; run it aga
 """
 
 from datetime import timedelta
+from functools import partial
 
 from django.core.management.base import BaseCommand
 from django.utils import timezone
@@ -31,15 +32,25 @@ def _count_outcome(outcome: Outcome) -> None:
     RECONCILE_OUTCOMES.labels(outcome=outcome.result.value).inc()
 
 
-def _finish_room_deletion(pending) -> Outcome:
-    return support.finish_room_deletion(pending, actor=ACTOR)
+def _delete_room(job) -> str:
+    return f"delete room {job.key} (reason: {job.reason})"
 
 
-def _finish_room_deletions(pending: list, workers) -> support.Underway:
-    return support.finish_room_deletions(pending, actor=ACTOR, workers=workers)
+def _settle_intent(intent) -> str:
+    return f"look for rooms tagged {intent.key} and delete those nobody holds"
 
 
-def _recreate_room(teleconsultation_id: str) -> Outcome:
+def _create_room(teleconsultation_id: str) -> str:
+    return f"create a Kaleyra room for {teleconsultation_id}"
+
+
+def _give_room(teleconsultation_id: str) -> Outcome:
+    """A complete visit without a room gets one, unless a request gave it one since it was
+    listed (a new room would replace that one and its join links)."""
+    if not support.still_without_room(teleconsultation_id):
+        return Outcome(
+            Result.SKIPPED, f"Teleconsultation {teleconsultation_id}: has a room now, left as it is"
+        )
     return support.recreate_room(teleconsultation_id, actor=ACTOR)
 
 
@@ -56,79 +67,47 @@ class Command(BaseCommand):
         storage = get_storage()
         now = timezone.now()
         roomless = {"claimed_before": now - CLAIM_GRACE, "ends_after": now}
-        pending_total = storage.count_jobs(JobKind.ROOM_DELETION)
-        intents = [
-            intent
-            for batch in storage.job_batches(JobKind.ROOM_INTENT, created_before=now - CLAIM_GRACE)
-            for intent in batch
-        ]
-        roomless_total = storage.count_complete_without_room(**roomless)
         live = {"ended_after": now, "with_room": True}
-        live_total = storage.count_teleconsultations(**live)
-        self.stdout.write(
-            f"{pending_total} room(s) to delete, {len(intents)} unfinished room intent(s), "
-            f"{roomless_total} complete teleconsultation(s) without a room, {live_total} live "
-            "room(s) to check"
-        )
         rooms = support.RoomIndex()
         batch_size, dry_run = options["batch_size"], options["dry_run"]
         with progress.tally(
             self,
-            total=pending_total + len(intents) + roomless_total + live_total,
             dry_run=dry_run,
             verbosity=options["verbosity"],
             concurrency=options["concurrency"],
         ) as run:
-            run.on_record = _count_outcome
-            pending_batches = storage.job_batches(JobKind.ROOM_DELETION, batch_size=batch_size)
-            if dry_run:
-                for pending in run.walk(pending_batches):
-                    run.would(f"delete room {pending.key} (reason: {pending.reason})")
-                for intent in run.walk([intents]):
-                    run.would(f"look for rooms tagged {intent.key} and delete those nobody holds")
-            else:
-                # Each item is checked again once its lease is held: another host's run may have
-                # finished it after this run listed it.
-                still_pending = support.still_pending
-                if storage.bulk_writes:
-                    run.each_chunk(
-                        pending_batches,
-                        _finish_room_deletions,
-                        lease="reconcile",
-                        still=support.still_pending_among,
-                    )
-                else:
-                    run.each(
-                        pending_batches,
-                        _finish_room_deletion,
-                        lease="reconcile",
-                        still=still_pending,
-                    )
-                run.each(
-                    [intents],
-                    lambda intent: support.settle_intent(intent, rooms),
-                    lease="reconcile",
-                    still=still_pending,
+            pending_total = storage.count_jobs(JobKind.ROOM_DELETION)
+            intents = [
+                intent
+                for batch in storage.job_batches(
+                    JobKind.ROOM_INTENT, created_before=now - CLAIM_GRACE
                 )
-            batches = storage.complete_without_room_batches(batch_size=batch_size, **roomless)
-            if dry_run:
-                for teleconsultation_id in run.walk(batches):
-                    run.would(f"create a Kaleyra room for {teleconsultation_id}")
-            else:
-                run.each(
-                    batches,
-                    _recreate_room,
-                    lease="reconcile",
-                    still=support.still_without_room,
-                )
-            batches = storage.teleconsultation_id_batches(batch_size=batch_size, **live)
-            run.each(
-                batches,
-                lambda teleconsultation_id: self._check_room(
-                    teleconsultation_id, rooms, dry_run=dry_run
-                ),
-                lease="reconcile",
+                for intent in batch
+            ]
+            roomless_total = storage.count_complete_without_room(**roomless)
+            live_total = storage.count_teleconsultations(**live)
+            self.stdout.write(
+                f"{pending_total} room(s) to delete, {len(intents)} unfinished room intent(s), "
+                f"{roomless_total} complete teleconsultation(s) without a room, {live_total} live "
+                "room(s) to check"
             )
+            run.total = pending_total + len(intents) + roomless_total + live_total
+            run.on_record = _count_outcome
+            pending = storage.job_batches(JobKind.ROOM_DELETION, batch_size=batch_size)
+            if dry_run:
+                run.each(pending, progress.would(_delete_room))
+                run.each([intents], progress.would(_settle_intent))
+            else:
+                run.each(pending, partial(support.finish_room_deletions, actor=ACTOR))
+                run.each([intents], support.on_each(partial(support.settle_intent, rooms=rooms)))
+            roomless_ids = storage.complete_without_room_batches(batch_size=batch_size, **roomless)
+            run.each(
+                roomless_ids,
+                progress.would(_create_room) if dry_run else support.on_each(_give_room),
+            )
+            live_ids = storage.teleconsultation_id_batches(batch_size=batch_size, **live)
+            check = partial(self._check_room, rooms=rooms, dry_run=dry_run)
+            run.each(live_ids, support.on_each(check))
 
     def _check_room(self, teleconsultation_id: str, rooms, *, dry_run: bool) -> Outcome:
         """A live visit whose room the provider no longer has (deleted on Kaleyra's side) gets a

@@ -1,0 +1,97 @@
+"""Independent provider calls made at once, on `concurrent.futures` thread pools.
+
+Each call runs in a copy of its caller's context, so the request id, the request's Kaleyra deadline
+and the audit channel follow it onto the thread. The database connections the pool's threads
+opened are closed when it shuts down: a thread's connection is its own, and would otherwise stay
+open until the process exits.
+"""
+
+import contextvars
+import threading
+from collections.abc import Callable, Iterable
+from concurrent.futures import CancelledError, Executor, Future, ThreadPoolExecutor
+from typing import TypeVar
+
+from django.db import connections
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+class Pool(ThreadPoolExecutor):
+    """At most `size` calls at once, started in the order submitted. Leaving it waits for every
+    call submitted; leaving on an exception first stops those not started yet."""
+
+    def __init__(self, size: int, *, name: str):
+        super().__init__(max_workers=size, thread_name_prefix=name)
+        self._stopped = threading.Event()
+        self._opened: set = set()  # the connections of the pool's threads
+
+    def submit(self, call: Callable[..., R], /, *args) -> "Future[R]":
+        return super().submit(self._run, contextvars.copy_context(), call, args)
+
+    def _run(self, context: contextvars.Context, call: Callable[..., R], args: tuple) -> R:
+        if self._stopped.is_set():
+            raise CancelledError  # never started
+        try:
+            return context.run(call, *args)
+        finally:
+            self._opened.update(connections.all(initialized_only=True))
+
+    def stop(self) -> None:
+        """The calls not started yet end with `CancelledError` instead of running (those running
+        go on). Any thread may ask, e.g. on the provider's first failure."""
+        self._stopped.set()
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        super().shutdown(wait=wait, cancel_futures=cancel_futures)
+        if wait:
+            # The threads have ended: nothing uses their connections any more, and Django lets
+            # another thread close a connection only while it is shared.
+            for connection in self._opened:
+                connection.inc_thread_sharing()
+                try:
+                    connection.close()
+                finally:
+                    connection.dec_thread_sharing()
+
+    def __exit__(self, exc_type, exc, traceback) -> None:
+        if exc_type is not None:
+            self.stop()
+        self.shutdown()
+
+
+class Inline(Executor):
+    """Each call made on the caller's thread as it is submitted: a chunk of one, or work inside a
+    transaction, whose rows the connections of other threads could not see."""
+
+    def submit(self, call: Callable[..., R], /, *args) -> "Future[R]":
+        future: Future[R] = Future()
+        try:
+            future.set_result(call(*args))
+        except BaseException as exc:  # handed to whoever waits on the future, as a pool does
+            future.set_exception(exc)
+        return future
+
+    def stop(self) -> None:
+        """Nothing waits: every call submitted has already run."""
+
+
+def failure_of(call: Future) -> BaseException | None:
+    """What a finished call raised (`CancelledError` for one never started); None if it returned."""
+    try:
+        return call.exception()
+    except CancelledError as never_started:
+        return never_started
+
+
+def each(call: Callable[[T], R], items: Iterable[T], *, size: int, name: str) -> list[R]:
+    """`call` on every item, `size` at a time, results in the items' order. The first error is
+    raised once the calls already running have ended; those not started yet are dropped. One
+    item, or a size of 1, runs on the caller's thread."""
+    items = list(items)
+    if len(items) <= 1 or size <= 1:
+        return [call(item) for item in items]
+    with Pool(min(size, len(items)), name=name) as pool:
+        futures = [pool.submit(call, item) for item in items]
+        return [future.result() for future in futures]

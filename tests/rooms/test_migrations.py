@@ -1,0 +1,28 @@
+"""Data migrations: what they keep and what they erase."""
+
+import pytest
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def migrate(to: str):
+    """The database at `to` (a rooms migration); the historical models' apps there."""
+    executor = MigrationExecutor(connection)
+    executor.migrate([("rooms", to)])
+    executor.loader.build_graph()
+    return executor.loader.project_state([("rooms", to)]).apps
+
+
+def test_0006_erases_the_per_item_leases_and_keeps_every_other_job():
+    apps = migrate("0005_drop_teleconsultation_version")
+    jobs = apps.get_model("rooms", "RoomJob").objects
+    jobs.create(id="a" * 24, kind="lease", key="cleanup:65a1f0c2e4b0a1b2c3d4e5f6")
+    jobs.create(id="b" * 24, kind="room_deletion", key="room_1")
+    jobs.create(id="c" * 24, kind="room_intent", key="teleconsultation-room:1")
+
+    apps = migrate("0006_drop_per_item_leases")
+
+    kept = apps.get_model("rooms", "RoomJob").objects.values_list("kind", flat=True)
+    assert sorted(kept) == ["room_deletion", "room_intent"]
