@@ -9,19 +9,17 @@ they live in whichever storage backend is in use; `cleanup_teleconsultations` pu
 
 import hashlib
 import json
-from datetime import timedelta
 from functools import wraps
 
 from django.utils import timezone
 from rest_framework.response import Response
 
-from rooms.domain import JobKind, RoomJob
+from rooms.domain import IDEMPOTENCY_TTL, JobKind, RoomJob
 from rooms.storage import get_storage
 from teleconsultation_project.errors import ApiError
 
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
-IDEMPOTENCY_TTL = timedelta(hours=24)
 MAX_KEY_LENGTH = 255
 
 
@@ -82,11 +80,6 @@ def idempotent(view_method):
 def expired_before():
     """Keys recorded before this moment no longer replay anything."""
     return timezone.now() - IDEMPOTENCY_TTL
-
-
-def purge_expired() -> int:
-    """Erases the keys past IDEMPOTENCY_TTL (cleanup_teleconsultations); the number erased."""
-    return get_storage().purge_jobs(JobKind.IDEMPOTENCY, created_before=expired_before())
 
 
 def _replay(existing: RoomJob, job: RoomJob) -> Response:

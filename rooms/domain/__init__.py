@@ -118,6 +118,10 @@ class JobKind(enum.StrEnum):
     RUN_LOCK = "run_lock"
 
 
+# How long an Idempotency-Key replays its first answer; cleanup_teleconsultations erases older ones.
+IDEMPOTENCY_TTL = timedelta(hours=24)
+
+
 @dataclass(frozen=True)
 class RoomJob:
     """Bookkeeping that keeps Kaleyra and storage in step: see `JobKind`. `key` is unique per

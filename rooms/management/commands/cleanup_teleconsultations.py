@@ -11,7 +11,7 @@ from functools import partial
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from rooms.api import idempotency
+from rooms.domain import IDEMPOTENCY_TTL, JobKind
 from rooms.management import progress
 from rooms.management.options import add_run_options, aware_datetime, days_ago, positive_int
 from rooms.services import audit, support
@@ -123,14 +123,14 @@ class Command(BaseCommand):
                 self._purge_audit(run, storage, audited_before, dry_run=dry_run)
             if received_before:
                 self._purge_webhook_events(run, storage, received_before, dry_run=dry_run)
-            self._purge_idempotency_keys(run, dry_run=dry_run)
+            self._purge_idempotency_keys(run, storage, dry_run=dry_run)
 
-    def _purge_idempotency_keys(self, run, *, dry_run: bool) -> None:
-        expired_before = idempotency.expired_before()
+    def _purge_idempotency_keys(self, run, storage, *, dry_run: bool) -> None:
+        expired_before = timezone.now() - IDEMPOTENCY_TTL
         if dry_run:
             self.stdout.write(f"would erase the idempotency keys recorded before {expired_before}")
             return
-        erased = idempotency.purge_expired()
+        erased = storage.purge_jobs(JobKind.IDEMPOTENCY, created_before=expired_before)
         run.detail["idempotencyKeysErased"] = erased
         self.stdout.write(f"{erased} idempotency key(s) recorded before {expired_before} erased")
 
