@@ -29,7 +29,7 @@ def kaleyra_users_for(people: Sequence[Person]) -> dict[str, str]:
     """{external id: Kaleyra user id} for every person, creating or updating users on Kaleyra."""
     storage = get_storage()
     provider = get_video_provider()
-    known = storage.mappings_for(person.external_id for person in people)
+    known = storage.mappings_for([person.external_id for person in people])
     missing, role_changed = [], []
     for person in people:
         role = Role(person.role)

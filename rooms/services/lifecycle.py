@@ -12,7 +12,7 @@ from dataclasses import replace
 
 from django.utils import timezone
 
-from rooms.domain import State, Teleconsultation
+from rooms.domain import Teleconsultation
 from rooms.errors import Conflict, InvalidRequest, Locked, TeleconsultationNotFound
 from rooms.rules import permissions, room_spec
 from rooms.rules.participants import ParticipantsInput, refuse_without_plus
@@ -144,16 +144,8 @@ def teleconsultation_delete(
     is gone, False when it could not be deleted now (recorded for `reconcile_rooms`), None when
     there was no room."""
     permissions.require_identity(writer)
-
-    def target(fresh: Teleconsultation) -> Teleconsultation:
-        permissions.require_write(writer, fresh)
-        return replace(fresh, state=State.TRASH)
-
     _, room_id, deleted = room_swap.remove_room(
-        teleconsultation_id,
-        target=target,
-        actor=actor_name(actor),
-        reason="deleted",
+        teleconsultation_id, writer=writer, actor=actor_name(actor), reason="deleted"
     )
     log_event(teleconsultation_id, "moved to trash")
     return deleted if room_id else None
@@ -165,11 +157,7 @@ def teleconsultations_delete(*, teleconsultation_ids: Sequence[str], actor: str 
     while the caller goes on (`room_swap.RoomDeletions.settle` says how it went). Each visit's
     room id (None: it had none), or why it was refused."""
     removed, deletions = room_swap.remove_rooms(
-        teleconsultation_ids,
-        target=lambda fresh: replace(fresh, state=State.TRASH),
-        actor=actor_name(actor),
-        reason="deleted",
-        pool=pool,
+        teleconsultation_ids, actor=actor_name(actor), reason="deleted", pool=pool
     )
     for teleconsultation_id, room_id in removed.items():
         if not isinstance(room_id, ApiError):

@@ -16,15 +16,17 @@ import secrets
 from collections.abc import Callable, Sequence
 from concurrent.futures import CancelledError
 from dataclasses import replace
+from functools import partial
 
 from django.conf import settings
 
 from kaleyra.errors import KaleyraBadRequest, KaleyraError, KaleyraNotFound
 from kaleyra.provider import get_video_provider
 from kaleyra.types import Room
-from rooms.domain import Change, JobKind, RoomJob, Teleconsultation, Write
+from rooms.domain import JobKind, RoomJob, Teleconsultation, Write
 from rooms.errors import TeleconsultationNotFound
-from rooms.rules import room_spec
+from rooms.rules import room_spec, trash
+from rooms.rules.permissions import Writer
 from rooms.selectors import room_details
 from rooms.services.concurrency import failure_of
 from rooms.storage import get_storage
@@ -129,7 +131,9 @@ def _attempt_swap(teleconsultation_id: str, *, target, actor: str, reason: str, 
         replaced = old_room and not keep
         return Write(
             after,
-            record=(_deletion(old_room, teleconsultation_id, reason),) if replaced else (),
+            record=(trash.room_deletion(old_room, teleconsultation_id, reason),)
+            if replaced
+            else (),
             forget=(made[1],) if made else (),
         )
 
@@ -163,13 +167,17 @@ def _fits(again: Teleconsultation, wanted: Teleconsultation, made, keep: bool) -
     return not again.complete
 
 
-def remove_room(teleconsultation_id: str, *, target, actor: str, reason: str):
-    """Writes `target`'s change (e.g. to TRASH) and deletes the visit's room after it; the
-    deletion is recorded in the same write, so even a crash right after leaves it known."""
-    rooms: dict[str, str | None] = {}
-    change = _removal(teleconsultation_id, target=target, reason=reason, rooms=rooms)
-    _, after = get_storage().update(teleconsultation_id, change, actor=actor)
-    room_id = rooms.get(teleconsultation_id)
+def remove_room(
+    teleconsultation_id: str, *, writer: Writer | None, actor: str, reason: str
+) -> tuple[Teleconsultation | None, str | None, bool]:
+    """Moves the visit to TRASH once `writer` may write to it (`rules.trash.to_trash_by`), then
+    deletes its room; the deletion is recorded in the same write, so even a crash right after
+    leaves it known. (after, the room it had or None, whether that room is gone.)"""
+    change = partial(
+        trash.to_trash_by, writer=writer, teleconsultation_id=teleconsultation_id, reason=reason
+    )
+    before, after = get_storage().update(teleconsultation_id, change, actor=actor)
+    room_id = before.kaleyra_room_id if before and before.kaleyra_room_id else None
     if room_id is None:
         return after, None, True
     return (
@@ -180,61 +188,39 @@ def remove_room(teleconsultation_id: str, *, target, actor: str, reason: str):
 
 
 def remove_rooms(
-    teleconsultation_ids: Sequence[str], *, target, actor: str, reason: str, pool
+    teleconsultation_ids: Sequence[str], *, actor: str, reason: str, pool
 ) -> tuple[dict[str, "str | None | ApiError"], "RoomDeletions"]:
-    """`remove_room` of a chunk of visits: their changes in one `update_many` (one transaction on
-    the Django backend), each recording its room's deletion, then the rooms deleted on `pool`
-    while the caller goes on. Each visit's room id (None: it had none) or the refusal of its
-    change, and the deletions under way."""
-    rooms: dict[str, str | None] = {}
+    """Support work's `remove_room` of a chunk of visits (`rules.trash.to_trash`): their changes
+    in one `update_many` (one transaction on the Django backend), each recording its room's
+    deletion, then the rooms deleted on `pool` while the caller goes on. Each visit's room id
+    (None: it had none) or the refusal of its change, and the deletions under way."""
     changes = {
-        teleconsultation_id: _removal(
-            teleconsultation_id, target=target, reason=reason, rooms=rooms
+        teleconsultation_id: partial(
+            trash.to_trash, teleconsultation_id=teleconsultation_id, reason=reason
         )
         for teleconsultation_id in teleconsultation_ids
     }
     written = get_storage().update_many(changes, actor=actor)
     removed = {
-        teleconsultation_id: result
-        if isinstance(result, ApiError)
-        else rooms.get(teleconsultation_id)
+        teleconsultation_id: result if isinstance(result, ApiError) else _room_of(result[0])
         for teleconsultation_id, result in written.items()
     }
     deletions = [
-        _deletion(room_id, teleconsultation_id, reason)
+        trash.room_deletion(room_id, teleconsultation_id, reason)
         for teleconsultation_id, room_id in removed.items()
         if isinstance(room_id, str)
     ]
     return removed, RoomDeletions(deletions, pool=pool)
 
 
-def _removal(teleconsultation_id: str, *, target, reason: str, rooms: dict) -> Change:
-    """The change of `remove_room`: `target`'s record, keeping its room until the deletion
-    recorded with it is done; the room it had goes into `rooms`."""
-
-    def change(fresh: Teleconsultation | None) -> Write:
-        if fresh is None:
-            raise TeleconsultationNotFound(teleconsultation_id)
-        room_id = rooms[teleconsultation_id] = fresh.kaleyra_room_id or None
-        after = replace(target(fresh), kaleyra_room_id=fresh.kaleyra_room_id, room_claim=None)
-        return Write(after, record=(_deletion(room_id, fresh.id, reason),) if room_id else ())
-
-    return change
-
-
-def _deletion(room_id: str, teleconsultation_id: str, reason: str) -> RoomJob:
-    return RoomJob(
-        kind=JobKind.ROOM_DELETION,
-        key=room_id,
-        teleconsultation_id=teleconsultation_id,
-        reason=reason,
-    )
+def _room_of(before: Teleconsultation | None) -> str | None:
+    return before.kaleyra_room_id or None if before else None
 
 
 def delete_room(room_id: str, *, teleconsultation_id: str, reason: str) -> bool:
     """Deletes a room on Kaleyra and forgets its pending deletion; on failure records it for
     reconcile. True when the room is gone."""
-    job = _deletion(room_id, teleconsultation_id, reason)
+    job = trash.room_deletion(room_id, teleconsultation_id, reason)
     room_details.forget(room_id)
     try:
         _delete_on_kaleyra(room_id)
