@@ -42,18 +42,7 @@ def _duration_field(schedule: ScheduleInput) -> str:
     return "duration_in_seconds" if schedule.duration_seconds is not None else "end_date"
 
 
-def _spoken(duration: timedelta | int) -> str:
-    total = int(duration.total_seconds()) if isinstance(duration, timedelta) else int(duration)
-    if abs(total) > MAX_DURATION.total_seconds() * 1000:
-        return f"{total} seconds"
-    minutes, seconds = divmod(total, 60)
-    hours, minutes = divmod(minutes, 60)
-    parts = [(hours, "hour"), (minutes, "minute"), (seconds, "second")]
-    words = [f"{n} {unit}{'' if n == 1 else 's'}" for n, unit in parts if n]
-    return " ".join(words) or "0 seconds"
-
-
-def _end_from(start: datetime, schedule: ScheduleInput, *, keep: timedelta | None) -> datetime:
+def _end_from(start: datetime, schedule: ScheduleInput) -> datetime:
     if schedule.end is not None and schedule.duration_seconds is not None:
         raise InvalidRequest("end_date", "send either end_date or duration_in_seconds, not both")
     if schedule.end is not None:
@@ -63,15 +52,21 @@ def _end_from(start: datetime, schedule: ScheduleInput, *, keep: timedelta | Non
         if not MIN_DURATION.total_seconds() <= seconds <= MAX_DURATION.total_seconds():
             raise _duration_error(seconds, "duration_in_seconds")
         return start + timedelta(seconds=seconds)
-    if keep is None:
-        raise InvalidRequest("end_date", "one of end_date or duration_in_seconds is required")
-    return start + keep
+    raise InvalidRequest("end_date", "one of end_date or duration_in_seconds is required")
 
 
 def _duration_error(duration: timedelta | int, field: str) -> InvalidRequest:
+    """The duration said in hours, minutes and seconds (in seconds when absurdly long)."""
+    total = int(duration.total_seconds()) if isinstance(duration, timedelta) else int(duration)
+    minutes, seconds = divmod(total, 60)
+    hours, minutes = divmod(minutes, 60)
+    parts = [(hours, "hour"), (minutes, "minute"), (seconds, "second")]
+    words = " ".join(f"{n} {unit}{'' if n == 1 else 's'}" for n, unit in parts if n)
+    if abs(total) > MAX_DURATION.total_seconds() * 1000:
+        words = f"{total} seconds"
     return InvalidSchedule(
         field,
-        f"the teleconsultation would last {_spoken(duration)}; it must last between "
+        f"the teleconsultation would last {words or '0 seconds'}; it must last between "
         "5 minutes (300 seconds) and 24 hours (86400 seconds)",
     )
 
@@ -104,7 +99,7 @@ def new_schedule(schedule: ScheduleInput, *, now: datetime) -> tuple[datetime, d
     if schedule.start is None:
         raise InvalidRequest("start_date", "is required")
     _check_start(schedule.start, now=now)
-    end = _end_from(schedule.start, schedule, keep=None)
+    end = _end_from(schedule.start, schedule)
     check_schedule(schedule.start, end, now=now, field=_duration_field(schedule))
     return schedule.start, end
 
@@ -120,6 +115,6 @@ def changed_schedule(
     if schedule.end is None and schedule.duration_seconds is None:
         new_end = new_start + (end - start)
     else:
-        new_end = _end_from(new_start, schedule, keep=None)
+        new_end = _end_from(new_start, schedule)
     check_schedule(new_start, new_end, now=now, field=_duration_field(schedule))
     return new_start, new_end
