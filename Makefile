@@ -28,9 +28,10 @@ test: $(VENV)/.installed lint test-sqlite test-shifted fuzz test-postgres ## lin
 help: ## list these targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
-lint: $(VENV)/.installed ## ruff lint and format check
+lint: $(VENV)/.installed ## ruff lint and format check, mypy over rooms, kaleyra, crud and common
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	DATABASE_URL= $(BIN)/mypy rooms kaleyra crud common
 
 format: $(VENV)/.installed ## ruff format and autofix
 	$(BIN)/ruff format .

@@ -16,14 +16,19 @@ class LoopbackServer(socketserver.ThreadingMixIn, WSGIServer):
     def server_bind(self) -> None:
         # HTTPServer.server_bind resolves the host's FQDN, which can hang without DNS.
         socketserver.TCPServer.server_bind(self)
-        host, port = self.server_address[:2]
-        self.server_name, self.server_port = host, port
+        self.server_name, self.server_port = self._bound_to()
         self.setup_environ()
 
     @property
     def base_url(self) -> str:
-        host, port = self.server_address[:2]
+        host, port = self._bound_to()
         return f"http://{host}:{port}"
+
+    def _bound_to(self) -> tuple[str, int]:
+        host, port = self.server_address[:2]
+        if not isinstance(host, str):  # typeshed allows bytes; getsockname gives an IP as str
+            raise TypeError(f"unexpected server address {self.server_address!r}")
+        return host, port
 
 
 @contextmanager

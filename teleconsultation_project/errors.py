@@ -156,9 +156,11 @@ def _as_api_error(exc: Exception) -> ApiError | None:
         details = flatten_details(exc.detail)
         return ApiError(validation_message(details), details=details)
     if isinstance(exc, drf.APIException):
-        headers = {}
-        if isinstance(exc, drf.Throttled) and exc.wait:
-            headers["Retry-After"] = str(int(exc.wait))
+        headers: dict[str, str] = {}
+        # The stubs leave out the `wait` Throttled sets (whole seconds, or None).
+        wait = exc.wait if isinstance(exc, drf.Throttled) else None  # type: ignore[attr-defined]
+        if wait:
+            headers["Retry-After"] = str(int(wait))
         return ApiError(str(exc.detail), status=exc.status_code, headers=headers)
     return None
 

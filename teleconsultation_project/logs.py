@@ -114,7 +114,7 @@ class GunicornAccessFilter(logging.Filter):
         method, status = atoms.get("m") or "-", atoms.get("s")
         record.msg, record.args = f"{method} {path} {status}", None
         record.method, record.path = method, path
-        record.status = int(status) if str(status).isdigit() else status
+        record.status = int(status) if status is not None and str(status).isdigit() else status
         record.duration_ms = round(atoms.get("D", 0) / 1000, 1)
         record.bytes = atoms.get("B")
         record.remote_addr = atoms.get("h")

@@ -10,7 +10,9 @@ import re
 from itertools import accumulate
 
 from rest_framework.exceptions import ParseError
-from rest_framework.parsers import JSONParser, get_encoding
+
+# get_encoding is newer than DRF's stubs.
+from rest_framework.parsers import JSONParser, get_encoding  # type: ignore[attr-defined]
 from rest_framework.utils import json
 
 # The deepest body the API defines nests five levels: body > participants > data > entry > groups.

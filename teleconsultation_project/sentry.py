@@ -10,6 +10,7 @@ from typing import Any
 
 import sentry_sdk
 from sentry_sdk.integrations.django import DjangoIntegration
+from sentry_sdk.types import Event, Hint
 
 from teleconsultation_project.logs import redact
 
@@ -26,11 +27,11 @@ def _redacted(value: Any) -> Any:
     return value
 
 
-def scrub_event(event: dict, hint: dict | None = None) -> dict:
+def scrub_event(event: Event, hint: Hint | None = None) -> Event:
     """Sentry's `before_send`: only the request's method and path, every string redacted."""
     request = event.get("request")
     if isinstance(request, dict):
-        kept = {key: request[key] for key in KEPT_REQUEST_FIELDS if key in request}
+        kept: dict[str, Any] = {key: request[key] for key in KEPT_REQUEST_FIELDS if key in request}
         if "url" in kept:
             kept["url"] = kept["url"].split("?", 1)[0]
         event["request"] = kept

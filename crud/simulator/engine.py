@@ -108,6 +108,7 @@ class Engine:
     def _rows(
         self, connection: sqlite3.Connection, name: str, document_id: str | None = None
     ) -> list[tuple[int, Document]]:
+        args: tuple[str, ...]
         if document_id is None:
             sql, args = "SELECT seq, body FROM documents WHERE collection = ? ORDER BY seq", (name,)
         else:
@@ -165,7 +166,8 @@ class Engine:
     ) -> None:
         for fields in collection.unique:
             values = [_value_at(document, field_path) for field_path in fields]
-            clauses, args = [], [collection.name]
+            clauses: list[str] = []
+            args: list[Any] = [collection.name]  # the query's parameters: texts and JSON scalars
             for field_path, value in zip(fields, values, strict=True):
                 if value is None:
                     clauses.append("json_extract(body, ?) IS NULL")

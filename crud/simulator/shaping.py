@@ -34,7 +34,7 @@ def _sort_value(document: dict[str, Any], path: str, descending: bool) -> tuple[
     values = values_at(document, path.split("."))
     if not values:
         return (1, 0)  # missing sorts as null
-    ranks = []
+    ranks: list[tuple[int, Any]] = []
     for value in values:
         if isinstance(value, list) and value:
             ranks.extend(_rank(element) for element in value)

@@ -35,7 +35,7 @@ CREATE INDEX IF NOT EXISTS documents_in_order ON documents (collection, seq);
 """
 
 
-def dump(document: dict[str, Any]) -> str:
+def dump(document: dict[str, Any] | list[Any]) -> str:
     return json.dumps(document, separators=(",", ":"), ensure_ascii=False)
 
 

@@ -83,7 +83,7 @@ class ReceivedWebhook:
 class WebhookInbox:
     """What the loopback receiver got, in arrival order; it answers `status` (200 by default)."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.url = ""
         self.status = 200
         self._received: list[ReceivedWebhook] = []

@@ -7,7 +7,7 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from wsgiref.simple_server import ServerHandler, WSGIRequestHandler
+from wsgiref.simple_server import ServerHandler, WSGIRequestHandler, WSGIServer
 
 from common.loopback_server import LoopbackServer, running_in_thread
 from kaleyra.simulator.engine import Engine
@@ -24,6 +24,9 @@ MAX_REQUESTS_PER_CONNECTION = 100_000
 class _ResponseHandler(ServerHandler):
     http_version = "1.1"
     answered = False  # set once the whole answer is written (a simulated drop writes none)
+    # wsgiref's own attributes, which typeshed leaves out: set by BaseHandler and by _Handler.
+    headers_sent: bool
+    request_handler: WSGIRequestHandler
 
     def close(self) -> None:
         self.answered = self.headers_sent
@@ -33,6 +36,7 @@ class _ResponseHandler(ServerHandler):
 class _Handler(WSGIRequestHandler):
     protocol_version = "HTTP/1.1"
     timeout = KEEP_ALIVE_SECONDS
+    server: WSGIServer  # a SimulatorServer: the one server class this handler is made for
     # wsgiref writes the headers and the body apart: with Nagle's algorithm on a kept-alive
     # connection, the body waits for the client's delayed ACK (40 ms).
     disable_nagle_algorithm = True
@@ -65,10 +69,17 @@ class _Handler(WSGIRequestHandler):
         # request on the connection.
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         handler = _ResponseHandler(
-            io.BytesIO(body), self.wfile, self.get_stderr(), self.get_environ(), multithread=False
+            io.BytesIO(body),
+            self.wfile,  # type: ignore[arg-type]  # typeshed: BufferedIOBase is no IO[bytes]
+            self.get_stderr(),
+            self.get_environ(),
+            multithread=False,
         )
         handler.request_handler = self  # for its access log line
-        handler.run(self.server.get_app())
+        app = self.server.get_app()
+        if app is None:  # make_simulator_server sets it before it serves
+            raise RuntimeError("the simulator server has no application")
+        handler.run(app)
         return handler.answered
 
 

@@ -54,7 +54,8 @@ class Request:
         if message.is_multipart():
             for part in message.iter_parts():
                 if part.get_param("name", header="content-disposition") == field:
-                    content = part.get_payload(decode=True) or b""
+                    payload = part.get_payload(decode=True)  # bytes, or None for no content
+                    content = payload if isinstance(payload, bytes) else b""
                     return part.get_filename() or "", content, part.get_content_type()
         raise bad_request(f"multipart field {field!r} is missing")
 
@@ -70,7 +71,11 @@ def _routes(engine: Engine) -> list[tuple[str, re.Pattern, str, Callable[..., An
         engine.delete_room(room_id)
         return 204, None
 
-    table = [
+    def delete_upload(request: Request, key: str) -> Answer:
+        engine.delete_upload(key)
+        return 204, None
+
+    table: list[tuple[str, str, str, Callable[..., Answer]]] = [
         ("POST", r"/v2/users", "create_user", lambda r: (201, engine.create_user(r.json()))),
         ("GET", r"/v2/users/([^/]+)", "get_user", lambda r, i: (200, engine.get_user(i))),
         (
@@ -84,12 +89,7 @@ def _routes(engine: Engine) -> list[tuple[str, re.Pattern, str, Callable[..., An
         ("GET", r"/v2/rooms/([^/]+)", "get_room", lambda r, i: (200, engine.get_room(i))),
         ("DELETE", r"/v2/rooms/([^/]+)", "delete_room", delete_room),
         ("GET", r"/v2/uploads", "iter_room_uploads", lambda r: (200, engine.list_uploads(r.query))),
-        (
-            "DELETE",
-            r"/v2/uploads/(.+)",
-            "delete_upload",
-            lambda r, k: (204, engine.delete_upload(k)),
-        ),
+        ("DELETE", r"/v2/uploads/(.+)", "delete_upload", delete_upload),
         (
             "POST",
             r"/v2/sdk/credentials",

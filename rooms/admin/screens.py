@@ -127,6 +127,22 @@ class ParticipantInline(admin.TabularInline):
         return False
 
 
+# The change form of a visit: these fields, all read-only. Named apart, as a tuple of names: the
+# stubs read `fields` in the class as field groups, which readonly_fields may not hold.
+_TELECONSULTATION_FIELDS = (
+    "id",
+    "state",
+    "start_local",
+    "end_local",
+    "participants_number",
+    "kaleyra_room_id",
+    "created_local",
+    "created_by",
+    "updated_local",
+    "updated_by",
+)
+
+
 @admin.register(Teleconsultation)
 class TeleconsultationAdmin(StoredHere, LocalTimestamps, admin.ModelAdmin):
     list_display = [
@@ -152,19 +168,7 @@ class TeleconsultationAdmin(StoredHere, LocalTimestamps, admin.ModelAdmin):
         "participants__full_name",
     ]
     ordering = ["-start"]
-    fields = [
-        "id",
-        "state",
-        "start_local",
-        "end_local",
-        "participants_number",
-        "kaleyra_room_id",
-        "created_local",
-        "created_by",
-        "updated_local",
-        "updated_by",
-    ]
-    readonly_fields = fields
+    fields = readonly_fields = _TELECONSULTATION_FIELDS
     inlines = [ParticipantInline]
     actions = actions.ACTIONS
     change_form_template = "admin/rooms/teleconsultation/change_form.html"

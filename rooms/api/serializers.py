@@ -83,7 +83,8 @@ def participant_input(data: dict) -> ParticipantInput:
 
 class ParticipantsObjectSerializer(StrictSerializer):
     number = StrictIntegerField(min_value=2, max_value=25)
-    data = serializers.ListField(child=ParticipantDataSerializer(), max_length=25)
+    # The stubs see this field as overriding Serializer.data; DRF's metaclass moves it out.
+    data = serializers.ListField(child=ParticipantDataSerializer(), max_length=25)  # type: ignore[assignment]
 
 
 class ParticipantsField(serializers.Field):
@@ -311,7 +312,8 @@ class AgendaEntrySerializer(serializers.Serializer):
 
 
 class AgendaSerializer(serializers.Serializer):
-    data = AgendaEntrySerializer(source="entries", many=True)
+    # The stubs see this field as overriding Serializer.data; DRF's metaclass moves it out.
+    data = AgendaEntrySerializer(source="entries", many=True)  # type: ignore[assignment]
     next = serializers.CharField(
         source="next_cursor",
         allow_null=True,

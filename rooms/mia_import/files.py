@@ -63,7 +63,7 @@ def _array(path: Path) -> list[Document]:
     """Read whole before anything is imported: a syntax error in an array cannot be skipped."""
     text = path.read_text(encoding="utf-8-sig")
     decoder = json.JSONDecoder(object_hook=_extended_json)
-    documents = []
+    documents: list[Document] = []
     position = _skip_blanks(text, text.index("[") + 1)
     line, counted = 1, 0
     while text[position : position + 1] != "]":

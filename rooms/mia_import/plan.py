@@ -7,20 +7,25 @@ object to store).
 
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
+from typing import TypeVar
 
+from rooms.domain import Teleconsultation, UserMapping
 from rooms.mia_import import records
 from rooms.mia_import.files import Document
 from rooms.services.support import Outcome, Result
 from rooms.storage.mia_records import role_from_groups
 
-Decided = Outcome | tuple[str, object]
+Stored = TypeVar("Stored")
+# Decided[UserMapping] for a user map row, Decided[Teleconsultation] for a visit.
+Decided = Outcome | tuple[str, Stored]
 
 
-def check_user_map(documents: Iterable[Document]) -> list[Decided]:
+def check_user_map(documents: Iterable[Document]) -> list[Decided[UserMapping]]:
     """A user or a Kaleyra user mapped twice would make participants ambiguous: only the first
     row stands (a repeat of the very same row is harmless)."""
-    decided: list[Decided] = []
-    by_user, by_kaleyra_id = {}, {}
+    decided: list[Decided[UserMapping]] = []
+    by_user: dict[str, tuple[str, UserMapping]] = {}
+    by_kaleyra_id: dict[str, tuple[str, UserMapping]] = {}
     for document in documents:
         where = document.where
         if document.problem:
@@ -52,7 +57,7 @@ def check_user_map(documents: Iterable[Document]) -> list[Decided]:
     return decided
 
 
-def external_ids(user_map: Iterable[Decided]) -> dict[str, str]:
+def external_ids(user_map: Iterable[Decided[UserMapping]]) -> dict[str, str]:
     """Kaleyra user id -> external id, from the rows that passed their checks."""
     return {
         entry[1].kaleyra_user_id: entry[1].external_id
@@ -66,7 +71,8 @@ def survey(
 ) -> tuple[int, dict[str, set[str]]]:
     """How many documents there are, and the groups each user appears with in the
     teleconsultations that pass their checks."""
-    total, groups = 0, {}
+    total = 0
+    groups: dict[str, set[str]] = {}
     for document in documents:
         total += 1
         try:
@@ -78,10 +84,12 @@ def survey(
     return total, groups
 
 
-def with_roles(user_map: Iterable[Decided], groups: Mapping[str, set[str]]) -> list[Decided]:
+def with_roles(
+    user_map: Iterable[Decided[UserMapping]], groups: Mapping[str, set[str]]
+) -> list[Decided[UserMapping]]:
     """A row without a role (Mia's have none) gets the one its user's groups grant, plus
     winning; basic for a user in no teleconsultation."""
-    ruled = []
+    ruled: list[Decided[UserMapping]] = []
     for entry in user_map:
         if not isinstance(entry, Outcome) and not entry[1].role:
             where, mapping = entry
@@ -93,7 +101,7 @@ def with_roles(user_map: Iterable[Decided], groups: Mapping[str, set[str]]) -> l
 
 def check_teleconsultation(
     document: Document, external_ids: Mapping[str, str], first_seen: dict[str, str]
-) -> Decided:
+) -> Decided[Teleconsultation]:
     """`first_seen` (id -> where) is shared by the documents of one file: an id twice is a
     mistake in the export, not a second teleconsultation."""
     where = document.where

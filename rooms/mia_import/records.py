@@ -8,6 +8,7 @@ id. Lengths are the database's, so a record is refused here rather than half-way
 
 from collections.abc import Mapping
 from datetime import datetime
+from typing import TypeGuard
 
 from rooms.domain import Teleconsultation, UserMapping, is_teleconsultation_id
 from rooms.storage.mia_records import (
@@ -131,7 +132,7 @@ def _participants(record, problems, *, number, external_ids) -> list[dict]:
     return members
 
 
-def _whole(value) -> bool:
+def _whole(value: object) -> TypeGuard[int | float]:
     if isinstance(value, float) and value.is_integer():
         return True
     return isinstance(value, int) and not isinstance(value, bool)

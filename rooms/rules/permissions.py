@@ -62,34 +62,42 @@ def _trusted(writer: Writer | None) -> bool:
     return writer.caller is not None and bool(admins & set(writer.caller.groups))
 
 
+def _caller_to_check(writer: Writer | None) -> Caller | None:
+    """None when the writer is trusted; else the caller whose rights decide, 401 without one."""
+    if writer is None or _trusted(writer):
+        return None
+    if writer.caller is None:
+        raise UnauthorizedUser()
+    return writer.caller
+
+
 def require_identity(writer: Writer | None) -> None:
     """401 before anything is looked up when a write has nobody behind it."""
-    if not _trusted(writer) and writer.caller is None:
-        raise UnauthorizedUser()
+    _caller_to_check(writer)
 
 
 def require_create(writer: Writer | None) -> None:
-    require_identity(writer)
-    if _trusted(writer):
+    caller = _caller_to_check(writer)
+    if caller is None:
         return
-    if get_service_config().role_for(writer.caller.groups) is Role.PLUS:
+    if get_service_config().role_for(caller.groups) is Role.PLUS:
         return
     raise Forbidden(
-        f"User {writer.caller.id} may not schedule teleconsultations: it takes a plus group "
+        f"User {caller.id} may not schedule teleconsultations: it takes a plus group "
         f"({', '.join(sorted(get_service_config().plus.groups))}) or an admin group"
     )
 
 
 def require_write(writer: Writer | None, teleconsultation: Teleconsultation) -> None:
     """A plus participant of this visit, an admin or the back office; else 403."""
-    require_identity(writer)
-    if _trusted(writer):
+    caller = _caller_to_check(writer)
+    if caller is None:
         return
-    member = teleconsultation.participant(writer.caller.id)
+    member = teleconsultation.participant(caller.id)
     if member is not None and member.role == Role.PLUS.value:
         return
     raise Forbidden(
-        f"User {writer.caller.id} may not change teleconsultation {teleconsultation.id}: only "
+        f"User {caller.id} may not change teleconsultation {teleconsultation.id}: only "
         "its plus participants, an admin group or the back office may"
     )
 

@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from rooms.errors import InvalidRequest
-from teleconsultation_project.errors import validation_message
 from teleconsultation_project.formats import format_datetime
 
 MIN_DURATION = timedelta(minutes=5)
@@ -30,11 +29,8 @@ class ScheduleInput:
 
 
 class InvalidSchedule(InvalidRequest):
-    """A schedule rule broken, worded as every validation error (`Invalid request: ...`)."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(field, message)
-        self.detail = validation_message(self.details)
+    """A schedule rule broken, worded as every validation error (`Invalid request: ...`): the
+    wording `InvalidRequest` gives already."""
 
 
 def _duration_field(schedule: ScheduleInput) -> str:

@@ -12,7 +12,7 @@ from dataclasses import replace
 
 from django.utils import timezone
 
-from rooms.domain import Teleconsultation
+from rooms.domain import Participant, Teleconsultation
 from rooms.errors import Conflict, InvalidRequest, Locked, TeleconsultationNotFound
 from rooms.rules import permissions, room_spec
 from rooms.rules.participants import ParticipantsInput, refuse_without_plus
@@ -98,7 +98,10 @@ def teleconsultation_update(
 ) -> Teleconsultation:
     """Applies a PATCH; replaces the Kaleyra room only when the change alters it."""
     permissions.require_identity(writer)
-    members = number = found = None
+    # Set when the PATCH brings participants: `found` at once, `members` once the request is
+    # known to be acceptable.
+    found: Teleconsultation | None = None
+    members: tuple[Participant, ...] | None = None
     if participants is not None:
         # Who may write is known before the directory is asked or any Kaleyra user is made.
         found = get_storage().find(teleconsultation_id)
@@ -110,7 +113,6 @@ def teleconsultation_update(
         refuse_without_plus(
             resolved, number=participants.number, operation="PATCH /teleconsultation"
         )
-        number = participants.number
 
     def target(current: Teleconsultation) -> Teleconsultation:
         permissions.require_write(writer, current)
@@ -119,8 +121,10 @@ def teleconsultation_update(
             raise Locked(current.immutable_from)
         start, end = changed_schedule(schedule, start=current.start, end=current.end, now=now)
         changed = replace(current, start=start, end=end)
-        if participants is not None:
-            changed = replace(changed, participants=members, participants_number=number)
+        if participants is not None and members is not None:
+            changed = replace(
+                changed, participants=members, participants_number=participants.number
+            )
         return changed
 
     if found is not None:

@@ -67,6 +67,8 @@ def participant_add(
         return Write(replace(fresh, participants=members, room_claim=claim if completes else None))
 
     _, after = storage.update(teleconsultation_id, add, actor=actor_name(actor))
+    if after is None:  # `add` writes the visit or raises: never taken
+        raise TeleconsultationNotFound(teleconsultation_id)
     if after.room_claim == claim:
         after = _create_claimed_room(
             teleconsultation_id, claim, added=newcomer.external_id, actor=actor_name(actor)
@@ -112,7 +114,10 @@ def _create_claimed_room(
             attempts=1,
         )
     except (room_swap.Stale, TeleconsultationNotFound):
-        return get_storage().find(teleconsultation_id, include_trash=True)
+        current = get_storage().find(teleconsultation_id, include_trash=True)
+        if current is None:  # purged meanwhile
+            raise TeleconsultationNotFound(teleconsultation_id) from None
+        return current
     except KaleyraError:
 
         def take_back(fresh: Teleconsultation | None) -> Write:

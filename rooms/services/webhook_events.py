@@ -9,7 +9,7 @@ unknown one, is only stored.
 """
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -80,7 +80,7 @@ def webhook_event(envelope: WebhookEnvelope, *, received_at: datetime) -> Webhoo
     )
 
 
-def _room_id(data: dict[str, Any]) -> str:
+def _room_id(data: Mapping[str, Any]) -> str:
     value = data.get("room_id")
     if value is None:
         return ""
