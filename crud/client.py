@@ -13,6 +13,7 @@ not an error: it is how a compare-and-set PATCH reports that it lost.
 
 from __future__ import annotations  # the method named `list` shadows the builtin in this class
 
+import builtins
 import copy
 import json
 import logging
@@ -259,7 +260,9 @@ class CrudClient(OutboundClient):
         path = wire.collection_path(name)
         return self._request("create", "POST", name, path, wire.parse_id, body=dict(document))
 
-    def bulk_create(self, name: str, documents: Sequence[Mapping[str, Any]]) -> list[str]:
+    def bulk_create(
+        self, name: str, documents: Sequence[Mapping[str, Any]]
+    ) -> builtins.list[str]:  # `list` here is the method below
         """POST /<name>/bulk: the new `_id`s, in order. On a duplicate key crud-service stops at
         that document (MongoDB's ordered insertMany): the ones before it are written."""
         if not documents:

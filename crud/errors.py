@@ -89,7 +89,8 @@ def build_error(
     the filter), or from an HTTP status and body. `detail` says what was wrong with a 2xx body."""
     where = {"operation": operation, "collection": collection}
     if transport is not None:
-        return TRANSPORT_FAILURES[transport](detail or transport, **where)
+        failure = TRANSPORT_FAILURES[transport]
+        return failure(detail or transport, operation=operation, collection=collection)
     if status is None:
         raise ValueError("build_error needs a status or a transport failure")
     message = crud_message(body)

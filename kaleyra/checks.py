@@ -9,7 +9,7 @@ from kaleyra.loopback import is_loopback_host, is_loopback_url
 
 
 def _http_backend_errors() -> list[checks.CheckMessage]:
-    errors = []
+    errors: list[checks.CheckMessage] = []
     if not settings.BANDYER_API_SECRET_KEY:
         errors.append(
             checks.Error(

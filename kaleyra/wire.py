@@ -139,13 +139,18 @@ def _first(obj: Mapping[str, Any], *names: str) -> Any:
     return None
 
 
-def _str(obj: Mapping[str, Any], *names: str, required: bool = False) -> str | None:
+def _str(obj: Mapping[str, Any], *names: str) -> str | None:
+    value = _first(obj, *names)
+    if value is not None and not isinstance(value, str):
+        raise WireError(f"field {names[0]!r} is not a non-empty string")
+    return value
+
+
+def _required_str(obj: Mapping[str, Any], *names: str) -> str:
     value = _first(obj, *names)
     if value is None:
-        if required:
-            raise WireError(f"missing field {names[0]!r}")
-        return None
-    if not isinstance(value, str) or (required and not value):
+        raise WireError(f"missing field {names[0]!r}")
+    if not isinstance(value, str) or not value:
         raise WireError(f"field {names[0]!r} is not a non-empty string")
     return value
 
@@ -198,7 +203,7 @@ def _role(value: Any) -> Role | None:
 def parse_user(payload: Any) -> KaleyraUser:
     # UNCLEAR: get-user fields; `id` as in the v2 user list [FP-CODE], `role` inferred.
     user = _object(payload, "user")
-    return KaleyraUser(id=_str(user, "id", "user_id", required=True), role=_role(user.get("role")))
+    return KaleyraUser(id=_required_str(user, "id", "user_id"), role=_role(user.get("role")))
 
 
 def parse_created_user(payload: Any, user_id: str, role: Role) -> KaleyraUser:
@@ -218,9 +223,9 @@ def _participant(item: Any) -> RoomParticipant:
         raise WireError("room participant is not an object")
     # v2-plausible `{user_id, link}` (webhook sample [DOC]) or v1 `{user, url}` [LEGACY-DOC].
     return RoomParticipant(
-        user_id=_str(item, "user_id", "user", required=True),
+        user_id=_required_str(item, "user_id", "user"),
         is_admin=bool(_bool(item, "is_admin")),
-        link=_str(item, "link", "url", required=True),
+        link=_required_str(item, "link", "url"),
     )
 
 
@@ -235,7 +240,7 @@ def parse_room(payload: Any, *, listed: bool = False) -> Room:
     if not isinstance(items, list):
         raise WireError("missing field 'participants'")
     return Room(
-        id=_str(room, "id", "room_id", required=True),
+        id=_required_str(room, "id", "room_id"),
         participants=tuple(_participant(item) for item in items),
         recording=_str(room, "recording"),
         recording_status=_str(room, "recording_status"),
@@ -269,7 +274,7 @@ def parse_upload(item: Any) -> Upload:
     if not isinstance(item, Mapping):
         raise WireError("upload is not an object")
     return Upload(
-        key=_str(item, "key", required=True),
+        key=_required_str(item, "key"),
         user_id=_str(item, "user_id"),
         room_id=_str(item, "room_id"),
         session_id=_str(item, "session_id"),
@@ -288,9 +293,9 @@ def parse_credentials(payload: Any) -> SdkCredentials:
     # [DOC, FP-CODE]: `expires_at` is UTC with milliseconds.
     credentials = _object(payload)
     return SdkCredentials(
-        access_token=_str(credentials, "access_token", required=True),
+        access_token=_required_str(credentials, "access_token"),
         expires_at=parse_datetime(credentials.get("expires_at"), "expires_at"),
-        user_id=_str(credentials, "user_id", required=True),
+        user_id=_required_str(credentials, "user_id"),
     )
 
 
@@ -319,8 +324,8 @@ def parse_background(payload: Any) -> VirtualBackground:
     """UNCLEAR: alias field `background_alias` or `alias` [LEGACY-DOC]; maybe wrapped."""
     background = _object(payload, "virtual_background")
     return VirtualBackground(
-        background_alias=_str(background, "background_alias", "alias", required=True),
-        url=_str(background, "url", required=True),
+        background_alias=_required_str(background, "background_alias", "alias"),
+        url=_required_str(background, "url"),
         creation_date=_date(background, "creation_date"),
     )
 

@@ -84,7 +84,7 @@ def expired_before():
 
 def _replay(existing: RoomJob, job: RoomJob) -> Response:
     payload = existing.payload or {}
-    if payload.get("fingerprint") != job.payload["fingerprint"]:
+    if payload.get("fingerprint") != (job.payload or {}).get("fingerprint"):
         raise ApiError(
             f"This {HEADER} was used with another request body; use a new key for a new request",
             status=422,

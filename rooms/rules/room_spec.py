@@ -17,8 +17,11 @@ from teleconsultation_project.service_config import get_service_config
 
 
 class RoomMember(Protocol):
-    kaleyra_user_id: str
-    role: str
+    @property
+    def kaleyra_user_id(self) -> str: ...
+
+    @property
+    def role(self) -> str: ...
 
 
 def room_duration(start: datetime, end: datetime) -> int | None:

@@ -10,12 +10,13 @@ import contextvars
 import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import CancelledError, Executor, Future, ThreadPoolExecutor
-from typing import TypeVar
+from typing import ParamSpec, TypeVar
 
 from django.db import connections
 
 T = TypeVar("T")
 R = TypeVar("R")
+P = ParamSpec("P")
 
 
 class Pool(ThreadPoolExecutor):
@@ -27,14 +28,16 @@ class Pool(ThreadPoolExecutor):
         self._stopped = threading.Event()
         self._opened: set = set()  # the connections of the pool's threads
 
-    def submit(self, call: Callable[..., R], /, *args) -> "Future[R]":
-        return super().submit(self._run, contextvars.copy_context(), call, args)
+    def submit(self, call: Callable[P, R], /, *args: P.args, **kwargs: P.kwargs) -> "Future[R]":
+        return super().submit(self._run, contextvars.copy_context(), call, args, kwargs)
 
-    def _run(self, context: contextvars.Context, call: Callable[..., R], args: tuple) -> R:
+    def _run(
+        self, context: contextvars.Context, call: Callable[..., R], args: tuple, kwargs: dict
+    ) -> R:
         if self._stopped.is_set():
             raise CancelledError  # never started
         try:
-            return context.run(call, *args)
+            return context.run(call, *args, **kwargs)
         finally:
             self._opened.update(connections.all(initialized_only=True))
 
@@ -65,10 +68,10 @@ class Inline(Executor):
     """Each call made on the caller's thread as it is submitted: a chunk of one, or work inside a
     transaction, whose rows the connections of other threads could not see."""
 
-    def submit(self, call: Callable[..., R], /, *args) -> "Future[R]":
+    def submit(self, call: Callable[P, R], /, *args: P.args, **kwargs: P.kwargs) -> "Future[R]":
         future: Future[R] = Future()
         try:
-            future.set_result(call(*args))
+            future.set_result(call(*args, **kwargs))
         except BaseException as exc:  # handed to whoever waits on the future, as a pool does
             future.set_exception(exc)
         return future

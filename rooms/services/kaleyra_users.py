@@ -21,8 +21,11 @@ from rooms.storage import get_storage
 
 
 class Person(Protocol):
-    external_id: str
-    role: Role
+    @property
+    def external_id(self) -> str: ...
+
+    @property
+    def role(self) -> Role: ...
 
 
 def kaleyra_users_for(people: Sequence[Person]) -> dict[str, str]:
@@ -49,8 +52,12 @@ def kaleyra_users_for(people: Sequence[Person]) -> dict[str, str]:
         return mapping
 
     size = settings.KALEYRA_PARALLEL_CALLS
-    created = concurrency.each(create, missing, size=size, name="kaleyra-users")
-    updated = concurrency.each(update, role_changed, size=size, name="kaleyra-users")
+    created = concurrency.each(create, missing, size=size, name="kaleyra-users") if missing else []
+    updated = (
+        concurrency.each(update, role_changed, size=size, name="kaleyra-users")
+        if role_changed
+        else []
+    )
     # The map is written only once every provider call succeeded: a failure leaves it as it was
     # (users made meanwhile are found again by their deterministic ids on the next try).
     storage.save_mappings(created=created, role_changed=updated)

@@ -128,10 +128,10 @@ def _attempt_swap(teleconsultation_id: str, *, target, actor: str, reason: str, 
             links = room_spec.links_by_user(made[0]) if made else {}
         room_id = old_room if keep else (made[0].id if made else None)
         after = replace(again, kaleyra_room_id=room_id, room_claim=None).with_links(links)
-        replaced = old_room and not keep
+        replaced = old_room if old_room and not keep else None
         return Write(
             after,
-            record=(trash.room_deletion(old_room, teleconsultation_id, reason),)
+            record=(trash.room_deletion(replaced, teleconsultation_id, reason),)
             if replaced
             else (),
             forget=(made[1],) if made else (),
@@ -283,8 +283,9 @@ class RoomDeletions:
                     raise failure  # a bug, not an outcome: the deletions stay pending
             get_storage().forget_jobs([job for job in self.jobs if failures[job.key] is None])
             for job in self.jobs:
-                if isinstance(failures[job.key], KaleyraError):
-                    _keep_for_reconcile(job, failures[job.key])
+                failure = failures[job.key]
+                if isinstance(failure, KaleyraError):
+                    _keep_for_reconcile(job, failure)
             self._failures = failures
         return self._failures
 

@@ -62,7 +62,7 @@ class RunLock:
     def renew(self) -> None:
         """Tells other runs this one is alive: a write at most every RENEW_EVERY."""
         if timezone.now() - self._renewed >= RENEW_EVERY:
-            get_storage().set_job_payload(self.job, self.job.payload)
+            get_storage().set_job_payload(self.job, self.job.payload or {})
             self._renewed = timezone.now()
 
     def release(self) -> None:

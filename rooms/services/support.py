@@ -292,8 +292,11 @@ def _settled(
 
     def tell() -> list[Outcome | None]:
         failures = deletions.settle()
-        told = [(item, outcome(item, failures)) for item in items]
-        told = [(item, result) for item, result in told if result is not None]
+        told = [
+            (item, result)
+            for item, result in ((item, outcome(item, failures)) for item in items)
+            if result is not None
+        ]
         audit.record_many(
             action,
             actor=actor,
@@ -318,10 +321,10 @@ class RoomIndex:
         self.available = True
         self._loading = threading.Lock()
 
-    def _load(self) -> None:
+    def _load(self) -> dict[str, list[str]]:
         with self._loading:
             if self._by_tag is not None:
-                return
+                return self._by_tag
             by_tag: dict[str, list[str]] = {}
             try:
                 for room in get_video_provider().iter_rooms():
@@ -331,10 +334,11 @@ class RoomIndex:
             except (KaleyraNotFound, KaleyraBadRequest, NotImplementedError):
                 self.available = False
             self._by_tag = by_tag
+            return by_tag
 
     def tagged(self, tag: str) -> list[str] | None:
-        self._load()
-        return self._by_tag.get(tag, []) if self.available else None
+        by_tag = self._load()
+        return by_tag.get(tag, []) if self.available else None
 
     def has(self, room_id: str) -> bool | None:
         self._load()

@@ -11,6 +11,7 @@ another writer came first, and the change function runs again on the fresher rec
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
+from typing import Any
 
 from django.conf import settings
 
@@ -32,6 +33,7 @@ from rooms.storage.mia_records import (
     iso,
     parse_date,
     record_fields,
+    required_date,
     teleconsultation_from_record,
     user_mapping_fields,
     user_mapping_from_record,
@@ -247,7 +249,7 @@ class CrudStorage:
         self, kind: JobKind, *, created_before: datetime | None = None, batch_size: int = 100
     ) -> Iterator[list[RoomJob]]:
         """Fewest attempts first, keyset-paged on (attempts, _id)."""
-        base = [{"kind": kind.value}]
+        base: list[dict[str, Any]] = [{"kind": kind.value}]
         if created_before is not None:
             base.append({"$or": [{"createdAt": {"$lt": iso(created_before)}}, {"abandoned": True}]})
         last = None
@@ -366,7 +368,7 @@ class CrudStorage:
         batch_size: int = 500,
     ) -> Iterator[list[AuditEntry]]:
         """Oldest first, keyset-paged on (at, _id)."""
-        base = [{"at": {"$gte": iso(since)}}]
+        base: list[dict[str, Any]] = [{"at": {"$gte": iso(since)}}]
         if until is not None:
             base.append({"at": {"$lt": iso(until)}})
         if teleconsultation_id is not None:
@@ -547,7 +549,7 @@ def _selection(
     trashed_before: datetime | None = None,
     with_room: bool = False,
 ) -> tuple[dict, tuple[str, ...]]:
-    clauses = []
+    clauses: list[dict[str, Any]] = []
     if with_room:
         clauses.append({"bandyerRoomId": {"$exists": True, "$ne": None}})
     states = ANY_STATE if include_trash else LIVE
@@ -633,7 +635,7 @@ def _webhook_event(row: dict) -> WebhookEvent:
     return WebhookEvent(
         event=row["event"],
         room_id=row.get("roomId") or "",
-        timestamp=parse_date(row["timestamp"]),
+        timestamp=required_date(row, "timestamp"),
         data=row.get("data") or {},
         event_version=row.get("eventVersion") or "",
         namespace=row.get("namespace") or "",

@@ -109,7 +109,7 @@ WEBHOOK_EVENT_COLUMNS = (
 )
 
 
-def _teleconsultation(rows: Sequence[tuple]) -> Teleconsultation:
+def _teleconsultation(rows: Sequence[Sequence]) -> Teleconsultation:
     visit = dict(zip(VISIT_COLUMNS, rows[0][: len(VISIT_COLUMNS)], strict=True))
     members = []
     for row in rows:
@@ -188,7 +188,8 @@ class DjangoStorage:
         self, teleconsultation_id: str, change: Change, *, actor: str
     ) -> tuple[Teleconsultation | None, Teleconsultation | None]:
         if not is_teleconsultation_id(teleconsultation_id):
-            return None, _applied(change(None))
+            _applied(change(None))
+            return None, None
         with transaction.atomic():
             locked = (
                 models.Teleconsultation.objects.select_for_update()
@@ -198,7 +199,9 @@ class DjangoStorage:
             before = self.find(teleconsultation_id) if list(locked) else None
             write = change(before)
             after = write.teleconsultation
-            if after is not None:
+            if before is None:
+                _applied(write)
+            elif after is not None:
                 after = self._save(before, after, actor=actor)
             self.record_jobs(write.record)
             self.forget_jobs(write.forget)
@@ -219,7 +222,8 @@ class DjangoStorage:
         with transaction.atomic():
             found = self._lock_many(ids)
             writes: dict[str, tuple[Teleconsultation, Teleconsultation]] = {}
-            record, forget = [], []
+            record: list[RoomJob] = []
+            forget: list[RoomJob] = []
             for teleconsultation_id, change in changes.items():
                 before = found.get(teleconsultation_id)
                 try:
@@ -481,7 +485,7 @@ class DjangoStorage:
         rows = models.Teleconsultation.objects.filter(
             kaleyra_room_id__in=list(room_ids), state=State.PUBLIC
         ).values_list("kaleyra_room_id", flat=True)
-        return set(rows)
+        return {room_id for room_id in rows if room_id}
 
     def refresh_statistics(self) -> None:
         """Has the database gather the planner's statistics on the visit tables, after a bulk
@@ -613,7 +617,8 @@ class DjangoStorage:
         return deleted
 
 
-def _applied(write: Write):
+def _applied(write: Write) -> None:
+    """What a change made of a visit that does not exist (or is trashed): nothing to store."""
     if write.teleconsultation is not None:
         raise AssertionError("a change cannot write a teleconsultation that does not exist")
     return None

@@ -21,6 +21,14 @@ def iso(moment: datetime) -> str:
     )
 
 
+def required_date(record: Mapping, name: str) -> datetime:
+    """A date Mia's schema requires; a record without it is refused, as a malformed one is."""
+    value = parse_date(record.get(name))
+    if value is None:
+        raise ValueError(f"{name} is missing")
+    return value
+
+
 def parse_date(value) -> datetime | None:
     """An ISO 8601 string, or Extended JSON as mongoexport writes it: `{"$date": "<ISO>"}`, or
     milliseconds since the epoch (`{"$date": 1645543800000}`, `{"$date": {"$numberLong": ...}}`,
@@ -67,8 +75,8 @@ def teleconsultation_from_record(
     return Teleconsultation(
         id=record["_id"],
         participants_number=int(record["participantsNumber"]),
-        start=parse_date(record["startDate"]),
-        end=parse_date(record["endDate"]),
+        start=required_date(record, "startDate"),
+        end=required_date(record, "endDate"),
         participants=tuple(members),
         kaleyra_room_id=record.get("bandyerRoomId") or None,
         state=State(record.get("__STATE__") or "PUBLIC"),
