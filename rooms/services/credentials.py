@@ -16,7 +16,7 @@ from kaleyra.provider import get_video_provider
 from kaleyra.types import Role
 from rooms.directory.client import get_directory_client
 from rooms.rules.participants import role_for
-from rooms.services.kaleyra_users import kaleyra_users_for
+from rooms.services.participants import kaleyra_users_for
 from rooms.storage import get_storage
 from teleconsultation_project.errors import ApiError
 from teleconsultation_project.identity import Caller
