@@ -1,22 +1,33 @@
-"""`Idempotency-Key` on the POSTs that create rooms: a repeat replays the first answer.
+"""The decorators of the API's view methods: the audit entry of each call (`recorded`) and the
+`Idempotency-Key` replays of the POSTs that create rooms (`idempotent`).
 
-A client that lost the answer to a POST can send it again with the same key: within
+`recorded`: once the answer is known, one entry through `rooms.services.audit`, with ids and counts
+and never personal data (the `*_detail` functions say what of the request goes in it); a GET is
+recorded only when it hands out a join link, so the trail says who got a link and when.
+
+`idempotent`: a client that lost the answer to a POST can send it again with the same key: within
 `IDEMPOTENCY_TTL` the first response comes back (header `Idempotent-Replayed: true`) and no second
 teleconsultation or room is made. The same key with another body is a 422; a repeat while the
 first is still running is a 409. Keys are scoped by caller and route, and kept as room jobs, so
 they live in whichever storage backend is in use; `cleanup_teleconsultations` purges old ones.
 """
 
+import functools
 import hashlib
 import json
+from collections.abc import Callable
 from functools import wraps
 
+from django.conf import settings
 from django.utils import timezone
 from rest_framework.response import Response
 
-from rooms.domain import IDEMPOTENCY_TTL, JobKind, RoomJob
+from rooms.domain import IDEMPOTENCY_TTL, JobKind, RoomJob, is_teleconsultation_id
+from rooms.services import audit
 from rooms.storage import get_storage
 from teleconsultation_project.errors import ApiError
+
+# --- Idempotency-Key replays -----------------------------------------------------------------------
 
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
@@ -96,3 +107,101 @@ def _replay(existing: RoomJob, job: RoomJob) -> Response:
             status=409,
         )
     return Response(answer["body"], status=answer["status"], headers={REPLAYED_HEADER: "true"})
+
+
+# --- the audit entry of each call ------------------------------------------------------------
+
+Detail = Callable[[object, object], dict]
+
+
+def recorded(action: str, *, detail: Detail | None = None, handouts_only: bool = False):
+    """Decorates an API view method: once the answer is known (errors included, as the status the
+    error handler gives them), records `action` with the HTTP status as outcome. With
+    `handouts_only`, only answers that hand out a join link are recorded."""
+
+    def decorate(method):
+        @functools.wraps(method)
+        def audited(view, request, *args, **kwargs):
+            with audit.channel(_request_client_type(request)):
+                try:
+                    response = method(view, request, *args, **kwargs)
+                except Exception as exc:
+                    try:
+                        response = view.handle_exception(exc)
+                    except Exception:
+                        if not handouts_only:
+                            _record_call(action, request, kwargs, None, detail)
+                        raise
+                if not handouts_only or _hands_out_link(response):
+                    _record_call(action, request, kwargs, response, detail)
+            return response
+
+        return audited
+
+    return decorate
+
+
+def _request_client_type(request) -> str:
+    return request.headers.get(settings.CLIENTTYPE_HEADER_KEY, "").strip()[:64]
+
+
+def _hands_out_link(response) -> bool:
+    return (
+        response.status_code == 200
+        and isinstance(response.data, dict)
+        and bool(response.data.get("accessLinkURL"))
+    )
+
+
+def _record_call(action: str, request, kwargs: dict, response, detail: Detail | None) -> None:
+    teleconsultation_id = kwargs.get("roomId")
+    if teleconsultation_id is None and response is not None and isinstance(response.data, dict):
+        teleconsultation_id = response.data.get("roomId")
+    if not isinstance(teleconsultation_id, str) or not is_teleconsultation_id(teleconsultation_id):
+        teleconsultation_id = None  # what the caller typed is not an id: kept out of the trail
+    try:
+        extra = detail(request, response) if detail else {}
+    except Exception:  # a body the view refused may be anything
+        extra = {}
+    audit.record(
+        action,
+        actor=request.user.id if request.user else "public",
+        teleconsultation_id=teleconsultation_id,
+        outcome=str(response.status_code if response is not None else 500),
+        detail=extra,
+    )
+
+
+def _body(request) -> dict:
+    data = request.data
+    return data if isinstance(data, dict) else {}
+
+
+def create_detail(request, response) -> dict:
+    participants = _body(request).get("participants")
+    if isinstance(participants, list):  # user ids (AUTH_SERVICE)
+        return {"participantsNumber": len(participants)}
+    if isinstance(participants, dict) and isinstance(participants.get("data"), list):
+        return {
+            "participantsNumber": participants.get("number"),
+            "participantsKnown": len(participants["data"]),
+        }
+    return {}
+
+
+UPDATABLE = ("participants", "start_date", "end_date", "duration_in_seconds")
+
+
+def update_detail(request, response) -> dict:
+    return {"fields": [name for name in UPDATABLE if name in _body(request)]}
+
+
+def participant_detail(request, response) -> dict:
+    user_id = _body(request).get("userExternalId")
+    return {"userExternalId": user_id[:255]} if isinstance(user_id, str) else {}
+
+
+def uploads_detail(request, response) -> dict:
+    if response is not None and response.status_code == 200:
+        return {"total": response.data["total"], "deleted": response.data["deleted"]}
+    return {}

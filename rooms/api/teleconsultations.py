@@ -7,7 +7,7 @@ from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schem
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from rooms.api import auditing, idempotency
+from rooms.api import decorators
 from rooms.api.serializers import (
     AccessQuerySerializer,
     AccessSerializer,
@@ -82,7 +82,7 @@ WRITE_ACCESS_ERRORS = {
     ),
 }
 IDEMPOTENCY_KEY = OpenApiParameter(
-    idempotency.HEADER,
+    decorators.HEADER,
     str,
     location=OpenApiParameter.HEADER,
     required=False,
@@ -90,7 +90,7 @@ IDEMPOTENCY_KEY = OpenApiParameter(
     "answer back (header Idempotent-Replayed: true) without a second teleconsultation or room.",
 )
 IDEMPOTENT_REPLAYED = OpenApiParameter(
-    idempotency.REPLAYED_HEADER,
+    decorators.REPLAYED_HEADER,
     str,
     location=OpenApiParameter.HEADER,
     enum=["true"],
@@ -172,8 +172,8 @@ class TeleconsultationCollectionApi(APIView):
         },
         parameters=[IDEMPOTENCY_KEY, IDEMPOTENT_REPLAYED],
     )
-    @auditing.recorded(audit.CREATE, detail=auditing.create_detail)
-    @idempotency.idempotent
+    @decorators.recorded(audit.CREATE, detail=decorators.create_detail)
+    @decorators.idempotent
     def post(self, request):
         serializer = _valid(TeleconsultationCreateSerializer, request.data)
         teleconsultation = lifecycle.teleconsultation_create(
@@ -213,7 +213,7 @@ class TeleconsultationApi(APIView):
             404: NOT_FOUND,
         },
     )
-    @auditing.recorded(audit.LINK_HANDED_OUT, handouts_only=True)
+    @decorators.recorded(audit.LINK_HANDED_OUT, handouts_only=True)
     def get(self, request, roomId: str):
         query = {}
         # A poll mostly carries neither option (a cache-buster at most): nothing to validate.
@@ -241,7 +241,7 @@ class TeleconsultationApi(APIView):
             **PROVIDER_ERRORS,
         },
     )
-    @auditing.recorded(audit.UPDATE, detail=auditing.update_detail)
+    @decorators.recorded(audit.UPDATE, detail=decorators.update_detail)
     def patch(self, request, roomId: str):
         serializer = _valid(TeleconsultationUpdateSerializer, request.data)
         lifecycle.teleconsultation_update(
@@ -259,7 +259,7 @@ class TeleconsultationApi(APIView):
         summary="Delete a teleconsultation and its Kaleyra room (the record is kept in TRASH)",
         responses={204: None, 404: NOT_FOUND, **WRITE_ACCESS_ERRORS},
     )
-    @auditing.recorded(audit.DELETE)
+    @decorators.recorded(audit.DELETE)
     def delete(self, request, roomId: str):
         lifecycle.teleconsultation_delete(
             teleconsultation_id=roomId, actor=_actor(request), writer=writer_from_request(request)
@@ -286,8 +286,8 @@ class ParticipantDataApi(APIView):
         },
         parameters=[IDEMPOTENCY_KEY, IDEMPOTENT_REPLAYED],
     )
-    @auditing.recorded(audit.PARTICIPANT_ADD, detail=auditing.participant_detail)
-    @idempotency.idempotent
+    @decorators.recorded(audit.PARTICIPANT_ADD, detail=decorators.participant_detail)
+    @decorators.idempotent
     def post(self, request, roomId: str):
         serializer = _valid(ParticipantDataSerializer, request.data)
         participant_add.participant_add(
@@ -321,7 +321,7 @@ class UploadsApi(APIView):
             return Response(status=204)
         return self._delete(request, roomId=roomId)
 
-    @auditing.recorded(audit.UPLOADS_DELETE, detail=auditing.uploads_detail)
+    @decorators.recorded(audit.UPLOADS_DELETE, detail=decorators.uploads_detail)
     def _delete(self, request, roomId: str):
         result = uploads.uploads_delete(
             teleconsultation_id=roomId, writer=writer_from_request(request)

@@ -1,7 +1,7 @@
 """The audit trail: who did what to which teleconsultation, and how it ended, kept apart from the
 logs and stored through `rooms.storage` (`record_audit`).
 
-Every API write and every join-link hand-out (`rooms.api.auditing`), every support operation
+Every API write and every join-link hand-out (`rooms.api.decorators`), every support operation
 (`rooms.services.support`) and every command run records one entry. An entry holds ids, counts and
 outcomes, never personal data (no names, no links). The request id and the client type come from
 the context: the request being served, or the `channel` an admin action or a command opened.

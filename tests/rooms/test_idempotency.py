@@ -1,5 +1,5 @@
 """Idempotency-Key on POST /teleconsultation and POST …/participants/data
-(rooms/api/idempotency.py): a repeat within 24 hours replays the first answer and makes nothing;
+(rooms/api/decorators.py): a repeat within 24 hours replays the first answer and makes nothing;
 keys are per caller; old ones are purged by cleanup_teleconsultations."""
 
 import json
