@@ -27,7 +27,7 @@ from rooms.services import audit
 from rooms.storage import get_storage
 from teleconsultation_project.errors import ApiError
 
-# --- Idempotency-Key replays -----------------------------------------------------------------------
+# --- Idempotency-Key replays ----------------------------------------------------------------------
 
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
