@@ -234,6 +234,13 @@ def test_a_directory_refusal_is_a_502(mocked, status):
     assert "client type unknown" not in message
 
 
+def test_a_directory_redirect_is_a_502_and_is_not_followed(mocked):
+    """The lookup carries the gateway's forwarded headers: they never go to another host."""
+    mocked.get(USERS_URL, status=302, headers={"Location": "https://elsewhere.example/users"})
+    assert_api_error(502, "status 302")
+    assert [call.request.url.split("?")[0] for call in mocked.calls] == [USERS_URL.split("?")[0]]
+
+
 @pytest.mark.parametrize(
     ("answer", "fragment"),
     [
