@@ -10,7 +10,7 @@ answers, else SQLite in a temporary directory; the in-process Kaleyra simulator.
 
 import argparse
 import cProfile
-import io
+import functools
 import json
 import os
 import pstats
@@ -63,38 +63,11 @@ django.setup()
 
 from django.core.management import call_command  # noqa: E402
 
+from bench.wsgi_call import call_application  # noqa: E402
 from teleconsultation_project.wsgi import application  # noqa: E402
 
+call = functools.partial(call_application, application)
 PATIENT = {"HTTP_MIAUSERID": "profile-patient", "HTTP_MIAUSERGROUPS": "customer"}
-
-
-def call(method: str, path: str, headers: dict, body: bytes = b"") -> tuple[str, bytes]:
-    environ = {
-        "REQUEST_METHOD": method,
-        "PATH_INFO": path,
-        "QUERY_STRING": "",
-        "SERVER_NAME": "127.0.0.1",
-        "SERVER_PORT": "8000",
-        "HTTP_HOST": "127.0.0.1",
-        "SERVER_PROTOCOL": "HTTP/1.1",
-        "wsgi.url_scheme": "http",
-        "wsgi.input": io.BytesIO(body),
-        "CONTENT_LENGTH": str(len(body)),
-        "CONTENT_TYPE": "application/json",
-        **headers,
-    }
-    answer = {}
-
-    def start_response(status, response_headers, exc_info=None):
-        answer["status"] = status
-
-    chunks = application(environ, start_response)
-    try:
-        content = b"".join(chunks)
-    finally:
-        if hasattr(chunks, "close"):
-            chunks.close()
-    return answer["status"], content
 
 
 def visit() -> str:
