@@ -16,6 +16,12 @@ pytestmark = pytest.mark.django_db
 ADMIN_ONLY = "teleconsultation_project.middleware.AdminOnlyMiddleware"
 
 
+@pytest.fixture(autouse=True)
+def _fast_passwords(settings):
+    """The production hasher would cost a second a login here."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 def spy_on(cls, name: str):
     """Counts the calls of `cls.name`, which still runs."""
     original = getattr(cls, name)
