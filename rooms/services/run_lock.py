@@ -47,6 +47,7 @@ class RunLock:
         about = {"run": run_id, "host": socket.gethostname(), "pid": os.getpid()}
         self.job = RoomJob(kind=JobKind.RUN_LOCK, key=name, payload=about)
         self._renewed = timezone.now()
+        self._lost = False
 
     def take(self) -> None:
         """Raises `AlreadyRunning` while another run holds the lock."""
@@ -60,13 +61,22 @@ class RunLock:
         self._renewed = timezone.now()
 
     def renew(self) -> None:
-        """Tells other runs this one is alive: a write at most every RENEW_EVERY."""
-        if timezone.now() - self._renewed >= RENEW_EVERY:
-            get_storage().set_job_payload(self.job, self.job.payload or {})
+        """Tells other runs this one is alive: a write at most every RENEW_EVERY. A run that was
+        stalled past STALE_AFTER may find its lock taken over: it says so once and goes on (its
+        writes are safe to repeat), never touching the other run's lock."""
+        if self._lost or timezone.now() - self._renewed < RENEW_EVERY:
+            return
+        if get_storage().renew_run_lock(self.job):
             self._renewed = timezone.now()
+            return
+        self._lost = True
+        logger.warning(
+            "Run lock %s was taken over by another run after this one stalled; this run goes on",
+            self.job.key,
+        )
 
     def release(self) -> None:
         try:
-            get_storage().forget_jobs([self.job])
+            get_storage().release_run_lock(self.job)
         except Exception as exc:  # the run's own outcome matters more; the lock goes stale
             logger.warning("Run lock %s not released (%s)", self.job.key, type(exc).__name__)

@@ -222,6 +222,16 @@ class CrudStorage:
     def set_job_payload(self, job: RoomJob, payload: dict) -> None:
         self._call(self.client.patch_many, self.jobs, query=_job_key(job), set={"payload": payload})
 
+    def renew_run_lock(self, lock: RoomJob) -> bool:
+        # The CRUD Service sets updatedAt on every PATCH: the payload written again renews it.
+        renewed = self._call(
+            self.client.patch_many, self.jobs, query=_held(lock), set={"payload": lock.payload}
+        )
+        return renewed > 0
+
+    def release_run_lock(self, lock: RoomJob) -> None:
+        self._call(self.client.delete_many, self.jobs, query=_held(lock))
+
     def purge_jobs(self, kind: JobKind, *, created_before: datetime) -> int:
         query = {"kind": kind.value, "createdAt": {"$lt": iso(created_before)}}
         return self._call(self.client.delete_many, self.jobs, query=query)
@@ -629,6 +639,11 @@ def _audit_entry(row: dict) -> AuditEntry:
 
 def _webhook_event_key(event: WebhookEvent) -> dict:
     return {"event": event.event, "roomId": event.room_id, "timestamp": iso(event.timestamp)}
+
+
+def _held(lock: RoomJob) -> dict:
+    """The run lock's record while the run that took it holds it."""
+    return {**_job_key(lock), "payload.run": (lock.payload or {}).get("run")}
 
 
 def _webhook_event(row: dict) -> WebhookEvent:

@@ -382,6 +382,13 @@ class DjangoStorage:
             payload=payload, updated_at=timezone.now()
         )
 
+    def renew_run_lock(self, lock: RoomJob) -> bool:
+        held = _held(lock).update(updated_at=timezone.now())
+        return held > 0
+
+    def release_run_lock(self, lock: RoomJob) -> None:
+        _held(lock).delete()
+
     def purge_jobs(self, kind: JobKind, *, created_before: datetime) -> int:
         doomed = models.RoomJob.objects.filter(kind=kind, created_at__lt=created_before)
         return doomed.delete()[0]
@@ -615,6 +622,12 @@ class DjangoStorage:
         # Nothing points at the events: one DELETE, no rows loaded (as purge_audit).
         deleted, _ = models.WebhookEvent.objects.filter(received_at__lt=older_than).delete()
         return deleted
+
+
+def _held(lock: RoomJob):
+    """The run lock row while the run that took it holds it."""
+    run = (lock.payload or {}).get("run")
+    return models.RoomJob.objects.filter(kind=lock.kind, key=lock.key, payload__run=run)
 
 
 def _applied(write: Write) -> None:

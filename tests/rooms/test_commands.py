@@ -628,6 +628,36 @@ def test_a_run_renews_its_lock_so_a_long_run_is_never_taken_for_dead(db, clock):
     assert lock.payload["run"] == "reconcile_rooms-other"
 
 
+def test_a_stalled_run_whose_lock_was_taken_over_never_touches_the_new_runs_lock(
+    storage_backend, clock, caplog
+):
+    stalled = RunLock("reconcile_rooms", run_id="reconcile_rooms-stalled")
+    stalled.take()
+    clock.move_to(NOW + timedelta(minutes=10, seconds=1))  # not renewed: taken for dead
+    RunLock("reconcile_rooms", run_id="reconcile_rooms-new").take()
+    clock.move_to(NOW + timedelta(minutes=12))
+
+    stalled.renew()
+    stalled.release()
+
+    (lock,) = jobs("run_lock")
+    assert lock.payload["run"] == "reconcile_rooms-new"
+    assert "taken over by another run" in caplog.text
+    # The stalled run's renewal at 12 minutes did not count for the new run's lock: 10 minutes
+    # after the new run took it (and never renewed it), it is stale.
+    clock.move_to(NOW + timedelta(minutes=20, seconds=2))
+    RunLock("reconcile_rooms", run_id="reconcile_rooms-third").take()
+    (lock,) = jobs("run_lock")
+    assert lock.payload["run"] == "reconcile_rooms-third"
+
+
+def test_a_run_releases_its_own_lock_on_either_backend(storage_backend):
+    mine = RunLock("cleanup_teleconsultations", run_id="cleanup_teleconsultations-mine")
+    mine.take()
+    mine.release()
+    assert jobs("run_lock") == []
+
+
 def test_a_lease_left_by_a_run_of_the_previous_release_is_ignored(
     pending_rooms, storage_backend, settings
 ):
