@@ -52,21 +52,25 @@ def storage_backend(request, settings):
     call (tests/crud covers the wire, over real sockets). Four times faster than over HTTP, which
     keeps the SQLite leg within its budget (docs/testing.md)."""
     if request.param == "crud":
-        crud = request.getfixturevalue("crud_simulator")
-        crud.configure(
-            settings.TELECONSULTATIONS_CRUD_NAME,
-            default_state="DRAFT",
-            date_fields=("startDate", "endDate"),
-        )
-        crud.configure(settings.USER_ID_MAP_CRUD_NAME, unique=[("receivedUserId",)])
-        crud.configure(settings.ROOM_JOBS_CRUD_NAME, unique=[("kind", "key")])
-        crud.configure(
-            settings.WEBHOOK_EVENTS_CRUD_NAME,
-            unique=[("event", "roomId", "timestamp")],
-            date_fields=("timestamp", "receivedAt"),
-        )
-        settings.STORAGE_BACKEND = "crud"
+        use_mia_collections(request.getfixturevalue("crud_simulator"), settings)
     return request.param
+
+
+def use_mia_collections(crud, settings) -> None:
+    """The CRUD backend on `crud` (a simulator), with the collections a Mia project defines."""
+    crud.configure(
+        settings.TELECONSULTATIONS_CRUD_NAME,
+        default_state="DRAFT",
+        date_fields=("startDate", "endDate"),
+    )
+    crud.configure(settings.USER_ID_MAP_CRUD_NAME, unique=[("receivedUserId",)])
+    crud.configure(settings.ROOM_JOBS_CRUD_NAME, unique=[("kind", "key")])
+    crud.configure(
+        settings.WEBHOOK_EVENTS_CRUD_NAME,
+        unique=[("event", "roomId", "timestamp")],
+        date_fields=("timestamp", "receivedAt"),
+    )
+    settings.STORAGE_BACKEND = "crud"
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import responses
 from django.conf import settings as django_settings
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.rooms.conftest import START, iso, stored
+from tests.rooms.conftest import START, iso, stored, use_mia_collections
 from tests.rooms.test_directory_client import USERS_URL, auth0_user
 
 pytestmark = [pytest.mark.django_db]
@@ -20,14 +20,7 @@ SERVICES = ("crud", "directory", "kaleyra")
 @pytest.fixture
 def crud_storage(settings, crud_simulator_http):
     """The CRUD backend on the simulator over HTTP, with the collections of a Mia project."""
-    crud_simulator_http.configure(
-        settings.TELECONSULTATIONS_CRUD_NAME,
-        default_state="DRAFT",
-        date_fields=("startDate", "endDate"),
-    )
-    crud_simulator_http.configure(settings.USER_ID_MAP_CRUD_NAME, unique=[("receivedUserId",)])
-    crud_simulator_http.configure(settings.ROOM_JOBS_CRUD_NAME, unique=[("kind", "key")])
-    settings.STORAGE_BACKEND = "crud"
+    use_mia_collections(crud_simulator_http, settings)
     return crud_simulator_http
 
 
