@@ -40,7 +40,7 @@ def check_base_url(base_url: str, *, production: bool) -> str | None:
         return None
     if parts.scheme != "https" or not host:
         raise ValueError(
-            f"the base URL must be https:// (plain http only on this machine), got {base_url!r}"
+            f"the base URL must be https:// (plain http only on this machine), got {base_url!r}."
         )
     if KALEYRA_HOST.fullmatch(host):
         if "sandbox" in host.lower().split("."):

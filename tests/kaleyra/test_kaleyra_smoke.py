@@ -6,7 +6,7 @@ from io import StringIO
 
 import pytest
 import responses
-from django.core.management import CommandError, call_command
+from django.core.management import CommandError, ManagementUtility, call_command
 
 from kaleyra.simulator.pytest_plugin import HTTP_API_KEY
 
@@ -52,6 +52,13 @@ def test_every_call_is_made_once_accepted_and_cleaned_up(simulator_http):
     assert simulator_http.registered_webhooks() == []
     assert sorted(simulator_http.users()) == sorted(set(re.findall(r"smoke-[0-9a-f]{8}-\w+", out)))
     assert simulator_http.calls() == {call: CALLS.count(call) for call in CALLS}  # no retry
+
+
+def test_it_runs_against_its_base_url_whatever_the_configured_one(simulator_http, settings, capsys):
+    base_url = simulator_http.engine.link_base
+    settings.BANDYER_BASE_URL = ""  # the system check would refuse the configured backend
+    ManagementUtility(["manage.py", "kaleyra_smoke", "--base-url", base_url]).execute()
+    assert "Summary: 14 calls, 14 accepted." in capsys.readouterr().out
 
 
 def test_each_call_shows_what_was_sent_the_status_and_the_answers_keys(simulator_http):
