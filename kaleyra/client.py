@@ -12,7 +12,7 @@ import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, TypeVar
 
-from common.http.client import Answer, OutboundClient
+from common.http.client import Answer, Observer, OutboundClient
 from common.http.session import Session, build_session
 from kaleyra import wire
 from kaleyra.errors import KaleyraBadRequest, KaleyraError, build_error
@@ -90,12 +90,14 @@ class KaleyraClient(OutboundClient):
         retrier: Retrier,
         pool_size: int = 10,
         proxy_url: str = "",
+        observer: Observer | None = None,
     ):
         super().__init__(
             session=kaleyra_session(api_key=api_key, pool_size=pool_size, proxy_url=proxy_url),
             connect_timeout=connect_timeout,
             read_timeout=read_timeout,
             honours_deadline=True,
+            observer=observer,
         )
         self._base_url = base_url.rstrip("/")
         self._api_key = api_key
@@ -281,6 +283,20 @@ class KaleyraClient(OutboundClient):
             wire.parse_webhook,
             body=wire.register_webhook_body(url, events),
         )
+
+    def list_webhooks(self) -> list[Webhook]:
+        """Every registered webhook, page by page (each page is one retried call)."""
+
+        def fetch_page(offset: int) -> tuple[list[Webhook], bool]:
+            params = wire.webhooks_page_params(offset)
+            return self._request(
+                "list_webhooks", "GET", wire.WEBHOOKS_PATH, wire.parse_webhooks_page, params=params
+            )
+
+        return list(walk_pages(fetch_page, operation="list_webhooks"))
+
+    def delete_webhook(self, webhook_id: str) -> None:
+        self._request("delete_webhook", "DELETE", wire.webhook_path(webhook_id), _no_body)
 
     def ping(self) -> None:
         self._request("ping", "GET", "/v2/company", _no_body)

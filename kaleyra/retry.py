@@ -52,6 +52,8 @@ SAFE_TO_REPEAT = frozenset(
         "delete_upload",
         "get_company",
         "set_default_background",
+        "list_webhooks",
+        "delete_webhook",
     }
 )
 

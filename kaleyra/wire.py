@@ -37,8 +37,14 @@ ROOMS_PATH = "/v2/rooms"
 # kaleyra-laravel; its body is shown nowhere. We send the v1 names (`webhook_filters` [DOC v1
 # configure webhook]; `post_event_webhook_url`, `webhook_method` [3P v1 usage]) plus a payload
 # version, "1" being the version of the only signed sample we have (`event_version` "1.0" [DOC]).
+# `webhook_filters` is typed "array of objects" on the configure page [DOC] (3P v1 usage sends
+# names): we send one object per event, its field named `event` (UNCLEAR: the name is not shown,
+# `event` is the envelope's name for it [DOC signature sample]). Listing (`GET webhooks`) and
+# deleting (`DELETE webhooks/{id}`) are 3P kaleyra-laravel only, the listing's shape unseen.
 WEBHOOKS_PATH = "/v2/webhooks"
 WEBHOOK_VERSION = "1"
+WEBHOOK_FILTER_FIELD = "event"
+WEBHOOKS_PAGE_LIMIT = 100
 BACKGROUND_FIELD = "virtual_background"  # UNCLEAR: name not shown in docs; 3P kaleyra-laravel
 BACKGROUND_UPLOAD_PATH = "/v2/company/virtual-background"  # UNCLEAR: 3P kaleyra-laravel
 
@@ -62,6 +68,10 @@ def room_path(room_id: str) -> str:
 
 def upload_path(key: str) -> str:
     return f"/v2/uploads/{segment(key)}"  # UNCLEAR: delete path only in 3P code
+
+
+def webhook_path(webhook_id: str) -> str:
+    return f"{WEBHOOKS_PATH}/{segment(webhook_id)}"  # UNCLEAR: 3P kaleyra-laravel
 
 
 # --- request bodies -----------------------------------------------------------------------------
@@ -103,11 +113,15 @@ def rooms_page_params(offset: int) -> dict[str, Any]:
     return {"offset": offset, "limit": ROOMS_PAGE_LIMIT}
 
 
+def webhooks_page_params(offset: int) -> dict[str, Any]:
+    return {"offset": offset, "limit": WEBHOOKS_PAGE_LIMIT}  # as every v2 list [DOC]
+
+
 def register_webhook_body(url: str, events: Iterable[str]) -> dict[str, Any]:
     return {
         "post_event_webhook_url": url,
         "webhook_method": "POST",
-        "webhook_filters": list(events),
+        "webhook_filters": [{WEBHOOK_FILTER_FIELD: event} for event in events],
         "version": WEBHOOK_VERSION,
     }
 
@@ -330,17 +344,36 @@ def parse_background(payload: Any) -> VirtualBackground:
     )
 
 
+def _webhook_event(item: Any) -> str:
+    """An event name, as a string (v1, 3P) or a filter object (see WEBHOOKS_PATH)."""
+    if isinstance(item, Mapping):
+        item = _first(item, WEBHOOK_FILTER_FIELD, "name")
+    if not isinstance(item, str) or not item:
+        raise WireError("field 'webhook_filters' is not a list of event names or filter objects")
+    return item
+
+
 def parse_webhook(payload: Any) -> Webhook:
     """UNCLEAR (see WEBHOOKS_PATH): the created webhook, bare or wrapped in `{"webhook": ...}`,
-    with its v2 id [DOC migration guide] as `id` or `webhook_id`; an empty body is no id."""
+    with its v2 id [DOC migration guide] as `id` or `webhook_id`; an empty body is no id. Events
+    come as names or as filter objects."""
     if payload is None:
         return Webhook(id=None, url=None, events=())
     webhook = _object(payload, "webhook")
     events = _first(webhook, "events", "webhook_filters") or []
-    if not isinstance(events, list) or not all(isinstance(event, str) for event in events):
-        raise WireError("field 'webhook_filters' is not a list of event names")
+    if not isinstance(events, list):
+        raise WireError("field 'webhook_filters' is not a list of event names or filter objects")
     return Webhook(
         id=_str(webhook, "id", "webhook_id"),
         url=_str(webhook, "url", "post_event_webhook_url"),
-        events=tuple(events),
+        events=tuple(_webhook_event(event) for event in events),
     )
+
+
+def parse_webhooks_page(payload: Any) -> tuple[list[Webhook], bool]:
+    """One page of `GET /v2/webhooks` (UNCLEAR, see WEBHOOKS_PATH): items under `webhooks` as for
+    every v2 list, or a bare array; and whether more follow."""
+    items, has_more = (payload, False) if isinstance(payload, list) else _page(payload, "webhooks")
+    if not all(isinstance(item, Mapping) for item in items):
+        raise WireError("webhook is not an object")
+    return [parse_webhook(item) for item in items], has_more

@@ -4,8 +4,10 @@
 request's deadline has passed (for a client that honours it) and caps the timeouts to the time
 left, adds `X-Request-Id`, sends through the session's pool, turns a transport failure into the
 client's own error (`_transport_error`), counts and times the attempt in the outbound metrics and
-logs it at DEBUG (operation, status, duration; never a URL, query or body), then hands the answer,
-read whole, to the caller's `read`, which returns a value or raises the client's error.
+logs it at DEBUG (operation, status, duration; never a URL, query or body), shows the exchange to
+the client's `observer` when it has one (the Kaleyra smoke check prints what was sent and
+answered), then hands the answer, read whole, to the caller's `read`, which returns a value or
+raises the client's error.
 """
 
 import logging
@@ -32,6 +34,22 @@ class Answer:
     headers: Mapping[str, str]
 
 
+@dataclass(frozen=True)
+class Exchange:
+    """One call that got an answer: what was asked (`sent` is the JSON body, None for none or a
+    multipart upload) and what came back."""
+
+    operation: str
+    method: str
+    url: str
+    params: Mapping[str, Any] | None
+    sent: Any
+    answer: Answer
+
+
+Observer = Callable[[Exchange], None]
+
+
 class OutboundClient:
     """Subclasses name their `service` (the metrics label) and `logger`, and say in
     `_transport_error` how a failure with no answer (`kind` "timeout", "unavailable", or
@@ -47,10 +65,12 @@ class OutboundClient:
         connect_timeout: float,
         read_timeout: float,
         honours_deadline: bool = False,
+        observer: Observer | None = None,
     ):
         self._session = session
         self._timeout = (connect_timeout, read_timeout)
         self._honours_deadline = honours_deadline
+        self._observer = observer
 
     def _transport_error(
         self, operation: str, kind: str, exc: Exception | None, resource: str
@@ -107,9 +127,10 @@ class OutboundClient:
                 raise self._transport_error(operation, "unavailable", exc, resource) from None
             finally:
                 self._log_attempt(operation, resource, attempt, started)
-            return read(
-                Answer(response.status_code, response.content, response.text, response.headers)
-            )
+            answer = Answer(response.status_code, response.content, response.text, response.headers)
+            if self._observer is not None:
+                self._observer(Exchange(operation, method, url, params, json, answer))
+            return read(answer)
 
     def _log_attempt(
         self, operation: str, resource: str, attempt: metrics.Attempt, started: float

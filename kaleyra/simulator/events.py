@@ -1,5 +1,6 @@
-"""Simulated webhooks: registrations (`POST /v2/webhooks`, kept in the state file) and the events
-the simulator sends through its `WebhookSender` (none when it has no sender)."""
+"""Simulated webhooks: registrations (`POST`, `GET` and `DELETE /v2/webhooks`, kept in the state
+file) and the events the simulator sends through its `WebhookSender` (none when it has no
+sender)."""
 
 import json
 import secrets
@@ -8,12 +9,23 @@ from collections.abc import Mapping
 from typing import Any
 
 from kaleyra.simulator import rules
-from kaleyra.simulator.rules import bad_request
+from kaleyra.simulator.rules import bad_request, not_found
 from kaleyra.simulator.store import Store, timestamp
 from kaleyra.simulator.webhook_sender import WebhookSender
 
 ROOM_DELETED = ("on_room_deleted", "room")  # event and namespace of the docs' sample [DOC]
 RECORDING_AVAILABLE = ("on_recording_available", "recording")  # namespace UNCLEAR
+
+
+def _event_names(filters: Any) -> list[str]:
+    """`webhook_filters` as event names: names, or objects naming one (`{"event": name}`)."""
+    refusal = bad_request("webhook_filters must be a list of event names or {event: name} objects")
+    if not isinstance(filters, list):
+        raise refusal
+    names: list[Any] = [f.get("event") if isinstance(f, dict) else f for f in filters]
+    if not all(isinstance(name, str) and name for name in names):
+        raise refusal
+    return names
 
 
 class WebhookOperations:
@@ -23,11 +35,10 @@ class WebhookOperations:
     def register_webhook(self, body: Any) -> dict[str, Any]:
         # Reads the names kaleyra.wire sends (UNCLEAR upstream, see wire.WEBHOOKS_PATH).
         body = rules.require_object(body)
-        url, events = body.get("post_event_webhook_url"), body.get("webhook_filters")
+        url = body.get("post_event_webhook_url")
         if not isinstance(url, str) or not url:
             raise bad_request("post_event_webhook_url must be a URL")
-        if not isinstance(events, list) or not all(isinstance(e, str) and e for e in events):
-            raise bad_request("webhook_filters must be a list of event names")
+        events = _event_names(body.get("webhook_filters"))
         version = body.get("version")
         if not isinstance(version, str | None):
             raise bad_request("version must be a string")
@@ -46,6 +57,29 @@ class WebhookOperations:
                 (webhook["id"], url, json.dumps(events), version, webhook["creation_date"]),
             )
         return webhook
+
+    def list_webhooks(self, query: Mapping[str, str]) -> dict[str, Any]:
+        offset, limit = rules.page(query)
+        listed = [
+            {
+                "id": webhook["id"],
+                "post_event_webhook_url": webhook["url"],
+                "webhook_method": "POST",
+                "webhook_filters": webhook["events"],
+                "version": webhook["version"],
+                "creation_date": webhook["creation_date"],
+            }
+            for webhook in self.registered_webhooks()
+        ]
+        page = listed[offset : offset + limit]
+        has_more = offset + limit < len(listed)
+        return {"offset": offset, "limit": limit, "has_more": has_more, "webhooks": page}
+
+    def delete_webhook(self, webhook_id: str) -> None:
+        with self.store.transaction() as connection:
+            deleted = connection.execute("DELETE FROM webhooks WHERE id = ?", (webhook_id,))
+        if deleted.rowcount == 0:
+            raise not_found(f"webhook {webhook_id} not found")
 
     def registered_webhooks(self) -> list[dict[str, Any]]:
         with self.store.transaction() as connection:

@@ -200,6 +200,20 @@ class InProcessSimulator:
             "register_webhook", lambda: self.engine.register_webhook(body), wire.parse_webhook
         )
 
+    def list_webhooks(self) -> list[Webhook]:
+        def fetch_page(offset: int) -> tuple[list[Webhook], bool]:
+            query = {key: str(value) for key, value in wire.webhooks_page_params(offset).items()}
+            return self._call(
+                "list_webhooks", lambda: self.engine.list_webhooks(query), wire.parse_webhooks_page
+            )
+
+        return list(walk_pages(fetch_page, operation="list_webhooks"))
+
+    def delete_webhook(self, webhook_id: str) -> None:
+        self._call(
+            "delete_webhook", lambda: self.engine.delete_webhook(webhook_id), lambda payload: None
+        )
+
     def ping(self) -> None:
         # Logged as get_company, which is what a ping is over HTTP; retried like a ping (never).
         self._call("ping", self.engine.get_company, lambda payload: None, counted_as="get_company")

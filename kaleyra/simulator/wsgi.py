@@ -75,6 +75,10 @@ def _routes(engine: Engine) -> list[tuple[str, re.Pattern, str, Callable[..., An
         engine.delete_upload(key)
         return 204, None
 
+    def delete_webhook(request: Request, webhook_id: str) -> Answer:
+        engine.delete_webhook(webhook_id)
+        return 204, None
+
     table: list[tuple[str, str, str, Callable[..., Answer]]] = [
         ("POST", r"/v2/users", "create_user", lambda r: (201, engine.create_user(r.json()))),
         ("GET", r"/v2/users/([^/]+)", "get_user", lambda r, i: (200, engine.get_user(i))),
@@ -110,6 +114,13 @@ def _routes(engine: Engine) -> list[tuple[str, re.Pattern, str, Callable[..., An
             "register_webhook",
             lambda r: (201, engine.register_webhook(r.json())),
         ),
+        (
+            "GET",
+            wire.WEBHOOKS_PATH,
+            "list_webhooks",
+            lambda r: (200, engine.list_webhooks(r.query)),
+        ),
+        ("DELETE", wire.WEBHOOKS_PATH + r"/([^/]+)", "delete_webhook", delete_webhook),
     ]
     return [(method, re.compile(pattern), op, handler) for method, pattern, op, handler in table]
 

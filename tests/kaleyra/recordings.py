@@ -87,7 +87,8 @@ BACKGROUND = {
 }
 
 
-# UNCLEAR upstream (kaleyra.wire.WEBHOOKS_PATH): the body we send, echoed with an id.
+# UNCLEAR upstream (kaleyra.wire.WEBHOOKS_PATH): the body we send, echoed with an id (the
+# events as names, as the v1 docs show them; the parser reads filter objects too).
 WEBHOOK = {
     "id": "wh_0a1b2c3d4e5f",
     "post_event_webhook_url": "https://teleconsultation.example.org/webhooks/kaleyra",
@@ -96,6 +97,11 @@ WEBHOOK = {
     "version": "1",
     "creation_date": "2024-06-12T10:00:00.000Z",
 }
+
+
+def webhooks_page(webhooks: list[dict]) -> dict:
+    # UNCLEAR upstream: the listing was never seen; shaped as every v2 list [DOC migration guide].
+    return {"offset": 0, "limit": 100, "has_more": False, "webhooks": webhooks}
 
 
 def error(status_phrase: str, message: str) -> dict:

@@ -14,6 +14,7 @@ from kaleyra.types import (
     Role,
     Upload,
     VirtualBackground,
+    Webhook,
 )
 from tests.kaleyra.support import API_KEY, BASE_URL
 
@@ -237,6 +238,63 @@ def test_upload_background_sends_multipart_field_virtual_background(wire_mock, c
     assert request.headers["Content-Type"].startswith("multipart/form-data")
     assert b'name="virtual_background"; filename="sea.jpg"' in request.body
     assert b"Content-Type: image/jpeg" in request.body
+
+
+WEBHOOK_URL = "https://tc.example.org/webhooks/kaleyra"
+
+
+def webhook_json(webhook_id, filters):
+    return {
+        "id": webhook_id,
+        "post_event_webhook_url": WEBHOOK_URL,
+        "webhook_method": "POST",
+        "webhook_filters": filters,
+        "version": "1",
+    }
+
+
+def test_register_webhook_posts_the_events_as_filter_objects(wire_mock, client):
+    sent = {
+        "post_event_webhook_url": WEBHOOK_URL,
+        "webhook_method": "POST",
+        "webhook_filters": [{"event": "on_room_deleted"}, {"event": "on_recording_available"}],
+        "version": "1",
+    }
+    wire_mock.post(
+        f"{BASE_URL}/v2/webhooks",
+        json=webhook_json("wh_1", sent["webhook_filters"]),
+        status=201,
+        match=[HEADERS, matchers.json_params_matcher(sent, strict_match=True)],
+    )
+    webhook = client.register_webhook(
+        url=WEBHOOK_URL, events=["on_room_deleted", "on_recording_available"]
+    )
+    assert webhook == Webhook("wh_1", WEBHOOK_URL, ("on_room_deleted", "on_recording_available"))
+
+
+def test_list_webhooks_follows_pages_with_offset_and_limit(wire_mock, client):
+    first = [webhook_json(f"wh_{i}", [{"event": "on_room_deleted"}]) for i in range(100)]
+    for offset, webhooks, has_more in ((0, first, True), (100, [webhook_json("wh_x", [])], False)):
+        wire_mock.get(
+            f"{BASE_URL}/v2/webhooks",
+            json={"offset": offset, "has_more": has_more, "webhooks": webhooks},
+            match=[HEADERS, matchers.query_param_matcher({"offset": offset, "limit": 100})],
+        )
+    webhooks = client.list_webhooks()
+    assert len(webhooks) == 101
+    assert webhooks[0] == Webhook("wh_0", WEBHOOK_URL, ("on_room_deleted",))
+    assert webhooks[-1] == Webhook("wh_x", WEBHOOK_URL, ())
+
+
+def test_list_webhooks_accepts_a_bare_array(wire_mock, client):
+    wire_mock.get(f"{BASE_URL}/v2/webhooks", json=[webhook_json("wh_1", ["on_room_deleted"])])
+    assert client.list_webhooks() == [Webhook("wh_1", WEBHOOK_URL, ("on_room_deleted",))]
+
+
+def test_delete_webhook_sends_delete_with_the_id_quoted(wire_mock, client):
+    wire_mock.delete(f"{BASE_URL}/v2/webhooks/wh%2F1", status=204, match=[HEADERS])
+    client.delete_webhook("wh/1")
+    assert [call.request.method for call in wire_mock.calls] == ["DELETE"]
 
 
 def test_ping_reads_the_company(wire_mock, client):

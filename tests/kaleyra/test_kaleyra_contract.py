@@ -140,6 +140,19 @@ def test_a_webhook_registration_answers_its_id(kaleyra):
     assert webhook.url == recordings.WEBHOOK["post_event_webhook_url"]
 
 
+def test_a_registered_webhook_is_listed_and_deleted(kaleyra):
+    kaleyra.answer("POST", "/v2/webhooks", 201, recordings.WEBHOOK)
+    webhook = kaleyra.provider.register_webhook(
+        url=recordings.WEBHOOK["post_event_webhook_url"], events=["on_room_deleted"]
+    )
+    kaleyra.answer("GET", "/v2/webhooks", 200, recordings.webhooks_page([recordings.WEBHOOK]))
+    assert [w.id for w in kaleyra.provider.list_webhooks()] == [webhook.id]
+    kaleyra.answer("DELETE", f"/v2/webhooks/{webhook.id}", 204)
+    kaleyra.provider.delete_webhook(webhook.id)
+    kaleyra.answer("GET", "/v2/webhooks", 200, recordings.webhooks_page([]))
+    assert kaleyra.provider.list_webhooks() == []
+
+
 def test_a_room_without_a_plus_user_is_a_bad_request(kaleyra):
     kaleyra.given_users()
     kaleyra.answer("POST", "/v2/rooms", 400, recordings.error("Bad Request", "no plus user"))
@@ -253,11 +266,13 @@ def test_the_recorded_answers_have_the_simulator_answers_shapes(simulator_http):
     webhook_body = {
         "post_event_webhook_url": recordings.WEBHOOK["post_event_webhook_url"],
         "webhook_method": "POST",
-        "webhook_filters": ["on_room_deleted"],
+        "webhook_filters": [{"event": "on_room_deleted"}],
         "version": "1",
     }
     status, webhook = call("POST", "/v2/webhooks", json=webhook_body)
     assert (status, shape(webhook)) == (201, shape(recordings.WEBHOOK))
+    status, listed = call("GET", "/v2/webhooks", params={"offset": 0, "limit": 100})
+    assert (status, shape(listed)) == (200, shape(recordings.webhooks_page([recordings.WEBHOOK])))
     status, missing = call("GET", "/v2/rooms/room_000000000000")
     assert (status, shape(missing)) == (404, shape(recordings.error("Not Found", "x")))
 

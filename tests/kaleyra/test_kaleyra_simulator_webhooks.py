@@ -9,14 +9,17 @@ import time
 from io import StringIO
 
 import pytest
+import responses
 from django.core.management import CommandError, call_command
 
 from kaleyra.errors import KaleyraServerError
 from kaleyra.provider import get_video_provider
 from kaleyra.simulator import Simulator
+from kaleyra.simulator.rules import Refusal
 from kaleyra.simulator.webhook_sender import WebhookSender
 from kaleyra.types import ParticipantSpec, Role
 from kaleyra.webhooks import configured_key, verify
+from tests.kaleyra.support import API_KEY, BASE_URL
 
 PARTICIPANTS = [ParticipantSpec("doctor", True, {}), ParticipantSpec("patient", False, {})]
 
@@ -151,6 +154,19 @@ def test_a_webhook_registration_is_never_repeated(backend):
     assert backend.call_count("register_webhook") == 1
 
 
+def test_webhooks_are_listed_and_deleted_through_the_provider(backend):
+    provider = get_video_provider()
+    kept = provider.register_webhook(url="http://127.0.0.1:1/kept", events=["on_room_deleted"])
+    dropped = provider.register_webhook(url="http://127.0.0.1:1/dropped", events=["e"])
+    assert [(w.id, w.url, w.events) for w in provider.list_webhooks()] == [
+        (kept.id, "http://127.0.0.1:1/kept", ("on_room_deleted",)),
+        (dropped.id, "http://127.0.0.1:1/dropped", ("e",)),
+    ]
+    provider.delete_webhook(dropped.id)
+    assert [w.id for w in provider.list_webhooks()] == [kept.id]
+    assert [w["id"] for w in backend.registered_webhooks()] == [kept.id]
+
+
 # --- management commands --------------------------------------------------------------------
 
 
@@ -227,6 +243,52 @@ def test_kaleyra_webhooks_reports_a_refusal_as_a_command_error(simulator):
         call_command("kaleyra_webhooks", register="http://127.0.0.1:8000/x", stdout=StringIO())
 
 
+def test_kaleyra_webhooks_names_the_body_sent_when_kaleyra_refuses_it(settings):
+    settings.KALEYRA_BACKEND = "http"
+    settings.BANDYER_BASE_URL = BASE_URL
+    settings.BANDYER_API_SECRET_KEY = API_KEY
+    with responses.RequestsMock() as mock:
+        mock.post(f"{BASE_URL}/v2/webhooks", status=422, json={"message": "bad webhook_filters"})
+        with pytest.raises(CommandError) as refused:
+            call_command(
+                "kaleyra_webhooks",
+                register="https://tc.example.org/webhooks/kaleyra",
+                events=["on_room_deleted"],
+            )
+    message = str(refused.value)
+    assert "Kaleyra refused the registration (Kaleyra register_webhook: HTTP 422)" in message
+    assert (
+        'Body sent: {"post_event_webhook_url": "https://tc.example.org/webhooks/kaleyra", '
+        '"webhook_method": "POST", "webhook_filters": [{"event": "on_room_deleted"}], '
+        '"version": "1"}'
+    ) in message
+    assert 'Kaleyra answered: {"message": "bad webhook_filters"}' in message
+    assert API_KEY not in message
+
+
+def test_kaleyra_webhooks_lists_what_is_registered(simulator):
+    provider = get_video_provider()
+    first = provider.register_webhook(url="http://127.0.0.1:1/a", events=["on_room_deleted"])
+    second = provider.register_webhook(url="http://127.0.0.1:1/b", events=["e1", "e2"])
+    out = StringIO()
+    call_command("kaleyra_webhooks", list=True, stdout=out)
+    assert out.getvalue().splitlines() == [
+        f"{first.id}  http://127.0.0.1:1/a  on_room_deleted",
+        f"{second.id}  http://127.0.0.1:1/b  e1, e2",
+    ]
+
+
+def test_kaleyra_webhooks_says_when_none_is_registered(simulator):
+    out = StringIO()
+    call_command("kaleyra_webhooks", list=True, stdout=out)
+    assert out.getvalue() == "No webhook is registered.\n"
+
+
+def test_kaleyra_webhooks_wants_register_or_list(simulator):
+    with pytest.raises(CommandError, match="one of the arguments --register --list is required"):
+        call_command("kaleyra_webhooks")
+
+
 def test_handles_share_registrations_through_the_state_file(simulator):
     get_video_provider().register_webhook(url="http://127.0.0.1:1/x", events=["e"])
     assert len(Simulator(simulator.db_path).registered_webhooks()) == 1
@@ -245,3 +307,11 @@ def test_the_command_signs_with_the_webhook_key_when_one_is_set(
     )
     (received,) = simulator_webhooks.received
     assert verified(received, key="whk_service").event == "on_recording_available"
+
+
+@pytest.mark.parametrize("filters", ["on_room_deleted", 3, [{"event": 3}], [{"name": "x"}], [""]])
+def test_the_simulator_refuses_filters_that_name_no_event(simulator, filters):
+    body = {"post_event_webhook_url": "http://127.0.0.1:1/x", "webhook_filters": filters}
+    with pytest.raises(Refusal, match="webhook_filters must be a list of event names") as refused:
+        simulator.engine.register_webhook(body)
+    assert refused.value.status == 400

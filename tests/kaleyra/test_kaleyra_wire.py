@@ -73,3 +73,29 @@ def test_dates_without_offset_are_utc_and_offsets_are_converted():
 def test_booleans_are_not_accepted_as_integers():
     with pytest.raises(wire.WireError):
         wire.parse_room({"id": "r", "participants": [], "duration": True})
+
+
+@pytest.mark.parametrize(
+    "filters",
+    [
+        ["on_room_deleted", "on_recording_available"],
+        [{"event": "on_room_deleted"}, {"event": "on_recording_available"}],
+        [{"name": "on_room_deleted"}, "on_recording_available"],
+    ],
+)
+def test_webhook_events_are_names_or_filter_objects(filters):
+    webhook = wire.parse_webhook({"id": "wh_1", "webhook_filters": filters})
+    assert webhook.events == ("on_room_deleted", "on_recording_available")
+
+
+@pytest.mark.parametrize("filters", ["on_room_deleted", [{"events": "x"}], [""], [3]])
+def test_webhook_filters_of_another_shape_are_a_wire_error(filters):
+    with pytest.raises(wire.WireError, match="webhook_filters"):
+        wire.parse_webhook({"id": "wh_1", "webhook_filters": filters})
+
+
+def test_a_webhook_listing_needs_objects_under_webhooks():
+    with pytest.raises(wire.WireError, match="missing field 'webhooks'"):
+        wire.parse_webhooks_page({"items": []})
+    with pytest.raises(wire.WireError, match="not an object"):
+        wire.parse_webhooks_page([None])

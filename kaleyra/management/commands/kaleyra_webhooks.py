@@ -1,9 +1,12 @@
 """`manage.py kaleyra_webhooks --register URL`: asks Kaleyra (or the configured simulator) to post
-its webhooks to URL, the service's `POST /webhooks/kaleyra`."""
+its webhooks to URL, the service's `POST /webhooks/kaleyra`; `--list` shows what is registered."""
+
+import json
 
 from django.core.management.base import BaseCommand, CommandError
 
-from kaleyra.errors import KaleyraError
+from kaleyra import wire
+from kaleyra.errors import KaleyraBadRequest, KaleyraError
 from kaleyra.provider import get_video_provider
 from kaleyra.retry import background_work
 
@@ -11,10 +14,12 @@ DEFAULT_EVENTS = ("on_room_deleted", "on_recording_available")
 
 
 class Command(BaseCommand):
-    help = "Register this service's webhook URL with Kaleyra Video."
+    help = "Register this service's webhook URL with Kaleyra Video, or list the registered ones."
 
     def add_arguments(self, parser):
-        parser.add_argument("--register", metavar="URL", required=True, help="where to post")
+        action = parser.add_mutually_exclusive_group(required=True)
+        action.add_argument("--register", metavar="URL", help="where to post")
+        action.add_argument("--list", action="store_true", help="show the registered webhooks")
         parser.add_argument(
             "--event",
             action="append",
@@ -22,14 +27,41 @@ class Command(BaseCommand):
             help=f"an event to receive; repeatable (default: {', '.join(DEFAULT_EVENTS)})",
         )
 
-    def handle(self, *args, register, events, **options):
-        events = events or list(DEFAULT_EVENTS)
+    def handle(self, *args, **options):
+        if options["list"]:
+            self._list()
+        else:
+            self._register(options["register"], options["events"] or list(DEFAULT_EVENTS))
+
+    def _register(self, url: str, events: list[str]) -> None:
         try:
             with background_work():
-                webhook = get_video_provider().register_webhook(url=register, events=events)
+                webhook = get_video_provider().register_webhook(url=url, events=events)
+        except KaleyraBadRequest as exc:
+            # The body is our guess at an undocumented shape (wire.WEBHOOKS_PATH): show it, so a
+            # refusal says which guess was wrong. It holds no secret, only the URL and events.
+            sent = json.dumps(wire.register_webhook_body(url, events))
+            raise CommandError(
+                f"Kaleyra refused the registration ({exc}). Body sent: {sent}. "
+                f"Kaleyra answered: {exc.body or '(empty)'}"
+            ) from None
         except KaleyraError as exc:
             raise CommandError(f"Kaleyra refused or failed: {exc}") from None
         self.stdout.write(
             f"Registered webhook {webhook.id or '(no id returned)'} for {', '.join(events)} "
-            f"to {register}"
+            f"to {url}"
         )
+
+    def _list(self) -> None:
+        try:
+            with background_work():
+                webhooks = get_video_provider().list_webhooks()
+        except KaleyraError as exc:
+            raise CommandError(f"Kaleyra refused or failed: {exc}") from None
+        if not webhooks:
+            self.stdout.write("No webhook is registered.")
+        for webhook in webhooks:
+            self.stdout.write(
+                f"{webhook.id or '(no id)'}  {webhook.url or '(no url)'}  "
+                f"{', '.join(webhook.events) or '(no events)'}"
+            )
