@@ -78,20 +78,22 @@ def update_user_body(role: Role) -> dict[str, Any]:
 def create_room_body(
     participants: Iterable[ParticipantSpec],
     duration: int | None,
-    live: bool,
+    live: bool | None,
     description: str | None = None,
 ) -> dict[str, Any]:
     # Participant item fields from the v2 add-participant page [DOC]; `recording` "none" is the
-    # v2 room page default [DOC]; `live` only in 3P config and CTX (UNCLEAR in v2); `description`
-    # is a v2 room field [DOC] (treated as PII/PHI by Kaleyra: we put only our own ids in it).
+    # v2 room page default [DOC]; `description` is a v2 room field [DOC] (treated as PII/PHI by
+    # Kaleyra: we put only our own ids in it). UNCLEAR: `live` is not among the v2 room page's
+    # body parameters, only in 3P config and CTX: it is sent only when given (None: left out).
     body: dict[str, Any] = {
         "participants": [
             {"user_id": p.user_id, "is_admin": p.is_admin, "tools": dict(p.tools)}
             for p in participants
         ],
         "recording": "none",
-        "live": live,
     }
+    if live is not None:
+        body["live"] = live
     if duration is not None:
         body["duration"] = duration  # absent means unlimited [DOC]
     if description is not None:
