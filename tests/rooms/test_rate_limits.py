@@ -1,6 +1,7 @@
-"""Kaleyra's 429: a request answers 503 with Retry-After at once (Kaleyra's wait, or 60 seconds
-when it named none) instead of holding the caller; a support command, which nobody waits on,
-waits it out and retries (kaleyra.retry.background_work)."""
+"""Kaleyra's 429: Kaleyra did nothing, so any call may be repeated. A request waits once, when
+Kaleyra's Retry-After fits its budget, else answers 503 with Retry-After at once (Kaleyra's wait,
+or 60 seconds when it named none) instead of holding the caller; a support command, which nobody
+waits on, waits it out and retries (kaleyra.retry.background_work)."""
 
 from datetime import timedelta
 from io import StringIO
@@ -20,10 +21,11 @@ def kaleyra(request):
     return request.getfixturevalue(request.param)
 
 
-@pytest.mark.parametrize(("retry_after", "header"), [(7, "7"), (None, "60"), (0.5, "1")])
-def test_a_429_on_room_creation_is_a_503_with_retry_after_at_once(
+@pytest.mark.parametrize(("retry_after", "header"), [(7, "7"), (None, "60"), (1.5, "2")])
+def test_a_429_on_room_creation_beyond_the_budget_is_a_503_with_retry_after_at_once(
     api, kaleyra, retry_after, header
 ):
+    # The simulator fixtures give a request 0.2 s (in-process) or 1 s (HTTP) for retries.
     kaleyra.fail_next("create_room", mode="429", retry_after=retry_after)
     response = api.post("/teleconsultation", body([doctor(), patient()]), format="json")
     assert response.status_code == 503
@@ -33,7 +35,32 @@ def test_a_429_on_room_creation_is_a_503_with_retry_after_at_once(
         f"retry in {header} seconds"
     )
     assert kaleyra.call_count("create_room") == 1
-    assert visit_count() == 0
+    assert visit_count() == 0 and kaleyra.rooms() == []
+    assert jobs("room_intent") == []  # a 429 made nothing: no orphan for reconcile to look for
+
+
+def test_a_429_on_room_creation_within_the_budget_is_waited_once_and_makes_one_room(api, kaleyra):
+    kaleyra.fail_next("create_room", mode="429", retry_after=0.05)
+    response = api.post("/teleconsultation", body([doctor(), patient()]), format="json")
+    assert response.status_code == 201
+    assert kaleyra.call_count("create_room") == 2
+    assert kaleyra.rooms() == [stored(response.json()["roomId"]).kaleyra_room_id]
+    assert visit_count() == 1 and jobs("room_intent") == []
+
+
+def test_a_second_429_on_room_creation_is_a_503(api, kaleyra):
+    kaleyra.fail_next("create_room", mode="429", times=2, retry_after=0.05)
+    response = api.post("/teleconsultation", body([doctor(), patient()]), format="json")
+    assert (response.status_code, response["Retry-After"]) == (503, "1")
+    assert kaleyra.call_count("create_room") == 2
+    assert visit_count() == 0 and kaleyra.rooms() == []
+
+
+def test_a_429_on_credentials_within_the_budget_is_waited_once(api, kaleyra):
+    kaleyra.fail_next("create_sdk_credentials", mode="429", retry_after=0.05)
+    response = api.as_user("doctor-1", groups=("doctor",)).post("/credentials")
+    assert response.status_code == 201
+    assert kaleyra.call_count("create_sdk_credentials") == 2
 
 
 def test_a_call_safe_to_repeat_is_not_waited_on_a_request_path_either(api, kaleyra, settings):
