@@ -3,6 +3,7 @@ Kaleyra's Retry-After fits its budget, else answers 503 with Retry-After at once
 or 60 seconds when it named none) instead of holding the caller; a support command, which nobody
 waits on, waits it out and retries (kaleyra.retry.background_work)."""
 
+from dataclasses import replace
 from datetime import timedelta
 from io import StringIO
 
@@ -10,6 +11,8 @@ import pytest
 from django.core.management import call_command
 
 from kaleyra.retry import background_work
+from rooms.domain import Write
+from rooms.storage import get_storage
 from tests.rooms.conftest import NOW, body, doctor, jobs, patient, stored, visit_count
 
 pytestmark = [pytest.mark.django_db]
@@ -117,3 +120,23 @@ def test_the_same_429_on_a_request_is_not_waited_for(api, simulator, ended_visit
     assert api.delete(f"/teleconsultation/{ended_visit}").status_code == 204
     assert simulator.call_count("delete_room") == 1
     assert [job.key for job in jobs("room_deletion")] == [room]  # reconcile_rooms finishes it
+
+
+def test_reconcile_waits_out_a_429_on_room_creation_and_makes_one_room(create, simulator):
+    visit = create([doctor(), patient()])
+    lost = stored(visit).kaleyra_room_id
+    get_storage().update(
+        visit, lambda fresh: Write(replace(fresh, kaleyra_room_id=None)), actor="a crash"
+    )
+    simulator.delete_room_on_kaleyra_side(lost)
+    simulator.reset_call_log()
+    simulator.fail_next("create_room", mode="429", retry_after=None)
+    waits = []
+    with background_work(sleep=waits.append):
+        out = StringIO()
+        call_command("reconcile_rooms", stdout=out, stderr=StringIO())
+    room = stored(visit).kaleyra_room_id
+    assert waits == [60]
+    assert simulator.call_count("create_room") == 2
+    assert simulator.rooms() == [room]
+    assert f"Teleconsultation {visit}: new Kaleyra room {room}" in out.getvalue()
