@@ -1,11 +1,16 @@
 """Django system check: refuses a provider configuration that cannot work, naming the setting."""
 
+import re
 from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core import checks
 
 from kaleyra.loopback import is_loopback_host, is_loopback_url
+
+# Kaleyra Video v2 answers only on api[.sandbox].{eu,in,us,me}.bandyer.com; v1-era hosts such as
+# sandbox.bandyer.com do not serve it (docs/kaleyra.md, "Base URL").
+V2_HOST = re.compile(r"api(\.sandbox)?\.(eu|in|us|me)\.bandyer\.com")
 
 
 def _http_backend_errors() -> list[checks.CheckMessage]:
@@ -49,7 +54,22 @@ def _http_backend_errors() -> list[checks.CheckMessage]:
                 id="kaleyra.E003",
             )
         )
+    elif not is_loopback_host(parts.hostname) and not _is_v2_base_url(parts.hostname, parts.path):
+        errors.append(
+            checks.Warning(
+                f"BANDYER_BASE_URL is not a Kaleyra Video v2 host: {base_url!r}.",
+                hint="v2 answers on https://api.{eu,in,us,me}.bandyer.com and "
+                "https://api.sandbox.{eu,in,us,me}.bandyer.com, with no path (the service adds "
+                "/v2/...). A Mia 1.x value such as https://sandbox.bandyer.com/rest is v1: use "
+                "the API domain Kaleyra's console shows for the key.",
+                id="kaleyra.W003",
+            )
+        )
     return errors
+
+
+def _is_v2_base_url(hostname: str | None, path: str) -> bool:
+    return bool(hostname and V2_HOST.fullmatch(hostname.lower())) and path in ("", "/")
 
 
 def _simulator_webhook_errors() -> list[checks.CheckMessage]:

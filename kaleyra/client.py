@@ -194,7 +194,7 @@ class KaleyraClient(OutboundClient):
         *,
         participants: Sequence[ParticipantSpec],
         duration: int | None,
-        live: bool,
+        live: bool | None,
         description: str | None = None,
     ) -> Room:
         return self._request(

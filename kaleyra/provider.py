@@ -34,7 +34,7 @@ class VideoProvider(Protocol):
         *,
         participants: Sequence[ParticipantSpec],
         duration: int | None,
-        live: bool,
+        live: bool | None,
         description: str | None = None,
     ) -> Room: ...
 

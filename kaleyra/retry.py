@@ -2,9 +2,11 @@
 
 Exponential backoff with full jitter (spreads the retries of many workers), bounded by a number of
 retries, by a total time budget and by the incoming request's deadline, so a request of ours never
-waits on Kaleyra for long. Background work (`background_work()`) has a budget of its own and waits
-out a 429 that names no time. The sleep, random source and clock are injected so tests neither
-wait nor guess. The loop that repeats is the outbound base's (`common.http.retry`).
+waits on Kaleyra for long. A 429 is repeatable for every operation (Kaleyra did not do what was
+asked); on a request path it is repeated once, and only when its Retry-After fits. Background work
+(`background_work()`) has a budget of its own and waits out a 429 that names no time. The sleep,
+random source and clock are injected so tests neither wait nor guess. The loop that repeats is the
+outbound base's (`common.http.retry`).
 """
 
 import logging
@@ -35,11 +37,12 @@ T = TypeVar("T")
 
 RETRIED_SERVER_STATUSES = (502, 503, 504)  # gateway trouble; a 500 is a bug, repeating won't help
 
-# Operations whose repetition cannot create a second thing: reads, deletes, PUTs of a value, and
-# user creation with our own id (a repeat gets "already exists"). Room and credential creation,
-# background upload and webhook registration are absent: a lost answer plus a repeat would make
-# two rooms, two tokens, two webhooks or use two of the company's ten background slots. `ping` is
-# absent so health checks stay fast.
+# Operations whose repetition cannot create a second thing, whatever the failure: reads, deletes,
+# PUTs of a value, and user creation with our own id (a repeat gets "already exists"). Room and
+# credential creation, background upload and webhook registration are absent: a lost answer (a
+# timeout, a dropped connection, a 5xx) plus a repeat would make two rooms, two tokens, two
+# webhooks or use two of the company's ten background slots. They are repeated after a 429 only:
+# a refusal to do anything, so no second thing can come of it.
 SAFE_TO_REPEAT = frozenset(
     {
         "create_user",
@@ -56,6 +59,10 @@ SAFE_TO_REPEAT = frozenset(
         "delete_webhook",
     }
 )
+# Never repeated, not even after a 429: a health check must be fast.
+NEVER_REPEATED = frozenset({"ping"})
+# A request waits for at most this many 429s' Retry-After per call; then it answers 503.
+REQUEST_RATE_LIMIT_RETRIES = 1
 
 
 @dataclass(frozen=True)
@@ -130,20 +137,30 @@ class Retrier:
     clock: Callable[[], float] = time.monotonic
 
     def call(self, attempt: Callable[[], T], *, operation: str) -> T:
-        """Runs `attempt`; when `operation` is safe to repeat and fails transiently, waits and
-        runs it again."""
-        if operation not in SAFE_TO_REPEAT:
+        """Runs `attempt`; when it fails transiently and `operation` is safe to repeat, or when
+        Kaleyra refused it with a 429, waits and runs it again."""
+        if operation in NEVER_REPEATED:
             return attempt()
         background = _background.get()
         budget = background.max_total_seconds if background else self.policy.max_total_seconds
         sleep = background.sleep if background and background.sleep else self.sleep
         started = self.clock()
+        rate_limited = 0  # 429s waited for so far
 
         def delay_before_retry(error: OutboundError, retries: int) -> float | None:
+            nonlocal rate_limited
             if not isinstance(error, KaleyraError):
                 return None
+            if isinstance(error, KaleyraRateLimited):
+                if background is None and rate_limited >= REQUEST_RATE_LIMIT_RETRIES:
+                    return None
+            elif operation not in SAFE_TO_REPEAT:
+                return None
             budget_left = budget - (self.clock() - started)
-            return self._delay_before_retry(error, retries, budget_left, background)
+            delay = self._delay_before_retry(error, retries, budget_left, background)
+            if delay is not None and isinstance(error, KaleyraRateLimited):
+                rate_limited += 1
+            return delay
 
         return call_repeating(
             attempt,

@@ -29,6 +29,7 @@ ROOMS_PAGE_LIMIT = 100
 # Every paginated walk stops after this many pages (100,000 items at 100 a page), so a server
 # that never says "no more" cannot keep a worker busy for ever.
 MAX_PAGES = 1000
+MAX_KEYS_NAMED = 20  # of a page without its items, in the error (bounded for the log line)
 # UNCLEAR: listing rooms is `GET rooms` in 3P kaleyra-laravel only; `offset`/`limit` and
 # `has_more` as for every v2 list [DOC migration guide]; the items key `rooms` by analogy with
 # `users` [FP-CODE] and `uploads` [DOC file-share].
@@ -88,20 +89,22 @@ def update_user_body(role: Role) -> dict[str, Any]:
 def create_room_body(
     participants: Iterable[ParticipantSpec],
     duration: int | None,
-    live: bool,
+    live: bool | None,
     description: str | None = None,
 ) -> dict[str, Any]:
     # Participant item fields from the v2 add-participant page [DOC]; `recording` "none" is the
-    # v2 room page default [DOC]; `live` only in 3P config and CTX (UNCLEAR in v2); `description`
-    # is a v2 room field [DOC] (treated as PII/PHI by Kaleyra: we put only our own ids in it).
+    # v2 room page default [DOC]; `description` is a v2 room field [DOC] (treated as PII/PHI by
+    # Kaleyra: we put only our own ids in it). UNCLEAR: `live` is not among the v2 room page's
+    # body parameters, only in 3P config and CTX: it is sent only when given (None: left out).
     body: dict[str, Any] = {
         "participants": [
             {"user_id": p.user_id, "is_admin": p.is_admin, "tools": dict(p.tools)}
             for p in participants
         ],
         "recording": "none",
-        "live": live,
     }
+    if live is not None:
+        body["live"] = live
     if duration is not None:
         body["duration"] = duration  # absent means unlimited [DOC]
     if description is not None:
@@ -270,11 +273,13 @@ def parse_room(payload: Any, *, listed: bool = False) -> Room:
 
 
 def _page(payload: Any, items_key: str) -> tuple[list[Any], bool]:
-    """The items of one page of a v2 list and whether more follow [DOC migration guide]."""
+    """The items of one page of a v2 list and whether more follow [DOC migration guide]. A page
+    without them names the keys it has (never their values), so the log tells what came."""
     page = _object(payload)
     items = page.get(items_key)
     if not isinstance(items, list):
-        raise WireError(f"missing field {items_key!r}")
+        keys = ", ".join(repr(str(key)[:40]) for key in sorted(page, key=str)[:MAX_KEYS_NAMED])
+        raise WireError(f"missing field {items_key!r}; the page's keys: {keys or 'none'}")
     return items, bool(_bool(page, "has_more"))
 
 

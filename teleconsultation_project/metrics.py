@@ -43,6 +43,11 @@ RECONCILE_OUTCOMES = Counter(
     ["outcome"],
 )
 
+ROOM_LISTING_UNREADABLE = Counter(
+    "kaleyra_room_listing_unreadable",
+    "Kaleyra room listings reconciliation could not read (another shape): it went on without them",
+)
+
 _backlog_sources: dict[str, Callable[[], float]] = {}
 
 

@@ -201,7 +201,8 @@ CUSTOM_ID_USERS_QUERY_STYLE = env.str("CUSTOM_ID_USERS_QUERY_STYLE", default="cr
 DEFAULT_CLIENT_TYPE = env.str("DEFAULT_CLIENT_TYPE", default="")
 ADDITIONAL_HEADERS_TO_PROXY = env.list("ADDITIONAL_HEADERS_TO_PROXY", default=[])
 UNLIMITED_TELECONSULTATION = env.bool("UNLIMITED_TELECONSULTATION", default=True)
-LIVE_TELECONSULTATION = env.bool("LIVE_TELECONSULTATION", default=True)
+# `live` is not on Kaleyra's v2 create-room page: sent only when the operator sets it (None: unset).
+LIVE_TELECONSULTATION = env.bool("LIVE_TELECONSULTATION", default=None)
 IMMUTABLE_PERIOD_MS = env.int("IMMUTABLE_PERIOD_MS", default=0)
 TELECONSULTATION_DELETE_UPLOADS = env.bool("TELECONSULTATION_DELETE_UPLOADS", default=False)
 SETTINGS_ADMIN_GROUPS = env.list("SETTINGS_ADMIN_GROUPS", default=["admin"])

@@ -130,7 +130,7 @@ class InProcessSimulator:
         *,
         participants: Sequence[ParticipantSpec],
         duration: int | None,
-        live: bool,
+        live: bool | None,
         description: str | None = None,
     ) -> Room:
         body = wire.create_room_body(participants, duration, live, description)

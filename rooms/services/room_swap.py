@@ -20,7 +20,7 @@ from functools import partial
 
 from django.conf import settings
 
-from kaleyra.errors import KaleyraBadRequest, KaleyraError, KaleyraNotFound
+from kaleyra.errors import KaleyraBadRequest, KaleyraError, KaleyraNotFound, KaleyraRateLimited
 from kaleyra.provider import get_video_provider
 from kaleyra.types import Room
 from rooms.domain import JobKind, RoomJob, Teleconsultation, Write
@@ -59,8 +59,10 @@ def create_room(wanted: Teleconsultation, *, reason: str) -> tuple[Room, RoomJob
     storage.record_jobs([intent])
     try:
         room = _make_room(wanted, tag=intent.key)
-    except KaleyraBadRequest:
-        storage.forget_jobs([intent])  # refused outright: nothing was made
+    except (KaleyraBadRequest, KaleyraRateLimited):
+        # Refused outright, a 429 included (the client repeats room creation only after 429s, so
+        # no attempt got further): nothing was made.
+        storage.forget_jobs([intent])
         raise
     except KaleyraError:
         # The provider may have acted before the answer was lost: reconcile looks for the room

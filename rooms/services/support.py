@@ -11,13 +11,14 @@ trail (`rooms.services.audit`), whoever asked.
 
 import enum
 import functools
+import logging
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import CancelledError, Future, wait
 from dataclasses import dataclass
 from typing import Any
 
-from kaleyra.errors import KaleyraBadRequest, KaleyraError, KaleyraNotFound
+from kaleyra.errors import KaleyraBadRequest, KaleyraBadResponse, KaleyraError, KaleyraNotFound
 from kaleyra.provider import get_video_provider
 from rooms.domain import RoomJob
 from rooms.errors import TeleconsultationNotFound
@@ -25,6 +26,9 @@ from rooms.services import audit, lifecycle, room_swap, uploads
 from rooms.services.concurrency import Inline, failure_of
 from rooms.storage import get_storage
 from teleconsultation_project.errors import ApiError, provider_trouble
+from teleconsultation_project.metrics import ROOM_LISTING_UNREADABLE
+
+logger = logging.getLogger("teleconsultation.rooms")
 
 
 class Result(enum.Enum):
@@ -313,7 +317,9 @@ def _settled(
 class RoomIndex:
     """The provider's rooms by the tag in their description, listed once per run and only when
     an item needs it (items handled at once wait for the one listing). `available` is False when
-    the provider cannot list rooms."""
+    the provider cannot list rooms: it has no listing, or answers one this service cannot read
+    (the listing's shape is unconfirmed, docs/kaleyra.md), so the items that need it are skipped
+    while the rest of the run goes on."""
 
     def __init__(self) -> None:
         self._by_tag: dict[str, list[str]] | None = None
@@ -332,6 +338,16 @@ class RoomIndex:
                     if room.description:
                         by_tag.setdefault(room.description, []).append(room.id)
             except (KaleyraNotFound, KaleyraBadRequest, NotImplementedError):
+                self.available = False
+            except KaleyraBadResponse as exc:
+                # The message names the page's keys, never its values (kaleyra.wire._page).
+                logger.warning(
+                    "Kaleyra's room listing could not be read, so no room can be looked for by "
+                    "its tag: %s",
+                    exc,
+                    extra={"operation": exc.operation, "status": exc.status},
+                )
+                ROOM_LISTING_UNREADABLE.inc()
                 self.available = False
             self._by_tag = by_tag
             return by_tag

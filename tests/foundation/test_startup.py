@@ -25,7 +25,7 @@ def manage(*args, **env_overrides):
     env = {
         key: value
         for key, value in os.environ.items()
-        if not key.startswith(("DJANGO_", "BANDYER_", "KALEYRA_", "TELECONSULTATION_"))
+        if not key.startswith(("DJANGO_", "BANDYER_", "KALEYRA_", "TELECONSULTATION_", "LIVE_"))
     }
     env.update(env_overrides)
     return subprocess.run(
@@ -145,3 +145,14 @@ def test_the_local_http_switch_serves_plain_http_on_localhost_and_says_so(tmp_pa
         **PRODUCTION,
     )
     assert "teleconsultation.W001" in check.stderr + check.stdout
+
+
+@pytest.mark.parametrize(("value", "read"), [(None, "None"), ("false", "False")])
+def test_live_teleconsultation_is_unset_unless_the_operator_sets_it(value, read):
+    # Unset, room creation sends no `live` at all (kaleyra/wire.py): it is not on Kaleyra's v2
+    # create-room page. Set, true or false, it is sent.
+    variables = {} if value is None else {"LIVE_TELECONSULTATION": value}
+    show = "from django.conf import settings; print(settings.LIVE_TELECONSULTATION)"
+    result = manage("shell", "-c", show, DJANGO_DEBUG="true", **variables)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == read

@@ -89,6 +89,46 @@ def test_a_remote_simulator_webhook_url_is_an_error(http):
     assert "KALEYRA_SIMULATOR_WEBHOOK_URL" in message.msg
 
 
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://api.eu.bandyer.com/",
+        "https://api.in.bandyer.com",
+        "https://api.us.bandyer.com",
+        "https://API.ME.bandyer.com",
+        "https://api.sandbox.eu.bandyer.com",
+        "https://api.sandbox.in.bandyer.com",
+        "https://api.sandbox.us.bandyer.com",
+        "https://api.sandbox.me.bandyer.com",
+        "https://127.0.0.1:8787",  # a local simulator behind TLS
+    ],
+)
+def test_a_v2_host_passes(http, url):
+    http.BANDYER_BASE_URL = url
+    assert ids(http) == []
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://sandbox.bandyer.com/rest",  # Mia 1.x's value: v1
+        "https://sandbox.bandyer.com",
+        "https://api.sandbox.eu.bandyer.com/rest",  # v1 paths on a v2 host
+        "https://cs.eu.bandyer.com",  # the SDKs' host, not the REST API
+        "https://api.sandbox.eu.bandyer.com.example.org",
+        "https://api.xx.bandyer.com",
+        "https://kaleyra.example",
+    ],
+)
+def test_a_base_url_that_is_not_a_v2_host_is_a_warning_naming_the_v1_case(http, url):
+    http.BANDYER_BASE_URL = url
+    (message,) = check_kaleyra_settings()
+    assert message.id == "kaleyra.W003"
+    assert not message.is_serious()
+    assert url in message.msg
+    assert "https://sandbox.bandyer.com/rest is v1" in message.hint
+
+
 def test_a_remote_http_base_url_is_an_error_even_with_debug(http):
     http.DEBUG = True
     http.BANDYER_BASE_URL = "http://api.eu.bandyer.com"

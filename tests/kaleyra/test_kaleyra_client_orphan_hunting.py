@@ -5,7 +5,7 @@ import pytest
 from responses import matchers
 
 from kaleyra import wire
-from kaleyra.errors import KaleyraServerError
+from kaleyra.errors import KaleyraBadResponse, KaleyraServerError
 from kaleyra.types import ParticipantSpec
 from tests.kaleyra import recordings
 from tests.kaleyra.support import API_KEY, BASE_URL
@@ -99,3 +99,16 @@ def test_a_page_that_keeps_failing_surfaces(wire_mock, client_factory):
     wire_mock.get(f"{BASE_URL}/v2/rooms", status=500)
     with pytest.raises(KaleyraServerError):
         list(client_factory().iter_rooms())
+
+
+def test_a_listing_of_another_shape_is_a_bad_response_naming_its_keys_not_its_values(
+    wire_mock, client
+):
+    listing = {"items": [room("room_1", "tc:42:0b6f1c9e")], "has_more": False, "count": 1}
+    wire_mock.get(f"{BASE_URL}/v2/rooms", json=listing)
+    with pytest.raises(KaleyraBadResponse) as caught:
+        list(client.iter_rooms())
+    assert "missing field 'rooms'; the page's keys: 'count', 'has_more', 'items'" in str(
+        caught.value
+    )
+    assert "room_1" not in str(caught.value) and "tc:42" not in str(caught.value)

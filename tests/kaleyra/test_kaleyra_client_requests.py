@@ -122,6 +122,26 @@ def test_create_room_omits_duration_when_unlimited(wire_mock, client):
     assert sent["live"] is False
 
 
+def test_a_room_without_live_given_has_only_the_documented_fields(wire_mock, client):
+    # `live` is not a body parameter of Kaleyra's v2 create-room page: sent only when asked for.
+    expected = {
+        "participants": [{"user_id": "u1", "is_admin": True, "tools": {}}],
+        "recording": "none",
+        "description": "tc:visit:intent",
+    }
+    wire_mock.post(
+        f"{BASE_URL}/v2/rooms",
+        json=room_json(),
+        match=[matchers.json_params_matcher(expected, strict_match=True)],
+    )
+    client.create_room(
+        participants=[ParticipantSpec("u1", True, {})],
+        duration=None,
+        live=None,
+        description="tc:visit:intent",
+    )
+
+
 def test_get_room_parses_every_detail(wire_mock, client):
     wire_mock.get(f"{BASE_URL}/v2/rooms/room_5beecf8c0f29", json=room_json(), match=[HEADERS])
     room = client.get_room("room_5beecf8c0f29")

@@ -9,7 +9,6 @@ import requests
 
 from kaleyra.errors import (
     KaleyraBadRequest,
-    KaleyraRateLimited,
     KaleyraServerError,
     KaleyraTimeout,
     KaleyraUnavailable,
@@ -116,10 +115,11 @@ def test_safe_calls_are_retried_after_connection_errors_and_timeouts(wire_mock, 
     assert len(wire_mock.calls) == 2
 
 
-@pytest.mark.parametrize("status", [429, 502, 503, 504])
-def test_room_creation_is_never_retried(wire_mock, client, status):
+@pytest.mark.parametrize("status", [502, 503, 504])
+def test_room_creation_is_never_retried_after_a_server_error(wire_mock, client, status):
+    # The room may have been made before the gateway failed: a repeat could make a second one.
     wire_mock.post(f"{BASE_URL}/v2/rooms", status=status)
-    with pytest.raises((KaleyraServerError, KaleyraRateLimited)):
+    with pytest.raises(KaleyraServerError):
         client.create_room(participants=PARTICIPANTS, duration=None, live=True)
     assert len(wire_mock.calls) == 1
 

@@ -155,15 +155,21 @@ def link_query(api, room_id, user_id, **query) -> dict:
     return parse_qs(urlsplit(response.json()["accessLinkURL"]).query, keep_blank_values=True)
 
 
-@pytest.mark.parametrize("language", ["es", "es-ES", "xx", "", "<b>"])
+@pytest.mark.parametrize("language", ["pt", "pt-BR", "xx", "", "<b>"])
 def test_a_language_the_links_do_not_support_is_no_400(api, started, language):
     assert get(api, started, "patient-1", language=language).status_code == 200
 
 
-@pytest.mark.parametrize("language", ["es", "es-ES", "xx", ""])
+@pytest.mark.parametrize("language", ["pt", "pt-BR", "xx", ""])
 def test_an_unsupported_query_language_means_the_company_default(api, started, language):
     # The doctor's own language (it) is not used either: the caller asked for another one.
     assert "language" not in link_query(api, started, "doctor-1", language=language)
+
+
+@pytest.mark.parametrize("language", ["es", "pl", "de"])
+def test_each_page_of_kaleyras_languages_reaches_the_link(api, started, language):
+    # es is listed by Kaleyra's query-strings reference, pl and de by its customization page.
+    assert link_query(api, started, "patient-1", language=language)["language"] == [language]
 
 
 def test_a_regional_query_tag_means_its_language(api, started):

@@ -1,9 +1,11 @@
 """POST /teleconsultation: participants, dates, Kaleyra users and the room, as the contract says."""
 
+import json
 import logging
 from datetime import datetime, timedelta
 
 import pytest
+import responses
 
 from kaleyra.ids import kaleyra_user_id_for
 from rooms.api.teleconsultations import CREATE_EXAMPLE
@@ -89,6 +91,23 @@ def test_the_room_gets_each_participants_role_tools_and_live_flag(
     assert patient_in_room["tools"]["chat"] is True
     assert room["duration"] == 1200
     assert room["live"] is False
+
+
+@pytest.mark.parametrize("live", [None, False, True], ids=["unset", "false", "true"])
+def test_live_reaches_kaleyra_only_when_the_operator_sets_it(api, simulator_http, settings, live):
+    # `live` is not on Kaleyra's v2 create-room page: unset, the body holds documented fields only.
+    settings.LIVE_TELECONSULTATION = live
+    rooms_url = f"{settings.BANDYER_BASE_URL}/v2/rooms"
+    with responses.RequestsMock() as kaleyra:
+        kaleyra.add(responses.PassthroughResponse(responses.POST, rooms_url))
+        kaleyra.add_passthru(settings.BANDYER_BASE_URL)
+        assert post(api, body([doctor(), patient()])).status_code == 201
+        (room_call,) = kaleyra.calls
+    sent = json.loads(room_call.request.body)
+    if live is None:
+        assert set(sent) == {"participants", "recording", "description"}
+    else:
+        assert sent["live"] is live
 
 
 def test_an_unlimited_teleconsultation_sends_no_duration(api, simulator):

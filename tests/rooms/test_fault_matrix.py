@@ -91,15 +91,17 @@ def abandoned_intents() -> list[str]:
     return [job.teleconsultation_id for job in jobs("room_intent") if job.abandoned]
 
 
-def intents_after(call: str, visit: str = "") -> None:
-    """A failed room creation leaves its intent, marked abandoned; nothing else leaves one."""
-    assert abandoned_intents() == ([visit] if call == "create_room" else [])
+def intents_after(call: str, failure: Failure, visit: str = "") -> None:
+    """A room creation whose answer is lost or failed leaves its intent, marked abandoned; one
+    refused with a 429 made nothing and leaves none; nothing else leaves one."""
+    left = call == "create_room" and failure.mode != "429"
+    assert abandoned_intents() == ([visit] if left else [])
     assert len(jobs("room_intent")) == len(abandoned_intents())
 
 
 def stored_after_post(before, call, failure, simulator) -> None:
     assert visit_count() == 0
-    intents_after(call)
+    intents_after(call, failure)
 
 
 def stored_after_patch(before, call, failure, simulator) -> None:
@@ -114,34 +116,34 @@ def stored_after_patch(before, call, failure, simulator) -> None:
         assert visit.kaleyra_room_id == before.room
         assert jobs("room_deletion") == []
     assert simulator.room_exists(visit.kaleyra_room_id)
-    intents_after(call, before.visit)
+    intents_after(call, failure, before.visit)
 
 
 def stored_after_addition(before, call, failure, simulator) -> None:
     visit = stored(before.visit)
     assert people(before.visit) == ["doctor-1"]  # taken out again: the request can be repeated
     assert visit.kaleyra_room_id is None and visit.room_claim is None
-    intents_after(call, before.visit)
+    intents_after(call, failure, before.visit)
 
 
 def stored_after_delete(before, call, failure, simulator) -> None:
     assert stored(before.visit).state == "TRASH"
     assert [job.key for job in jobs("room_deletion")] == [before.room]
     assert simulator.room_exists(before.room) is not failure.acts_first
-    intents_after(call)
+    intents_after(call, failure)
 
 
 def stored_after_uploads(before, call, failure, simulator) -> None:
     assert stored(before.visit).kaleyra_room_id == before.room
     gone = call == "delete_upload" and failure.acts_first
     assert len(simulator.uploads(before.room)) == (0 if gone else 1)
-    intents_after(call)
+    intents_after(call, failure)
 
 
 def stored_unchanged(before, call, failure, simulator) -> None:
     assert stored(before.visit).kaleyra_room_id == before.room
     assert simulator.room_exists(before.room)
-    intents_after(call)
+    intents_after(call, failure)
 
 
 def no_content(response) -> None:

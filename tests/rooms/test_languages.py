@@ -1,4 +1,4 @@
-"""Which language a participant's link carries: Kaleyra's five, else the company default."""
+"""Which language a participant's link carries: Kaleyra's six, else the company default."""
 
 import pytest
 
@@ -14,12 +14,15 @@ from rooms.rules.languages import is_language_tag, link_language
         ("en-GB", "pl", "en"),
         (None, "fr", "fr"),  # no query: the participant's own
         (None, "fr-CA", "fr"),
-        (None, "es-ES", None),  # stored but not a link language: company default
+        (None, "pt-BR", None),  # stored but not a link language: company default
         (None, None, None),
         (None, "", None),
-        ("es", None, None),  # not a link language: company default, no 400
-        ("es", "it", None),  # ... even when the stored one would be supported
-        ("es-ES", None, None),
+        ("pt", None, None),  # not a link language: company default, no 400
+        ("pt", "it", None),  # ... even when the stored one would be supported
+        ("pt-PT", None, None),
+        ("es", None, "es"),  # only on Kaleyra's query-strings reference; en, it, es there
+        ("es-ES", "it", "es"),
+        (None, "es-MX", "es"),
         ("xx", None, None),
         ("", "it", None),  # an empty query value is a value the links do not support
         ("  ", None, None),

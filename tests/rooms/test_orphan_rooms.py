@@ -16,12 +16,14 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+import responses
 from django.conf import settings as django_settings
 
 from kaleyra.client import KaleyraClient
 from kaleyra.errors import KaleyraNotFound
 from rooms.domain import Write
 from rooms.storage import get_storage
+from teleconsultation_project.metrics import ROOM_LISTING_UNREADABLE
 from tests.rooms.conftest import body, doctor, jobs, links, patient, stored, visit_count
 from tests.rooms.orphans import fail_fast, orphan_rooms, reconcile, tag_of
 
@@ -218,6 +220,50 @@ def test_without_a_room_listing_an_old_intent_is_reported_as_a_possible_orphan(
     if storage_backend == "django":
         listed = admin_client.get("/admin/rooms/roomjob/", {"kind": "room_intent"})
         assert intent.key in listed.content.decode()
+
+
+UNREADABLE_LISTINGS = {
+    "another items key": {
+        "items": [{"id": "room_x", "description": "tc:secret"}],
+        "has_more": False,
+    },
+    "has_more not a boolean": {"rooms": [], "has_more": "no"},
+    "a room without its id": {"rooms": [{"description": "tc:secret"}], "has_more": False},
+    "not an object": [{"id": "room_x", "description": "tc:secret"}],
+}
+
+
+@on_both_backends
+@pytest.mark.parametrize("listing", UNREADABLE_LISTINGS)
+def test_a_room_listing_of_another_shape_skips_the_intents_and_the_rest_is_done(
+    api, create, simulator_http, settings, caplog, listing
+):
+    simulator_http.fail_next("create_room", mode="timeout_after")
+    assert (
+        api.post("/teleconsultation", body([doctor(), patient()]), format="json").status_code == 504
+    )
+    (intent,) = jobs("room_intent")
+    deleted = create([doctor("doctor-2"), patient("patient-2")])
+    doomed = stored(deleted).kaleyra_room_id
+    simulator_http.fail_next("delete_room", mode="500")
+    assert api.delete(f"/teleconsultation/{deleted}").status_code == 204
+    unreadable_before = ROOM_LISTING_UNREADABLE._value.get()
+
+    with responses.RequestsMock() as kaleyra, caplog.at_level("WARNING"):
+        kaleyra.get(f"{settings.BANDYER_BASE_URL}/v2/rooms", json=UNREADABLE_LISTINGS[listing])
+        kaleyra.add_passthru(settings.BANDYER_BASE_URL)
+        out = reconcile()  # raises CommandError if anything failed
+
+    assert f"room intent {intent.key}: possible orphan room" in out
+    assert f"room {doomed} (teleconsultation {deleted}): deleted" in out  # the rest went on
+    assert "Summary: 1 done, 0 partly done, 1 skipped, 0 failed" in out
+    assert [job.key for job in jobs("room_intent")] == [intent.key]  # kept for a later run
+    assert not simulator_http.room_exists(doomed)
+    (warning,) = [r for r in caplog.records if "room listing could not be read" in r.getMessage()]
+    assert "tc:secret" not in warning.getMessage()  # keys, never values
+    if listing == "another items key":
+        assert "the page's keys: 'has_more', 'items'" in warning.getMessage()
+    assert ROOM_LISTING_UNREADABLE._value.get() == unreadable_before + 1
 
 
 @on_both_backends

@@ -1,7 +1,9 @@
-"""Kaleyra's 429: a request answers 503 with Retry-After at once (Kaleyra's wait, or 60 seconds
-when it named none) instead of holding the caller; a support command, which nobody waits on,
-waits it out and retries (kaleyra.retry.background_work)."""
+"""Kaleyra's 429: Kaleyra did nothing, so any call may be repeated. A request waits once, when
+Kaleyra's Retry-After fits its budget, else answers 503 with Retry-After at once (Kaleyra's wait,
+or 60 seconds when it named none) instead of holding the caller; a support command, which nobody
+waits on, waits it out and retries (kaleyra.retry.background_work)."""
 
+from dataclasses import replace
 from datetime import timedelta
 from io import StringIO
 
@@ -9,6 +11,8 @@ import pytest
 from django.core.management import call_command
 
 from kaleyra.retry import background_work
+from rooms.domain import Write
+from rooms.storage import get_storage
 from tests.rooms.conftest import NOW, body, doctor, jobs, patient, stored, visit_count
 
 pytestmark = [pytest.mark.django_db]
@@ -20,10 +24,11 @@ def kaleyra(request):
     return request.getfixturevalue(request.param)
 
 
-@pytest.mark.parametrize(("retry_after", "header"), [(7, "7"), (None, "60"), (0.5, "1")])
-def test_a_429_on_room_creation_is_a_503_with_retry_after_at_once(
+@pytest.mark.parametrize(("retry_after", "header"), [(7, "7"), (None, "60"), (1.5, "2")])
+def test_a_429_on_room_creation_beyond_the_budget_is_a_503_with_retry_after_at_once(
     api, kaleyra, retry_after, header
 ):
+    # The simulator fixtures give a request 0.2 s (in-process) or 1 s (HTTP) for retries.
     kaleyra.fail_next("create_room", mode="429", retry_after=retry_after)
     response = api.post("/teleconsultation", body([doctor(), patient()]), format="json")
     assert response.status_code == 503
@@ -33,7 +38,32 @@ def test_a_429_on_room_creation_is_a_503_with_retry_after_at_once(
         f"retry in {header} seconds"
     )
     assert kaleyra.call_count("create_room") == 1
-    assert visit_count() == 0
+    assert visit_count() == 0 and kaleyra.rooms() == []
+    assert jobs("room_intent") == []  # a 429 made nothing: no orphan for reconcile to look for
+
+
+def test_a_429_on_room_creation_within_the_budget_is_waited_once_and_makes_one_room(api, kaleyra):
+    kaleyra.fail_next("create_room", mode="429", retry_after=0.05)
+    response = api.post("/teleconsultation", body([doctor(), patient()]), format="json")
+    assert response.status_code == 201
+    assert kaleyra.call_count("create_room") == 2
+    assert kaleyra.rooms() == [stored(response.json()["roomId"]).kaleyra_room_id]
+    assert visit_count() == 1 and jobs("room_intent") == []
+
+
+def test_a_second_429_on_room_creation_is_a_503(api, kaleyra):
+    kaleyra.fail_next("create_room", mode="429", times=2, retry_after=0.05)
+    response = api.post("/teleconsultation", body([doctor(), patient()]), format="json")
+    assert (response.status_code, response["Retry-After"]) == (503, "1")
+    assert kaleyra.call_count("create_room") == 2
+    assert visit_count() == 0 and kaleyra.rooms() == []
+
+
+def test_a_429_on_credentials_within_the_budget_is_waited_once(api, kaleyra):
+    kaleyra.fail_next("create_sdk_credentials", mode="429", retry_after=0.05)
+    response = api.as_user("doctor-1", groups=("doctor",)).post("/credentials")
+    assert response.status_code == 201
+    assert kaleyra.call_count("create_sdk_credentials") == 2
 
 
 def test_a_call_safe_to_repeat_is_not_waited_on_a_request_path_either(api, kaleyra, settings):
@@ -90,3 +120,23 @@ def test_the_same_429_on_a_request_is_not_waited_for(api, simulator, ended_visit
     assert api.delete(f"/teleconsultation/{ended_visit}").status_code == 204
     assert simulator.call_count("delete_room") == 1
     assert [job.key for job in jobs("room_deletion")] == [room]  # reconcile_rooms finishes it
+
+
+def test_reconcile_waits_out_a_429_on_room_creation_and_makes_one_room(create, simulator):
+    visit = create([doctor(), patient()])
+    lost = stored(visit).kaleyra_room_id
+    get_storage().update(
+        visit, lambda fresh: Write(replace(fresh, kaleyra_room_id=None)), actor="a crash"
+    )
+    simulator.delete_room_on_kaleyra_side(lost)
+    simulator.reset_call_log()
+    simulator.fail_next("create_room", mode="429", retry_after=None)
+    waits = []
+    with background_work(sleep=waits.append):
+        out = StringIO()
+        call_command("reconcile_rooms", stdout=out, stderr=StringIO())
+    room = stored(visit).kaleyra_room_id
+    assert waits == [60]
+    assert simulator.call_count("create_room") == 2
+    assert simulator.rooms() == [room]
+    assert f"Teleconsultation {visit}: new Kaleyra room {room}" in out.getvalue()
