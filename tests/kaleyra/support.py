@@ -38,3 +38,13 @@ def make_client(fake_time, *, max_retries=3, backoff=0.5, budget=10.0, rand=None
         "retrier": retrier,
     }
     return KaleyraClient(**{**arguments, **options})
+
+
+def jpeg(width: int = 1280, height: int = 1280, *, size: int = 0) -> bytes:
+    """The head of a baseline JPEG as big as `width` x `height`: SOI, a JFIF APP0 and the SOF0
+    frame header the simulator reads the size from; padded with zeros to `size` bytes."""
+    app0 = b"\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00"
+    frame = b"\x08" + height.to_bytes(2, "big") + width.to_bytes(2, "big") + b"\x01\x01\x11\x00"
+    sof0 = b"\xff\xc0" + (2 + len(frame)).to_bytes(2, "big") + frame
+    head = b"\xff\xd8" + app0 + sof0
+    return head + b"\x00" * max(0, size - len(head))

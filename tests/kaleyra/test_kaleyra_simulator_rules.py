@@ -7,8 +7,9 @@ from kaleyra.provider import get_video_provider
 from kaleyra.simulator import rules
 from kaleyra.simulator.rules import Refusal
 from kaleyra.types import ParticipantSpec, Role
+from tests.kaleyra.support import jpeg
 
-JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 64
+JPEG = jpeg()
 
 
 @pytest.fixture
@@ -136,12 +137,13 @@ def test_backgrounds_must_be_jpeg_by_type_and_by_content(simulator):
 
 
 def test_a_background_over_16_mb_is_refused(simulator):
-    big = JPEG + b"\x00" * rules.MAX_BACKGROUND_BYTES
+    big = jpeg(size=rules.MAX_BACKGROUND_BYTES + 1)
     with pytest.raises(KaleyraBadRequest) as caught:
         get_video_provider().upload_background(
             filename="a.jpg", content=big, content_type="image/jpeg"
         )
-    assert caught.value.status == 413
+    assert caught.value.status == 400
+    assert "16 MB" in caught.value.body
 
 
 def test_a_company_has_at_most_10_backgrounds(simulator):
