@@ -9,9 +9,10 @@ import pytest
 import requests
 
 from kaleyra.provider import get_video_provider
-from kaleyra.simulator.pytest_plugin import HTTP_API_KEY, webhook_receiver
+from kaleyra.simulator.pytest_plugin import webhook_receiver
 from kaleyra.types import ParticipantSpec, Role
 from kaleyra.webhooks import configured_key, verify
+from tests.kaleyra.support import simulator_api
 
 PARTICIPANTS = [
     ParticipantSpec("doctor", True, {}),
@@ -21,16 +22,8 @@ PARTICIPANTS = [
 
 
 def api(simulator_http):
-    """A session calling the simulator's API as any v2 client would: `call(method, path)`."""
-    session = requests.Session()
-    session.headers["apikey"] = HTTP_API_KEY
-    base = simulator_http.engine.link_base
-
-    def call(method, path, **kwargs):
-        response = session.request(method, base + path, timeout=5, **kwargs)
-        return response.status_code, response.json() if response.content else None
-
-    return call
+    call = simulator_api(simulator_http)
+    return lambda method, path, **kwargs: call(method, path, **kwargs)[:2]
 
 
 def given_a_room(call, recording="automatic"):
