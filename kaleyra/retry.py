@@ -52,6 +52,7 @@ SAFE_TO_REPEAT = frozenset(
         "delete_upload",
         "get_company",
         "set_default_background",
+        "set_user_details_provider",
     }
 )
 
