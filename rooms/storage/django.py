@@ -607,6 +607,7 @@ class DjangoStorage:
             )
             .annotate(rank=newest_first)
             .filter(rank=1)
+            .order_by()  # the answer is a mapping: the model's ordering would be a sort for nothing
             .values_list("kaleyra_user_id", "full_name")
         )
         return {user_id: name for user_id, name in rows if name}
