@@ -35,7 +35,7 @@ from teleconsultation_project.schema import error_response
 logger = logging.getLogger("teleconsultation.webhooks")
 
 
-class KaleyraUserDetailsRequestSerializer(serializers.Serializer):
+class KaleyraUserLookupSerializer(serializers.Serializer):
     """The shape documented here; `{"users": [{"user_id"}]}` and `{"user_id"}` are read too."""
 
     user_ids = serializers.ListField(
@@ -73,7 +73,7 @@ class KaleyraUserDetailsApi(APIView):
                 "with the company API key (KALEYRA_WEBHOOK_KEY when set)",
             )
         ],
-        request=KaleyraUserDetailsRequestSerializer,
+        request=KaleyraUserLookupSerializer,
         responses={
             200: KaleyraUserDetailsSerializer,
             400: error_response(
