@@ -262,6 +262,15 @@ class KaleyraClient(OutboundClient):
             body=wire.set_default_background_body(background_alias),
         )
 
+    def set_user_details_provider(self, *, url: str) -> Company:
+        return self._request(
+            "set_user_details_provider",
+            "PUT",
+            "/v2/company",
+            wire.parse_company,
+            body=wire.set_user_details_provider_body(url),
+        )
+
     def upload_background(
         self, *, filename: str, content: bytes, content_type: str
     ) -> VirtualBackground:

@@ -54,6 +54,10 @@ class VideoProvider(Protocol):
 
     def set_default_background(self, *, background_alias: str) -> Company: ...
 
+    def set_user_details_provider(self, *, url: str) -> Company:
+        """Where Kaleyra asks for display names (the company's `user_details_provider_url`)."""
+        ...
+
     def upload_background(
         self, *, filename: str, content: bytes, content_type: str
     ) -> VirtualBackground: ...

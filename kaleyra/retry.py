@@ -57,6 +57,7 @@ SAFE_TO_REPEAT = frozenset(
         "set_default_background",
         "list_webhooks",
         "delete_webhook",
+        "set_user_details_provider",
     }
 )
 # Never repeated, not even after a 429: a health check must be fast.

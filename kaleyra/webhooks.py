@@ -1,5 +1,6 @@
-"""Kaleyra's signed webhooks: `sign`, `verify` and `parse_envelope`, pure functions the receiving
-endpoint calls, and `configured_key()` / `configured_tolerance()` read from the settings.
+"""Kaleyra's signed requests: `sign`, `verify_signature`, and for webhooks `verify` and
+`parse_envelope`, pure functions the receiving endpoints call (the webhooks and the user details
+provider), and `configured_key()` / `configured_tolerance()` read from the settings.
 
 Scheme [DOC webhook-signature], v1 and later webhooks: header
 `bandyer-signature: t=<timestamp>,v0=<hex>`, where hex is HMAC-SHA256 keyed with the company API
@@ -88,6 +89,15 @@ def verify(
     """The envelope of a webhook whose `bandyer-signature` `header` signs `body` with `key`, sent
     within `tolerance` seconds of `now` (epoch seconds); WebhookSignatureError otherwise, and
     WebhookPayloadError when the signed body is not an envelope."""
+    return parse_envelope(verify_signature(header, body, key=key, now=now, tolerance=tolerance))
+
+
+def verify_signature(
+    header: str | None, body: bytes | str, *, key: str, now: float, tolerance: float
+) -> bytes:
+    """The raw `body` when the `bandyer-signature` `header` signs it with `key`, sent within
+    `tolerance` seconds of `now` (epoch seconds); WebhookSignatureError otherwise. Every request
+    Kaleyra signs goes through it: the webhooks and the user details provider's lookups."""
     if not key:
         raise WebhookSignatureError("no webhook key is configured")
     if not header:
@@ -101,7 +111,7 @@ def verify(
     matches = [hmac.compare_digest(expected, digest.lower()) for digest in digests]
     if not any(matches):
         raise WebhookSignatureError("signature does not match the body")
-    return parse_envelope(raw)
+    return raw
 
 
 def _timestamp(value: Any) -> datetime | None:

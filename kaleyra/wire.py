@@ -137,6 +137,12 @@ def set_default_background_body(background_alias: str) -> dict[str, Any]:
     return {"background_alias": background_alias}  # UNCLEAR: v1 body name [LEGACY-DOC]
 
 
+def set_user_details_provider_body(url: str) -> dict[str, Any]:
+    # v1's field name [LEGACY-DOC]; the v2 GET shows the same [DOC migration guide]. UNCLEAR: the
+    # v2 PUT body, and whether fields left out are kept (the background update leaves them out too).
+    return {"user_details_provider_url": url}
+
+
 # --- response parsing ---------------------------------------------------------------------------
 
 

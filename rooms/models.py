@@ -85,7 +85,11 @@ class Participant(models.Model):
                 fields=["teleconsultation", "external_id"], name="participant_once_per_visit"
             )
         ]
-        indexes = [models.Index(fields=["external_id"], name="participant_external_id")]
+        indexes = [
+            models.Index(fields=["external_id"], name="participant_external_id"),
+            # Kaleyra's user details lookups (`display_names`) ask by Kaleyra user id.
+            models.Index(fields=["kaleyra_user_id"], name="participant_kaleyra_user"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.full_name} ({self.external_id})"

@@ -5,7 +5,7 @@ The path keyword is `roomId`, the contract's name, so the OpenAPI document names
 
 from django.urls import path
 
-from rooms.api import credentials, teleconsultations, webhooks
+from rooms.api import credentials, teleconsultations, user_details, webhooks
 
 urlpatterns = [
     path("credentials", credentials.CredentialsApi.as_view(), name="credentials"),
@@ -30,4 +30,9 @@ urlpatterns = [
         name="teleconsultation-uploads",
     ),
     path("webhooks/kaleyra", webhooks.KaleyraWebhookApi.as_view(), name="kaleyra-webhook"),
+    path(
+        "kaleyra/user-details",
+        user_details.KaleyraUserDetailsApi.as_view(),
+        name="kaleyra-user-details",
+    ),
 ]

@@ -27,14 +27,24 @@ class CompanyOperations:
         return {field: row[field] for field in COMPANY_FIELDS}
 
     def update_company(self, body: Any) -> dict[str, Any]:
-        alias = rules.require_object(body).get("background_alias")
-        if not isinstance(alias, str):
+        """Sets the default background, or the user details provider's URL, or both."""
+        fields = rules.require_object(body)
+        provider_url = fields.get("user_details_provider_url")
+        if "user_details_provider_url" in fields and not isinstance(provider_url, str):
+            raise bad_request("user_details_provider_url must be a string")
+        alias = fields.get("background_alias")
+        if ("background_alias" in fields or provider_url is None) and not isinstance(alias, str):
             raise bad_request("background_alias must be a string")
         with self.store.transaction() as connection:
-            known = connection.execute("SELECT 1 FROM backgrounds WHERE alias = ?", (alias,))
-            if known.fetchone() is None:
-                raise bad_request(f"background {alias} does not exist")
-            connection.execute("UPDATE company SET default_background = ?", (alias,))
+            if alias is not None:
+                known = connection.execute("SELECT 1 FROM backgrounds WHERE alias = ?", (alias,))
+                if known.fetchone() is None:
+                    raise bad_request(f"background {alias} does not exist")
+                connection.execute("UPDATE company SET default_background = ?", (alias,))
+            if provider_url is not None:
+                connection.execute(
+                    "UPDATE company SET user_details_provider_url = ?", (provider_url,)
+                )
         return self.get_company()
 
     def upload_background(self, *, filename: str, content: bytes, content_type: str) -> dict:

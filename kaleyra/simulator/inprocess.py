@@ -183,6 +183,16 @@ class InProcessSimulator:
             "set_default_background", lambda: self.engine.update_company(body), wire.parse_company
         )
 
+    def set_user_details_provider(self, *, url: str) -> Company:
+        body = wire.set_user_details_provider_body(url)
+        # Logged as set_default_background, which is what a PUT /v2/company is over HTTP.
+        return self._call(
+            "set_user_details_provider",
+            lambda: self.engine.update_company(body),
+            wire.parse_company,
+            counted_as="set_default_background",
+        )
+
     def upload_background(
         self, *, filename: str, content: bytes, content_type: str
     ) -> VirtualBackground:

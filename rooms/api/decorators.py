@@ -22,6 +22,7 @@ from django.conf import settings
 from django.utils import timezone
 from rest_framework.response import Response
 
+from kaleyra.user_details import requested_user_ids
 from rooms.domain import IDEMPOTENCY_TTL, JobKind, RoomJob, is_teleconsultation_id
 from rooms.services import audit
 from rooms.storage import get_storage
@@ -114,10 +115,17 @@ def _replay(existing: RoomJob, job: RoomJob) -> Response:
 Detail = Callable[[object, object], dict]
 
 
-def recorded(action: str, *, detail: Detail | None = None, handouts_only: bool = False):
+def recorded(
+    action: str,
+    *,
+    detail: Detail | None = None,
+    handouts_only: bool = False,
+    actor: str | None = None,
+):
     """Decorates an API view method: once the answer is known (errors included, as the status the
     error handler gives them), records `action` with the HTTP status as outcome. With
-    `handouts_only`, only answers that hand out a join link are recorded."""
+    `handouts_only`, only answers that hand out a join link are recorded. `actor` names a caller
+    the gateway does not identify (Kaleyra); by default it is the gateway's user, or "public"."""
 
     def decorate(method):
         @functools.wraps(method)
@@ -130,10 +138,10 @@ def recorded(action: str, *, detail: Detail | None = None, handouts_only: bool =
                         response = view.handle_exception(exc)
                     except Exception:
                         if not handouts_only:
-                            _record_call(action, request, kwargs, None, detail)
+                            _record_call(action, request, kwargs, None, detail, actor)
                         raise
                 if not handouts_only or _hands_out_link(response):
-                    _record_call(action, request, kwargs, response, detail)
+                    _record_call(action, request, kwargs, response, detail, actor)
             return response
 
         return audited
@@ -153,7 +161,9 @@ def _hands_out_link(response) -> bool:
     )
 
 
-def _record_call(action: str, request, kwargs: dict, response, detail: Detail | None) -> None:
+def _record_call(
+    action: str, request, kwargs: dict, response, detail: Detail | None, actor: str | None
+) -> None:
     teleconsultation_id = kwargs.get("roomId")
     if teleconsultation_id is None and response is not None and isinstance(response.data, dict):
         teleconsultation_id = response.data.get("roomId")
@@ -165,7 +175,7 @@ def _record_call(action: str, request, kwargs: dict, response, detail: Detail | 
         extra = {}
     audit.record(
         action,
-        actor=request.user.id if request.user else "public",
+        actor=actor or (request.user.id if request.user else "public"),
         teleconsultation_id=teleconsultation_id,
         outcome=str(response.status_code if response is not None else 500),
         detail=extra,
@@ -205,3 +215,13 @@ def uploads_detail(request, response) -> dict:
     if response is not None and response.status_code == 200:
         return {"total": response.data["total"], "deleted": response.data["deleted"]}
     return {}
+
+
+def user_details_detail(request, response) -> dict:
+    """The Kaleyra user ids a signed lookup asked for and how many were named; never the names,
+    and nothing of a request whose signature was refused (anyone may send one)."""
+    if response is None or response.status_code == 401:
+        return {}
+    asked = requested_user_ids(request.body)
+    answered = len(response.data["users"]) if response.status_code == 200 else 0
+    return {"userIds": list(asked), "answered": answered}

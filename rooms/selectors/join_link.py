@@ -39,11 +39,16 @@ class Access:
     details: dict | None
 
 
-def personal_link(link: str, *, language: str | None, display_name: str, background: bool) -> str:
-    """The stored join link with the participant's options (Kaleyra's documented parameters)."""
+# `language` is set here, so a copy in the stored link goes; a name never stays in a link (a URL
+# ends up in browser history and proxy logs): Kaleyra asks the user details provider instead.
+DROPPED_PARAMETERS = frozenset({"language", "display_name", "dn"})
+
+
+def personal_link(link: str, *, language: str | None, background: bool) -> str:
+    """The stored join link with the participant's options (Kaleyra's documented parameters),
+    and no personal data: the call shows names from `POST /kaleyra/user-details`."""
     parts = urlsplit(link)
-    query = [(k, v) for k, v in parse_qsl(parts.query) if k not in ("language", "display_name")]
-    query.append(("display_name", display_name))
+    query = [(k, v) for k, v in parse_qsl(parts.query) if k not in DROPPED_PARAMETERS]
     if language:
         query.append(("language", language))
     if background:
@@ -76,7 +81,6 @@ def teleconsultation_access(
         link = personal_link(
             me.access_link,
             language=link_language(language, me.language),
-            display_name=me.full_name,
             background=background,
         )
     return Access(

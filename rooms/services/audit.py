@@ -1,7 +1,8 @@
 """The audit trail: who did what to which teleconsultation, and how it ended, kept apart from the
 logs and stored through `rooms.storage` (`record_audit`).
 
-Every API write and every join-link hand-out (`rooms.api.decorators`), every support operation
+Every API write, every join-link hand-out and every lookup of names by Kaleyra
+(`rooms.api.decorators`), every support operation
 (`rooms.services.support`) and every command run records one entry. An entry holds ids, counts and
 outcomes, never personal data (no names, no links). The request id and the client type come from
 the context: the request being served, or the `channel` an admin action or a command opened.
@@ -32,6 +33,7 @@ LINK_HANDED_OUT = "link.handed_out"
 ROOM_RECREATE = "room.recreate"
 ROOM_DELETION_FINISHED = "room.pending_deletion"
 ROOM_LOST = "room.deleted_by_kaleyra"  # on_room_deleted took a live visit's room away
+USER_DETAILS = "kaleyra.user_details"  # Kaleyra asked for the names shown in a call
 EXPORT = "audit.export"
 COMMAND = "command.{}"  # one entry per run of a management command, with its summary counts
 

@@ -64,6 +64,13 @@ class Visits(Protocol):
         """The live teleconsultation holding this Kaleyra room (any, with `include_trash`)."""
         ...
 
+    def display_names(self, kaleyra_user_ids: Sequence[str]) -> dict[str, str]:
+        """Kaleyra user id -> the full name that user has in the live teleconsultation last
+        written among those they take part in; users in none (trashed ones do not count), or
+        nameless there, are left out. One query (the Django backend), one list call (CRUD) unless
+        a page of records leaves some users unnamed."""
+        ...
+
 
 class UserMap(Protocol):
     """External user id -> Kaleyra user: Mia's user id map collection."""

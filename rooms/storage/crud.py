@@ -441,6 +441,33 @@ class CrudStorage:
         )
         return self._teleconsultations(rows)
 
+    # --- the names Kaleyra shows in a call (issue #22) ----------------------------------------
+    def display_names(self, kaleyra_user_ids: Sequence[str]) -> dict[str, str]:
+        """Live records naming any of the users, newest write first, only their participants read
+        back; a full page asks again for the users still unnamed, so each round names one more
+        at least and the rounds are bounded by the users asked for."""
+        wanted = set(kaleyra_user_ids)
+        names: dict[str, str] = {}
+        for _ in range(len(wanted)):
+            rows = self._call(
+                self.client.list,
+                self.teleconsultations,
+                query={"participants.userBandyerId": {"$in": sorted(wanted)}},
+                states=LIVE,
+                sort=("-updatedAt", "-_id"),
+                limit=PAGE,
+                projection="participants",
+            )
+            for row in rows:
+                for member in row.get("participants") or ():
+                    user_id = member.get("userBandyerId")
+                    if user_id in wanted and user_id not in names:
+                        names[user_id] = member.get("fullName") or ""
+            wanted -= names.keys()
+            if len(rows) < PAGE or not wanted:
+                break
+        return {user_id: name for user_id, name in names.items() if name}
+
     # --- Kaleyra webhooks (issue #13) --------------------------------------------------------
     @property
     def webhook_event_collection(self) -> str:

@@ -14,7 +14,8 @@ from itertools import groupby
 from operator import itemgetter
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, F, Q
+from django.db.models import Count, F, Q, Window
+from django.db.models.functions import RowNumber
 from django.utils import timezone
 
 from rooms import models
@@ -587,6 +588,29 @@ class DjangoStorage:
         )
         rows = list(query.order_by("participants__position").values_list(*FIND_COLUMNS))
         return _teleconsultation(rows) if rows else None
+
+    # --- the names Kaleyra shows in a call (issue #22) ----------------------------------------
+    def display_names(self, kaleyra_user_ids: Sequence[str]) -> dict[str, str]:
+        """One query: each user's participant rows in live visits, ranked newest write first
+        per user, only the first kept (a window function, so a doctor's thousand visits are not
+        all read back)."""
+        if not kaleyra_user_ids:
+            return {}
+        newest_first = Window(
+            RowNumber(),
+            partition_by=F("kaleyra_user_id"),
+            order_by=[F("teleconsultation__updated_at").desc(), F("teleconsultation_id").desc()],
+        )
+        rows = (
+            models.Participant.objects.filter(
+                kaleyra_user_id__in=list(kaleyra_user_ids), teleconsultation__state=State.PUBLIC
+            )
+            .annotate(rank=newest_first)
+            .filter(rank=1)
+            .order_by()  # the answer is a mapping: the model's ordering would be a sort for nothing
+            .values_list("kaleyra_user_id", "full_name")
+        )
+        return {user_id: name for user_id, name in rows if name}
 
     def record_webhook_event(self, event: WebhookEvent) -> bool:
         try:

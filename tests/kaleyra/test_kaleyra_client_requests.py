@@ -243,6 +243,16 @@ def test_set_default_background_puts_the_alias(wire_mock, client):
     assert client.set_default_background(background_alias="sea").default_background == "sea"
 
 
+def test_set_user_details_provider_puts_the_url(wire_mock, client):
+    url = "https://tc.example.org/kaleyra/user-details"
+    wire_mock.put(
+        f"{BASE_URL}/v2/company",
+        json={**COMPANY, "user_details_provider_url": url},
+        match=[HEADERS, matchers.json_params_matcher({"user_details_provider_url": url})],
+    )
+    assert client.set_user_details_provider(url=url).user_details_provider_url == url
+
+
 def test_upload_background_sends_multipart_field_virtual_background(wire_mock, client):
     wire_mock.post(
         f"{BASE_URL}/v2/company/virtual-background",

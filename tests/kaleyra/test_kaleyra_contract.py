@@ -203,6 +203,15 @@ def test_a_background_is_uploaded_and_made_the_default(kaleyra):
     )
 
 
+def test_the_user_details_provider_url_is_set_on_the_company(kaleyra):
+    url = "https://tc.example.org/kaleyra/user-details"
+    company = {**recordings.COMPANY, "user_details_provider_url": url}
+    kaleyra.answer("PUT", "/v2/company", 200, company)
+    kaleyra.answer("GET", "/v2/company", 200, company)
+    assert kaleyra.provider.set_user_details_provider(url=url).user_details_provider_url == url
+    assert kaleyra.provider.get_company().user_details_provider_url == url
+
+
 def test_a_wrong_api_key_is_an_auth_error(kaleyra):
     with pytest.raises(KaleyraAuthError) as caught:
         kaleyra.wrong_key_provider().get_company()

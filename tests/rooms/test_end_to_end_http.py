@@ -5,6 +5,7 @@ from datetime import timedelta
 import pytest
 import requests
 
+from kaleyra.ids import kaleyra_user_id_for
 from tests.rooms.conftest import NOW, body, doctor, patient, stored
 
 pytestmark = [pytest.mark.django_db]
@@ -32,7 +33,8 @@ def test_create_complete_poll_join_and_delete_over_http(api, simulator_http, clo
     page = requests.get(link, timeout=5)
     assert page.status_code == 200
     kaleyra_room = stored(room_id).kaleyra_room_id
-    assert kaleyra_room in page.text and "Mario Bianchi" in page.text
+    assert kaleyra_room in page.text and kaleyra_user_id_for("patient-1") in page.text
+    assert "Mario Bianchi" not in link  # the call asks POST /kaleyra/user-details for names
 
     assert api.delete(f"/teleconsultation/{room_id}").status_code == 403  # a patient may not
     api.as_user("doctor-1", ("doctor",))
