@@ -257,7 +257,7 @@ class TeleconsultationApi(APIView):
         serializer = _valid(TeleconsultationUpdateSerializer, request.data)
         lifecycle.teleconsultation_update(
             teleconsultation_id=roomId,
-            found=visit,
+            known=visit,
             participants=serializer.validated_data.get("participants"),
             schedule=serializer.schedule(),
             actor=_actor(request),

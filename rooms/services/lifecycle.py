@@ -95,19 +95,18 @@ def teleconsultation_update(
     actor: str | None,
     headers: dict | None = None,
     writer: Writer | None = None,
-    found: Teleconsultation | None = None,
+    known: Teleconsultation | None = None,
 ) -> Teleconsultation:
-    """Applies a PATCH; replaces the Kaleyra room only when the change alters it. `found`: the
+    """Applies a PATCH; replaces the Kaleyra room only when the change alters it. `known`: the
     visit as the API read it to check the caller, not read again."""
     permissions.require_identity(writer)
-    # `members` is set when the PATCH brings participants, once the request is known to be
-    # acceptable; `found` is read for them if it was not given.
+    # Set when the PATCH brings participants: `found` at once, `members` once the request is
+    # known to be acceptable.
+    found: Teleconsultation | None = None
     members: tuple[Participant, ...] | None = None
-    if participants is None:
-        found = None  # the write reads the freshest record; nothing to check before it
-    else:
+    if participants is not None:
         # Who may write is known before the directory is asked or any Kaleyra user is made.
-        found = found or get_storage().find(teleconsultation_id)
+        found = known or get_storage().find(teleconsultation_id)
         if found is None:
             raise TeleconsultationNotFound(teleconsultation_id)
         permissions.require_write(writer, found)
