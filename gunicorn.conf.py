@@ -23,7 +23,8 @@ preload_app = True
 _cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
 workers = int(os.environ.get("GUNICORN_WORKERS", min(2 * (_cores or 1) + 1, 8)))
 threads = int(os.environ.get("GUNICORN_THREADS", 4))
-worker_class = "gthread"
+# gthread, answering in the JSON error shape what gunicorn refuses before Django sees it.
+worker_class = "teleconsultation_project.gunicorn_worker.JsonErrorWorker"
 
 # A request may spend the whole Kaleyra deadline on the provider, plus its own database work.
 kaleyra_deadline = float(os.environ.get("KALEYRA_REQUEST_DEADLINE_SECONDS", 20))

@@ -88,6 +88,8 @@ def live_server(directory: Path, server_log, **overrides: str) -> Iterator[str]:
         [
             *(sys.executable, "-m", "gunicorn", "teleconsultation_project.wsgi:application"),
             *("--bind", f"127.0.0.1:{port}", "--workers", "1", "--timeout", "60"),
+            # As gunicorn.conf.py: what gunicorn refuses itself is answered in the error shape.
+            *("--worker-class", "teleconsultation_project.gunicorn_worker.JsonErrorWorker"),
             *("--log-level", "warning"),
             "--no-control-socket",  # its default path is shared by every gunicorn of the user
         ],

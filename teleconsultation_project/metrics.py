@@ -2,9 +2,9 @@
 
 django-prometheus measures requests (latency by view name) and database queries; other modules
 define their metrics with prometheus_client's default registry (common/http/metrics.py). Here: the
-backlog gauges, read at scrape time from sources registered with `register_backlog_source`, and
-the outcomes of reconciliation. Under gunicorn, PROMETHEUS_MULTIPROC_DIR (set by gunicorn.conf.py)
-adds up the counters of every worker.
+backlog gauges, read at scrape time from sources registered with `register_backlog_source`, the
+outcomes of reconciliation and the audit entries lost. Under gunicorn, PROMETHEUS_MULTIPROC_DIR
+(set by gunicorn.conf.py) adds up the counters of every worker.
 """
 
 import hmac
@@ -46,6 +46,12 @@ RECONCILE_OUTCOMES = Counter(
 ROOM_LISTING_UNREADABLE = Counter(
     "kaleyra_room_listing_unreadable",
     "Kaleyra room listings reconciliation could not read (another shape): it went on without them",
+)
+
+AUDIT_WRITE_FAILURES = Counter(
+    "teleconsultation_audit_write_failures",
+    "Audit entries the storage backend did not record, by the error's class",
+    ["reason"],
 )
 
 _backlog_sources: dict[str, Callable[[], float]] = {}

@@ -55,8 +55,8 @@ PROVIDER_ERRORS = {
 class GatewayHeaderScheme(OpenApiAuthenticationExtension):
     """Documents the gateway's identity headers as the API's security schemes, so Swagger UI's
     Authorize can set the user id, the groups and the back-office flag. Any operation takes a user
-    id (groups optional); the writes of views whose permissions say `accepts_backoffice` (rooms'
-    `WriterIdentified`) also take the back-office flag alone."""
+    id (groups optional); the writes of views that say `accepts_backoffice` (rooms' teleconsultation
+    views) also take the back-office flag alone."""
 
     target_class = "teleconsultation_project.identity.GatewayHeaderAuthentication"
     name = ["gatewayUser", "gatewayGroups", "gatewayBackOffice"]
@@ -89,7 +89,7 @@ class GatewayHeaderScheme(OpenApiAuthenticationExtension):
 
 
 def _backoffice_may_write(view) -> bool:
-    return any(getattr(check, "accepts_backoffice", False) for check in view.get_permissions())
+    return getattr(view, "accepts_backoffice", False)
 
 
 class AlwaysFirstRenderer(BaseContentNegotiation):

@@ -1,9 +1,15 @@
-"""The decorators of the API's view methods: the audit entry of each call (`recorded`) and the
-`Idempotency-Key` replays of the POSTs that create rooms (`idempotent`).
+"""The decorators of the API's view methods: the audit entry of each call (`recorded`), the caller
+checked before the body (`caller_first`, `visit_first`) and the `Idempotency-Key` replays of the
+POSTs that create rooms (`idempotent`). They stack in that order, so a refused caller is in the
+trail and leaves no idempotency record.
 
 `recorded`: once the answer is known, one entry through `rooms.services.audit`, with ids and counts
 and never personal data (the `*_detail` functions say what of the request goes in it); a GET is
 recorded only when it hands out a join link, so the trail says who got a link and when.
+
+`caller_first` and `visit_first`: who before what. A write's caller is checked (identity, the right
+to create, for a visit's write its membership) before its body is parsed, so a stranger gets the
+same 401 or 403 whatever the body holds.
 
 `idempotent`: a client that lost the answer to a POST can send it again with the same key: within
 `IDEMPOTENCY_TTL` the first response comes back (header `Idempotent-Replayed: true`) and no second
@@ -24,9 +30,42 @@ from rest_framework.response import Response
 
 from kaleyra.user_details import requested_user_ids
 from rooms.domain import IDEMPOTENCY_TTL, JobKind, RoomJob, is_teleconsultation_id
+from rooms.rules.permissions import Writer, writer_from_request
+from rooms.selectors.write_access import visit_to_write
 from rooms.services import audit
 from rooms.storage import get_storage
 from teleconsultation_project.errors import ApiError
+
+# --- who before what ------------------------------------------------------------------------------
+
+
+def caller_first(check: Callable[[Writer], None]):
+    """Runs `check` on the request's writer (`permissions.require_identity`, `require_create`)
+    before the view method, which reads the body."""
+
+    def decorate(view_method):
+        @wraps(view_method)
+        def checked(view, request, *args, **kwargs):
+            check(writer_from_request(request))
+            return view_method(view, request, *args, **kwargs)
+
+        return checked
+
+    return decorate
+
+
+def visit_first(view_method):
+    """For a write with a body to the visit `roomId`: the caller and the visit are checked first
+    (`selectors.write_access.visit_to_write`), and the visit read is passed on as `visit` (None
+    when nothing needed reading), so the service need not read it again."""
+
+    @wraps(view_method)
+    def checked(view, request, *args, roomId: str, **kwargs):
+        visit = visit_to_write(teleconsultation_id=roomId, writer=writer_from_request(request))
+        return view_method(view, request, *args, roomId=roomId, visit=visit, **kwargs)
+
+    return checked
+
 
 # --- Idempotency-Key replays ----------------------------------------------------------------------
 
@@ -207,8 +246,8 @@ def update_detail(request, response) -> dict:
 
 
 def participant_detail(request, response) -> dict:
-    user_id = _body(request).get("userExternalId")
-    return {"userExternalId": user_id[:255]} if isinstance(user_id, str) else {}
+    user_id = _body(request).get("userExternalId")  # anything: audit.record makes it storable
+    return {"userExternalId": user_id} if isinstance(user_id, str) else {}
 
 
 def uploads_detail(request, response) -> dict:

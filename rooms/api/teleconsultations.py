@@ -19,8 +19,10 @@ from rooms.api.serializers import (
     TeleconsultationUpdateSerializer,
     UploadsDeletedSerializer,
 )
+from rooms.domain import Teleconsultation
+from rooms.rules import permissions
 from rooms.rules.languages import LINK_LANGUAGES
-from rooms.rules.permissions import UploadsWriterIdentified, WriterIdentified, writer_from_request
+from rooms.rules.permissions import writer_from_request
 from rooms.selectors import agenda, join_link
 from rooms.services import audit, lifecycle, participant_add, uploads
 from teleconsultation_project.schema import BODY_ERRORS, PROVIDER_ERRORS, error_response
@@ -72,7 +74,8 @@ def _actor(request) -> str | None:
     return request.user.id if request.user else None
 
 
-# Who may write (rooms/rules/permissions.py): declared on every write operation.
+# Who may write (rooms/rules/permissions.py): declared on every write operation, and checked before
+# its body is read (decorators.caller_first, decorators.visit_first).
 WRITE_ACCESS_ERRORS = {
     401: error_response(401, "Unauthorized user", error="Unauthorized user"),
     403: error_response(
@@ -110,7 +113,7 @@ ACCESS = AccessSerializer()
 
 
 class TeleconsultationCollectionApi(APIView):
-    permission_classes = [WriterIdentified]
+    accepts_backoffice = True  # its writes: the OpenAPI document lists the back-office flag alone
 
     @extend_schema(
         tags=TAGS,
@@ -179,6 +182,7 @@ class TeleconsultationCollectionApi(APIView):
         parameters=[IDEMPOTENCY_KEY, IDEMPOTENT_REPLAYED],
     )
     @decorators.recorded(audit.CREATE, detail=decorators.create_detail)
+    @decorators.caller_first(permissions.require_create)
     @decorators.idempotent
     def post(self, request):
         serializer = _valid(TeleconsultationCreateSerializer, request.data)
@@ -193,7 +197,7 @@ class TeleconsultationCollectionApi(APIView):
 
 
 class TeleconsultationApi(APIView):
-    permission_classes = [WriterIdentified]
+    accepts_backoffice = True
 
     @extend_schema(
         tags=TAGS,
@@ -248,10 +252,12 @@ class TeleconsultationApi(APIView):
         },
     )
     @decorators.recorded(audit.UPDATE, detail=decorators.update_detail)
-    def patch(self, request, roomId: str):
+    @decorators.visit_first
+    def patch(self, request, roomId: str, visit: Teleconsultation | None):
         serializer = _valid(TeleconsultationUpdateSerializer, request.data)
         lifecycle.teleconsultation_update(
             teleconsultation_id=roomId,
+            known=visit,
             participants=serializer.validated_data.get("participants"),
             schedule=serializer.schedule(),
             actor=_actor(request),
@@ -266,6 +272,7 @@ class TeleconsultationApi(APIView):
         responses={204: None, 404: NOT_FOUND, **WRITE_ACCESS_ERRORS},
     )
     @decorators.recorded(audit.DELETE)
+    @decorators.caller_first(permissions.require_identity)
     def delete(self, request, roomId: str):
         lifecycle.teleconsultation_delete(
             teleconsultation_id=roomId, actor=_actor(request), writer=writer_from_request(request)
@@ -274,7 +281,7 @@ class TeleconsultationApi(APIView):
 
 
 class ParticipantDataApi(APIView):
-    permission_classes = [WriterIdentified]
+    accepts_backoffice = True
 
     @extend_schema(
         tags=TAGS,
@@ -293,11 +300,13 @@ class ParticipantDataApi(APIView):
         parameters=[IDEMPOTENCY_KEY, IDEMPOTENT_REPLAYED],
     )
     @decorators.recorded(audit.PARTICIPANT_ADD, detail=decorators.participant_detail)
+    @decorators.visit_first
     @decorators.idempotent
-    def post(self, request, roomId: str):
+    def post(self, request, roomId: str, visit: Teleconsultation | None):
         serializer = _valid(ParticipantDataSerializer, request.data)
         participant_add.participant_add(
             teleconsultation_id=roomId,
+            known=visit,
             entry=serializer.to_input(),
             actor=_actor(request),
             headers=dict(request.headers),
@@ -307,7 +316,7 @@ class ParticipantDataApi(APIView):
 
 
 class UploadsApi(APIView):
-    permission_classes = [UploadsWriterIdentified]
+    accepts_backoffice = True
 
     @extend_schema(
         tags=TAGS,
@@ -320,15 +329,14 @@ class UploadsApi(APIView):
             **PROVIDER_ERRORS,
         },
     )
+    @decorators.recorded(audit.UPLOADS_DELETE, detail=decorators.uploads_detail)
+    @decorators.caller_first(permissions.require_identity)
     def delete(self, request, roomId: str):
         # Mia answers 204 when deletion is off, before looking anything up: even an unknown id.
-        # Nothing happens then, so nothing is audited either.
+        # Only a caller with an identity gets it (a 401 otherwise, like any write), so nobody
+        # learns the setting without one.
         if not settings.TELECONSULTATION_DELETE_UPLOADS:
             return Response(status=204)
-        return self._delete(request, roomId=roomId)
-
-    @decorators.recorded(audit.UPLOADS_DELETE, detail=decorators.uploads_detail)
-    def _delete(self, request, roomId: str):
         result = uploads.uploads_delete(
             teleconsultation_id=roomId, writer=writer_from_request(request)
         )

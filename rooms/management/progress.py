@@ -56,6 +56,12 @@ class Tally:
     def handled(self) -> int:
         return sum(self.counts.values())
 
+    @property
+    def planned(self) -> int:
+        """`total`, or more once items that appeared during the run (a visit scheduled meanwhile)
+        were handled too: the progress line never passes 100%."""
+        return max(self.total, self.handled)
+
     def each(
         self,
         batches: Iterable[list],
@@ -143,9 +149,10 @@ class Tally:
         self._last_line = now
         elapsed = now - self._started
         rate = self.handled / elapsed if elapsed > 0 else 0.0
-        share = f" ({self.handled * 100 // self.total}%)" if self.total else ""
+        planned = self.planned
+        share = f" ({self.handled * 100 // planned}%)" if planned else ""
         self.command.stderr.write(
-            f"progress: {self.handled}/{self.total}{share}, {rate:.1f} items/s", ending="\n"
+            f"progress: {self.handled}/{planned}{share}, {rate:.1f} items/s", ending="\n"
         )
 
     def summary(self) -> str:
@@ -189,7 +196,12 @@ class Tally:
             "skipped": self.counts[Result.SKIPPED],
             "failed": self.counts[Result.FAILED],
         }
-        return {"total": self.total, **counts, "stopped": bool(self.stopped_because), **self.detail}
+        return {
+            "total": self.planned,
+            **counts,
+            "stopped": bool(self.stopped_because),
+            **self.detail,
+        }
 
 
 def would(describe: Callable[[object], str]) -> Callable[..., Underway]:

@@ -5,15 +5,14 @@ The gateway authenticates and forwards who the caller is; the service authorizes
 (`TELECONSULTATION_ADMIN_GROUPS`) or a back-office request; changing, adding to, deleting a visit
 or its uploads needs a plus participant of that visit, an admin-group member or a back-office
 request. `open` is Mia's behaviour (the gateway alone decides), a documented compatibility switch.
-Support tools (admin, commands) act as the system and pass no `Writer`. `WriterIdentified` refuses
-a write without identity (401) before the view runs: before any lookup, idempotency record or
-audit entry.
+Support tools (admin, commands) act as the system and pass no `Writer`. The API checks the caller
+before it reads a write's body (`rooms.api.decorators.caller_first` and `visit_first`): a stranger
+gets the same 401 or 403 whatever the body holds, and the refusal is in the audit trail.
 """
 
 from dataclasses import dataclass
 
 from django.conf import settings
-from rest_framework.permissions import SAFE_METHODS, BasePermission
 
 from kaleyra.types import Role
 from rooms.domain import Teleconsultation
@@ -76,6 +75,12 @@ def require_identity(writer: Writer | None) -> None:
     _caller_to_check(writer)
 
 
+def checks_membership(writer: Writer | None) -> bool:
+    """Whether a write by `writer` depends on the visit (`require_write` reads its participants);
+    401 without identity."""
+    return _caller_to_check(writer) is not None
+
+
 def require_create(writer: Writer | None) -> None:
     caller = _caller_to_check(writer)
     if caller is None:
@@ -100,25 +105,3 @@ def require_write(writer: Writer | None, teleconsultation: Teleconsultation) -> 
         f"User {caller.id} may not change teleconsultation {teleconsultation.id}: only "
         "its plus participants, an admin group or the back office may"
     )
-
-
-class WriterIdentified(BasePermission):
-    """DRF permission of the write views: a write without identity is a 401 at once (reads keep
-    their own contract, checked by their selector)."""
-
-    accepts_backoffice = True  # the OpenAPI document lists the back-office flag as enough
-
-    def has_permission(self, request, view) -> bool:
-        if request.method not in SAFE_METHODS:
-            require_identity(writer_from_request(request))
-        return True
-
-
-class UploadsWriterIdentified(WriterIdentified):
-    """With upload deletion off the answer is Mia's no-op 204 for anyone: nothing is looked up,
-    done or disclosed, so there is nothing to refuse."""
-
-    def has_permission(self, request, view) -> bool:
-        if not settings.TELECONSULTATION_DELETE_UPLOADS:
-            return True
-        return super().has_permission(request, view)

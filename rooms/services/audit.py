@@ -6,20 +6,26 @@ Every API write, every join-link hand-out and every lookup of names by Kaleyra
 (`rooms.services.support`) and every command run records one entry. An entry holds ids, counts and
 outcomes, never personal data (no names, no links). The request id and the client type come from
 the context: the request being served, or the `channel` an admin action or a command opened.
-Recording never fails what it records: a storage failure is a logged warning.
+Whatever a caller sent, the entry can be stored (`storable`): characters a backend refuses are
+written as `\\uXXXX` text and long values are cut. Recording never fails what it records, and
+never fails silently: a storage failure is an error log and `teleconsultation_audit_write_failures`.
 """
 
 import contextvars
 import logging
+import math
+import re
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from typing import Any
 
 from django.utils import timezone
 
 from rooms.domain import AuditEntry
 from rooms.storage import get_storage
 from teleconsultation_project.logs import request_id_var
+from teleconsultation_project.metrics import AUDIT_WRITE_FAILURES
 
 logger = logging.getLogger("teleconsultation.audit")
 
@@ -53,13 +59,7 @@ def record(
     try:
         get_storage().record_audit(entry)
     except Exception as exc:  # the audit trail must never fail the work it records
-        logger.warning(
-            "Audit entry not recorded: %s on %s (%s)",
-            action,
-            teleconsultation_id or "-",
-            type(exc).__name__,
-            extra={"teleconsultation": teleconsultation_id},
-        )
+        _not_recorded(exc, 1, entry.action, entry.teleconsultation_id)
 
 
 def record_many(
@@ -71,23 +71,75 @@ def record_many(
     try:
         get_storage().record_audits(entries)
     except Exception as exc:  # the audit trail must never fail the work it records
-        logger.warning(
-            "%d audit entries not recorded: %s (%s)", len(entries), action, type(exc).__name__
-        )
+        _not_recorded(exc, len(entries), storable(action, limit=64), None)
+
+
+def _not_recorded(exc: Exception, count: int, action: str, teleconsultation_id: str | None) -> None:
+    """A lost entry is an error to alert on, counted by the exception's class (a handful of
+    values); the log line names the action and the visit, nothing the caller sent."""
+    reason = type(exc).__name__
+    AUDIT_WRITE_FAILURES.labels(reason=reason).inc(count)
+    logger.error(
+        "Audit entry not recorded: %s on %s (%s)%s",
+        action,
+        teleconsultation_id or "-",
+        reason,
+        f", {count} entries" if count > 1 else "",
+        extra={"teleconsultation": teleconsultation_id},
+    )
+
+
+# --- what every backend can store -----------------------------------------------------------------
+
+# The columns' lengths (rooms.models.AuditEntry); a value in `detail` is cut at DETAIL_LIMIT.
+LIMITS = {"action": 64, "actor": 255, "outcome": 32, "request_id": 128, "client_type": 64}
+DETAIL_LIMIT = 512
+DETAIL_ITEMS = 100  # entries of a list or an object in `detail`; the rest is left out
+# NUL (PostgreSQL's text and jsonb refuse it), the other C0 controls and DEL (storable, but not
+# harmless to a terminal, a log or a CSV reader), and lone surrogates (no backend encodes them).
+UNSTORABLE = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff]")
+
+
+def storable(text: str, *, limit: int = DETAIL_LIMIT) -> str:
+    """`text` as every backend stores it: each unstorable character written as `\\uXXXX` text,
+    and a value longer than `limit` cut, ending with how long it was (`…[10240 chars]`)."""
+    text = UNSTORABLE.sub(lambda found: f"\\u{ord(found.group()):04x}", text)
+    if len(text) <= limit:
+        return text
+    marker = f"…[{len(text)} chars]"
+    return text[: max(limit - len(marker), 0)] + marker
+
+
+def storable_detail(value: Any) -> Any:
+    """`detail` (or a value in it) as every backend stores it: strings through `storable`, keys
+    too; numbers JSON cannot write (NaN, infinities) and other objects as text."""
+    if isinstance(value, str):
+        return storable(value)
+    if value is None or isinstance(value, bool | int):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else str(value)
+    if isinstance(value, Mapping):
+        items = list(value.items())[:DETAIL_ITEMS]
+        return {storable(str(key)): storable_detail(item) for key, item in items}
+    if isinstance(value, list | tuple):
+        return [storable_detail(item) for item in value[:DETAIL_ITEMS]]
+    return storable(str(value))
 
 
 def _entry(
     action: str, actor: str, teleconsultation_id: str | None, outcome: str, detail: dict | None
 ) -> AuditEntry:
-    """An entry carrying the context's request id and client type."""
+    """An entry carrying the context's request id and client type, storable whatever it holds."""
     return AuditEntry(
-        action=action,
-        actor=actor,
-        outcome=str(outcome),
-        teleconsultation_id=teleconsultation_id or "",
-        request_id=request_id_var.get() or "",
-        client_type=_client_type.get(),
-        detail=detail or {},
+        action=storable(action, limit=LIMITS["action"]),
+        actor=storable(actor, limit=LIMITS["actor"]),
+        outcome=storable(str(outcome), limit=LIMITS["outcome"]),
+        # Only a well-formed id is given (rooms.api.decorators keeps what a caller typed out).
+        teleconsultation_id=storable(teleconsultation_id or "", limit=24),
+        request_id=storable(request_id_var.get() or "", limit=LIMITS["request_id"]),
+        client_type=storable(_client_type.get(), limit=LIMITS["client_type"]),
+        detail=storable_detail(detail or {}),
         at=timezone.now(),
     )
 

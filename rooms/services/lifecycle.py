@@ -95,8 +95,10 @@ def teleconsultation_update(
     actor: str | None,
     headers: dict | None = None,
     writer: Writer | None = None,
+    known: Teleconsultation | None = None,
 ) -> Teleconsultation:
-    """Applies a PATCH; replaces the Kaleyra room only when the change alters it."""
+    """Applies a PATCH; replaces the Kaleyra room only when the change alters it. `known`: the
+    visit as the API read it to check the caller, not read again."""
     permissions.require_identity(writer)
     # Set when the PATCH brings participants: `found` at once, `members` once the request is
     # known to be acceptable.
@@ -104,7 +106,7 @@ def teleconsultation_update(
     members: tuple[Participant, ...] | None = None
     if participants is not None:
         # Who may write is known before the directory is asked or any Kaleyra user is made.
-        found = get_storage().find(teleconsultation_id)
+        found = known or get_storage().find(teleconsultation_id)
         if found is None:
             raise TeleconsultationNotFound(teleconsultation_id)
         permissions.require_write(writer, found)

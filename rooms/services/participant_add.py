@@ -33,11 +33,13 @@ def participant_add(
     actor: str | None,
     headers: dict | None = None,
     writer: Writer | None = None,
+    known: Teleconsultation | None = None,
 ) -> Teleconsultation:
-    """Adds one participant; the one that completes the teleconsultation creates its room."""
+    """Adds one participant; the one that completes the teleconsultation creates its room.
+    `known`: the visit as the API read it to check the caller, not read again."""
     permissions.require_identity(writer)
     storage = get_storage()
-    current = storage.find(teleconsultation_id)
+    current = known or storage.find(teleconsultation_id)
     if current is None:
         raise TeleconsultationNotFound(teleconsultation_id)
     permissions.require_write(writer, current)

@@ -36,6 +36,13 @@ NO_STATIC_FILES_GUNICORN = [
 ]
 REQUESTS_PER_RUN = 12
 REFUSED_HOST_PATH = "/refused-host"  # asked for with a Host the service does not serve
+MALFORMED_PATH = "/malformed"  # requests gunicorn refuses before Django sees them
+MALFORMED = {
+    "NUL in a header": (b"X-Probe: a\x00b\r\n", 400),
+    "ESC in a header": (b"X-Probe: a\x1b[31mb\r\n", 400),
+    "20 KB header": (b"X-Probe: " + b"a" * 20 * 1024 + b"\r\n", 431),
+    "folded header": (b"X-Probe: a\r\n b\r\n", 400),
+}
 
 
 def free_port() -> int:
@@ -69,6 +76,20 @@ def get(url: str, **headers) -> tuple[int, str]:
             return response.status, response.read().decode()
     except urllib.error.HTTPError as error:
         return error.code, error.read().decode()
+
+
+def raw_exchange(base: str, request: bytes) -> tuple[int, str, str]:
+    """Sends `request` as it is; the status, Content-Type and body of the answer."""
+    host, port = base.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(request)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    status_line, *header_lines = head.decode("latin-1").split("\r\n")
+    headers = dict(line.lower().split(": ", 1) for line in header_lines)
+    return int(status_line.split()[1]), headers.get("content-type", ""), body.decode()
 
 
 def json_lines(path: Path) -> list[dict]:
@@ -131,6 +152,11 @@ def served(tmp_path_factory):
             answers[path] = get(f"{base}{path}", Host="10.42.0.7:8000")
         answers["scrapes"] = [get(f"{base}/-/metrics") for _ in range(6)]
         answers[REFUSED_HOST_PATH] = get(f"{base}{REFUSED_HOST_PATH}", Host="scanner.example")
+        for name, (header, _) in MALFORMED.items():
+            request = f"GET {MALFORMED_PATH} HTTP/1.1\r\nHost: localhost\r\n".encode() + header
+            answers[name] = raw_exchange(base, request + b"\r\n")
+        long_url = f"GET {MALFORMED_PATH}/{'a' * 8192} HTTP/1.1\r\nHost: localhost\r\n\r\n"
+        answers["8 KB URL"] = raw_exchange(base, long_url.encode())
     return {"answers": answers, "stdout": tmp_path / "stdout", "stderr": tmp_path / "stderr"}
 
 
@@ -147,7 +173,7 @@ def test_each_request_has_one_access_line_with_its_request_id_and_probes_none(se
     access = [
         line
         for line in json_lines(served["stderr"])
-        if "path" in line and line["path"] != REFUSED_HOST_PATH
+        if "path" in line and not line["path"].startswith((REFUSED_HOST_PATH, MALFORMED_PATH))
     ]
     assert sorted(line["path"] for line in access) == sorted(
         f"/nowhere/{index}" for index in range(REQUESTS_PER_RUN)
@@ -165,6 +191,20 @@ def test_a_host_we_do_not_serve_is_one_warning_line_naming_it_without_a_tracebac
     ]
     assert line["level"] == "WARNING" and "'scanner.example'" in line["message"]
     assert "exception" not in line
+
+
+@pytest.mark.parametrize(
+    ("name", "status"),
+    [(name, status) for name, (_, status) in MALFORMED.items()] + [("8 KB URL", 414)],
+)
+def test_a_request_gunicorn_refuses_itself_is_answered_in_the_json_error_shape(
+    served, name, status
+):
+    answered, content_type, body = served["answers"][name]
+    assert (answered, content_type) == (status, "application/json")
+    error = json.loads(body)
+    assert error["statusCode"] == status
+    assert error["error"] and error["message"]
 
 
 def test_a_warning_while_the_middleware_loads_is_one_json_line(tmp_path):

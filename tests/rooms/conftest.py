@@ -119,6 +119,15 @@ def jobs(kind: str) -> list:
     return [job for batch in get_storage().job_batches(JobKind(kind)) for job in batch]
 
 
+def audit_trail(action: str | None = None) -> list:
+    """The audit entries (of one action), oldest first."""
+    from rooms.storage import get_storage
+
+    since = datetime(1970, 1, 1, tzinfo=UTC)
+    entries = [entry for batch in get_storage().audit_entries(since=since) for entry in batch]
+    return [entry for entry in entries if action is None or entry.action == action]
+
+
 def links(teleconsultation) -> list[str]:
     return [member.access_link for member in teleconsultation.participants]
 

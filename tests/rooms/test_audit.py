@@ -16,7 +16,7 @@ from rooms.domain import AuditEntry
 from rooms.services import audit
 from rooms.storage import get_storage
 from rooms.storage.django import DjangoStorage
-from tests.rooms.conftest import NOW, START, doctor, patient, stored
+from tests.rooms.conftest import NOW, START, audit_trail, doctor, patient, stored
 
 pytestmark = [pytest.mark.django_db]
 
@@ -31,8 +31,7 @@ def _fast_passwords(settings):
 
 
 def trail(action: str | None = None) -> list[AuditEntry]:
-    entries = [e for batch in get_storage().audit_entries(since=EPOCH) for e in batch]
-    return [e for e in entries if action is None or e.action == action]
+    return audit_trail(action)
 
 
 def only(action: str) -> AuditEntry:
@@ -151,7 +150,8 @@ def test_uploads_deletion_records_its_counts(api, visit, simulator, settings, cl
     settings.TELECONSULTATION_DELETE_UPLOADS = True
     simulator.add_upload(stored(visit).kaleyra_room_id)
     api.delete(f"/teleconsultation/{visit}/uploads")
-    (deleted,) = trail(audit.UPLOADS_DELETE)  # the no-op answer of a disabled deletion is not
+    nothing_done, deleted = trail(audit.UPLOADS_DELETE)
+    assert (nothing_done.outcome, nothing_done.detail) == ("204", {})
     assert (deleted.outcome, deleted.detail) == ("200", {"total": 1, "deleted": 1})
 
 
@@ -201,10 +201,156 @@ def test_an_audit_failure_never_fails_the_request(api, monkeypatch, caplog):
         "start_date": "2026-12-01T10:00:00Z",
         "duration_in_seconds": 1800,
     }
-    with caplog.at_level(logging.WARNING, logger="teleconsultation.audit"):
+    before = lost_entries("RuntimeError")
+    with caplog.at_level(logging.ERROR, logger="teleconsultation.audit"):
         response = api.post("/teleconsultation", body, format="json")
     assert response.status_code == 201
-    assert "Audit entry not recorded: teleconsultation.create" in caplog.text
+    (line,) = [r for r in caplog.records if r.name == "teleconsultation.audit"]
+    assert line.levelno == logging.ERROR
+    visit = response.json()["roomId"]
+    assert (
+        line.getMessage() == f"Audit entry not recorded: {audit.CREATE} on {visit} (RuntimeError)"
+    )
+    assert lost_entries("RuntimeError") == before + 1
+
+
+def lost_entries(reason: str) -> float:
+    from prometheus_client import REGISTRY
+
+    labels = {"reason": reason}
+    return REGISTRY.get_sample_value("teleconsultation_audit_write_failures_total", labels) or 0
+
+
+# --- what a caller sent, stored whatever it holds -------------------------------------------------
+
+# JSON escapes as a client types them: each decodes to a character no backend stores as it is
+# (NUL: PostgreSQL's text and jsonb refuse it; a lone surrogate: no UTF-8 encoder takes it).
+UNSTORABLE = {"NUL": "\\u0000", "lone high surrogate": "\\ud800", "lone low surrogate": "\\udc80"}
+
+
+def raw_participant(external_id_json: str) -> str:
+    return '{"userExternalId": "patient' + external_id_json + '", "groups": ["customer"]}'
+
+
+@pytest.mark.usefixtures("storage_backend")
+@pytest.mark.parametrize("typed", UNSTORABLE.values(), ids=UNSTORABLE)
+def test_a_participant_s_unstorable_id_is_a_400_and_in_the_trail_as_typed(api, create, typed):
+    room_id = create([doctor()], number=2)
+    api.as_user("doctor-1", ("doctor",))
+    response = api.post(
+        f"/teleconsultation/{room_id}/participants/data",
+        raw_participant(typed),
+        content_type="application/json",
+    )
+    assert response.status_code == 400, response.content
+    entry = only(audit.PARTICIPANT_ADD)
+    assert (entry.outcome, entry.actor, entry.teleconsultation_id) == ("400", "doctor-1", room_id)
+    # Written as the JSON escape the client sent, as text: the trail shows what was tried.
+    assert entry.detail == {"userExternalId": "patient" + typed}
+
+
+STRANGER_BODIES = {
+    "valid": json.dumps(patient("newcomer")),
+    **{name: raw_participant(typed) for name, typed in UNSTORABLE.items()},
+    "10 KB id": json.dumps(patient("x" * 10240)),
+    "not JSON": "{not json",
+    "not an object": "[]",
+}
+
+
+@pytest.mark.usefixtures("storage_backend")
+@pytest.mark.parametrize("content", STRANGER_BODIES.values(), ids=STRANGER_BODIES)
+def test_a_stranger_gets_the_same_refusal_whatever_the_body_and_is_in_the_trail(
+    api, create, clock, content
+):
+    room_id = create([doctor()], number=2)
+    url = f"/teleconsultation/{room_id}/participants/data"
+    response = api.as_user("stranger", ("customer",)).post(
+        url, content, content_type="application/json"
+    )
+    assert response.status_code == 403, response.content
+    assert response.json()["message"] == (
+        f"User stranger may not change teleconsultation {room_id}: only its plus participants, "
+        "an admin group or the back office may"
+    )
+    tick(clock)
+    response = api.anonymous().post(url, content, content_type="application/json")
+    assert (response.status_code, response.json()["message"]) == (401, "Unauthorized user")
+    refused, anonymous = trail(audit.PARTICIPANT_ADD)
+    assert (refused.outcome, refused.actor, refused.teleconsultation_id) == (
+        "403",
+        "stranger",
+        room_id,
+    )
+    assert (anonymous.outcome, anonymous.actor, anonymous.teleconsultation_id) == (
+        "401",
+        "public",
+        room_id,
+    )
+    assert stored(room_id).participant("newcomer") is None
+
+
+@pytest.mark.usefixtures("storage_backend")
+def test_a_10_kb_id_is_in_the_trail_cut_with_its_length(api, create):
+    room_id = create([doctor()], number=2)
+    api.as_user("doctor-1", ("doctor",))
+    response = api.post(
+        f"/teleconsultation/{room_id}/participants/data",
+        patient("x" * 10240),
+        format="json",
+    )
+    assert response.status_code == 400
+    kept = only(audit.PARTICIPANT_ADD).detail["userExternalId"]
+    assert len(kept) == audit.DETAIL_LIMIT
+    assert kept == "x" * (audit.DETAIL_LIMIT - 14) + "…[10240 chars]"
+
+
+@pytest.mark.usefixtures("storage_backend")
+def test_every_field_of_an_entry_is_stored_whatever_it_holds():
+    nul, surrogate, long = "a\x00b", "c\ud800d", "e" * 10240
+    with audit.channel(f"app{surrogate}", request_id=f"run{nul}"):
+        audit.record(
+            f"act{nul}",
+            actor=f"user{surrogate}{long}",
+            outcome=f"4{nul}",
+            detail={
+                f"key{nul}": [surrogate, {"nested": long}, float("nan"), 7, None, True],
+                "more": {f"k{n}": n for n in range(150)},
+            },
+        )
+    (entry,) = trail()
+    assert entry.action == "act" + "a\\u0000b"
+    assert entry.actor.startswith("userc\\ud800d" + "e" * 100)
+    assert entry.actor.endswith("…[10252 chars]") and len(entry.actor) == 255
+    assert (entry.outcome, entry.client_type, entry.request_id) == (
+        "4a\\u0000b",
+        "appc\\ud800d",
+        "runa\\u0000b",
+    )
+    listed = entry.detail["keya\\u0000b"]
+    assert listed[0] == "c\\ud800d"
+    assert listed[1]["nested"].endswith("…[10240 chars]") and len(listed[1]["nested"]) == 512
+    assert listed[2:] == ["nan", 7, None, True]
+    assert len(entry.detail["more"]) == audit.DETAIL_ITEMS
+
+
+@pytest.mark.parametrize(
+    ("text", "kept"),
+    [
+        ("plain id-1", "plain id-1"),
+        ("tab\there\nand\x1b[31m", "tab\\u0009here\\u000aand\\u001b[31m"),
+        ("del\x7f", "del\\u007f"),
+        ("pair \U0001f600 kept", "pair \U0001f600 kept"),
+        ("é ü ß", "é ü ß"),
+    ],
+)
+def test_storable_escapes_controls_and_keeps_every_valid_character(text, kept):
+    assert audit.storable(text) == kept
+
+
+def test_storable_cuts_at_the_limit_and_says_how_long_it_was():
+    assert audit.storable("x" * 20, limit=20) == "x" * 20
+    assert audit.storable("x" * 21, limit=20) == "x" * 9 + "…[21 chars]"
 
 
 def test_an_unexpected_error_is_recorded_as_a_500(api, visit, monkeypatch):

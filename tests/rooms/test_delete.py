@@ -71,7 +71,7 @@ def test_delete_of_an_unknown_teleconsultation_is_a_404(api):
 
 @pytest.mark.parametrize("which", ["known", "unknown", "malformed"])
 def test_uploads_deletion_is_a_204_before_any_lookup_when_disabled(
-    api, create, simulator, settings, django_assert_num_queries, which
+    api, create, simulator, settings, django_assert_num_queries, storage_backend, which
 ):
     settings.TELECONSULTATION_DELETE_UPLOADS = False
     room_id = {
@@ -80,7 +80,8 @@ def test_uploads_deletion_is_a_204_before_any_lookup_when_disabled(
         "malformed": "not-an-id",
     }[which]
     simulator.reset_call_log()
-    with django_assert_num_queries(0):
+    # Its audit entry (in the CRUD Service on that backend): nothing is looked up.
+    with django_assert_num_queries(1 if storage_backend == "django" else 0):
         response = api.delete(f"/teleconsultation/{room_id}/uploads")
     assert response.status_code == 204
     assert simulator.call_count() == 0

@@ -5,7 +5,7 @@ import pytest
 from django.core.management import call_command
 
 from tests.conftest import GatewayClient
-from tests.rooms.conftest import body, doctor, patient, stored, visit_count
+from tests.rooms.conftest import audit_trail, body, doctor, patient, stored, visit_count
 
 pytestmark = [
     pytest.mark.usefixtures("storage_backend"),
@@ -240,7 +240,7 @@ def test_an_unknown_or_trashed_visit_is_a_404_for_anyone_identified(
 
 @pytest.mark.parametrize("idempotency_key", [None, "retry-1"])
 @pytest.mark.parametrize("endpoint", ["create", *WRITES])
-def test_no_identity_is_a_401_before_anything_is_looked_up(
+def test_no_identity_is_a_401_before_anything_is_looked_up_and_is_recorded(
     api, simulator, django_storage_only, django_assert_num_queries, endpoint, idempotency_key
 ):
     visit = GatewayClient().post("/teleconsultation", body([doctor(), patient()]), format="json")
@@ -250,11 +250,45 @@ def test_no_identity_is_a_401_before_anything_is_looked_up(
         api.credentials(HTTP_IDEMPOTENCY_KEY=idempotency_key)
     calls = simulator.calls()
     for room_id in (visit.json()["roomId"], UNKNOWN):
-        with django_assert_num_queries(0):  # not even an audit entry or an idempotency record
+        with django_assert_num_queries(1):  # the audit entry: no lookup, no idempotency record
             response = ENDPOINTS[endpoint](api, room_id)
         assert response.status_code == 401
         assert response.json()["message"] == "Unauthorized user"
     assert simulator.calls() == calls
+    refusals = [entry for entry in audit_trail() if entry.outcome == "401"]
+    assert [entry.actor for entry in refusals] == ["public", "public"]
+
+
+# Bodies a writer would get a 400 for; a caller who may not write gets the refusal they get with a
+# valid body, so the body's validity tells a stranger nothing.
+BAD_BODIES = {
+    "not JSON": "{not json",
+    "not an object": "[1]",
+    "unknown field": '{"surprise": true}',
+    "NUL": '{"userExternalId": "\\u0000", "participants": "\\u0000"}',
+    "lone surrogate": '{"userExternalId": "\\ud800", "start_date": "\\udc80"}',
+}
+WITH_BODIES = {"create": "/teleconsultation", "change": "/teleconsultation/{}"}
+WITH_BODIES["add"] = "/teleconsultation/{}/participants/data"
+
+
+@pytest.mark.parametrize("storage_backend", ["django", "crud"], indirect=True)
+@pytest.mark.parametrize("caller", ["basic participant", "stranger", "no identity"])
+@pytest.mark.parametrize("endpoint", WITH_BODIES)
+def test_who_before_what_a_refused_caller_learns_nothing_from_the_body(
+    api, simulator, guarded_visit, caller, endpoint
+):
+    api.default_format = "json"
+    with_valid_body = ENDPOINTS[endpoint](identify(api, caller), guarded_visit)
+    assert with_valid_body.status_code in (401, 403)
+    url = WITH_BODIES[endpoint].format(guarded_visit)
+    method = api.post if endpoint != "change" else api.patch
+    for name, content in BAD_BODIES.items():
+        response = method(url, content, content_type="application/json")
+        assert response.status_code == with_valid_body.status_code, (name, response.content)
+        assert response.json() == with_valid_body.json(), name
+    refusals = [entry.outcome for entry in audit_trail()]
+    assert refusals.count(str(with_valid_body.status_code)) == 1 + len(BAD_BODIES)
 
 
 def test_a_participant_removed_meanwhile_cannot_slip_a_write_in(api, simulator, monkeypatch):
