@@ -404,7 +404,9 @@ def test_the_command_signs_with_the_webhook_key_when_one_is_set(
     assert verified(received, key="whk_service").event == "on_recording_available"
 
 
-@pytest.mark.parametrize("filters", ["on_room_deleted", 3, [], [{"event": 3}], [{"url": "x"}], [""]])
+@pytest.mark.parametrize(
+    "filters", ["on_room_deleted", 3, [], [{"event": 3}], [{"url": "x"}], [""]]
+)
 def test_the_simulator_refuses_filters_that_name_no_event(simulator, filters):
     body = {"post_event_webhook_url": "http://127.0.0.1:1/x", "webhook_filters": filters}
     with pytest.raises(Refusal, match="webhook_filters must be|each of webhook_filters") as refused:
