@@ -7,6 +7,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from kaleyra.provider import get_video_provider
+from tests.kaleyra.support import jpeg
 
 URL = "https://tc.example.org/kaleyra/user-details"
 
@@ -20,7 +21,7 @@ def test_the_command_sets_the_user_details_provider_url(simulator):
 
 def test_the_default_background_is_left_alone(simulator):
     background = get_video_provider().upload_background(
-        filename="sea.jpg", content=b"\xff\xd8\xff" + b"0" * 64, content_type="image/jpeg"
+        filename="sea.jpg", content=jpeg(), content_type="image/jpeg"
     )
     get_video_provider().set_default_background(background_alias=background.background_alias)
     call_command("kaleyra_company", user_details_url=URL, stdout=StringIO())
