@@ -50,6 +50,9 @@ SAFE_TO_REPEAT = frozenset(
         "iter_rooms",
         "iter_room_uploads",
         "delete_upload",
+        "iter_room_sessions",
+        "recording_link",
+        "delete_recording",
         "get_company",
         "set_default_background",
     }

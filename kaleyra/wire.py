@@ -15,10 +15,13 @@ from kaleyra.types import (
     Company,
     KaleyraUser,
     ParticipantSpec,
+    RecordingLink,
     Role,
     Room,
     RoomParticipant,
+    RoomSession,
     SdkCredentials,
+    SessionParticipant,
     Upload,
     VirtualBackground,
     Webhook,
@@ -39,6 +42,15 @@ ROOMS_PATH = "/v2/rooms"
 # version, "1" being the version of the only signed sample we have (`event_version` "1.0" [DOC]).
 WEBHOOKS_PATH = "/v2/webhooks"
 WEBHOOK_VERSION = "1"
+# A room records its sessions never, when an admin participant starts it, or always [DOC recording
+# page, v2 room page: default "none"]; fixed when the room is created.
+RECORDING_MODES = ("none", "manual", "automatic")
+# UNCLEAR: the sessions and recording paths are only in 3P kaleyra-laravel; the list is paged as
+# every v2 list [DOC migration guide], its items under `sessions` by analogy with `uploads` [DOC].
+SESSIONS_PATH = "/v2/sessions"
+SESSIONS_PAGE_LIMIT = 100
+# A recording's download link lasts between 30 and 3600 seconds [DOC recording page].
+RECORDING_LINK_SECONDS = (30, 3600)
 BACKGROUND_FIELD = "virtual_background"  # UNCLEAR: name not shown in docs; 3P kaleyra-laravel
 BACKGROUND_UPLOAD_PATH = "/v2/company/virtual-background"  # UNCLEAR: 3P kaleyra-laravel
 
@@ -64,6 +76,12 @@ def upload_path(key: str) -> str:
     return f"/v2/uploads/{segment(key)}"  # UNCLEAR: delete path only in 3P code
 
 
+def recording_path(session_id: str) -> str:
+    # UNCLEAR: GET (the link) in 3P kaleyra-laravel; DELETE on the same path inferred from "v2
+    # recordings can be deleted" [DOC migration guide].
+    return f"/v2/sessions/{segment(session_id)}/recording"
+
+
 # --- request bodies -----------------------------------------------------------------------------
 
 
@@ -80,16 +98,18 @@ def create_room_body(
     duration: int | None,
     live: bool,
     description: str | None = None,
+    recording: str = "none",
 ) -> dict[str, Any]:
-    # Participant item fields from the v2 add-participant page [DOC]; `recording` "none" is the
-    # v2 room page default [DOC]; `live` only in 3P config and CTX (UNCLEAR in v2); `description`
-    # is a v2 room field [DOC] (treated as PII/PHI by Kaleyra: we put only our own ids in it).
+    # Participant item fields from the v2 add-participant page [DOC]; `recording` one of
+    # RECORDING_MODES, "none" the v2 room page default [DOC]; `live` only in 3P config and CTX
+    # (UNCLEAR in v2); `description` is a v2 room field [DOC] (treated as PII/PHI by Kaleyra: we
+    # put only our own ids in it).
     body: dict[str, Any] = {
         "participants": [
             {"user_id": p.user_id, "is_admin": p.is_admin, "tools": dict(p.tools)}
             for p in participants
         ],
-        "recording": "none",
+        "recording": recording,
         "live": live,
     }
     if duration is not None:
@@ -101,6 +121,14 @@ def create_room_body(
 
 def rooms_page_params(offset: int) -> dict[str, Any]:
     return {"offset": offset, "limit": ROOMS_PAGE_LIMIT}
+
+
+def sessions_page_params(room_id: str, offset: int) -> dict[str, Any]:
+    return {"room_id": room_id, "offset": offset, "limit": SESSIONS_PAGE_LIMIT}
+
+
+def recording_link_params(expires_in: int) -> dict[str, Any]:
+    return {"expires_in": expires_in}  # [DOC recording page: "expires_in", 30..3600 seconds]
 
 
 def register_webhook_body(url: str, events: Iterable[str]) -> dict[str, Any]:
@@ -287,6 +315,51 @@ def parse_uploads_page(payload: Any) -> tuple[list[Upload], bool]:
     """One page of `GET /v2/uploads` [DOC file-share]: the uploads and whether more follow."""
     items, has_more = _page(payload, "uploads")
     return [parse_upload(item) for item in items], has_more
+
+
+def _session_participant(item: Any) -> SessionParticipant:
+    if not isinstance(item, Mapping):
+        raise WireError("session participant is not an object")
+    return SessionParticipant(
+        user_id=_required_str(item, "user_id", "user"),
+        join_date=_date(item, "join_date"),
+        leave_date=_date(item, "leave_date"),
+    )
+
+
+def parse_session(item: Any) -> RoomSession:
+    """UNCLEAR: no session sample; `id` or `session_id`, bare or wrapped in `{"session": ...}`,
+    participants optional (3P kaleyra-laravel reads only the ids)."""
+    session = _object(item, "session")
+    participants = session.get("participants") or []
+    if not isinstance(participants, list):
+        raise WireError("field 'participants' is not a list")
+    return RoomSession(
+        id=_required_str(session, "id", "session_id"),
+        room_id=_str(session, "room_id"),
+        start_date=_date(session, "start_date"),
+        end_date=_date(session, "end_date"),
+        participants=tuple(_session_participant(member) for member in participants),
+    )
+
+
+def parse_sessions_page(payload: Any) -> tuple[list[RoomSession], bool]:
+    """One page of `GET /v2/sessions?room_id=` (UNCLEAR, see SESSIONS_PATH)."""
+    items, has_more = _page(payload, "sessions")
+    return [parse_session(item) for item in items], has_more
+
+
+def parse_recording_link(payload: Any, session_id: str) -> RecordingLink:
+    """UNCLEAR: the recording's answer, bare or wrapped in `{"recording": ...}`, its link as
+    `url`, `link` or `download_url`; without `session_id` it is the session asked about."""
+    recording = _object(payload, "recording")
+    return RecordingLink(
+        session_id=_str(recording, "session_id") or session_id,
+        url=_required_str(recording, "url", "link", "download_url"),
+        room_id=_str(recording, "room_id"),
+        expires_in=_int(recording, "expires_in"),
+        expiration_date=_date(recording, "expiration_date"),
+    )
 
 
 def parse_credentials(payload: Any) -> SdkCredentials:
