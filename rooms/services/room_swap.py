@@ -154,8 +154,10 @@ def _attempt_swap(teleconsultation_id: str, *, target, actor: str, reason: str, 
 
 def _same_room(one: Teleconsultation, other: Teleconsultation) -> bool:
     return one.complete and room_spec.room_signature(
-        one.participants, one.start, one.end
-    ) == room_spec.room_signature(other.participants, other.start, other.end)
+        one.participants, one.start, one.end, recording=one.recording
+    ) == room_spec.room_signature(
+        other.participants, other.start, other.end, recording=other.recording
+    )
 
 
 def _fits(again: Teleconsultation, wanted: Teleconsultation, made, keep: bool) -> bool:
@@ -307,11 +309,15 @@ def finish_room_deletions(jobs: Sequence[RoomJob], *, pool) -> tuple[set[str], R
 
 def _make_room(wanted: Teleconsultation, *, tag: str) -> Room:
     """A new Kaleyra room for `wanted`; `tag` goes in its description so it can be found again."""
+    recording = room_spec.recording_mode(wanted.recording)
     room = get_video_provider().create_room(
         participants=room_spec.participant_specs(wanted.participants),
         duration=room_spec.room_duration(wanted.start, wanted.end),
         live=settings.LIVE_TELECONSULTATION,
         description=tag,
+        # "none" is the default: a provider that predates recording (the in-process simulator)
+        # still makes the rooms that record nothing.
+        **({} if recording == "none" else {"recording": recording}),
     )
     logger.info("Created Kaleyra room %s for %d participants", room.id, len(wanted.participants))
     return room
