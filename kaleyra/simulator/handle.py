@@ -5,12 +5,16 @@ from pathlib import Path
 from typing import Any
 
 from kaleyra import wire
-from kaleyra.simulator import faults
+from kaleyra.simulator import faults, ratelimit, rules
 from kaleyra.simulator.engine import Engine
 from kaleyra.simulator.webhook_sender import WebhookSender
 from kaleyra.types import Role, Upload
 
 DEFAULT_LINK_BASE = "http://127.0.0.1:8000/kaleyra-simulator"
+
+
+def _token(link: str) -> str:
+    return link.rstrip("/").rsplit("/", 1)[-1].split("?", 1)[0]
 
 
 class Simulator:
@@ -71,6 +75,50 @@ class Simulator:
         `add_upload` uses). Returns the delivery thread, None without webhooks."""
         session_id = session_id or f"session_{room_id.removeprefix('room_')}"
         return self.engine.recording_available(room_id, session_id)
+
+    def set_rate_limit(
+        self, requests: int | None, *, per_seconds: float = 60.0, retry_after: bool = True
+    ) -> None:
+        """Past `requests` calls of one API key within `per_seconds` (from the window's first
+        call), the simulator answers 429, with `Retry-After` unless `retry_after` is False.
+        None turns the limit off (the default)."""
+        limit = (
+            None if requests is None else ratelimit.RateLimit(requests, per_seconds, retry_after)
+        )
+        with self.engine.store.transaction() as connection:
+            ratelimit.configure(connection, limit)
+
+    # --- calls: sessions and recordings ---------------------------------------------------------
+
+    def open_link(self, link: str) -> str | None:
+        """A participant opens their join link, as the join page does: the session id once a
+        second participant is in, None while waiting. LookupError for a link to no room."""
+        return self.engine.join(_token(link))
+
+    def leave(self, link: str) -> threading.Thread | None:
+        """The participant of `link` hangs up (the page's "Leave the call"); a session with
+        fewer than two left ends. The recording's webhook delivery thread, if one is sent."""
+        return self.engine.leave(_token(link))
+
+    def end_session(self, room_id: str) -> threading.Thread | None:
+        """Ends the session running in `room_id`. When the room records (`automatic`, or
+        `manual` after `start_recording`), a recording is made and `on_recording_available`
+        sent: the delivery thread is returned. LookupError when no session runs."""
+        return self.engine.end_session(room_id)
+
+    def start_recording(self, room_id: str) -> None:
+        """An admin starts recording the running session of a `manual` room."""
+        self.engine.start_recording(room_id)
+
+    def sessions(self, room_id: str | None = None) -> list[dict[str, Any]]:
+        """Sessions as `GET /v2/sessions` shows them (id, room_id, start_date, end_date,
+        participants with join and leave dates), oldest first, at most 100."""
+        query = {"limit": str(rules.MAX_PAGE_LIMIT)} | ({"room_id": room_id} if room_id else {})
+        return self.engine.list_sessions(query)["sessions"]
+
+    def plus_licences_in_use(self) -> int:
+        """Active plus users (an inactive one no longer counts)."""
+        return self.engine.plus_licences_in_use()
 
     def registered_webhooks(self) -> list[dict[str, Any]]:
         """Webhooks registered through the API: id, url, events, version, creation_date."""

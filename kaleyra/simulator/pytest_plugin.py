@@ -13,6 +13,8 @@ simulators send webhooks to KALEYRA_SIMULATOR_WEBHOOK_URL as it is when the even
 
 import socketserver
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -28,6 +30,7 @@ HTTP_API_KEY = "ak_simulator_test"
 HTTP_READ_TIMEOUT = 0.3
 HTTP_TIMEOUT_FAULT_DELAY = 0.6  # longer than the read timeout, so a "timeout" fault times out
 WEBHOOK_WAIT_SECONDS = 5.0
+WEBHOOK_RETRY_BACKOFF = 0.01  # a refused delivery is tried again in milliseconds, not seconds
 
 
 def _fast_retries(settings, budget: float) -> None:
@@ -46,7 +49,7 @@ def simulator(settings, tmp_path):
     yield Simulator(
         db_path,
         link_base=settings.KALEYRA_SIMULATOR_PUBLIC_URL,
-        webhooks=WebhookSender.from_settings(),
+        webhooks=WebhookSender.from_settings(backoff=WEBHOOK_RETRY_BACKOFF),
     )
     reset_video_provider()
 
@@ -54,7 +57,7 @@ def simulator(settings, tmp_path):
 @pytest.fixture
 def simulator_http(settings, tmp_path):
     db_path = tmp_path / "kaleyra-simulator-http.sqlite3"
-    webhooks = WebhookSender.from_settings()
+    webhooks = WebhookSender.from_settings(backoff=WEBHOOK_RETRY_BACKOFF)
     with serve_in_thread(
         db_path,
         api_key=HTTP_API_KEY,
@@ -81,18 +84,29 @@ class ReceivedWebhook:
 
 
 class WebhookInbox:
-    """What the loopback receiver got, in arrival order; it answers `status` (200 by default)."""
+    """What the loopback receiver got, in arrival order; it answers `status` (200 by default),
+    after answering 500 to the first `fail_first(n)` posts."""
 
     def __init__(self) -> None:
         self.url = ""
         self.status = 200
+        self._failures_left = 0
         self._received: list[ReceivedWebhook] = []
         self._arrived = threading.Condition()
 
-    def add(self, webhook: ReceivedWebhook) -> None:
+    def fail_first(self, count: int) -> None:
+        with self._arrived:
+            self._failures_left = count
+
+    def add(self, webhook: ReceivedWebhook) -> int:
+        """Keeps `webhook`; the status to answer it with."""
         with self._arrived:
             self._received.append(webhook)
             self._arrived.notify_all()
+            if self._failures_left:
+                self._failures_left -= 1
+                return 500
+            return self.status
 
     def wait_for(self, count: int, timeout: float = WEBHOOK_WAIT_SECONDS) -> list[ReceivedWebhook]:
         """The webhooks received once there are `count` of them; AssertionError after `timeout`
@@ -121,8 +135,8 @@ def _receiver(inbox: WebhookInbox) -> type[BaseHTTPRequestHandler]:
     class Receiver(BaseHTTPRequestHandler):
         def do_POST(self):  # noqa: N802 - http.server's naming
             body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            inbox.add(ReceivedWebhook(self.path, self.headers.get(SIGNATURE_HEADER), body))
-            self.send_response(inbox.status)
+            webhook = ReceivedWebhook(self.path, self.headers.get(SIGNATURE_HEADER), body)
+            self.send_response(inbox.add(webhook))
             self.send_header("Content-Length", "0")
             self.end_headers()
 
@@ -132,17 +146,24 @@ def _receiver(inbox: WebhookInbox) -> type[BaseHTTPRequestHandler]:
     return Receiver
 
 
-@pytest.fixture
-def simulator_webhooks(settings):
+@contextmanager
+def webhook_receiver() -> Iterator[WebhookInbox]:
+    """A loopback server receiving webhooks at `<inbox.url>` while the block runs."""
     inbox = WebhookInbox()
     server = _ReceiverServer(("127.0.0.1", 0), _receiver(inbox))
     thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     inbox.url = f"http://127.0.0.1:{server.server_address[1]}/webhooks/kaleyra"
-    settings.KALEYRA_SIMULATOR_WEBHOOK_URL = inbox.url
     try:
         yield inbox
     finally:
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
+
+
+@pytest.fixture
+def simulator_webhooks(settings):
+    with webhook_receiver() as inbox:
+        settings.KALEYRA_SIMULATOR_WEBHOOK_URL = inbox.url
+        yield inbox

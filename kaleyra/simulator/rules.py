@@ -11,9 +11,29 @@ ROLES = ("basic", "plus")
 PARTICIPANTS = (2, 25)  # [DOC] room concepts
 MIN_DURATION = 60  # [DOC] v2 room post, seconds
 RECORDINGS = ("none", "manual", "automatic")  # [DOC] recording page
+# [DOC] v2 room post shows the default `audio_video` only; the other two are the SDKs' call
+# types (audio only, audio upgradable): UNCLEAR upstream.
+CALL_TYPES = ("audio_video", "audio_upgradable", "audio_only")
+# The create-room body fields of the v2 room page [DOC] (the ringing boolean's name is not shown:
+# `ringing` is the simulator's guess), plus `live`, which Kaleyra does not document but the 3P
+# config and Mia's LIVE_TELECONSULTATION use, and which this service still sends.
+ROOM_FIELDS = (
+    "participants",
+    "recording",
+    "duration",
+    "call_type",
+    "ringing",
+    "description",
+    "offline_transcription",
+    "live",
+)
+PARTICIPANT_FIELDS = ("user_id", "is_admin", "tools")  # [DOC] v2 add participant
+USER_UPDATE_FIELDS = ("role", "active")  # `active` [DOC] user management; `role` 3P
+RECORDING_LINK_EXPIRES_IN = (30, 3600)  # [DOC] recording page, seconds
 EXPIRES_IN = (360, 86400)  # [DOC] sdk credentials
 DEFAULT_EXPIRES_IN = 3600  # UNCLEAR upstream; the simulator's choice when omitted
 JPEG_MAGIC = b"\xff\xd8\xff"
+MIN_BACKGROUND_SIDE = 1280  # [DOC] upload company background: at least 1280x1280
 JPEG_TYPES = ("image/jpeg", "image/jpg")  # [DOC] upload company background
 MAX_BACKGROUND_BYTES = 16 * 1024 * 1024
 MAX_BACKGROUNDS = 10
@@ -48,6 +68,12 @@ def require_object(body: Any) -> Mapping[str, Any]:
     if not isinstance(body, Mapping):
         raise bad_request("the body must be a JSON object")
     return body
+
+
+def known_fields(body: Mapping[str, Any], allowed: tuple[str, ...], what: str) -> None:
+    unknown = sorted(set(body) - set(allowed))
+    if unknown:
+        raise bad_request(f"unknown {what} field {unknown[0]!r}; known: {', '.join(allowed)}")
 
 
 def user_id(value: Any, field: str = "id") -> str:
@@ -92,6 +118,20 @@ def recording(value: Any) -> str:
     return value
 
 
+def call_type(value: Any) -> str:
+    if value is None:
+        return CALL_TYPES[0]
+    if value not in CALL_TYPES:
+        raise bad_request(f"call_type must be one of {', '.join(CALL_TYPES)}")
+    return value
+
+
+def optional_boolean(value: Any, field: str) -> bool | None:
+    if value is not None and not isinstance(value, bool):
+        raise bad_request(f"{field} must be a boolean")
+    return value
+
+
 def tools(value: Any) -> dict[str, bool] | None:
     if value is None:
         return None  # absent means every tool on [DOC v1 create room]
@@ -127,12 +167,68 @@ def page(query: Mapping[str, str]) -> tuple[int, int]:
     return offset, limit
 
 
+def recording_link_expires_in(value: str | None) -> int:
+    low, high = RECORDING_LINK_EXPIRES_IN
+    if value is None:
+        return high
+    try:
+        seconds = int(value)
+    except ValueError:
+        seconds = -1
+    if not low <= seconds <= high:
+        raise bad_request(f"expires_in must be an integer from {low} to {high}")
+    return seconds
+
+
 def background(content: bytes, content_type: str, existing: int) -> None:
     if content_type.split(";")[0].strip().lower() not in JPEG_TYPES:
         raise bad_request("the background must be image/jpeg")
-    if not content.startswith(JPEG_MAGIC):
-        raise bad_request("the background is not a JPEG image")
     if len(content) > MAX_BACKGROUND_BYTES:
-        raise Refusal(413, "the background is larger than 16 MB")
+        raise bad_request("the background is larger than 16 MB")
+    size = jpeg_size(content)
+    if size is None:
+        raise bad_request("the background is not a JPEG image")
+    width, height = size
+    if width < MIN_BACKGROUND_SIDE or height < MIN_BACKGROUND_SIDE:
+        raise bad_request(
+            f"the background is {width}x{height}; it must be at least "
+            f"{MIN_BACKGROUND_SIDE}x{MIN_BACKGROUND_SIDE}"
+        )
     if existing >= MAX_BACKGROUNDS:
         raise bad_request(f"a company can have at most {MAX_BACKGROUNDS} backgrounds")
+
+
+# Start-of-frame markers, which carry the image size: SOF0..SOF15 but DHT, JPG and DAC.
+_SOF_MARKERS = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
+_STANDALONE_MARKERS = frozenset(range(0xD0, 0xD8)) | {0x01}  # RSTn and TEM carry no length
+
+
+def jpeg_size(content: bytes) -> tuple[int, int] | None:
+    """(width, height) from the JPEG's start-of-frame segment; None when it is not a JPEG or
+    has no frame header before the image data."""
+    if not content.startswith(JPEG_MAGIC):
+        return None
+    position = 2
+    while position + 4 <= len(content):
+        if content[position] != 0xFF:
+            return None
+        marker = content[position + 1]
+        if marker == 0xFF:  # fill byte
+            position += 1
+            continue
+        if marker in _STANDALONE_MARKERS:
+            position += 2
+            continue
+        if marker in (0xD9, 0xDA):  # end of image, or the scan data: no frame header came
+            return None
+        length = int.from_bytes(content[position + 2 : position + 4], "big")
+        if marker in _SOF_MARKERS:
+            frame = content[position + 5 : position + 9]  # after length and sample precision
+            if len(frame) < 4:
+                return None
+            height, width = int.from_bytes(frame[:2], "big"), int.from_bytes(frame[2:], "big")
+            return width, height
+        if length < 2:
+            return None
+        position += 2 + length
+    return None

@@ -37,11 +37,13 @@ CREATE TABLE IF NOT EXISTS company (
     end_call_redirect_timeout_ms INTEGER
 );
 CREATE TABLE IF NOT EXISTS users (
-    id TEXT PRIMARY KEY, role TEXT NOT NULL, creation_date TEXT NOT NULL
+    id TEXT PRIMARY KEY, role TEXT NOT NULL, creation_date TEXT NOT NULL,
+    active INTEGER NOT NULL DEFAULT 1
 );
 CREATE TABLE IF NOT EXISTS rooms (
     id TEXT PRIMARY KEY, recording TEXT NOT NULL, call_type TEXT NOT NULL, description TEXT,
-    duration INTEGER, live INTEGER NOT NULL, creation_date TEXT NOT NULL
+    duration INTEGER, live INTEGER, creation_date TEXT NOT NULL, ringing INTEGER,
+    offline_transcription INTEGER
 );
 CREATE TABLE IF NOT EXISTS participants (
     room_id TEXT NOT NULL, position INTEGER NOT NULL, user_id TEXT NOT NULL,
@@ -62,7 +64,27 @@ CREATE TABLE IF NOT EXISTS faults (
 CREATE TABLE IF NOT EXISTS calls (operation TEXT PRIMARY KEY, count INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS webhooks (
     id TEXT PRIMARY KEY, url TEXT NOT NULL, events TEXT NOT NULL, version TEXT,
+    creation_date TEXT NOT NULL, filters TEXT
+);
+CREATE TABLE IF NOT EXISTS joins (
+    room_id TEXT NOT NULL, user_id TEXT NOT NULL, join_date TEXT NOT NULL,
+    PRIMARY KEY (room_id, user_id)
+);
+CREATE TABLE IF NOT EXISTS sessions (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, room_id TEXT NOT NULL,
+    start_date TEXT NOT NULL, end_date TEXT, recorded INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS session_participants (
+    session_id TEXT NOT NULL, user_id TEXT NOT NULL, join_date TEXT NOT NULL, leave_date TEXT,
+    PRIMARY KEY (session_id, user_id)
+);
+CREATE TABLE IF NOT EXISTS recordings (
+    session_id TEXT PRIMARY KEY, room_id TEXT NOT NULL, token TEXT NOT NULL UNIQUE,
     creation_date TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS settings (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS rate_windows (
+    api_key TEXT PRIMARY KEY, started REAL NOT NULL, count INTEGER NOT NULL
 );
 """
 
@@ -76,6 +98,19 @@ TABLES = (
     "faults",
     "calls",
     "webhooks",
+    "joins",
+    "sessions",
+    "session_participants",
+    "recordings",
+    "settings",
+    "rate_windows",
+)
+# Columns added after a state file may have been made: (table, column, declaration).
+ADDED_COLUMNS = (
+    ("users", "active", "INTEGER NOT NULL DEFAULT 1"),
+    ("rooms", "ringing", "INTEGER"),
+    ("rooms", "offline_transcription", "INTEGER"),
+    ("webhooks", "filters", "TEXT"),
 )
 
 
@@ -85,6 +120,14 @@ def insert_default_company(connection: sqlite3.Connection) -> None:
         "VALUES (1, ?, ?, 'Simulated company', 'en')",
         (str(uuid.uuid4()), secrets.token_hex(32)),
     )
+
+
+def _add_missing_columns(connection: sqlite3.Connection) -> None:
+    """Brings a state file made by an older simulator up to the schema (new files have it)."""
+    for table, column, declaration in ADDED_COLUMNS:
+        present = {row["name"] for row in connection.execute(f"PRAGMA table_info({table})")}
+        if column not in present:
+            connection.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
 
 
 class Store:
@@ -102,6 +145,7 @@ class Store:
         self._pid = 0
         sqlite_state.create(self.path, SCHEMA, busy_timeout=BUSY_TIMEOUT_SECONDS)
         with self.transaction() as connection:
+            _add_missing_columns(connection)
             insert_default_company(connection)
 
     def _shared(self) -> sqlite3.Connection:

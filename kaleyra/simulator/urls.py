@@ -3,8 +3,11 @@ simulator backend is active."""
 
 from django.urls import path
 
-from kaleyra.simulator.views import join_page
+from kaleyra.simulator.views import join_page, recording
 
 app_name = "kaleyra_simulator"
 
-urlpatterns = [path("join/<str:token>", join_page, name="join")]
+urlpatterns = [
+    path("join/<str:token>", join_page, name="join"),
+    path("recordings/<str:token>", recording, name="recording"),
+]

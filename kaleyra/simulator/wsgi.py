@@ -21,8 +21,9 @@ from urllib.parse import parse_qs
 from kaleyra import wire
 from kaleyra.simulator.engine import Engine
 from kaleyra.simulator.faults import Fault
-from kaleyra.simulator.join import render_join_page
+from kaleyra.simulator.join import join_page
 from kaleyra.simulator.rules import Refusal, bad_request, error_body
+from kaleyra.simulator.sessions import RECORDING_CONTENT_TYPE
 
 logger = logging.getLogger("kaleyra.simulator")
 
@@ -75,6 +76,14 @@ def _routes(engine: Engine) -> list[tuple[str, re.Pattern, str, Callable[..., An
         engine.delete_upload(key)
         return 204, None
 
+    def delete_recording(request: Request, session_id: str) -> Answer:
+        engine.delete_recording(session_id)
+        return 204, None
+
+    def delete_webhook(request: Request, webhook_id: str) -> Answer:
+        engine.delete_webhook(webhook_id)
+        return 204, None
+
     table: list[tuple[str, str, str, Callable[..., Answer]]] = [
         ("POST", r"/v2/users", "create_user", lambda r: (201, engine.create_user(r.json()))),
         ("GET", r"/v2/users/([^/]+)", "get_user", lambda r, i: (200, engine.get_user(i))),
@@ -110,6 +119,27 @@ def _routes(engine: Engine) -> list[tuple[str, re.Pattern, str, Callable[..., An
             "register_webhook",
             lambda r: (201, engine.register_webhook(r.json())),
         ),
+        ("GET", wire.WEBHOOKS_PATH, "list_webhooks", lambda r: (200, engine.list_webhooks())),
+        ("DELETE", r"/v2/webhooks/([^/]+)", "delete_webhook", delete_webhook),
+        # UNCLEAR upstream (3P kaleyra-laravel): the sessions and recordings paths.
+        (
+            "GET",
+            r"/v2/sessions",
+            "iter_room_sessions",
+            lambda r: (200, engine.list_sessions(r.query)),
+        ),
+        (
+            "GET",
+            r"/v2/sessions/([^/]+)/recording",
+            "get_session_recording",
+            lambda r, i: (200, engine.get_recording(i, r.query)),
+        ),
+        (
+            "DELETE",
+            r"/v2/sessions/([^/]+)/recording",
+            "delete_session_recording",
+            delete_recording,
+        ),
     ]
     return [(method, re.compile(pattern), op, handler) for method, pattern, op, handler in table]
 
@@ -135,10 +165,8 @@ class SimulatorApp:
         if self.latency:
             self.sleep(self.latency)
         method, path = environ["REQUEST_METHOD"], environ.get("PATH_INFO", "")
-        if method == "GET" and path.startswith("/join/"):
-            query = parse_qs(environ.get("QUERY_STRING", ""))
-            status, html = render_join_page(self.engine.join_target(path[len("/join/") :]), query)
-            return self._send(start_response, status, html.encode(), "text/html; charset=utf-8")
+        if path.startswith(("/join/", "/recordings/")):
+            return self._page(method, path, environ, start_response)
         try:
             status, payload, headers = self._answer(method, path, environ)
         except Refusal as refusal:
@@ -146,6 +174,30 @@ class SimulatorApp:
             headers = []
         body = b"" if payload is None else payload.encode()
         return self._send(start_response, status, body, "application/json", headers)
+
+    def _page(self, method: str, path: str, environ: dict[str, Any], start_response):
+        """The pages a browser opens: join links (GET joins, POST presses a button) and
+        recording links (GET)."""
+        query = parse_qs(environ.get("QUERY_STRING", ""))
+        if method not in ("GET", "POST") or (method == "POST" and path.startswith("/rec")):
+            return self._send(start_response, 405, b"", "text/plain")
+        if path.startswith("/recordings/"):
+            token, expires = path[len("/recordings/") :], (query.get("expires") or [None])[0]
+            status, content = self.engine.recording_file(token, expires)
+            content_type = RECORDING_CONTENT_TYPE if status == 200 else "text/plain; charset=utf-8"
+            return self._send(start_response, status, content, content_type)
+        try:
+            body = Request(environ).body
+        except Refusal as refusal:
+            return self._send(start_response, refusal.status, b"", "text/plain")
+        status, html = join_page(
+            self.engine,
+            path[len("/join/") :],
+            method=method,
+            query=query,
+            form=parse_qs(body.decode("utf-8", "replace")),
+        )
+        return self._send(start_response, status, html.encode(), "text/html; charset=utf-8")
 
     def _route(self, method: str, path: str) -> tuple[str, Callable[..., Answer], tuple]:
         path_known = False
@@ -163,7 +215,7 @@ class SimulatorApp:
         if environ.get("HTTP_APIKEY") != self.api_key:
             raise Refusal(401, "missing or wrong apikey")
         request = Request(environ)
-        fault = self.engine.enter(operation)
+        fault = self.engine.enter(operation, api_key=self.api_key)
         if fault is not None and not fault.acts_first:
             return self._play(fault)
         try:
@@ -185,9 +237,9 @@ class SimulatorApp:
             return 504, error_body(504, "simulated timeout"), []
         if mode == "429":
             if fault.retry_after is None:
-                return 429, error_body(429, "simulated rate limit"), []
+                return 429, error_body(429, "rate limit exceeded"), []
             retry_after = f"{fault.retry_after:g}"
-            return 429, error_body(429, "simulated rate limit"), [("Retry-After", retry_after)]
+            return 429, error_body(429, "rate limit exceeded"), [("Retry-After", retry_after)]
         return 500, error_body(500, "simulated fault"), []
 
     def _send(self, start_response, status: int, body: bytes, content_type: str, headers=()):

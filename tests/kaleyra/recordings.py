@@ -7,8 +7,19 @@ requests with the same shapes, so the client, the simulator and these recordings
 ROOM_ID = "room_5beecf8c0f29"
 LINK = "https://sandbox.bandyer.com/connect/direct-rest-call-handler/"
 
-USER_DOCTOR = {"id": "doctor", "role": "plus", "creation_date": "2024-06-12T10:00:00.000Z"}
-USER_PATIENT = {"id": "patient", "role": "basic", "creation_date": "2024-06-12T10:00:00.000Z"}
+# `active` [DOC user management: deactivating is an update of "active"].
+USER_DOCTOR = {
+    "id": "doctor",
+    "role": "plus",
+    "active": True,
+    "creation_date": "2024-06-12T10:00:00.000Z",
+}
+USER_PATIENT = {
+    "id": "patient",
+    "role": "basic",
+    "active": True,
+    "creation_date": "2024-06-12T10:00:00.000Z",
+}
 CREATED_USER = {"id": "doctor", "role": "plus"}
 
 ROOM = {
@@ -17,15 +28,14 @@ ROOM = {
         {"user_id": "doctor", "is_admin": True, "tools": {"chat": True}, "link": LINK + "aaaa"},
         {"user_id": "patient", "is_admin": False, "tools": {"chat": True}, "link": LINK + "bbbb"},
     ],
+    # The v2 create-room fields [DOC v2 room post] and the `live` we send (3P); no status,
+    # disabled flag, time used or recording status: no source shows them.
     "recording": "none",
-    "recording_status": None,
     "call_type": "audio_video",
     "description": None,
-    "status": "active",
-    "disabled": False,
-    "creation_date": "2024-06-12T10:00:00.000Z",
     "duration": 1800,
-    "duration_used": 0,
+    "offline_transcription": False,
+    "creation_date": "2024-06-12T10:00:00.000Z",
     "live": True,
 }
 

@@ -10,9 +10,9 @@ from kaleyra.provider import get_video_provider
 from kaleyra.simulator.pytest_plugin import HTTP_API_KEY
 from kaleyra.types import ParticipantSpec, Role
 from tests.kaleyra import recordings
-from tests.kaleyra.support import API_KEY, BASE_URL, FakeTime, make_client
+from tests.kaleyra.support import API_KEY, BASE_URL, FakeTime, jpeg, make_client
 
-JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 64
+JPEG = jpeg()
 TOOLS = {"chat": True}
 PARTICIPANTS = [ParticipantSpec("doctor", True, TOOLS), ParticipantSpec("patient", False, TOOLS)]
 

@@ -2,13 +2,15 @@
 
 import pytest
 
-from kaleyra.errors import KaleyraBadRequest, KaleyraNotFound
+from kaleyra.errors import KaleyraBadRequest, KaleyraNotFound, KaleyraRateLimited
 from kaleyra.provider import get_video_provider
 from kaleyra.simulator import rules
+from kaleyra.simulator.engine import Engine
 from kaleyra.simulator.rules import Refusal
 from kaleyra.types import ParticipantSpec, Role
+from tests.kaleyra.support import jpeg, simulator_api
 
-JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 64
+JPEG = jpeg()
 
 
 @pytest.fixture
@@ -136,12 +138,13 @@ def test_backgrounds_must_be_jpeg_by_type_and_by_content(simulator):
 
 
 def test_a_background_over_16_mb_is_refused(simulator):
-    big = JPEG + b"\x00" * rules.MAX_BACKGROUND_BYTES
+    big = jpeg(size=rules.MAX_BACKGROUND_BYTES + 1)
     with pytest.raises(KaleyraBadRequest) as caught:
         get_video_provider().upload_background(
             filename="a.jpg", content=big, content_type="image/jpeg"
         )
-    assert caught.value.status == 413
+    assert caught.value.status == 400
+    assert "16 MB" in caught.value.body
 
 
 def test_a_company_has_at_most_10_backgrounds(simulator):
@@ -233,3 +236,177 @@ def test_deleting_an_upload_removes_it(simulator):
 def test_adding_an_upload_to_an_unknown_room_is_a_test_mistake(simulator):
     with pytest.raises(LookupError):
         simulator.add_upload("room_000000000000")
+
+
+# --- what issue #22 found the simulator let through ---------------------------------------------
+
+
+@pytest.fixture
+def served(simulator_http):
+    """The served simulator with a plus and a basic user, and `call` to its API."""
+    call = simulator_api(simulator_http)
+    call("POST", "/v2/users", json={"id": "doctor", "role": "plus"})
+    call("POST", "/v2/users", json={"id": "patient", "role": "basic"})
+    return call
+
+
+ROOM = {"participants": [{"user_id": "doctor"}, {"user_id": "patient"}]}
+
+
+def test_past_the_rate_limit_the_simulator_answers_429_with_retry_after(simulator_http, served):
+    simulator_http.set_rate_limit(3, per_seconds=60)
+    assert [served("GET", "/v2/company")[0] for _ in range(3)] == [200, 200, 200]
+    status, body, headers = served("GET", "/v2/company")
+    assert status == 429
+    assert 1 <= int(headers["Retry-After"]) <= 60
+    assert "rate limit" in body["message"]
+
+
+def test_the_429_can_come_without_retry_after(simulator_http, served):
+    simulator_http.set_rate_limit(1, per_seconds=60, retry_after=False)
+    served("GET", "/v2/company")
+    status, _, headers = served("GET", "/v2/company")
+    assert status == 429
+    assert "Retry-After" not in headers
+
+
+def test_without_a_rate_limit_300_calls_in_a_row_all_succeed(simulator_http, served):
+    assert {served("GET", "/v2/company")[0] for _ in range(300)} == {200}
+
+
+def test_the_rate_limit_window_starts_again_once_over(simulator):
+    clock = [1000.0]
+    engine = Engine(simulator.db_path, link_base="http://x", clock=lambda: clock[0])
+    simulator.set_rate_limit(2, per_seconds=10)
+    assert [engine.enter("get_company", api_key="k") for _ in range(2)] == [None, None]
+    refused = engine.enter("get_company", api_key="k")
+    assert (refused.mode, refused.retry_after) == ("429", 10.0)
+    assert engine.enter("get_company", api_key="other key") is None  # a limit per key
+    clock[0] += 10
+    assert engine.enter("get_company", api_key="k") is None
+
+
+def test_in_process_the_rate_limit_is_a_kaleyra_rate_limited(simulator):
+    simulator.set_rate_limit(1, per_seconds=60)
+    provider = get_video_provider()
+    provider.create_user(user_id="u", role=Role.PLUS)
+    with pytest.raises(KaleyraRateLimited) as caught:
+        provider.create_sdk_credentials(user_id="u", expires_in=600)
+    assert caught.value.retry_after == 60.0
+
+
+def test_a_bogus_call_type_is_refused(served):
+    status, body, _ = served("POST", "/v2/rooms", json={**ROOM, "call_type": "bogus"})
+    assert status == 400
+    assert "audio_video, audio_upgradable, audio_only" in body["message"]
+
+
+@pytest.mark.parametrize("call_type", ["audio_video", "audio_upgradable", "audio_only"])
+def test_the_call_types_are_kept(served, call_type):
+    status, room, _ = served("POST", "/v2/rooms", json={**ROOM, "call_type": call_type})
+    assert (status, room["call_type"]) == (201, call_type)
+
+
+def test_an_unknown_room_field_is_refused_by_name(served):
+    status, body, _ = served("POST", "/v2/rooms", json={**ROOM, "status": "active"})
+    assert status == 400
+    assert "'status'" in body["message"]
+
+
+def test_an_unknown_participant_field_is_refused(served):
+    participants = [{"user_id": "doctor", "role": "plus"}, {"user_id": "patient"}]
+    assert served("POST", "/v2/rooms", json={"participants": participants})[0] == 400
+
+
+def test_the_documented_room_fields_are_accepted_and_shown(served):
+    body = {
+        **ROOM,
+        "recording": "automatic",
+        "duration": 600,
+        "call_type": "audio_only",
+        "ringing": True,
+        "description": "tc:1:x",
+        "offline_transcription": True,
+        "live": False,
+    }
+    status, room, _ = served("POST", "/v2/rooms", json=body)
+    assert status == 201
+    assert {field: room[field] for field in body if field != "participants"} == {
+        field: value for field, value in body.items() if field != "participants"
+    }
+
+
+def test_a_room_shows_no_field_kaleyra_does_not_document(served):
+    room = served("POST", "/v2/rooms", json=ROOM)[1]
+    for invented in ("status", "disabled", "duration_used", "recording_status", "live"):
+        assert invented not in room  # `live` only when the creator sent it
+
+
+def test_a_64x64_jpeg_background_is_refused_saying_its_size(served):
+    files = {"virtual_background": ("bg.jpg", jpeg(64, 64), "image/jpeg")}
+    status, body, _ = served("POST", "/v2/company/virtual-background", files=files)
+    assert status == 400
+    assert "64x64" in body["message"] and "1280x1280" in body["message"]
+
+
+@pytest.mark.parametrize(("width", "height"), [(1279, 1280), (1280, 1279)])
+def test_each_side_of_a_background_must_be_1280(simulator, width, height):
+    with pytest.raises(KaleyraBadRequest):
+        get_video_provider().upload_background(
+            filename="a.jpg", content=jpeg(width, height), content_type="image/jpeg"
+        )
+
+
+def test_the_size_is_read_from_a_progressive_frame_after_other_segments(simulator):
+    progressive = jpeg(1920, 1440).replace(b"\xff\xc0", b"\xff\xc2")
+    assert rules.jpeg_size(progressive) == (1920, 1440)
+    background = get_video_provider().upload_background(
+        filename="a.jpg", content=progressive, content_type="image/jpeg"
+    )
+    assert background.background_alias in simulator.backgrounds()
+
+
+def test_a_jpeg_without_a_frame_header_is_refused(simulator):
+    headless = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00\xff\xd9"
+    with pytest.raises(KaleyraBadRequest) as caught:
+        get_video_provider().upload_background(
+            filename="a.jpg", content=headless, content_type="image/jpeg"
+        )
+    assert "not a JPEG" in caught.value.body
+
+
+def test_a_user_is_deactivated_with_active_false(simulator_http, served):
+    status, user, _ = served("PUT", "/v2/users/doctor", json={"active": False})
+    assert status == 200
+    assert (user["id"], user["role"], user["active"]) == ("doctor", "plus", False)
+    assert served("GET", "/v2/users/doctor")[1]["active"] is False
+    assert served("PUT", "/v2/users/doctor", json={"active": True})[1]["active"] is True
+
+
+def test_an_inactive_plus_user_no_longer_counts_as_a_licence(simulator, provider):
+    assert simulator.plus_licences_in_use() == 1
+    simulator.engine.update_user("doctor", {"active": False})
+    assert simulator.plus_licences_in_use() == 0
+    assert simulator.user_role("doctor") is Role.PLUS  # kept, with its history
+
+
+def test_an_inactive_user_cannot_be_put_in_a_new_room(simulator, provider):
+    simulator.engine.update_user("patient0", {"active": False})
+    with pytest.raises(KaleyraBadRequest) as caught:
+        provider.create_room(participants=specs("doctor", "patient0"), duration=None, live=True)
+    assert "patient0 is not active" in caught.value.body
+
+
+def test_an_inactive_users_id_cannot_be_taken_again(simulator):
+    simulator.engine.create_user({"id": "u", "role": "basic"})
+    simulator.engine.update_user("u", {"active": False})
+    with pytest.raises(Refusal) as caught:
+        simulator.engine.create_user({"id": "u", "role": "plus"})
+    assert caught.value.status == 409
+
+
+@pytest.mark.parametrize(
+    "body", [{}, {"active": "no"}, {"role": "admin"}, {"active": False, "name": "x"}]
+)
+def test_a_user_update_takes_only_role_and_active(served, body):
+    assert served("PUT", "/v2/users/doctor", json=body)[0] == 400

@@ -14,9 +14,11 @@ from django.core.management import CommandError, call_command
 from kaleyra.errors import KaleyraServerError
 from kaleyra.provider import get_video_provider
 from kaleyra.simulator import Simulator
+from kaleyra.simulator.pytest_plugin import webhook_receiver
 from kaleyra.simulator.webhook_sender import WebhookSender
 from kaleyra.types import ParticipantSpec, Role
 from kaleyra.webhooks import configured_key, verify
+from tests.kaleyra.support import simulator_api
 
 PARTICIPANTS = [ParticipantSpec("doctor", True, {}), ParticipantSpec("patient", False, {})]
 
@@ -107,19 +109,113 @@ def free_port() -> int:
 
 
 def test_a_failed_delivery_is_logged_not_raised(caplog):
-    sender = WebhookSender.fixed(f"http://127.0.0.1:{free_port()}/webhooks", "k")
+    sender = WebhookSender.fixed(f"http://127.0.0.1:{free_port()}/webhooks", "k", attempts=1)
     with caplog.at_level(logging.WARNING, logger="kaleyra.simulator"):
         sender.send("on_room_deleted", "room", {"room_id": "r"}).join(5)
     assert "Simulated webhook on_room_deleted" in caplog.text
     assert "failed" in caplog.text
 
 
-def test_an_answer_other_than_200_is_logged(simulator_webhooks, caplog):
+def test_an_answer_other_than_2xx_is_retried_then_given_up_and_logged(simulator_webhooks, caplog):
     simulator_webhooks.status = 500
-    sender = WebhookSender.fixed(simulator_webhooks.url, "k")
+    sleeps = []
+    sender = WebhookSender.fixed(
+        simulator_webhooks.url, "k", attempts=3, backoff=0.25, sleep=sleeps.append
+    )
     with caplog.at_level(logging.WARNING, logger="kaleyra.simulator"):
         sender.send("on_room_deleted", "room", {"room_id": "r"}).join(5)
+    assert len(simulator_webhooks.received) == 3
+    assert sleeps == [0.25, 0.5]
     assert "answered 500" in caplog.text
+    assert "given up after 3 attempts" in caplog.text
+
+
+def test_a_delivery_stops_at_the_first_2xx(simulator_webhooks):
+    simulator_webhooks.status = 204
+    simulator_webhooks.fail_first(1)
+    sender = WebhookSender.fixed(simulator_webhooks.url, "k", backoff=0)
+    sender.send("on_room_deleted", "room", {"room_id": "r"}).join(5)
+    assert len(simulator_webhooks.received) == 2
+
+
+def test_a_connection_error_is_retried(caplog):
+    sleeps = []
+    sender = WebhookSender.fixed(f"http://127.0.0.1:{free_port()}/x", "k", sleep=sleeps.append)
+    with caplog.at_level(logging.WARNING, logger="kaleyra.simulator"):
+        sender.send("on_room_deleted", "room", {"room_id": "r"}).join(5)
+    assert caplog.text.count("failed") == 3
+    assert len(sleeps) == 2
+
+
+# --- delivery to what was registered ------------------------------------------------------------
+
+
+def test_events_go_only_to_the_urls_registered_for_them(backend, simulator_webhooks):
+    with webhook_receiver() as recordings:
+        backend.engine.register_webhook(
+            {
+                "post_event_webhook_url": recordings.url,
+                "webhook_filters": ["on_recording_available"],
+            }
+        )
+        backend.engine.register_webhook(
+            {
+                "post_event_webhook_url": simulator_webhooks.url,
+                "webhook_filters": [{"event": "on_room_deleted"}],
+            }
+        )
+        room = given_a_room(get_video_provider())
+        backend.emit_recording_available(room.id, "session_1").join(5)
+        backend.delete_room_on_kaleyra_side(room.id).join(5)
+        (recording,) = recordings.wait_for(1)
+        (deletion,) = simulator_webhooks.wait_for(1)
+    assert verified(recording).event == "on_recording_available"
+    assert verified(deletion).event == "on_room_deleted"
+
+
+def test_an_event_no_registration_asks_for_is_sent_nowhere(simulator, simulator_webhooks):
+    simulator.engine.register_webhook(
+        {"post_event_webhook_url": simulator_webhooks.url, "webhook_filters": ["on_call_incoming"]}
+    )
+    room = given_a_room(get_video_provider())
+    assert simulator.delete_room_on_kaleyra_side(room.id) is None
+    assert simulator_webhooks.received == []
+
+
+@pytest.mark.parametrize(
+    "filters",
+    [
+        ["on_room_deleted", "on_recording_available"],
+        [{"event": "on_room_deleted"}, {"event": "on_recording_available"}],
+    ],
+)
+def test_filters_are_names_or_objects_and_come_back_as_given(simulator_http, filters):
+    call = simulator_api(simulator_http)
+    body = {"post_event_webhook_url": "http://127.0.0.1:1/x", "webhook_filters": filters}
+    status, created, _ = call("POST", "/v2/webhooks", json=body)
+    assert (status, created["webhook_filters"]) == (201, filters)
+    status, listing, _ = call("GET", "/v2/webhooks")
+    assert status == 200
+    assert [w["webhook_filters"] for w in listing["webhooks"]] == [filters]
+    assert simulator_http.registered_webhooks()[0]["events"] == [
+        "on_room_deleted",
+        "on_recording_available",
+    ]
+
+
+@pytest.mark.parametrize("filters", [[], "on_room_deleted", [{"events": "x"}], [""], None])
+def test_filters_that_name_no_event_are_refused(simulator_http, filters):
+    body = {"post_event_webhook_url": "http://127.0.0.1:1/x", "webhook_filters": filters}
+    assert simulator_api(simulator_http)("POST", "/v2/webhooks", json=body)[0] == 400
+
+
+def test_a_webhook_is_deleted_by_id(simulator_http):
+    call = simulator_api(simulator_http)
+    body = {"post_event_webhook_url": "http://127.0.0.1:1/x", "webhook_filters": ["e"]}
+    webhook_id = call("POST", "/v2/webhooks", json=body)[1]["id"]
+    assert call("DELETE", f"/v2/webhooks/{webhook_id}")[:2] == (204, None)
+    assert call("GET", "/v2/webhooks")[1]["webhooks"] == []
+    assert call("DELETE", f"/v2/webhooks/{webhook_id}")[0] == 404
 
 
 def test_the_envelope_carries_milliseconds_and_the_header_seconds(simulator_webhooks):

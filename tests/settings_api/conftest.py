@@ -2,13 +2,15 @@
 
 import pytest
 
+from tests.kaleyra import support
+
 MB = 1024 * 1024
-JPEG_HEADER = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00"
 PNG_HEADER = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"
 
 
 def jpeg(size: int = 2048) -> bytes:
-    return JPEG_HEADER + b"\x00" * (size - len(JPEG_HEADER))
+    """A JPEG as large as the simulator (and Kaleyra) accept: 1280x1280, `size` bytes."""
+    return support.jpeg(1280, 1280, size=size)
 
 
 def png(size: int = 2048) -> bytes:
