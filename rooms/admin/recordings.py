@@ -80,8 +80,5 @@ def link_view(modeladmin, request, object_id: str):
         if link.expiration_date:
             context["expires"] = timezone.localtime(link.expiration_date).strftime(LOCAL_FORMAT)
     request.current_app = modeladmin.admin_site.name
-    response = TemplateResponse(
-        request, "admin/rooms/teleconsultation/recording_link.html", context
-    )
-    response["Cache-Control"] = "no-store"  # the link is a secret: not kept by any cache
-    return response
+    # No cache keeps it: admin_view marks every admin page no-store.
+    return TemplateResponse(request, "admin/rooms/teleconsultation/recording_link.html", context)
