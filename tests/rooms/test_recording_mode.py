@@ -84,6 +84,17 @@ def test_patching_the_mode_the_room_already_has_keeps_the_room(api, simulator_ht
     assert simulator_http.call_count() == 0
 
 
+def test_the_mode_cannot_change_once_the_visit_is_locked(api, simulator_http, clock):
+    visit = post(api).json()["roomId"]
+    clock.move_to(stored(visit).start)
+
+    response = patch(api, visit, {"recording": "automatic"})
+
+    assert response.status_code == 409
+    assert stored(visit).recording is None
+    assert recording_of_room(simulator_http, visit) == "none"
+
+
 def test_a_patch_without_the_field_keeps_the_visits_mode(api, simulator_http):
     visit = post(api, recording="manual").json()["roomId"]
     assert patch(api, visit, {"duration_in_seconds": 3600}).status_code == 204
