@@ -40,5 +40,5 @@ class BareViewsMiddleware:
         room_id, start, end = row
         body = {"roomId": teleconsultation_id, "start": start, "end": end}
         if what == "room":
-            body["status"] = get_video_provider().get_room(room_id).status
+            body["recording"] = get_video_provider().get_room(room_id).recording
         return JsonResponse(body)

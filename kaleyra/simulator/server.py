@@ -100,6 +100,9 @@ def make_simulator_server(
     """A bound server (port 0 picks a free one); its join links use its own base URL. OSError
     when the address cannot be bound (port in use, host not local)."""
     server = SimulatorServer((host, port), _Handler)
+    # Without a sender of its own, events go only to the URLs registered through the API,
+    # signed with the API key as Kaleyra signs with the company's [DOC].
+    webhooks = webhooks or WebhookSender.fixed("", api_key)
     engine = Engine(db_path, link_base=server.base_url, webhooks=webhooks)
     app = SimulatorApp(engine, api_key=api_key, timeout_delay=timeout_delay, latency=latency)
     server.set_app(app)

@@ -29,7 +29,9 @@ _local_locks_guard = threading.Lock()
 
 
 def as_details(room: Room) -> dict:
-    """The Kaleyra room as the Mia service shows it in `details`."""
+    """The Kaleyra room as the Mia service shows it in `details`: Mia's keys, each None when
+    Kaleyra's answer does not carry it (no source documents `status`, `disabled`,
+    `duration_used` or `recording_status`; nothing is filled in for them)."""
     return {
         "recording": room.recording,
         "recordingStatus": room.recording_status,

@@ -38,7 +38,7 @@ def test_the_room_view_is_one_query_and_one_get_room(
     simulator.reset_call_log()
     with django_assert_num_queries(1):
         response = Client().get(f"/-/bench/room/{visit}")
-    assert response.status_code == 200 and response.json()["status"] == "active"
+    assert response.status_code == 200 and response.json()["recording"] == "none"
     assert simulator.calls() == {"get_room": 1}
 
 

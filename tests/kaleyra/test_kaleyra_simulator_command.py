@@ -8,7 +8,10 @@ from wsgiref.util import setup_testing_defaults
 import pytest
 from django.core.management import CommandError, call_command
 
+from kaleyra.errors import KaleyraRateLimited
+from kaleyra.provider import get_video_provider
 from kaleyra.simulator.server import SimulatorServer, make_simulator_server
+from kaleyra.types import ParticipantSpec, Role
 
 
 def test_the_command_prints_the_base_url_and_key_and_stops_on_ctrl_c(tmp_path):
@@ -85,3 +88,42 @@ def test_without_latency_no_answer_waits(tmp_path):
     finally:
         server.server_close()
     assert waits == []
+
+
+def test_the_command_ends_a_session_and_a_recording_follows(simulator, settings):
+    provider = get_video_provider()
+    provider.create_user(user_id="doctor", role=Role.PLUS)
+    provider.create_user(user_id="patient", role=Role.BASIC)
+    specs = [ParticipantSpec("doctor", True, {}), ParticipantSpec("patient", False, {})]
+    room = provider.create_room(participants=specs, duration=None, live=True)
+    simulator.open_link(room.link_for("doctor"))
+    simulator.open_link(room.link_for("patient"))
+    out = StringIO()
+    call_command(
+        "kaleyra_simulator", end_session=room.id, db=settings.KALEYRA_SIMULATOR_DB, stdout=out
+    )
+    assert f"Ended the session of room {room.id}" in out.getvalue()
+    (session,) = simulator.sessions(room.id)
+    assert session["end_date"] is not None
+
+
+def test_the_command_sets_a_rate_limit_in_the_state_file(simulator, settings):
+    with pytest.raises(CommandError, match="room_none"):
+        call_command(
+            "kaleyra_simulator",
+            rate_limit="1/60,no-retry-after",
+            end_session="room_none",
+            db=settings.KALEYRA_SIMULATOR_DB,
+            stdout=StringIO(),
+        )
+    provider = get_video_provider()
+    provider.create_user(user_id="u", role=Role.PLUS)
+    with pytest.raises(KaleyraRateLimited) as caught:
+        provider.create_sdk_credentials(user_id="u", expires_in=600)
+    assert caught.value.retry_after is None
+
+
+@pytest.mark.parametrize("value", ["300", "0/60", "300/0", "300/x", "300/60,maybe"])
+def test_a_malformed_rate_limit_is_a_command_error(simulator, settings, value):
+    with pytest.raises(CommandError, match="--rate-limit"):
+        call_command("kaleyra_simulator", rate_limit=value, db=settings.KALEYRA_SIMULATOR_DB)

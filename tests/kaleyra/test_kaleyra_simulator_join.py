@@ -50,3 +50,33 @@ def test_http_links_point_at_the_server_and_render(simulator_http):
     assert "Dr &quot;&lt;b&gt;&quot;" in response.text
     assert "<b>" not in response.text
     assert "yes" in response.text  # admin
+
+
+def path_of(link):
+    return "/kaleyra-simulator/join/" + link.rsplit("/", 1)[1]
+
+
+@pytest.mark.urls("tests.kaleyra.join_urls")
+def test_in_process_pages_make_a_session_and_serve_its_recording(simulator):
+    room = create_room()
+    with simulator.engine.store.transaction() as connection:
+        connection.execute("UPDATE rooms SET recording = 'automatic' WHERE id = ?", (room.id,))
+    browser = Client()
+    assert "waiting for another participant" in browser.get(path_of(room.link_for("doctor"))).text
+    assert "in session session_" in browser.get(path_of(room.link_for("patient"))).text
+    left = browser.post(path_of(room.link_for("doctor")), {"action": "leave"})
+    assert left.status_code == 200 and "You left the call" in left.text
+    (session,) = simulator.sessions(room.id)
+    assert session["end_date"] is not None
+    url = simulator.engine.get_recording(session["id"], {})["url"]
+    assert url.startswith(simulator.engine.link_base + "/recordings/")
+    download = browser.get(url.removeprefix(simulator.engine.link_base.rsplit("/", 1)[0]))
+    assert download.status_code == 200
+    assert download["Content-Type"] == "video/mp4"
+
+
+@pytest.mark.urls("tests.kaleyra.join_urls")
+def test_an_unknown_button_is_a_400_page(simulator):
+    room = create_room()
+    response = Client().post(path_of(room.link_for("doctor")), {"action": "explode"})
+    assert response.status_code == 400

@@ -1,6 +1,7 @@
 """`manage.py kaleyra_simulator`: runs the Kaleyra simulator as an HTTP server, for pointing this
 service (KALEYRA_BACKEND=http) or any other Kaleyra v2 client at it during development; or, with
---delete-room / --recording-available, plays what Kaleyra does on its own side, and exits."""
+--delete-room / --recording-available / --end-session, plays what Kaleyra does on its own side,
+and exits."""
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
@@ -40,7 +41,19 @@ class Command(BaseCommand):
             metavar="ROOM_ID",
             help="send on_recording_available for a session of the room, then exit",
         )
+        actions.add_argument(
+            "--end-session",
+            metavar="ROOM_ID",
+            help="end the session running in the room (a recording follows if it records); exit",
+        )
         parser.add_argument("--session-id", default=None, help="with --recording-available")
+        parser.add_argument(
+            "--rate-limit",
+            metavar="REQUESTS/SECONDS",
+            default=None,
+            help="answer 429 past REQUESTS calls of the API key in SECONDS ('off': no limit, the "
+            "default); append ',no-retry-after' to leave out the Retry-After header",
+        )
 
     def handle(self, *args, host, port, api_key, db, latency_ms, webhook_url, **options):
         api_key = api_key or settings.BANDYER_API_SECRET_KEY or settings.KALEYRA_SIMULATOR_API_KEY
@@ -53,8 +66,14 @@ class Command(BaseCommand):
         # Kaleyra signs with the API key; a KALEYRA_WEBHOOK_KEY set here is what the service
         # verifies with, so it wins.
         webhook_key = settings.KALEYRA_WEBHOOK_KEY or api_key
-        webhooks = WebhookSender.fixed(webhook_url, webhook_key) if webhook_url else None
-        if options["delete_room"] or options["recording_available"]:
+        # Without --webhook-url, events still go to the URLs registered through the API.
+        webhooks = WebhookSender.fixed(webhook_url or "", webhook_key)
+        if options["rate_limit"] is not None:
+            requests, per_seconds, retry_after = _rate_limit(options["rate_limit"])
+            Simulator(db_path).set_rate_limit(
+                requests, per_seconds=per_seconds, retry_after=retry_after
+            )
+        if options["delete_room"] or options["recording_available"] or options["end_session"]:
             self._act(Simulator(db_path, webhooks=webhooks), webhook_url, options)
             return
         try:
@@ -76,7 +95,9 @@ class Command(BaseCommand):
         if latency_ms:
             self.stdout.write(f"  every answer delayed by {latency_ms} ms")
         if webhook_url:
-            self.stdout.write(f"  webhooks to {webhook_url}")
+            self.stdout.write(f"  webhooks to {webhook_url} while none is registered")
+        if options["rate_limit"] not in (None, "off"):
+            self.stdout.write(f"  rate limit {options['rate_limit']} per API key")
         try:
             server.serve_forever()
         except KeyboardInterrupt:
@@ -85,8 +106,14 @@ class Command(BaseCommand):
             server.server_close()
 
     def _act(self, simulator: Simulator, webhook_url: str, options) -> None:
-        room_id = options["delete_room"] or options["recording_available"]
-        if options["delete_room"]:
+        room_id = options["delete_room"] or options["recording_available"] or options["end_session"]
+        if options["end_session"]:
+            try:
+                delivery = simulator.end_session(room_id)
+            except LookupError as exc:
+                raise CommandError(str(exc)) from None
+            self.stdout.write(f"Ended the session of room {room_id}.")
+        elif options["delete_room"]:
             try:
                 delivery = simulator.delete_room_on_kaleyra_side(room_id)
             except LookupError as exc:
@@ -95,7 +122,30 @@ class Command(BaseCommand):
         else:
             delivery = simulator.emit_recording_available(room_id, options["session_id"])
         if delivery is None:
-            self.stdout.write("No webhook sent (no --webhook-url / KALEYRA_SIMULATOR_WEBHOOK_URL).")
+            self.stdout.write(
+                "No webhook sent (no recording to announce, no URL registered for the event, "
+                "or no --webhook-url / KALEYRA_SIMULATOR_WEBHOOK_URL)."
+            )
             return
         delivery.join(DELIVERY_WAIT_SECONDS)  # the thread is a daemon: let it finish first
-        self.stdout.write(f"Webhook posted to {webhook_url} (failures are logged).")
+        target = "the URLs registered for it" if simulator.registered_webhooks() else webhook_url
+        self.stdout.write(f"Webhook posted to {target} (failures are logged).")
+
+
+def _rate_limit(value: str) -> tuple[int | None, float, bool]:
+    """`--rate-limit` as set_rate_limit's (requests, per_seconds, retry_after)."""
+    if value == "off":
+        return None, 60.0, True
+    limit, _, flag = value.partition(",")
+    requests, _, seconds = limit.partition("/")
+    if flag not in ("", "no-retry-after") or not requests.isdigit() or int(requests) < 1:
+        raise CommandError(
+            f"--rate-limit must look like 300/60 or 300/60,no-retry-after: {value!r}"
+        )
+    try:
+        per_seconds = float(seconds)
+    except ValueError:
+        raise CommandError(f"--rate-limit needs a window in seconds: {value!r}") from None
+    if per_seconds <= 0:
+        raise CommandError("--rate-limit needs a window over 0 seconds")
+    return int(requests), per_seconds, flag != "no-retry-after"
