@@ -7,6 +7,7 @@ from django.conf import settings
 from django.core import checks
 
 from kaleyra.loopback import is_loopback_host, is_loopback_url
+from kaleyra.wire import RECORDING_MODES
 
 # Kaleyra Video v2 answers only on api[.sandbox].{eu,in,us,me}.bandyer.com; v1-era hosts such as
 # sandbox.bandyer.com do not serve it (docs/kaleyra.md, "Base URL").
@@ -86,8 +87,21 @@ def _simulator_webhook_errors() -> list[checks.CheckMessage]:
     ]
 
 
+def _recording_errors() -> list[checks.CheckMessage]:
+    if settings.KALEYRA_RECORDING in RECORDING_MODES:
+        return []
+    return [
+        checks.Error(
+            f"KALEYRA_RECORDING must be one of {', '.join(RECORDING_MODES)}, "
+            f"got {settings.KALEYRA_RECORDING!r}.",
+            hint="none (the default) records nothing; see docs/operations.md, Recordings.",
+            id="kaleyra.E006",
+        )
+    ]
+
+
 def check_kaleyra_settings(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
-    return _backend_messages() + _simulator_webhook_errors()
+    return _backend_messages() + _simulator_webhook_errors() + _recording_errors()
 
 
 def _backend_messages() -> list[checks.CheckMessage]:

@@ -21,8 +21,10 @@ from kaleyra.types import (
     Company,
     KaleyraUser,
     ParticipantSpec,
+    RecordingLink,
     Role,
     Room,
+    RoomSession,
     SdkCredentials,
     Upload,
     VirtualBackground,
@@ -41,6 +43,13 @@ def check_expires_in(expires_in: int) -> None:
     low, high = EXPIRES_IN_RANGE
     if isinstance(expires_in, bool) or not low <= expires_in <= high:
         raise ValueError(f"expires_in must be between {low} and {high} seconds")
+
+
+def check_recording_link_seconds(expires_in: int) -> None:
+    """Refuses a link lifetime Kaleyra would refuse, before any call is made."""
+    low, high = wire.RECORDING_LINK_SECONDS
+    if isinstance(expires_in, bool) or not low <= expires_in <= high:
+        raise ValueError(f"a recording link's expires_in must be between {low} and {high} seconds")
 
 
 def _no_body(payload: Any) -> None:
@@ -196,13 +205,14 @@ class KaleyraClient(OutboundClient):
         duration: int | None,
         live: bool | None,
         description: str | None = None,
+        recording: str = "none",
     ) -> Room:
         return self._request(
             "create_room",
             "POST",
             "/v2/rooms",
             wire.parse_room,
-            body=wire.create_room_body(participants, duration, live, description),
+            body=wire.create_room_body(participants, duration, live, description, recording),
         )
 
     def get_room(self, room_id: str) -> Room:
@@ -235,6 +245,39 @@ class KaleyraClient(OutboundClient):
 
     def delete_upload(self, key: str) -> None:
         self._request("delete_upload", "DELETE", wire.upload_path(key), _no_body)
+
+    # --- sessions and their recordings ------------------------------------------------------
+
+    def iter_room_sessions(self, room_id: str) -> Iterator[RoomSession]:
+        """Every session (call) held in the room, page by page."""
+
+        def fetch_page(offset: int) -> tuple[list[RoomSession], bool]:
+            params = wire.sessions_page_params(room_id, offset)
+            return self._request(
+                "iter_room_sessions",
+                "GET",
+                wire.SESSIONS_PATH,
+                wire.parse_sessions_page,
+                params=params,
+            )
+
+        return walk_pages(fetch_page, operation="iter_room_sessions")
+
+    def recording_link(self, session_id: str, *, expires_in: int) -> RecordingLink:
+        """A temporary download link of the session's recording; KaleyraNotFound when the session
+        has none (not recorded, still processing, or deleted)."""
+        check_recording_link_seconds(expires_in)
+        return self._request(
+            "recording_link",
+            "GET",
+            wire.recording_path(session_id),
+            lambda payload: wire.parse_recording_link(payload, session_id),
+            params=wire.recording_link_params(expires_in),
+        )
+
+    def delete_recording(self, session_id: str) -> None:
+        """Deletes the session's recording; KaleyraNotFound when it has none."""
+        self._request("delete_recording", "DELETE", wire.recording_path(session_id), _no_body)
 
     # --- SDK credentials --------------------------------------------------------------------
 

@@ -13,8 +13,10 @@ from kaleyra.types import (
     Company,
     KaleyraUser,
     ParticipantSpec,
+    RecordingLink,
     Role,
     Room,
+    RoomSession,
     SdkCredentials,
     Upload,
     VirtualBackground,
@@ -36,6 +38,7 @@ class VideoProvider(Protocol):
         duration: int | None,
         live: bool | None,
         description: str | None = None,
+        recording: str = "none",
     ) -> Room: ...
 
     def get_room(self, room_id: str) -> Room: ...
@@ -47,6 +50,12 @@ class VideoProvider(Protocol):
     def iter_room_uploads(self, room_id: str) -> Iterator[Upload]: ...
 
     def delete_upload(self, key: str) -> None: ...
+
+    def iter_room_sessions(self, room_id: str) -> Iterator[RoomSession]: ...
+
+    def recording_link(self, session_id: str, *, expires_in: int) -> RecordingLink: ...
+
+    def delete_recording(self, session_id: str) -> None: ...
 
     def create_sdk_credentials(self, *, user_id: str, expires_in: int) -> SdkCredentials: ...
 

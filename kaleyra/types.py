@@ -81,6 +81,38 @@ class Upload:
 
 
 @dataclass(frozen=True)
+class SessionParticipant:
+    """Someone who was in a session: when they joined and left (None while still in it)."""
+
+    user_id: str
+    join_date: datetime | None
+    leave_date: datetime | None
+
+
+@dataclass(frozen=True)
+class RoomSession:
+    """One call held in a room (a room has a session each time people meet in it); recordings
+    and uploads belong to sessions."""
+
+    id: str
+    room_id: str | None
+    start_date: datetime | None
+    end_date: datetime | None
+    participants: tuple[SessionParticipant, ...] = ()
+
+
+@dataclass(frozen=True)
+class RecordingLink:
+    """A temporary download link of a session's recording: a secret, shown, never logged."""
+
+    session_id: str
+    url: str
+    room_id: str | None
+    expires_in: int | None
+    expiration_date: datetime | None
+
+
+@dataclass(frozen=True)
 class SdkCredentials:
     access_token: str
     expires_at: datetime

@@ -15,10 +15,13 @@ from kaleyra.types import (
     Company,
     KaleyraUser,
     ParticipantSpec,
+    RecordingLink,
     Role,
     Room,
     RoomParticipant,
+    RoomSession,
     SdkCredentials,
+    SessionParticipant,
     Upload,
     VirtualBackground,
     Webhook,
@@ -46,6 +49,15 @@ WEBHOOKS_PATH = "/v2/webhooks"
 WEBHOOK_VERSION = "1"
 WEBHOOK_FILTER_FIELD = "event"
 WEBHOOKS_PAGE_LIMIT = 100
+# A room records its sessions never, when an admin participant starts it, or always [DOC recording
+# page, v2 room page: default "none"]; fixed when the room is created.
+RECORDING_MODES = ("none", "manual", "automatic")
+# UNCLEAR: the sessions and recording paths are only in 3P kaleyra-laravel; the list is paged as
+# every v2 list [DOC migration guide], its items under `sessions` by analogy with `uploads` [DOC].
+SESSIONS_PATH = "/v2/sessions"
+SESSIONS_PAGE_LIMIT = 100
+# A recording's download link lasts between 30 and 3600 seconds [DOC recording page].
+RECORDING_LINK_SECONDS = (30, 3600)
 BACKGROUND_FIELD = "virtual_background"  # UNCLEAR: name not shown in docs; 3P kaleyra-laravel
 BACKGROUND_UPLOAD_PATH = "/v2/company/virtual-background"  # UNCLEAR: 3P kaleyra-laravel
 
@@ -75,6 +87,12 @@ def webhook_path(webhook_id: str) -> str:
     return f"{WEBHOOKS_PATH}/{segment(webhook_id)}"  # UNCLEAR: 3P kaleyra-laravel
 
 
+def recording_path(session_id: str) -> str:
+    # UNCLEAR: GET (the link) in 3P kaleyra-laravel; DELETE on the same path inferred from "v2
+    # recordings can be deleted" [DOC migration guide].
+    return f"/v2/sessions/{segment(session_id)}/recording"
+
+
 # --- request bodies -----------------------------------------------------------------------------
 
 
@@ -91,17 +109,19 @@ def create_room_body(
     duration: int | None,
     live: bool | None,
     description: str | None = None,
+    recording: str = "none",
 ) -> dict[str, Any]:
-    # Participant item fields from the v2 add-participant page [DOC]; `recording` "none" is the
-    # v2 room page default [DOC]; `description` is a v2 room field [DOC] (treated as PII/PHI by
-    # Kaleyra: we put only our own ids in it). UNCLEAR: `live` is not among the v2 room page's
-    # body parameters, only in 3P config and CTX: it is sent only when given (None: left out).
+    # Participant item fields from the v2 add-participant page [DOC]; `recording` one of
+    # RECORDING_MODES, "none" the v2 room page default [DOC]; `description` is a v2 room field
+    # [DOC] (treated as PII/PHI by Kaleyra: we put only our own ids in it). UNCLEAR: `live` is not
+    # among the v2 room page's body parameters, only in 3P config and CTX: it is sent only when
+    # given (None: left out).
     body: dict[str, Any] = {
         "participants": [
             {"user_id": p.user_id, "is_admin": p.is_admin, "tools": dict(p.tools)}
             for p in participants
         ],
-        "recording": "none",
+        "recording": recording,
     }
     if live is not None:
         body["live"] = live
@@ -118,6 +138,14 @@ def rooms_page_params(offset: int) -> dict[str, Any]:
 
 def webhooks_page_params(offset: int) -> dict[str, Any]:
     return {"offset": offset, "limit": WEBHOOKS_PAGE_LIMIT}  # as every v2 list [DOC]
+
+
+def sessions_page_params(room_id: str, offset: int) -> dict[str, Any]:
+    return {"room_id": room_id, "offset": offset, "limit": SESSIONS_PAGE_LIMIT}
+
+
+def recording_link_params(expires_in: int) -> dict[str, Any]:
+    return {"expires_in": expires_in}  # [DOC recording page: "expires_in", 30..3600 seconds]
 
 
 def register_webhook_body(url: str, events: Iterable[str]) -> dict[str, Any]:
@@ -312,6 +340,51 @@ def parse_uploads_page(payload: Any) -> tuple[list[Upload], bool]:
     """One page of `GET /v2/uploads` [DOC file-share]: the uploads and whether more follow."""
     items, has_more = _page(payload, "uploads")
     return [parse_upload(item) for item in items], has_more
+
+
+def _session_participant(item: Any) -> SessionParticipant:
+    if not isinstance(item, Mapping):
+        raise WireError("session participant is not an object")
+    return SessionParticipant(
+        user_id=_required_str(item, "user_id", "user"),
+        join_date=_date(item, "join_date"),
+        leave_date=_date(item, "leave_date"),
+    )
+
+
+def parse_session(item: Any) -> RoomSession:
+    """UNCLEAR: no session sample; `id` or `session_id`, bare or wrapped in `{"session": ...}`,
+    participants optional (3P kaleyra-laravel reads only the ids)."""
+    session = _object(item, "session")
+    participants = session.get("participants") or []
+    if not isinstance(participants, list):
+        raise WireError("field 'participants' is not a list")
+    return RoomSession(
+        id=_required_str(session, "id", "session_id"),
+        room_id=_str(session, "room_id"),
+        start_date=_date(session, "start_date"),
+        end_date=_date(session, "end_date"),
+        participants=tuple(_session_participant(member) for member in participants),
+    )
+
+
+def parse_sessions_page(payload: Any) -> tuple[list[RoomSession], bool]:
+    """One page of `GET /v2/sessions?room_id=` (UNCLEAR, see SESSIONS_PATH)."""
+    items, has_more = _page(payload, "sessions")
+    return [parse_session(item) for item in items], has_more
+
+
+def parse_recording_link(payload: Any, session_id: str) -> RecordingLink:
+    """UNCLEAR: the recording's answer, bare or wrapped in `{"recording": ...}`, its link as
+    `url`, `link` or `download_url`; without `session_id` it is the session asked about."""
+    recording = _object(payload, "recording")
+    return RecordingLink(
+        session_id=_str(recording, "session_id") or session_id,
+        url=_required_str(recording, "url", "link", "download_url"),
+        room_id=_str(recording, "room_id"),
+        expires_in=_int(recording, "expires_in"),
+        expiration_date=_date(recording, "expiration_date"),
+    )
 
 
 def parse_credentials(payload: Any) -> SdkCredentials:

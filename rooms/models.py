@@ -37,12 +37,16 @@ class Teleconsultation(models.Model):
     state = models.CharField(max_length=8, choices=State.choices, default=State.PUBLIC)
     # Set while one request creates the room, so a concurrent one never creates a second.
     room_claim = models.CharField(max_length=32, null=True, blank=True)
+    # none, manual or automatic, when the visit asked; null follows KALEYRA_RECORDING.
+    recording = models.CharField(max_length=9, null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     created_by = models.CharField(max_length=255, blank=True, default="")
     updated_by = models.CharField(max_length=255, blank=True, default="")
 
     class Meta:
+        # A recording's link opens a recorded consultation: given to chosen staff, not to all.
+        permissions = [("download_recording", "Can fetch a recording's download link")]
         indexes = [
             models.Index(fields=["state", "end"], name="tc_state_end"),
             models.Index(fields=["state", "start"], name="tc_state_start"),

@@ -203,6 +203,9 @@ ADDITIONAL_HEADERS_TO_PROXY = env.list("ADDITIONAL_HEADERS_TO_PROXY", default=[]
 UNLIMITED_TELECONSULTATION = env.bool("UNLIMITED_TELECONSULTATION", default=True)
 # `live` is not on Kaleyra's v2 create-room page: sent only when the operator sets it (None: unset).
 LIVE_TELECONSULTATION = env.bool("LIVE_TELECONSULTATION", default=None)
+# Whether Kaleyra records the calls: none, manual (an admin participant starts it) or automatic;
+# a visit's own `recording` overrides it (docs/operations.md#recordings).
+KALEYRA_RECORDING = env.str("KALEYRA_RECORDING", default="none")
 IMMUTABLE_PERIOD_MS = env.int("IMMUTABLE_PERIOD_MS", default=0)
 TELECONSULTATION_DELETE_UPLOADS = env.bool("TELECONSULTATION_DELETE_UPLOADS", default=False)
 SETTINGS_ADMIN_GROUPS = env.list("SETTINGS_ADMIN_GROUPS", default=["admin"])

@@ -25,8 +25,8 @@ OPERATIONS = (
     "list_webhooks",
     "delete_webhook",
     "iter_room_sessions",
-    "get_session_recording",
-    "delete_session_recording",
+    "recording_link",
+    "delete_recording",
 )
 # The "_after" modes perform the operation first, then lose the answer the same way.
 MODES = ("500", "429", "timeout", "drop", "timeout_after", "drop_after")

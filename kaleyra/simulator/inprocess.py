@@ -10,7 +10,12 @@ from typing import Any, TypeVar
 
 from common.http import deadline, metrics
 from kaleyra import wire
-from kaleyra.client import check_expires_in, is_existing_user_refusal, walk_pages
+from kaleyra.client import (
+    check_expires_in,
+    check_recording_link_seconds,
+    is_existing_user_refusal,
+    walk_pages,
+)
 from kaleyra.errors import KaleyraBadRequest, KaleyraError, build_error
 from kaleyra.retry import Retrier, RetryPolicy
 from kaleyra.simulator.engine import Engine
@@ -21,8 +26,10 @@ from kaleyra.types import (
     Company,
     KaleyraUser,
     ParticipantSpec,
+    RecordingLink,
     Role,
     Room,
+    RoomSession,
     SdkCredentials,
     Upload,
     VirtualBackground,
@@ -132,8 +139,9 @@ class InProcessSimulator:
         duration: int | None,
         live: bool | None,
         description: str | None = None,
+        recording: str = "none",
     ) -> Room:
-        body = wire.create_room_body(participants, duration, live, description)
+        body = wire.create_room_body(participants, duration, live, description, recording)
         return self._call("create_room", lambda: self.engine.create_room(body), wire.parse_room)
 
     def get_room(self, room_id: str) -> Room:
@@ -164,6 +172,34 @@ class InProcessSimulator:
 
     def delete_upload(self, key: str) -> None:
         self._call("delete_upload", lambda: self.engine.delete_upload(key), lambda payload: None)
+
+    def iter_room_sessions(self, room_id: str) -> Iterator[RoomSession]:
+        def fetch_page(offset: int) -> tuple[list[RoomSession], bool]:
+            params = wire.sessions_page_params(room_id, offset)
+            query = {key: str(value) for key, value in params.items()}
+            return self._call(
+                "iter_room_sessions",
+                lambda: self.engine.list_sessions(query),
+                wire.parse_sessions_page,
+            )
+
+        return walk_pages(fetch_page, operation="iter_room_sessions")
+
+    def recording_link(self, session_id: str, *, expires_in: int) -> RecordingLink:
+        check_recording_link_seconds(expires_in)
+        query = {key: str(value) for key, value in wire.recording_link_params(expires_in).items()}
+        return self._call(
+            "recording_link",
+            lambda: self.engine.get_recording(session_id, query),
+            lambda payload: wire.parse_recording_link(payload, session_id),
+        )
+
+    def delete_recording(self, session_id: str) -> None:
+        self._call(
+            "delete_recording",
+            lambda: self.engine.delete_recording(session_id),
+            lambda payload: None,
+        )
 
     def create_sdk_credentials(self, *, user_id: str, expires_in: int) -> SdkCredentials:
         check_expires_in(expires_in)

@@ -136,13 +136,13 @@ def _routes(engine: Engine) -> list[tuple[str, re.Pattern, str, Callable[..., An
         (
             "GET",
             r"/v2/sessions/([^/]+)/recording",
-            "get_session_recording",
+            "recording_link",
             lambda r, i: (200, engine.get_recording(i, r.query)),
         ),
         (
             "DELETE",
             r"/v2/sessions/([^/]+)/recording",
-            "delete_session_recording",
+            "delete_recording",
             delete_recording,
         ),
     ]

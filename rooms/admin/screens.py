@@ -3,7 +3,8 @@
 Records are read-only here: every change goes through an action (`rooms.admin.actions`), which
 runs the same services as the API. Access links are secrets: never in the list, and on the detail
 page for superusers only. The detail page also shows the join window, the visit's audit trail
-and the recordings Kaleyra announced, read through storage; the whole trail is `export_audit`'s.
+and the recordings Kaleyra announced, read through storage (`rooms.admin.recordings` fetches a
+recording's download link); the whole trail is `export_audit`'s.
 """
 
 import json
@@ -16,15 +17,13 @@ from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils import timezone
 
-from rooms.admin import actions
+from rooms.admin import actions, recordings
 from rooms.models import AuditEntry, Participant, RoomJob, Teleconsultation, UserMapping
 from rooms.rules import join_window
-from rooms.services import webhook_events
 from rooms.storage import get_storage
 
 LOCAL_FORMAT = "%Y-%m-%d %H:%M %Z"
 AUDIT_SHOWN = 100  # a visit's first entries; `export_audit --room` gives them all
-RECORDINGS_SHOWN = 100
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -216,13 +215,22 @@ class TeleconsultationAdmin(StoredHere, LocalTimestamps, admin.ModelAdmin):
 
     def get_urls(self):
         run = self.admin_site.admin_view(self.run_action_view)
+        link = self.admin_site.admin_view(self.recording_link_view)
         return [
             path("<path:object_id>/run/<str:action>/", run, name="rooms_teleconsultation_run"),
+            path(
+                "<path:object_id>/recording-link/",
+                link,
+                name="rooms_teleconsultation_recording_link",
+            ),
             *super().get_urls(),
         ]
 
     def run_action_view(self, request, object_id, action):
         return actions.run_on_one(self, request, object_id, action)
+
+    def recording_link_view(self, request, object_id):
+        return recordings.link_view(self, request, object_id)
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         extra_context = {
@@ -233,7 +241,8 @@ class TeleconsultationAdmin(StoredHere, LocalTimestamps, admin.ModelAdmin):
             "show_delete_link": False,
             "support_actions": actions.buttons(self, request),
             **self._window_and_trail(object_id),
-            "recordings": self._recordings(object_id),
+            "recordings": recordings.rows(object_id),
+            "may_download_recordings": recordings.may_download(request),
         }
         return super().change_view(request, object_id, form_url, extra_context)
 
@@ -265,23 +274,6 @@ class TeleconsultationAdmin(StoredHere, LocalTimestamps, admin.ModelAdmin):
             ],
             "audit_trail_cut": len(trail) > AUDIT_SHOWN,
         }
-
-    def _recordings(self, object_id: str) -> list[dict]:
-        """The sessions Kaleyra announced with `on_recording_available` (its download links are
-        fetched from Kaleyra by session id)."""
-        events = get_storage().webhook_events(
-            teleconsultation_id=object_id,
-            event=webhook_events.RECORDING_AVAILABLE,
-            limit=RECORDINGS_SHOWN,
-        )
-        return [
-            {
-                "time": local_time_seconds(event.timestamp),
-                "room_id": event.room_id,
-                "session_id": str(event.data.get("session_id") or "-"),
-            }
-            for event in events
-        ]
 
 
 @admin.register(UserMapping)

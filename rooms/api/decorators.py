@@ -238,7 +238,7 @@ def create_detail(request, response) -> dict:
     return {}
 
 
-UPDATABLE = ("participants", "start_date", "end_date", "duration_in_seconds")
+UPDATABLE = ("participants", "start_date", "end_date", "duration_in_seconds", "recording")
 
 
 def update_detail(request, response) -> dict:

@@ -8,6 +8,7 @@ from django.conf import settings
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from rest_framework import serializers
 
+from kaleyra.wire import RECORDING_MODES
 from rooms.rules.languages import MAX_TAG_LENGTH, is_language_tag
 from rooms.rules.participants import ParticipantInput, ParticipantsInput
 from rooms.rules.schedule import MAX_DURATION, MIN_DURATION, ScheduleInput
@@ -161,6 +162,18 @@ class TeleconsultationWriteSerializer(StrictSerializer):
         required=False,
         min_value=int(MIN_DURATION.total_seconds()),
         max_value=int(MAX_DURATION.total_seconds()),
+    )
+    # Not in Mia's contract (docs/migrating-from-mia.md): a client that does not send it gets
+    # KALEYRA_RECORDING.
+    recording = serializers.ChoiceField(
+        choices=RECORDING_MODES,
+        required=False,
+        error_messages={"invalid_choice": f"Must be one of {', '.join(RECORDING_MODES)}."},
+        help_text=(
+            "Whether Kaleyra records the calls: none, manual (an admin participant starts it in "
+            "the call) or automatic; absent: the service's KALEYRA_RECORDING. Changing it gives "
+            "the visit a new room. Not part of Mia's API."
+        ),
     )
 
     def validate(self, attrs):

@@ -192,6 +192,7 @@ class TeleconsultationCollectionApi(APIView):
             actor=_actor(request),
             headers=dict(request.headers),
             writer=writer_from_request(request),
+            recording=serializer.validated_data.get("recording"),
         )
         return Response(CreatedSerializer({"roomId": teleconsultation.id}).data, status=201)
 
@@ -263,6 +264,7 @@ class TeleconsultationApi(APIView):
             actor=_actor(request),
             headers=dict(request.headers),
             writer=writer_from_request(request),
+            recording=serializer.validated_data.get("recording"),
         )
         return Response(status=204)
 

@@ -63,6 +63,8 @@ class Teleconsultation:
     version: int = 1
     # Set while one request creates the room, so a concurrent one never creates a second.
     room_claim: str | None = None
+    # Whether Kaleyra records its calls (none, manual, automatic): None follows KALEYRA_RECORDING.
+    recording: str | None = None
     created_at: datetime | None = None
     updated_at: datetime | None = None
     created_by: str = ""

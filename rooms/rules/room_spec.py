@@ -1,9 +1,9 @@
 """The Kaleyra room of a teleconsultation: what it must look like (`rooms.services.room_swap`
 makes, replaces and deletes it).
 
-A room is fixed at creation (participants, roles, tools, duration), so a change that alters any
-of these means a new room. `room_signature` says whether two versions of a teleconsultation need
-different rooms.
+A room is fixed at creation (participants, roles, tools, duration, recording), so a change that
+alters any of these means a new room. `room_signature` says whether two versions of a
+teleconsultation need different rooms.
 """
 
 from collections.abc import Sequence
@@ -46,13 +46,25 @@ def participant_specs(members: Sequence[RoomMember]) -> list[ParticipantSpec]:
     return specs
 
 
-def room_signature(members: Sequence[RoomMember], start: datetime, end: datetime) -> tuple:
+def recording_mode(recording: str | None) -> str:
+    """How the room records its calls: the visit's own choice, else KALEYRA_RECORDING."""
+    return recording or settings.KALEYRA_RECORDING
+
+
+def room_signature(
+    members: Sequence[RoomMember], start: datetime, end: datetime, *, recording: str | None
+) -> tuple:
     """Everything a Kaleyra room is made of; equal signatures can share one room."""
     specs = participant_specs(members)
     people = sorted(
         (spec.user_id, spec.is_admin, tuple(sorted(spec.tools.items()))) for spec in specs
     )
-    return (tuple(people), room_duration(start, end), settings.LIVE_TELECONSULTATION)
+    return (
+        tuple(people),
+        room_duration(start, end),
+        settings.LIVE_TELECONSULTATION,
+        recording_mode(recording),
+    )
 
 
 def has_plus(members: Sequence[RoomMember]) -> bool:

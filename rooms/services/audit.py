@@ -36,6 +36,7 @@ ERASE = "teleconsultation.erase"  # erased for good from the trash
 PARTICIPANT_ADD = "participant.add"
 UPLOADS_DELETE = "uploads.delete"
 LINK_HANDED_OUT = "link.handed_out"
+RECORDING_LINK = "recording.link"  # a recording's download link fetched for support
 ROOM_RECREATE = "room.recreate"
 ROOM_DELETION_FINISHED = "room.pending_deletion"
 ROOM_LOST = "room.deleted_by_kaleyra"  # on_room_deleted took a live visit's room away

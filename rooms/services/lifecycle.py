@@ -49,8 +49,10 @@ def teleconsultation_create(
     actor: str | None,
     headers: dict | None = None,
     writer: Writer | None = None,
+    recording: str | None = None,
 ) -> Teleconsultation:
-    """A new teleconsultation; its room is created now if every participant is already known."""
+    """A new teleconsultation; its room is created now if every participant is already known.
+    `recording` is the visit's own recording mode (None: KALEYRA_RECORDING)."""
     permissions.require_create(writer)
     start, end = new_schedule(schedule, now=timezone.now())
     resolved = resolve(participants, headers=headers or {})
@@ -61,6 +63,7 @@ def teleconsultation_create(
         start=start,
         end=end,
         participants=members_of(resolved),
+        recording=recording,
         created_by=actor_name(actor),
         updated_by=actor_name(actor),
     )
@@ -96,9 +99,11 @@ def teleconsultation_update(
     headers: dict | None = None,
     writer: Writer | None = None,
     known: Teleconsultation | None = None,
+    recording: str | None = None,
 ) -> Teleconsultation:
-    """Applies a PATCH; replaces the Kaleyra room only when the change alters it. `known`: the
-    visit as the API read it to check the caller, not read again."""
+    """Applies a PATCH; replaces the Kaleyra room only when the change alters it (a new
+    `recording` mode does: a room records as it was made to; None leaves it as it is). `known`:
+    the visit as the API read it to check the caller, not read again."""
     permissions.require_identity(writer)
     # Set when the PATCH brings participants: `found` at once, `members` once the request is
     # known to be acceptable.
@@ -123,6 +128,8 @@ def teleconsultation_update(
             raise Locked(current.immutable_from)
         start, end = changed_schedule(schedule, start=current.start, end=current.end, now=now)
         changed = replace(current, start=start, end=end)
+        if recording is not None:
+            changed = replace(changed, recording=recording)
         if participants is not None and members is not None:
             changed = replace(
                 changed, participants=members, participants_number=participants.number

@@ -156,8 +156,10 @@ def _attempt_swap(teleconsultation_id: str, *, target, actor: str, reason: str, 
 
 def _same_room(one: Teleconsultation, other: Teleconsultation) -> bool:
     return one.complete and room_spec.room_signature(
-        one.participants, one.start, one.end
-    ) == room_spec.room_signature(other.participants, other.start, other.end)
+        one.participants, one.start, one.end, recording=one.recording
+    ) == room_spec.room_signature(
+        other.participants, other.start, other.end, recording=other.recording
+    )
 
 
 def _fits(again: Teleconsultation, wanted: Teleconsultation, made, keep: bool) -> bool:
@@ -314,6 +316,7 @@ def _make_room(wanted: Teleconsultation, *, tag: str) -> Room:
         duration=room_spec.room_duration(wanted.start, wanted.end),
         live=settings.LIVE_TELECONSULTATION,
         description=tag,
+        recording=room_spec.recording_mode(wanted.recording),
     )
     logger.info("Created Kaleyra room %s for %d participants", room.id, len(wanted.participants))
     return room

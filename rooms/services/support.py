@@ -154,6 +154,11 @@ def delete_uploads(teleconsultation_id: str, *, actor: str, force: bool) -> Outc
             Result.SKIPPED, f"Teleconsultation {teleconsultation_id}: no uploads to delete"
         )
     counts = f"{deletion.deleted} of {deletion.total} uploads deleted"
+    if deletion.recordings_total:
+        counts += (
+            f" (recordings among them: {deletion.recordings_deleted} of "
+            f"{deletion.recordings_total})"
+        )
     if deletion.failed:
         return Outcome(
             Result.PARTLY_DONE,

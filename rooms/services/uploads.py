@@ -1,13 +1,19 @@
-"""Files shared during a call (File Share and Snapshot tools), deleted from Kaleyra on request.
+"""Files shared during a call (File Share and Snapshot tools), and the calls' recordings,
+deleted from Kaleyra on request.
 
 Kaleyra has no bulk delete: the room's uploads are listed (every page), then deleted one by one,
-KALEYRA_PARALLEL_CALLS at a time. A failure on one file does not stop the others; a later run
+KALEYRA_PARALLEL_CALLS at a time; then the recordings of the visit's sessions
+(`rooms.services.recordings`). A failure on one file does not stop the others; a later run
 deletes what is left. On the API the request's deadline (KALEYRA_REQUEST_DEADLINE_SECONDS) ends
 the work early: the answer counts what was deleted by then, and calling again carries on.
+
+The counts are Mia's `{total, deleted}`: the uploads, plus each recording deleted or left (a
+session without one counts for nothing, so a visit that never recorded counts as in Mia).
 """
 
 import logging
 from dataclasses import dataclass
+from functools import partial
 
 from django.conf import settings
 
@@ -17,7 +23,7 @@ from kaleyra.provider import get_video_provider
 from rooms.errors import TeleconsultationNotFound
 from rooms.rules import permissions
 from rooms.rules.permissions import Writer
-from rooms.services import concurrency
+from rooms.services import concurrency, recordings
 from rooms.storage import get_storage
 
 logger = logging.getLogger("teleconsultation.uploads")
@@ -25,8 +31,12 @@ logger = logging.getLogger("teleconsultation.uploads")
 
 @dataclass(frozen=True)
 class UploadsDeletion:
+    """Files found and deleted, recordings included (also counted apart, for support's message)."""
+
     total: int
     deleted: int
+    recordings_total: int = 0
+    recordings_deleted: int = 0
 
     @property
     def failed(self) -> int:
@@ -40,8 +50,8 @@ def uploads_delete(
     force: bool = False,
     writer: Writer | None = None,
 ) -> UploadsDeletion | None:
-    """Deletes every upload of the teleconsultation's room; None when deletion is disabled (the
-    contract answers before any lookup then)."""
+    """Deletes every upload of the teleconsultation's room and its sessions' recordings; None
+    when deletion is disabled (the contract answers before any lookup then)."""
     if not (settings.TELECONSULTATION_DELETE_UPLOADS or force):
         return None
     permissions.require_identity(writer)
@@ -49,11 +59,11 @@ def uploads_delete(
     if teleconsultation is None:
         raise TeleconsultationNotFound(teleconsultation_id)
     permissions.require_write(writer, teleconsultation)
-    if not teleconsultation.kaleyra_room_id:
-        return UploadsDeletion(total=0, deleted=0)
     provider = get_video_provider()
+    room_id = teleconsultation.kaleyra_room_id
     # Listed in full first: deleting while paging by offset would skip files.
-    keys = [upload.key for upload in provider.iter_room_uploads(teleconsultation.kaleyra_room_id)]
+    keys = [upload.key for upload in provider.iter_room_uploads(room_id)] if room_id else []
+    sessions = recordings.sessions_to_clear(teleconsultation)
 
     def delete(key: str) -> bool:
         if _deadline_passed():
@@ -71,14 +81,26 @@ def uploads_delete(
 
     size = settings.KALEYRA_PARALLEL_CALLS
     deleted = sum(concurrency.each(delete, keys, size=size, name="kaleyra-uploads"))
-    if deleted < len(keys) and _deadline_passed():
+    delete_recording = partial(
+        recordings.delete_one, teleconsultation_id=teleconsultation_id, stop=_deadline_passed
+    )
+    outcomes = concurrency.each(delete_recording, sessions, size=size, name="kaleyra-recordings")
+    recorded = sum(1 for outcome in outcomes if outcome)  # deleted (1) or left (-1)
+    recordings_deleted = outcomes.count(1)
+    total = len(keys) + recorded
+    if deleted + recordings_deleted < total and _deadline_passed():
         logger.info(
-            "Deleted %d of %d uploads of %s before the request's deadline",
-            deleted,
-            len(keys),
+            "Deleted %d of %d uploads (recordings included) of %s before the request's deadline",
+            deleted + recordings_deleted,
+            total,
             teleconsultation_id,
         )
-    return UploadsDeletion(total=len(keys), deleted=deleted)
+    return UploadsDeletion(
+        total=total,
+        deleted=deleted + recordings_deleted,
+        recordings_total=recorded,
+        recordings_deleted=recordings_deleted,
+    )
 
 
 def _deadline_passed() -> bool:

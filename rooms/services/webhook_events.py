@@ -4,8 +4,8 @@ handled. Handlers only write to storage, never call Kaleyra, so the answer goes 
 
 `on_room_deleted`: a live visit whose room Kaleyra deleted (expiry, its dashboard) loses the room
 id and its links, so the next write or `reconcile_rooms` gives it a new room. Every other event,
-`on_recording_available` (shown in the admin), `on_call_incoming`, `on_message_sent` and any
-unknown one, is only stored.
+`on_recording_available` (the visit's recordings: `rooms.services.recordings`), `on_call_incoming`,
+`on_message_sent` and any unknown one, is only stored.
 """
 
 import logging

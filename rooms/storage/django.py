@@ -45,6 +45,7 @@ VISIT_COLUMNS = (
     "kaleyra_room_id",
     "state",
     "room_claim",
+    "recording",
     "created_at",
     "updated_at",
     "created_by",
@@ -70,6 +71,7 @@ WRITTEN_COLUMNS = (
     "kaleyra_room_id",
     "state",
     "room_claim",
+    "recording",
 )
 # A room job's columns, in the order `_insert` takes them.
 JOB_COLUMNS = (
@@ -167,6 +169,7 @@ class DjangoStorage:
                 end=teleconsultation.end,
                 kaleyra_room_id=teleconsultation.kaleyra_room_id,
                 state=teleconsultation.state,
+                recording=teleconsultation.recording,
                 created_by=teleconsultation.created_by,
                 updated_by=teleconsultation.updated_by,
             )
@@ -302,6 +305,7 @@ class DjangoStorage:
             kaleyra_room_id=after.kaleyra_room_id,
             state=after.state,
             room_claim=after.room_claim,
+            recording=after.recording,
             updated_at=now,
             updated_by=actor,
         )

@@ -82,6 +82,7 @@ def teleconsultation_from_record(
         state=State(record.get("__STATE__") or "PUBLIC"),
         version=int(record.get("version") or 0),
         room_claim=record.get("roomClaim") or None,
+        recording=record.get("recording") or None,
         created_at=parse_date(record.get("createdAt")),
         updated_at=parse_date(record.get("updatedAt")),
         created_by=record.get("creatorId") or "",
@@ -119,6 +120,8 @@ def record_fields(teleconsultation: Teleconsultation) -> dict:
         "startDate": iso(teleconsultation.start),
         "endDate": iso(teleconsultation.end),
         "roomClaim": teleconsultation.room_claim,
+        # Only when the visit asked: a collection whose schema predates it takes the others.
+        **({"recording": teleconsultation.recording} if teleconsultation.recording else {}),
     }
 
 

@@ -160,3 +160,16 @@ def test_the_check_is_registered_with_django(http):
 
     http.BANDYER_API_SECRET_KEY = ""
     assert "kaleyra.E001" in [message.id for message in checks.run_checks()]
+
+
+@pytest.mark.parametrize("mode", ["none", "manual", "automatic"])
+def test_each_recording_mode_passes(http, mode):
+    http.KALEYRA_RECORDING = mode
+    assert ids(http) == []
+
+
+def test_an_unknown_recording_mode_is_an_error_naming_the_setting_and_the_modes(http):
+    http.KALEYRA_RECORDING = "always"
+    (message,) = check_kaleyra_settings()
+    assert message.id == "kaleyra.E006"
+    assert "KALEYRA_RECORDING must be one of none, manual, automatic, got 'always'" in message.msg

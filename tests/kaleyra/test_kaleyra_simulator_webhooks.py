@@ -318,8 +318,16 @@ def test_kaleyra_webhooks_registers_the_url(simulator):
     out = StringIO()
     call_command("kaleyra_webhooks", register="http://127.0.0.1:8000/webhooks/kaleyra", stdout=out)
     (registered,) = simulator.registered_webhooks()
-    assert registered["events"] == ["on_room_deleted", "on_recording_available"]
+    assert registered["events"] == ["on_room_deleted"]  # KALEYRA_RECORDING=none records nothing
     assert f"Registered webhook {registered['id']}" in out.getvalue()
+
+
+@pytest.mark.parametrize("mode", ["manual", "automatic"])
+def test_kaleyra_webhooks_asks_for_recordings_when_calls_are_recorded(simulator, settings, mode):
+    settings.KALEYRA_RECORDING = mode
+    call_command("kaleyra_webhooks", register="http://127.0.0.1:8000/x", stdout=StringIO())
+    (registered,) = simulator.registered_webhooks()
+    assert registered["events"] == ["on_room_deleted", "on_recording_available"]
 
 
 def test_kaleyra_webhooks_takes_the_events_to_receive(simulator):

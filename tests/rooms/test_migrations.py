@@ -7,6 +7,14 @@ from django.db.migrations.executor import MigrationExecutor
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
+@pytest.fixture(autouse=True)
+def _back_to_the_latest():
+    """The tests after these need every migration: the database goes back to the latest."""
+    yield
+    executor = MigrationExecutor(connection)
+    executor.migrate(executor.loader.graph.leaf_nodes())
+
+
 def migrate(to: str):
     """The database at `to` (a rooms migration); the historical models' apps there."""
     executor = MigrationExecutor(connection)

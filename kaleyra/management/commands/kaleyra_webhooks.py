@@ -3,6 +3,7 @@ its webhooks to URL, the service's `POST /webhooks/kaleyra`; `--list` shows what
 
 import json
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from kaleyra import wire
@@ -11,6 +12,14 @@ from kaleyra.provider import get_video_provider
 from kaleyra.retry import background_work
 
 DEFAULT_EVENTS = ("on_room_deleted", "on_recording_available")
+RECORDING_AVAILABLE = "on_recording_available"
+
+
+def default_events() -> list[str]:
+    """DEFAULT_EVENTS, but `on_recording_available` only when calls are recorded: with
+    KALEYRA_RECORDING=none (a visit may still ask for recording: pass --event then)."""
+    records = settings.KALEYRA_RECORDING != "none"
+    return [event for event in DEFAULT_EVENTS if records or event != RECORDING_AVAILABLE]
 
 
 class Command(BaseCommand):
@@ -24,14 +33,15 @@ class Command(BaseCommand):
             "--event",
             action="append",
             dest="events",
-            help=f"an event to receive; repeatable (default: {', '.join(DEFAULT_EVENTS)})",
+            help=f"an event to receive; repeatable (default: {', '.join(DEFAULT_EVENTS)}; "
+            "on_recording_available only when KALEYRA_RECORDING is not none)",
         )
 
     def handle(self, *args, **options):
         if options["list"]:
             self._list()
         else:
-            self._register(options["register"], options["events"] or list(DEFAULT_EVENTS))
+            self._register(options["register"], options["events"] or default_events())
 
     def _register(self, url: str, events: list[str]) -> None:
         try:
