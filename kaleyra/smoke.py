@@ -186,11 +186,19 @@ class SmokeCheck:
         )
         if room_id is None:
             self.skip("iter_room_uploads", "no room id")
+            self.skip("iter_room_sessions", "no room id")
         else:
             self.call(
                 "iter_room_uploads",
                 lambda: next(self.client.iter_room_uploads(room_id), None),
                 describe=lambda upload: "first page read",
+            )
+            # A new room has had no call: an empty first page (recording_link and
+            # delete_recording need a recorded session, so they are not run).
+            self.call(
+                "iter_room_sessions",
+                lambda: next(self.client.iter_room_sessions(room_id), None),
+                describe=lambda session: "first page read",
             )
 
     def _webhook(self) -> None:

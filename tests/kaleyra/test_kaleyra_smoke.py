@@ -21,6 +21,7 @@ CALLS = [
     "iter_rooms",
     "create_sdk_credentials",
     "iter_room_uploads",
+    "iter_room_sessions",
     "register_webhook",
     "list_webhooks",
     "delete_webhook",
@@ -47,7 +48,7 @@ def test_every_call_is_made_once_accepted_and_cleaned_up(simulator_http):
     assert failure is None, out
     assert [call for call, _ in steps(out)] == CALLS
     assert all(accepted.startswith("yes") for _, accepted in steps(out)), out
-    assert "Summary: 14 calls, 14 accepted." in out
+    assert "Summary: 15 calls, 15 accepted." in out
     assert simulator_http.rooms() == []
     assert simulator_http.registered_webhooks() == []
     assert sorted(simulator_http.users()) == sorted(set(re.findall(r"smoke-[0-9a-f]{8}-\w+", out)))
@@ -58,7 +59,7 @@ def test_it_runs_against_its_base_url_whatever_the_configured_one(simulator_http
     base_url = simulator_http.engine.link_base
     settings.BANDYER_BASE_URL = ""  # the system check would refuse the configured backend
     ManagementUtility(["manage.py", "kaleyra_smoke", "--base-url", base_url]).execute()
-    assert "Summary: 14 calls, 14 accepted." in capsys.readouterr().out
+    assert "Summary: 15 calls, 15 accepted." in capsys.readouterr().out
 
 
 def test_each_call_shows_what_was_sent_the_status_and_the_answers_keys(simulator_http):
@@ -93,13 +94,13 @@ def test_a_listing_in_another_shape_is_not_accepted_and_the_run_still_ends_with_
         mock.get(base_url + "/v2/rooms", json={"items": [], "has_more": False})
         out, _, failure = smoke(base_url=base_url)
     assert failure is not None and failure.returncode == 1
-    assert "1 of 14 calls were not accepted" in str(failure)
+    assert "1 of 15 calls were not accepted" in str(failure)
     outcomes = dict(steps(out))
     assert outcomes["iter_rooms"].startswith("NO (not accepted): Kaleyra iter_rooms: HTTP 200")
     assert "missing field 'rooms'" in outcomes["iter_rooms"]
     assert "answer keys: items[], has_more" in out
     assert [call for call, _ in steps(out)] == CALLS
-    assert "Summary: 14 calls, 13 accepted; iter_rooms not accepted." in out
+    assert "Summary: 15 calls, 14 accepted; iter_rooms not accepted." in out
     assert simulator_http.rooms() == []  # cleanup still ran
 
 
@@ -148,7 +149,7 @@ def test_production_is_allowed_when_asked_for_with_a_warning(simulator_http):
         mock.get("https://api.eu.bandyer.com/v2/company", json={"name": "Acme"})
         out, err, failure = smoke(base_url="https://api.eu.bandyer.com", production=True)
     assert "running against production (api.eu.bandyer.com)" in err
-    assert "Summary: 14 calls, 1 accepted" in out  # the rest unmocked: no answer
+    assert "Summary: 15 calls, 1 accepted" in out  # the rest unmocked: no answer
     assert failure is not None
 
 
@@ -161,11 +162,11 @@ def test_another_host_is_run_against_with_a_warning(simulator_http):
     with responses.RequestsMock(assert_all_requests_are_fired=False):
         out, err, _ = smoke(base_url="https://kaleyra-mock.example.org")
     assert "kaleyra-mock.example.org is neither a Kaleyra sandbox nor this machine" in err
-    assert "Summary: 14 calls, 0 accepted" in out
+    assert "Summary: 15 calls, 0 accepted" in out
 
 
 def test_a_sandbox_host_is_run_against_without_a_warning(simulator_http):
     with responses.RequestsMock(assert_all_requests_are_fired=False):
         out, err, _ = smoke(base_url="https://api.sandbox.eu.bandyer.com")
     assert err == ""
-    assert "Summary: 14 calls, 0 accepted" in out
+    assert "Summary: 15 calls, 0 accepted" in out
