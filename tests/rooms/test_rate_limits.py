@@ -3,6 +3,7 @@ Kaleyra's Retry-After fits its budget, else answers 503 with Retry-After at once
 or 60 seconds when it named none) instead of holding the caller; a support command, which nobody
 waits on, waits it out and retries (kaleyra.retry.background_work)."""
 
+import time
 from dataclasses import replace
 from datetime import timedelta
 from io import StringIO
@@ -10,6 +11,7 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
+from kaleyra.provider import get_video_provider
 from kaleyra.retry import background_work
 from rooms.domain import Write
 from rooms.storage import get_storage
@@ -140,3 +142,25 @@ def test_reconcile_waits_out_a_429_on_room_creation_and_makes_one_room(create, s
     assert simulator.call_count("create_room") == 2
     assert simulator.rooms() == [room]
     assert f"Teleconsultation {visit}: new Kaleyra room {room}" in out.getvalue()
+
+
+def test_the_simulators_rate_limit_on_room_creation_is_waited_out_and_makes_one_room(
+    api, simulator, settings
+):
+    """Kaleyra's own limit, not an injected fault: with the participants' Kaleyra users known
+    (a first visit made them), the call before the POST uses the window up, so room creation is
+    refused with Retry-After (1 s), waited once, and made once."""
+    first = api.post("/teleconsultation", body([doctor(), patient()]), format="json")
+    assert first.status_code == 201
+    settings.KALEYRA_RETRY_MAX_SECONDS = 1.5  # the wait must fit the request's budget
+    # The tests' clock is stopped; the limit's window runs on real time (the wait is real).
+    provider = get_video_provider()
+    provider.engine.clock = time.monotonic
+    simulator.set_rate_limit(1, per_seconds=1.0)
+    provider.get_company()
+    response = api.post("/teleconsultation", body([doctor(), patient()]), format="json")
+    assert response.status_code == 201, response.json()
+    assert simulator.call_count("create_room") == 3  # the first visit's, the refused, the made
+    made = stored(response.json()["roomId"]).kaleyra_room_id
+    assert made in simulator.rooms() and len(simulator.rooms()) == 2
+    assert visit_count() == 2 and jobs("room_intent") == []
