@@ -579,6 +579,7 @@ def test_user_map_and_room_jobs_show_their_times_in_local_time_with_its_zone(
         (LIST, "teleconsultations"),
         ("/admin/rooms/usermapping/", "userIdMap"),
         ("/admin/rooms/roomjob/", "teleconsultation_room_jobs"),
+        ("/admin/rooms/webhookevent/", "teleconsultation_webhook_events"),
     ],
 )
 def test_in_crud_mode_the_lists_say_where_the_records_live(
