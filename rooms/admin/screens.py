@@ -2,9 +2,10 @@
 
 Records are read-only here: every change goes through an action (`rooms.admin.actions`), which
 runs the same services as the API. Access links are secrets: never in the list, and on the detail
-page for superusers only. The detail page also shows the join window, the visit's audit trail
-and the recordings Kaleyra announced, read through storage (`rooms.admin.recordings` fetches a
-recording's download link); the whole trail is `export_audit`'s.
+page for superusers only. The detail page also shows the join window, the visit's audit trail,
+Kaleyra's events for it (`rooms.admin.kaleyra_events`) and the recordings Kaleyra announced, read
+through storage (`rooms.admin.recordings` fetches a recording's download link); the whole trail is
+`export_audit`'s. Kaleyra's events have a read-only list of their own.
 """
 
 import json
@@ -17,8 +18,15 @@ from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils import timezone
 
-from rooms.admin import actions, recordings
-from rooms.models import AuditEntry, Participant, RoomJob, Teleconsultation, UserMapping
+from rooms.admin import actions, kaleyra_events, recordings
+from rooms.models import (
+    AuditEntry,
+    Participant,
+    RoomJob,
+    Teleconsultation,
+    UserMapping,
+    WebhookEvent,
+)
 from rooms.rules import join_window
 from rooms.storage import get_storage
 
@@ -44,6 +52,7 @@ class StoredHere:
             "usermapping": settings.USER_ID_MAP_CRUD_NAME,
             "roomjob": settings.ROOM_JOBS_CRUD_NAME,
             "auditentry": settings.AUDIT_CRUD_NAME,
+            "webhookevent": settings.WEBHOOK_EVENTS_CRUD_NAME,
         }
         context = {
             **self.admin_site.each_context(request),
@@ -144,16 +153,17 @@ _TELECONSULTATION_FIELDS = (
 
 @admin.register(Teleconsultation)
 class TeleconsultationAdmin(StoredHere, LocalTimestamps, admin.ModelAdmin):
+    # Fits a 1280 px screen with the sidebar open: the room flag first, where a broken visit shows,
+    # then start and end in one column and the participants counted and told in another.
     list_display = [
+        "room_present",
         "id",
         "participant_names",
-        "start_local",
-        "end_local",
+        "when",
         "state",
-        "completeness",
-        "room_present",
         "participants_known",
     ]
+    list_display_links = ["id"]
     list_filter = [
         "state",
         UpcomingFilter,
@@ -171,6 +181,7 @@ class TeleconsultationAdmin(StoredHere, LocalTimestamps, admin.ModelAdmin):
     inlines = [ParticipantInline]
     actions = actions.ACTIONS
     change_form_template = "admin/rooms/teleconsultation/change_form.html"
+    change_list_template = "admin/rooms/teleconsultation/change_list.html"
 
     def get_queryset(self, request):
         # Counted and prefetched so a page of the list costs the same few queries however long.
@@ -189,19 +200,24 @@ class TeleconsultationAdmin(StoredHere, LocalTimestamps, admin.ModelAdmin):
     def end_local(self, teleconsultation):
         return local_time(teleconsultation.end)
 
-    @admin.display(description="participants")
-    def completeness(self, teleconsultation):
-        if self._known(teleconsultation) >= teleconsultation.participants_number:
-            return "complete"
-        return "waiting"
+    @admin.display(description="when", ordering="start")
+    def when(self, teleconsultation):
+        """ "2026-12-01 11:00–11:30 CET"; both in full when the visit ends on another day."""
+        start = timezone.localtime(teleconsultation.start)
+        end = timezone.localtime(teleconsultation.end)
+        if start.date() != end.date():
+            return f"{local_time(start)} – {local_time(end)}"
+        return f"{start:%Y-%m-%d %H:%M}–{end.strftime('%H:%M %Z')}"
 
     @admin.display(description="room", boolean=True)
     def room_present(self, teleconsultation):
         return bool(teleconsultation.kaleyra_room_id)
 
-    @admin.display(description="known / expected")
+    @admin.display(description="people")
     def participants_known(self, teleconsultation):
-        return f"{self._known(teleconsultation)}/{teleconsultation.participants_number}"
+        """Known / expected and whether every one is known: "1/2 waiting", "2/2 complete"."""
+        known, expected = self._known(teleconsultation), teleconsultation.participants_number
+        return f"{known}/{expected} {'complete' if known >= expected else 'waiting'}"
 
     def _known(self, teleconsultation) -> int:
         known = getattr(teleconsultation, "known", None)
@@ -233,6 +249,7 @@ class TeleconsultationAdmin(StoredHere, LocalTimestamps, admin.ModelAdmin):
         return recordings.link_view(self, request, object_id)
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
+        events, events_cut = kaleyra_events.rows(object_id)
         extra_context = {
             **(extra_context or {}),
             "show_save": False,
@@ -241,6 +258,8 @@ class TeleconsultationAdmin(StoredHere, LocalTimestamps, admin.ModelAdmin):
             "show_delete_link": False,
             "support_actions": actions.buttons(self, request),
             **self._window_and_trail(object_id),
+            "kaleyra_events": events,
+            "kaleyra_events_cut": events_cut,
             "recordings": recordings.rows(object_id),
             "may_download_recordings": recordings.may_download(request),
         }
@@ -350,3 +369,49 @@ class AuditEntryAdmin(StoredHere, admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False  # retention is cleanup_teleconsultations --audit-older-than-days
+
+
+@admin.register(WebhookEvent)
+class WebhookEventAdmin(StoredHere, admin.ModelAdmin):
+    """Kaleyra's webhook events as they came, read-only: what Kaleyra said about a room, when."""
+
+    list_display = [
+        "timestamp_local",
+        "event",
+        "room_id",
+        "teleconsultation_id",
+        "namespace",
+        "received_local",
+    ]
+    list_filter = ["event", ("timestamp", admin.DateFieldListFilter)]
+    search_fields = ["=room_id", "=teleconsultation_id"]
+    ordering = ["-timestamp", "-id"]
+    date_hierarchy = "timestamp"
+    fields = readonly_fields = (
+        "id",
+        "event",
+        "timestamp_local",
+        "room_id",
+        "teleconsultation_id",
+        "namespace",
+        "event_version",
+        "data",
+        "received_local",
+    )
+
+    @admin.display(description="time", ordering="timestamp")
+    def timestamp_local(self, event):
+        return local_time_seconds(event.timestamp)
+
+    @admin.display(description="received at", ordering="received_at")
+    def received_local(self, event):
+        return local_time_seconds(event.received_at)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False  # what Kaleyra said, kept as said
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # retention is cleanup_teleconsultations --webhook-events-older-than-days

@@ -207,10 +207,15 @@ class WebhookEvents(Protocol):
         ...
 
     def webhook_events(
-        self, *, teleconsultation_id: str, event: str | None = None, limit: int = 100
+        self,
+        *,
+        teleconsultation_id: str,
+        event: str | None = None,
+        limit: int = 100,
+        newest_first: bool = False,
     ) -> list[WebhookEvent]:
         """Up to `limit` events linked to a teleconsultation (of one kind with `event`), oldest
-        first."""
+        first (with `newest_first`, the latest `limit`, newest first)."""
         ...
 
     def purge_webhook_events(self, older_than: datetime) -> int:

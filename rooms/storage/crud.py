@@ -509,7 +509,12 @@ class CrudStorage:
         )
 
     def webhook_events(
-        self, *, teleconsultation_id: str, event: str | None = None, limit: int = 100
+        self,
+        *,
+        teleconsultation_id: str,
+        event: str | None = None,
+        limit: int = 100,
+        newest_first: bool = False,
     ) -> list[WebhookEvent]:
         query = {"teleconsultationId": teleconsultation_id}
         if event is not None:
@@ -518,7 +523,7 @@ class CrudStorage:
             self.client.list,
             self.webhook_event_collection,
             query=query,
-            sort="timestamp,_id",
+            sort="-timestamp,-_id" if newest_first else "timestamp,_id",
             limit=min(limit, PAGE),
         )
         return [_webhook_event(row) for row in rows]

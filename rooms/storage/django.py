@@ -638,12 +638,18 @@ class DjangoStorage:
         models.WebhookEvent.objects.filter(id=event.id).delete()
 
     def webhook_events(
-        self, *, teleconsultation_id: str, event: str | None = None, limit: int = 100
+        self,
+        *,
+        teleconsultation_id: str,
+        event: str | None = None,
+        limit: int = 100,
+        newest_first: bool = False,
     ) -> list[WebhookEvent]:
         query = models.WebhookEvent.objects.filter(teleconsultation_id=teleconsultation_id)
         if event is not None:
             query = query.filter(event=event)
-        rows = query.order_by("timestamp", "id").values_list(*WEBHOOK_EVENT_COLUMNS)[:limit]
+        order = ["-timestamp", "-id"] if newest_first else ["timestamp", "id"]
+        rows = query.order_by(*order).values_list(*WEBHOOK_EVENT_COLUMNS)[:limit]
         return [WebhookEvent(**dict(zip(WEBHOOK_EVENT_COLUMNS, row, strict=True))) for row in rows]
 
     def purge_webhook_events(self, older_than: datetime) -> int:

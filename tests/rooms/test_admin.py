@@ -121,8 +121,15 @@ def test_list_shows_local_times_with_their_zone_state_and_completeness(
     page = response.content.decode()
     assert response.status_code == 200
     assert waiting in page
-    assert "2026-12-01 11:00 CET" in page and "2026-12-01 11:30 CET" in page
-    assert "waiting" in page and "1/2" in page and "PUBLIC" in page
+    assert "2026-12-01 11:00–11:30 CET" in page
+    assert "1/2 waiting" in page and "PUBLIC" in page
+
+
+def test_a_visit_over_midnight_shows_both_dates_in_the_list(admin_client, create, settings):
+    settings.TIME_ZONE = "Europe/Rome"
+    create([doctor(), patient()], start=NOW + timedelta(hours=14, minutes=45), duration=1800)
+    page = admin_client.get(LIST).content.decode()
+    assert "2026-12-01 23:45 CET – 2026-12-02 00:15 CET" in page
 
 
 def test_list_names_the_participants_in_their_order(admin_client, create):
@@ -579,6 +586,7 @@ def test_user_map_and_room_jobs_show_their_times_in_local_time_with_its_zone(
         (LIST, "teleconsultations"),
         ("/admin/rooms/usermapping/", "userIdMap"),
         ("/admin/rooms/roomjob/", "teleconsultation_room_jobs"),
+        ("/admin/rooms/webhookevent/", "teleconsultation_webhook_events"),
     ],
 )
 def test_in_crud_mode_the_lists_say_where_the_records_live(

@@ -1,16 +1,21 @@
 """The admin in a real headless Chromium, at a laptop's 1280 px: support staff find a visit,
-confirm deleting its uploads and read what happened in its history. Screenshots of the detail and
-confirmation pages are left in the test's tmp_path for a look."""
+confirm deleting its uploads and read what happened in its history; a Support user's visit list
+fits beside the open sidebar and filters. Screenshots of the pages are left in the test's
+tmp_path for a look."""
 
+import importlib
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from django.contrib.auth.models import User
+from django.apps import apps as django_apps
+from django.contrib.auth.models import Group, User
 from django.db import connections
 from django.utils import timezone
 
 from tests.rooms.conftest import doctor, patient, stored
+
+support_group = importlib.import_module("rooms.migrations.0009_support_group")
 
 CHROMIUM = Path("/usr/bin/chromium")
 WIDTH = 1280
@@ -115,3 +120,40 @@ def test_support_finds_a_visit_confirms_deleting_its_uploads_and_reads_the_histo
     assert entry.count() == 1
     cells = [cell.strip() for cell in entry.locator("th, td").all_text_contents()]
     assert cells[1:] == ["support", f"Delete uploads: done. {outcome}"]
+
+
+def test_a_support_user_reads_the_visit_list_at_1280_px_with_the_sidebar_open(
+    live_server, simulator, api, browser_page, tmp_path
+):
+    # A transactional test before this one may have emptied the tables the migration filled.
+    support_group.create_support_group(django_apps, None)
+    user = User.objects.create_user("helpdesk", password="a-long-test-password", is_staff=True)
+    user.groups.set(Group.objects.filter(name="Support"))
+    start = timezone.now() + timedelta(hours=2)
+    # Names as long as a real pair gets: a doctor with a title and two surnames, a patient too.
+    people = [
+        doctor(full_name="Dr. Maria Antonietta Bianchi Castelfranco"),
+        patient(full_name="Giovanni Battista Esposito Lombardi"),
+    ]
+    payload = {
+        "participants": {"number": 3, "data": people},
+        "start_date": start.isoformat(),
+        "duration_in_seconds": 1800,
+    }
+    response = api.post("/teleconsultation", payload, format="json")
+    assert response.status_code == 201, response.json()
+    page = browser_page
+
+    page.goto(f"{live_server.url}/admin/")
+    page.fill("#id_username", "helpdesk")
+    page.fill("#id_password", "a-long-test-password")
+    page.click("input[type=submit]")
+    page.goto(f"{live_server.url}/admin/rooms/teleconsultation/")
+
+    page.screenshot(path=str(tmp_path / "list.png"))
+    assert page.locator("#nav-sidebar").is_visible()
+    table = page.locator("#result_list")
+    widths = table.evaluate("t => [t.scrollWidth, t.parentElement.clientWidth]")
+    assert widths[0] <= widths[1], f"the table is {widths[0]} px in a {widths[1]} px box"
+    assert page.locator("#result_list th.column-room_present").is_visible()
+    assert page.locator("#result_list td.field-room_present img[alt=False]").is_visible()

@@ -221,3 +221,20 @@ def test_a_replay_of_an_erased_event_is_refused_by_its_signatures_age(visit, clo
     cleanup("--webhook-events-older-than-days", "30")
     assert events_of(visit) == []
     assert deliver(body, t=sent_at).status_code == 401
+
+
+def test_the_latest_events_of_a_visit_come_newest_first_and_bounded(visit):
+    room = stored(visit).kaleyra_room_id
+    at = int(NOW.timestamp() * 1000)
+    for second, session in enumerate(["oldest", "middle", "latest"]):
+        data = {"room_id": room, "session_id": session}
+        deliver(envelope("on_call_incoming", data, timestamp=at + second * 1000))
+
+    latest = get_storage().webhook_events(teleconsultation_id=visit, limit=2, newest_first=True)
+
+    assert [event.data["session_id"] for event in latest] == ["latest", "middle"]
+    assert [event.data["session_id"] for event in events_of(visit)] == [
+        "oldest",
+        "middle",
+        "latest",
+    ]
