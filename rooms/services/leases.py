@@ -39,6 +39,12 @@ def new_run() -> dict:
     return {"run": secrets.token_hex(8)}
 
 
+def pause(stopped: threading.Event, seconds: float) -> bool:
+    """Waits `seconds`, or less if `stopped` is set meanwhile; whether it is set. (Tests replace
+    it: under faketime a timed wait never ends.)"""
+    return stopped.wait(seconds)
+
+
 class Heartbeat:
     """Renews the jobs it holds every RENEW_EVERY, on a thread of its own, until the block ends.
     The thread starts with the first job held; a block that holds none costs nothing."""
@@ -73,7 +79,7 @@ class Heartbeat:
 
     def _beat(self) -> None:
         try:
-            while not self._stopped.wait(RENEW_EVERY.total_seconds()):
+            while not pause(self._stopped, RENEW_EVERY.total_seconds()):
                 with self._guard:
                     held = list(self._held.values())
                 for job in held:

@@ -2,6 +2,7 @@
 room jobs from a live one's (rooms/services/leases.py)."""
 
 import threading
+import time
 from datetime import timedelta
 
 import pytest
@@ -100,7 +101,12 @@ def test_a_slow_provider_call_keeps_its_slot_and_intent_alive(
 ):
     """The heartbeat renews the swap slot and the intent while Kaleyra takes its time (on the
     CRUD backend: the heartbeat's thread needs a database of its own otherwise)."""
-    monkeypatch.setattr(leases, "RENEW_EVERY", timedelta(milliseconds=1))
+
+    def beat_every_millisecond(stopped, seconds):
+        time.sleep(0.001)  # a sleep, not a timed wait: that never ends under faketime
+        return stopped.is_set()
+
+    monkeypatch.setattr(leases, "pause", beat_every_millisecond)
     visit = create([doctor(), patient()])
     renewed: list[tuple[JobKind, bool]] = []
     both_renewed = threading.Event()
@@ -118,8 +124,11 @@ def test_a_slow_provider_call_keeps_its_slot_and_intent_alive(
     make_room = room_swap._make_room
 
     def slow_make_room(wanted, *, tag):
-        assert both_renewed.wait(timeout=10), renewed  # Kaleyra answers once both are renewed
-        return make_room(wanted, tag=tag)
+        for _ in range(1000):  # Kaleyra answers once both are renewed (10 s at most)
+            if both_renewed.is_set():
+                return make_room(wanted, tag=tag)
+            time.sleep(0.01)
+        raise AssertionError(f"not renewed while Kaleyra was slow: {renewed}")
 
     monkeypatch.setattr(room_swap, "_make_room", slow_make_room)
 
