@@ -314,8 +314,9 @@ class UserMappingAdmin(StoredHere, LocalTimestamps, admin.ModelAdmin):
 
 @admin.register(RoomJob)
 class RoomJobAdmin(StoredHere, LocalTimestamps, admin.ModelAdmin):
-    """Rooms still to delete on Kaleyra, and rooms being created (an old or abandoned intent is
-    a possible orphan: its tag is in the room's description)."""
+    """Rooms still to delete on Kaleyra, rooms being created (an intent whose lease has run out,
+    or an abandoned one, is a possible orphan: its tag is in the room's description), and the
+    swap slots of visits whose room is being changed."""
 
     list_display = [
         "kind",

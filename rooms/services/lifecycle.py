@@ -18,7 +18,7 @@ from rooms.rules import permissions, room_spec
 from rooms.rules.participants import ParticipantsInput, refuse_without_plus
 from rooms.rules.permissions import Writer
 from rooms.rules.schedule import ScheduleInput, changed_schedule, new_schedule
-from rooms.services import room_swap
+from rooms.services import leases, room_swap
 from rooms.services.participants import members_of, resolve
 from rooms.storage import get_storage
 from teleconsultation_project.errors import ApiError
@@ -68,18 +68,21 @@ def teleconsultation_create(
         updated_by=actor_name(actor),
     )
     made = None
-    if teleconsultation.complete:
-        made = room_swap.create_room(teleconsultation, reason="created")
-        room = made[0]
-        teleconsultation = replace(teleconsultation, kaleyra_room_id=room.id).with_links(
-            room_spec.links_by_user(room)
-        )
-    try:
-        teleconsultation = get_storage().insert(teleconsultation, forget=[made[1]] if made else [])
-    except BaseException:
-        if made:  # an unrecorded room is an orphan
-            room_swap.discard(*made, teleconsultation_id="", reason="not stored")
-        raise
+    with leases.Heartbeat() as heartbeat:
+        if teleconsultation.complete:
+            made = room_swap.create_room(teleconsultation, reason="created", heartbeat=heartbeat)
+            room = made[0]
+            teleconsultation = replace(teleconsultation, kaleyra_room_id=room.id).with_links(
+                room_spec.links_by_user(room)
+            )
+        try:
+            teleconsultation = get_storage().insert(
+                teleconsultation, forget=[made[1]] if made else []
+            )
+        except BaseException:
+            if made:  # an unrecorded room is an orphan
+                room_swap.discard(*made, teleconsultation_id="", reason="not stored")
+            raise
     log_event(
         teleconsultation.id,
         "scheduled with %d of %d participants, room %s",

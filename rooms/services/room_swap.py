@@ -2,8 +2,10 @@
 
 A Kaleyra room and the record that holds it cannot change in one transaction, so every change
 follows the same steps, and no failure half-way leaves a room that nobody will delete:
-1. record the *intent* (a room job whose tag the room carries in its description), then ask
-   Kaleyra for the room, outside any transaction;
+1. take the visit's swap slot (`rooms.services.leases.SwapSlot`: one swap per visit calls
+   Kaleyra at a time), record the *intent* (a room job whose tag the room carries in its
+   description), then ask Kaleyra for the room, outside any transaction; a heartbeat renews the
+   slot and the intent meanwhile, so a dead worker's are told from a live one's within a lease;
 2. under the backend's concurrency control, check the visit is still as read, attach the room,
    record the room being replaced as a pending deletion and forget the intent, in one write;
 3. after that write, delete the replaced room; when the visit changed meanwhile, discard the new
@@ -28,6 +30,7 @@ from rooms.errors import TeleconsultationNotFound
 from rooms.rules import room_spec, trash
 from rooms.rules.permissions import Writer
 from rooms.selectors import room_details
+from rooms.services import leases
 from rooms.services.concurrency import failure_of
 from rooms.storage import get_storage
 from teleconsultation_project.errors import ApiError
@@ -47,16 +50,21 @@ def room_tag() -> str:
     return f"teleconsultation-room:{secrets.token_hex(8)}"
 
 
-def create_room(wanted: Teleconsultation, *, reason: str) -> tuple[Room, RoomJob]:
-    """A room for `wanted`, its intent recorded first; the caller's write forgets the intent."""
+def create_room(
+    wanted: Teleconsultation, *, reason: str, heartbeat: leases.Heartbeat
+) -> tuple[Room, RoomJob]:
+    """A room for `wanted`, its intent recorded first and held alive by `heartbeat`; the caller's
+    write forgets the intent."""
     intent = RoomJob(
         kind=JobKind.ROOM_INTENT,
         key=room_tag(),
         teleconsultation_id=wanted.id,
         reason=reason,
+        payload=leases.new_run(),
     )
     storage = get_storage()
     storage.record_jobs([intent])
+    heartbeat.hold(intent)
     try:
         room = _make_room(wanted, tag=intent.key)
     except (KaleyraBadRequest, KaleyraRateLimited):
@@ -93,27 +101,59 @@ def swap_room(
     It runs once on the record as read, then again under the write's concurrency control: the
     room made from the first answer is attached only if the second needs the very same room.
     A complete visit keeps its room when its signature is unchanged, unless `new_room`.
-    Raises `Stale` when every attempt lost a race.
+    A change that needs a new room first takes the visit's swap slot, waiting briefly for
+    another swap of it to end. Raises `Stale` when every attempt lost a race, or the slot stayed
+    taken.
     """
-    for _attempt in range(attempts):
-        after = _attempt_swap(
-            teleconsultation_id, target=target, actor=actor, reason=reason, new_room=new_room
-        )
-        if after is not None:
-            return after
+    with leases.Heartbeat() as heartbeat:
+        slot = leases.SwapSlot(teleconsultation_id, heartbeat=heartbeat)
+        try:
+            for _attempt in range(attempts):
+                after = _attempt_swap(
+                    teleconsultation_id,
+                    target=target,
+                    actor=actor,
+                    reason=reason,
+                    new_room=new_room,
+                    slot=slot,
+                )
+                if after is not None:
+                    return after
+        except leases.SlotBusy:
+            pass  # another swap of the visit went on too long: nothing was asked of Kaleyra
+        finally:
+            slot.release()
     raise Stale(teleconsultation_id)
 
 
-def _attempt_swap(teleconsultation_id: str, *, target, actor: str, reason: str, new_room: bool):
+def _attempt_swap(
+    teleconsultation_id: str,
+    *,
+    target,
+    actor: str,
+    reason: str,
+    new_room: bool,
+    slot: leases.SwapSlot,
+):
     """One try of `swap_room`: the written record, or None when the visit changed meanwhile."""
     storage = get_storage()
-    current = storage.find(teleconsultation_id)
-    if current is None:
-        raise TeleconsultationNotFound(teleconsultation_id)
-    wanted = target(current)
-    old_room = current.kaleyra_room_id
-    keep = bool(old_room and not new_room and _same_room(wanted, current))
-    made = create_room(wanted, reason=reason) if wanted.complete and not keep else None
+    while True:
+        current = storage.find(teleconsultation_id)
+        if current is None:
+            raise TeleconsultationNotFound(teleconsultation_id)
+        wanted = target(current)
+        old_room = current.kaleyra_room_id
+        keep = bool(old_room and not new_room and _same_room(wanted, current))
+        if slot.held or keep or not wanted.complete:
+            break
+        # Read again once the slot is ours: the swap it waited for has changed the visit.
+        slot.take()
+    heartbeat = slot.heartbeat
+    made = (
+        create_room(wanted, reason=reason, heartbeat=heartbeat)
+        if wanted.complete and not keep
+        else None
+    )
 
     def change(fresh: Teleconsultation | None) -> Write:
         if fresh is None:
@@ -145,10 +185,14 @@ def _attempt_swap(teleconsultation_id: str, *, target, actor: str, reason: str, 
         if made:  # an unrecorded room is an orphan
             discard(*made, teleconsultation_id=teleconsultation_id, reason="not stored")
         raise
+    finally:
+        if made:
+            heartbeat.drop(made[1])  # forgotten by the write, or by `discard`
     if after is None:
         if made:
             discard(*made, teleconsultation_id=teleconsultation_id, reason="concurrent change")
         return None
+    slot.release()  # the replaced room's deletion is recorded: the next swap may go on
     if old_room and not keep:
         delete_room(old_room, teleconsultation_id=teleconsultation_id, reason=reason)
     return after

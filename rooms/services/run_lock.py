@@ -66,7 +66,7 @@ class RunLock:
         writes are safe to repeat), never touching the other run's lock."""
         if self._lost or timezone.now() - self._renewed < RENEW_EVERY:
             return
-        if get_storage().renew_run_lock(self.job):
+        if get_storage().renew_held_job(self.job):
             self._renewed = timezone.now()
             return
         self._lost = True
@@ -77,6 +77,6 @@ class RunLock:
 
     def release(self) -> None:
         try:
-            get_storage().release_run_lock(self.job)
+            get_storage().release_held_job(self.job)
         except Exception as exc:  # the run's own outcome matters more; the lock goes stale
             logger.warning("Run lock %s not released (%s)", self.job.key, type(exc).__name__)

@@ -92,6 +92,10 @@ class Jobs(Protocol):
         job already there."""
         ...
 
+    def find_job(self, kind: JobKind, key: str) -> RoomJob | None:
+        """The job of that kind and key, if there is one."""
+        ...
+
     def forget_stale_job(self, job: RoomJob, *, stale_before: datetime) -> bool:
         """Forgets the job of `job`'s kind and key only if it was last written before
         `stale_before` (a dead run's lock); whether it did. Two runs taking over the same stale
@@ -100,13 +104,14 @@ class Jobs(Protocol):
 
     def set_job_payload(self, job: RoomJob, payload: dict) -> None: ...
 
-    def renew_run_lock(self, lock: RoomJob) -> bool:
-        """Marks a run lock alive (its update time now) while the run that took it holds it (the
-        same `payload["run"]`); False when another run has taken it over."""
+    def renew_held_job(self, job: RoomJob) -> bool:
+        """Marks a held job (a run lock, a swap slot, a room intent) alive, its update time now,
+        while the run that took it holds it (the same `payload["run"]`); False when another run
+        has taken it over."""
         ...
 
-    def release_run_lock(self, lock: RoomJob) -> None:
-        """Forgets a run lock, unless another run has taken it over meanwhile."""
+    def release_held_job(self, job: RoomJob) -> None:
+        """Forgets a held job, unless another run has taken it over meanwhile."""
         ...
 
     def purge_jobs(self, kind: JobKind, *, created_before: datetime) -> int: ...
@@ -120,8 +125,17 @@ class Jobs(Protocol):
     def count_jobs(self, kind: JobKind) -> int: ...
 
     def job_batches(
-        self, kind: JobKind, *, created_before: datetime | None = None, batch_size: int = 100
-    ) -> Iterator[list[RoomJob]]: ...
+        self,
+        kind: JobKind,
+        *,
+        created_before: datetime | None = None,
+        renewed_before: datetime | None = None,
+        batch_size: int = 100,
+    ) -> Iterator[list[RoomJob]]:
+        """Jobs of a kind, fewest attempts first. With `created_before`, only the abandoned ones
+        and those created before it; with `renewed_before` too, a held job (`payload["run"]`) is
+        chosen by its last renewal instead: before `renewed_before`."""
+        ...
 
 
 class SupportQueries(Protocol):

@@ -215,6 +215,11 @@ class CrudStorage:
             return _job(rows[0]) if rows else self.record_job_once(job)
         return None
 
+    def find_job(self, kind: JobKind, key: str) -> RoomJob | None:
+        query = {"kind": kind.value, "key": key}
+        rows = self._call(self.client.list, self.jobs, query=query, limit=1)
+        return _job(rows[0]) if rows else None
+
     def forget_stale_job(self, job: RoomJob, *, stale_before: datetime) -> bool:
         query = {**_job_key(job), "updatedAt": {"$lt": iso(stale_before)}}
         return self._call(self.client.delete_many, self.jobs, query=query) > 0
@@ -222,15 +227,15 @@ class CrudStorage:
     def set_job_payload(self, job: RoomJob, payload: dict) -> None:
         self._call(self.client.patch_many, self.jobs, query=_job_key(job), set={"payload": payload})
 
-    def renew_run_lock(self, lock: RoomJob) -> bool:
+    def renew_held_job(self, job: RoomJob) -> bool:
         # The CRUD Service sets updatedAt on every PATCH: the payload written again renews it.
         renewed = self._call(
-            self.client.patch_many, self.jobs, query=_held(lock), set={"payload": lock.payload}
+            self.client.patch_many, self.jobs, query=_held(job), set={"payload": job.payload}
         )
         return renewed > 0
 
-    def release_run_lock(self, lock: RoomJob) -> None:
-        self._call(self.client.delete_many, self.jobs, query=_held(lock))
+    def release_held_job(self, job: RoomJob) -> None:
+        self._call(self.client.delete_many, self.jobs, query=_held(job))
 
     def purge_jobs(self, kind: JobKind, *, created_before: datetime) -> int:
         query = {"kind": kind.value, "createdAt": {"$lt": iso(created_before)}}
@@ -256,12 +261,17 @@ class CrudStorage:
         return self._call(self.client.count, self.jobs, query={"kind": kind.value})
 
     def job_batches(
-        self, kind: JobKind, *, created_before: datetime | None = None, batch_size: int = 100
+        self,
+        kind: JobKind,
+        *,
+        created_before: datetime | None = None,
+        renewed_before: datetime | None = None,
+        batch_size: int = 100,
     ) -> Iterator[list[RoomJob]]:
         """Fewest attempts first, keyset-paged on (attempts, _id)."""
         base: list[dict[str, Any]] = [{"kind": kind.value}]
         if created_before is not None:
-            base.append({"$or": [{"createdAt": {"$lt": iso(created_before)}}, {"abandoned": True}]})
+            base.append(_settled_by(created_before, renewed_before))
         last = None
         while True:
             clauses = list(base)
@@ -673,9 +683,24 @@ def _webhook_event_key(event: WebhookEvent) -> dict:
     return {"event": event.event, "roomId": event.room_id, "timestamp": iso(event.timestamp)}
 
 
-def _held(lock: RoomJob) -> dict:
-    """The run lock's record while the run that took it holds it."""
-    return {**_job_key(lock), "payload.run": (lock.payload or {}).get("run")}
+def _settled_by(created_before: datetime, renewed_before: datetime | None) -> dict:
+    """The jobs `job_batches` selects with `created_before` (and `renewed_before`)."""
+    created = {"createdAt": {"$lt": iso(created_before)}}
+    if renewed_before is None:
+        return {"$or": [created, {"abandoned": True}]}
+    return {
+        "$or": [
+            {"abandoned": True},
+            {"payload.run": {"$exists": True}, "updatedAt": {"$lt": iso(renewed_before)}},
+            {"payload.run": {"$exists": False}, **created},
+        ]
+    }
+
+
+def _held(job: RoomJob) -> dict:
+    """A held job's record (a run lock, a swap slot, an intent) while the run that took it holds
+    it."""
+    return {**_job_key(job), "payload.run": (job.payload or {}).get("run")}
 
 
 def _webhook_event(row: dict) -> WebhookEvent:

@@ -376,6 +376,10 @@ class DjangoStorage:
             return _job(existing) if existing else self.record_job_once(job)
         return None
 
+    def find_job(self, kind: JobKind, key: str) -> RoomJob | None:
+        row = models.RoomJob.objects.filter(kind=kind, key=key).first()
+        return _job(row) if row else None
+
     def forget_stale_job(self, job: RoomJob, *, stale_before: datetime) -> bool:
         stale = models.RoomJob.objects.filter(
             kind=job.kind, key=job.key, updated_at__lt=stale_before
@@ -387,12 +391,12 @@ class DjangoStorage:
             payload=payload, updated_at=timezone.now()
         )
 
-    def renew_run_lock(self, lock: RoomJob) -> bool:
-        held = _held(lock).update(updated_at=timezone.now())
+    def renew_held_job(self, job: RoomJob) -> bool:
+        held = _held(job).update(updated_at=timezone.now())
         return held > 0
 
-    def release_run_lock(self, lock: RoomJob) -> None:
-        _held(lock).delete()
+    def release_held_job(self, job: RoomJob) -> None:
+        _held(job).delete()
 
     def purge_jobs(self, kind: JobKind, *, created_before: datetime) -> int:
         doomed = models.RoomJob.objects.filter(kind=kind, created_at__lt=created_before)
@@ -432,15 +436,16 @@ class DjangoStorage:
         kind: JobKind,
         *,
         created_before: datetime | None = None,
+        renewed_before: datetime | None = None,
         batch_size: int = 100,
     ) -> Iterator[list[RoomJob]]:
         """Jobs of a kind, fewest attempts first (one that keeps failing goes last), keyset-paged;
-        with `created_before`, only those older than that or abandoned."""
+        with `created_before`, only those older than that or abandoned (`Jobs.job_batches`)."""
         last = None
         while True:
             page = models.RoomJob.objects.filter(kind=kind).order_by("attempts", "id")
             if created_before is not None:
-                page = page.filter(Q(created_at__lt=created_before) | Q(abandoned=True))
+                page = page.filter(_settled_by(created_before, renewed_before))
             if last is not None:
                 attempts, pk = last
                 page = page.filter(Q(attempts__gt=attempts) | Q(attempts=attempts, id__gt=pk))
@@ -658,10 +663,22 @@ class DjangoStorage:
         return deleted
 
 
-def _held(lock: RoomJob):
-    """The run lock row while the run that took it holds it."""
-    run = (lock.payload or {}).get("run")
-    return models.RoomJob.objects.filter(kind=lock.kind, key=lock.key, payload__run=run)
+def _settled_by(created_before: datetime, renewed_before: datetime | None) -> Q:
+    """The jobs `job_batches` selects with `created_before` (and `renewed_before`)."""
+    if renewed_before is None:
+        return Q(created_at__lt=created_before) | Q(abandoned=True)
+    held = Q(payload__has_key="run")
+    return (
+        Q(abandoned=True)
+        | (held & Q(updated_at__lt=renewed_before))
+        | ((Q(payload__isnull=True) | ~held) & Q(created_at__lt=created_before))
+    )
+
+
+def _held(job: RoomJob):
+    """A held job's row (a run lock, a swap slot, an intent) while the run that took it holds it."""
+    run = (job.payload or {}).get("run")
+    return models.RoomJob.objects.filter(kind=job.kind, key=job.key, payload__run=run)
 
 
 def _applied(write: Write) -> None:

@@ -145,9 +145,9 @@ def test_the_metrics_directory_is_writable_under_a_read_only_root(api):
     assert any(directory == path or directory.startswith(path + "/") for path in writable)
 
 
-def test_reconcile_rooms_runs_every_five_minutes_never_twice_at_once():
+def test_reconcile_rooms_runs_every_minute_never_twice_at_once():
     cron = one("CronJob", "teleconsultation-reconcile-rooms")
-    assert cron["spec"]["schedule"] == "*/5 * * * *"
+    assert cron["spec"]["schedule"] == "* * * * *"
     assert cron["spec"]["concurrencyPolicy"] == "Forbid"
     assert container_command(cron)[1:3] == ["manage.py", "reconcile_rooms"]
 

@@ -17,7 +17,7 @@ from django.test import Client
 from kaleyra.provider import get_video_provider
 from kaleyra.types import ParticipantSpec, Role
 from rooms.domain import JobKind, RoomJob, Write
-from rooms.services import room_swap
+from rooms.services import leases, room_swap
 from rooms.storage import get_storage
 from rooms.storage.django import DjangoStorage
 from tests.conftest import GatewayClient
@@ -46,21 +46,23 @@ def replacing(*others: str) -> dict:
 
 
 @pytest.fixture
-def patch_lands_mid_swap(monkeypatch):
+def patch_lands_mid_swap(monkeypatch, clock):
     """Makes another PATCH land between a swap's read and its write, on the first `times` swaps
-    (it replaces the participants: patient-3, then patient-4, ...); the rooms each swap made."""
+    (it replaces the participants: patient-3, then patient-4, ...); the rooms each swap made. The
+    swap stalls past its slot's lease first, so the other PATCH may take the slot over."""
 
     def arrange(visit: str, *, times: int) -> list[str]:
         create_room = room_swap.create_room
         made, interfering = [], []
 
-        def create_room_then_lose_the_race(wanted, *, reason):
-            room, intent = create_room(wanted, reason=reason)
+        def create_room_then_lose_the_race(wanted, **kwargs):
+            room, intent = create_room(wanted, **kwargs)
             if interfering:
                 return room, intent  # the interfering PATCH's own room
             made.append(room.id)
             if len(made) <= times:
                 interfering.append(True)
+                clock.shift(leases.LEASE + timedelta(seconds=1))
                 other = GatewayClient().patch(
                     f"/teleconsultation/{visit}",
                     replacing(f"patient-{len(made) + 2}"),
@@ -163,6 +165,49 @@ def test_fifty_concurrent_date_only_patches_all_succeed_and_the_last_writer_wins
     assert stored(visit).start == written[-1]
     assert stored(visit).kaleyra_room_id == room  # same duration: the room is kept
     assert simulator.call_count() == 0
+
+
+# --- (b2) many participant-changing PATCHes on PostgreSQL -----------------------------------------
+
+
+@pytest.mark.postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_fifty_concurrent_participant_changes_create_at_most_one_room_more_than_succeed(
+    simulator, capsys
+):
+    created = Client().post(
+        "/teleconsultation",
+        body([doctor(), patient()]),
+        content_type="application/json",
+        HTTP_ISBACKOFFICE="true",
+    )
+    visit = created.json()["roomId"]
+    simulator.reset_call_log()
+
+    def patching(other):
+        return lambda: (
+            Client()
+            .patch(
+                f"/teleconsultation/{visit}",
+                replacing(other),
+                content_type="application/json",
+                HTTP_ISBACKOFFICE="true",
+            )
+            .status_code
+        )
+
+    statuses = run_in_parallel([patching(f"patient-{n}") for n in range(2, 52)])
+
+    successes = statuses.count(204)
+    made = simulator.call_count("create_room")
+    with capsys.disabled():
+        print(f"\n50 participant-changing PATCHes: {successes} succeeded, {made} rooms created")
+    assert set(statuses) <= {204, 409}
+    assert successes >= 1
+    assert made <= successes + 1
+    assert simulator.rooms() == [stored(visit).kaleyra_room_id]
+    assert orphan_rooms(simulator) == []
+    assert jobs("room_intent") == jobs("room_deletion") == jobs("room_swap") == []
 
 
 # --- (c) many completing additions in CRUD mode --------------------------------------------------

@@ -15,15 +15,18 @@ from kaleyra.errors import KaleyraError
 from rooms.domain import JobKind
 from rooms.management import progress
 from rooms.management.options import add_run_options
-from rooms.services import support
+from rooms.services import leases, support
 from rooms.services.support import Outcome, Result
 from rooms.storage import get_storage
 from teleconsultation_project.errors import provider_trouble
 from teleconsultation_project.metrics import RECONCILE_OUTCOMES
 
 ACTOR = "reconcile_rooms"
-# A room claim younger than this may belong to a request still creating the room.
-CLAIM_GRACE = timedelta(minutes=5)
+# An intent written by a release before leases (no `payload["run"]`, never renewed) younger than
+# this may belong to a request still creating the room. A leased intent is settled as soon as its
+# lease has run out (`rooms.services.leases.LEASE`), and so is a room claim: a live claimant holds
+# the visit's swap slot, which the room reconcile would give it has to wait for.
+UNLEASED_GRACE = timedelta(minutes=5)
 
 
 def _count_outcome(outcome: Outcome) -> None:
@@ -46,12 +49,29 @@ def _create_room(teleconsultation_id: str) -> str:
 
 def _give_room(teleconsultation_id: str) -> Outcome:
     """A complete visit without a room gets one, unless a request gave it one since it was
-    listed (a new room would replace that one and its join links)."""
+    listed (a new room would replace that one and its join links), or a live request is giving
+    it one (it holds the visit's swap slot)."""
     if not support.still_without_room(teleconsultation_id):
         return Outcome(
             Result.SKIPPED, f"Teleconsultation {teleconsultation_id}: has a room now, left as it is"
         )
+    if leases.swap_under_way(teleconsultation_id):
+        return Outcome(
+            Result.SKIPPED,
+            f"Teleconsultation {teleconsultation_id}: a request is giving it a room, left to it",
+        )
     return support.recreate_room(teleconsultation_id, actor=ACTOR)
+
+
+def _free_dead_swap_slots(now) -> None:
+    """Forgets the swap slots of dead workers: a swap would take them over anyway, but a visit
+    nobody changes again would keep its slot for good."""
+    storage = get_storage()
+    stale_before = now - leases.LEASE
+    dead = storage.job_batches(JobKind.ROOM_SWAP, created_before=now, renewed_before=stale_before)
+    for batch in dead:
+        for slot in batch:
+            storage.forget_stale_job(slot, stale_before=stale_before)
 
 
 class Command(BaseCommand):
@@ -66,7 +86,7 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         storage = get_storage()
         now = timezone.now()
-        roomless = {"claimed_before": now - CLAIM_GRACE, "ends_after": now}
+        roomless = {"claimed_before": now - leases.LEASE, "ends_after": now}
         live = {"ended_after": now, "with_room": True}
         rooms = support.RoomIndex()
         batch_size, dry_run = options["batch_size"], options["dry_run"]
@@ -80,7 +100,9 @@ class Command(BaseCommand):
             intents = [
                 intent
                 for batch in storage.job_batches(
-                    JobKind.ROOM_INTENT, created_before=now - CLAIM_GRACE
+                    JobKind.ROOM_INTENT,
+                    created_before=now - UNLEASED_GRACE,
+                    renewed_before=now - leases.LEASE,
                 )
                 for intent in batch
             ]
@@ -98,6 +120,7 @@ class Command(BaseCommand):
                 run.each(pending, progress.would(_delete_room))
                 run.each([intents], progress.would(_settle_intent))
             else:
+                _free_dead_swap_slots(now)
                 run.each(pending, partial(support.finish_room_deletions, actor=ACTOR))
                 run.each([intents], support.on_each(partial(support.settle_intent, rooms=rooms)))
             roomless_ids = storage.complete_without_room_batches(batch_size=batch_size, **roomless)
