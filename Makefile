@@ -60,6 +60,12 @@ fuzz: $(VENV)/.installed ## schemathesis over the OpenAPI document against a liv
 	@echo "==> Fuzz: schemathesis over /documentation/json"
 	$(BIN)/python scripts/fuzz.py --max-examples $(FUZZ_EXAMPLES) $(FUZZ_ARGS)
 
+# Every sh block of the README and docs/api.md, in order, against a live server (docs/testing.md);
+# the suite runs the same in tests/foundation/test_doc_blocks.py.
+.PHONY: docs
+docs: $(VENV)/.installed ## run the README's and docs/api.md's shell blocks against a live server
+	$(BIN)/python scripts/doc_blocks.py
+
 # Mutation testing of the rules (pyproject.toml [tool.mutmut]); a figure to watch, not a gate.
 mutate: $(VENV)/.installed ## mutmut over the rules; prints the score and the survivors (docs/testing.md)
 	$(BIN)/python -m pip install --quiet -r requirements/mutate.txt
