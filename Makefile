@@ -10,18 +10,10 @@ POSTGRES_TEST_URL ?= postgres://postgres@127.0.0.1:5432/test
 
 .PHONY: run test help lint format migrate venv clean simulator test-sqlite test-shifted test-postgres bench mutate
 
-run: $(VENV)/.installed migrate ## serve the API on http://127.0.0.1:8000 (HOST=..., PORT=... to change)
-	@echo ""
-	@echo "  Teleconsultation API  http://$(HOST):$(PORT)/"
-	@echo "  API docs (Swagger)    http://$(HOST):$(PORT)/documentation/"
-	@echo "  OpenAPI document      http://$(HOST):$(PORT)/documentation/json"
-	@echo "  Admin                 http://$(HOST):$(PORT)/admin/  (create a login: $(BIN)/python manage.py createsuperuser)"
-	@echo "  Health                http://$(HOST):$(PORT)/-/healthz"
-	@echo "  Kaleyra webhooks      http://127.0.0.1:$(PORT)/webhooks/kaleyra  (the simulator posts its events here)"
-	@echo ""
-	KALEYRA_SIMULATOR_PUBLIC_URL=$${KALEYRA_SIMULATOR_PUBLIC_URL:-http://$(HOST):$(PORT)/kaleyra-simulator} \
-	KALEYRA_SIMULATOR_WEBHOOK_URL=$${KALEYRA_SIMULATOR_WEBHOOK_URL-http://127.0.0.1:$(PORT)/webhooks/kaleyra} \
-		$(BIN)/python manage.py runserver $(HOST):$(PORT)
+# Development mode whatever .env holds: a .env with DJANGO_DEBUG=false (production settings, for
+# docker compose) is left out, and make run says so before it starts (scripts/run_local.py).
+run: $(VENV)/.installed ## serve the API on http://127.0.0.1:8000 (HOST=..., PORT=... to change)
+	@$(BIN)/python scripts/run_local.py $(HOST) $(PORT)
 
 test: $(VENV)/.installed lint test-sqlite test-shifted fuzz test-postgres ## lint, the suite on SQLite (today and a year ahead), the fuzz, the suite on PostgreSQL
 
@@ -59,6 +51,12 @@ FUZZ_EXAMPLES ?= 50
 fuzz: $(VENV)/.installed ## schemathesis over the OpenAPI document against a live server
 	@echo "==> Fuzz: schemathesis over /documentation/json"
 	$(BIN)/python scripts/fuzz.py --max-examples $(FUZZ_EXAMPLES) $(FUZZ_ARGS)
+
+# Every sh block of the README and docs/api.md, in order, against a live server (docs/testing.md);
+# the suite runs the same in tests/foundation/test_doc_blocks.py.
+.PHONY: docs
+docs: $(VENV)/.installed ## run the README's and docs/api.md's shell blocks against a live server
+	$(BIN)/python scripts/doc_blocks.py
 
 # Mutation testing of the rules (pyproject.toml [tool.mutmut]); a figure to watch, not a gate.
 mutate: $(VENV)/.installed ## mutmut over the rules; prints the score and the survivors (docs/testing.md)

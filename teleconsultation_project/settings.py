@@ -20,8 +20,11 @@ from teleconsultation_project.sentry import init_sentry
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
-if (BASE_DIR / ".env").is_file():  # optional: django-environ would log its absence every start
-    env.read_env(BASE_DIR / ".env", overwrite=False)
+# The settings file, `.env` by default (relative to the project); empty reads none. `make run`
+# names none when the file would turn production mode on (scripts/run_local.py).
+_env_file = env.str("DJANGO_ENV_FILE", default=".env")
+if _env_file and (BASE_DIR / _env_file).is_file():  # optional: django-environ would log its
+    env.read_env(BASE_DIR / _env_file, overwrite=False)  # absence at every start
 
 DEBUG = env.bool("DJANGO_DEBUG", default=True)
 

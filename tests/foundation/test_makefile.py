@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import time
+import urllib.error
 import urllib.request
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -103,3 +104,52 @@ def call_api(base: str, method: str, path: str, payload: dict | None = None) -> 
     with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
         body = response.read()
     return json.loads(body) if body else {}
+
+
+def test_make_run_stays_in_development_mode_with_the_production_env_file(tmp_path):
+    """`cp .env.example .env` (docker compose's production settings) does not turn `make run`
+    into production mode: it says so before it starts and serves /documentation/ on 127.0.0.1.
+    The copy is named through DJANGO_ENV_FILE so that no test writes the checkout's own .env."""
+    production = tmp_path / "production.env"
+    production.write_text((ROOT / ".env.example").read_text())
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "KALEYRA_"))}
+    env.update(
+        DJANGO_ENV_FILE=str(production),
+        DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        KALEYRA_SIMULATOR_DB=str(tmp_path / "simulator.sqlite3"),
+    )
+    log = tmp_path / "make-run.log"
+    with log.open("w") as output:
+        server = subprocess.Popen(
+            make("run", f"PORT={port}"),
+            cwd=ROOT,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                url = f"http://127.0.0.1:{port}/documentation/"
+                with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310
+                    assert response.status == 200
+                    assert "swagger-ui" in response.read().decode()
+                    break
+            except urllib.error.HTTPError:
+                raise
+            except OSError:
+                assert server.poll() is None, log.read_text()
+                assert time.monotonic() < deadline, log.read_text()
+                time.sleep(0.5)
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+    output = log.read_text()
+    said = output.find("sets DJANGO_DEBUG=false")
+    assert 0 <= said < output.find("API docs (Swagger)"), output
+    assert "leaves that file out" in output
