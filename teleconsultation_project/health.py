@@ -1,10 +1,14 @@
 """Operational probes, as lc39 gives every Mia-Platform service: alive, ready, check-up.
 
+Each answers lc39's body, `{"status": "OK" | "KO", "name": ..., "version": ...}` (the service's
+name and version from pyproject.toml), with 200 or 503, plus `checks`: what each check found.
 Probes are polled every few seconds, so they log nothing at INFO or above (ProbeMiddleware keeps
 them out of the access log too); why a check failed is in the 503 body and at DEBUG level.
 """
 
 import logging
+import tomllib
+from pathlib import Path
 
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
@@ -15,18 +19,27 @@ from rest_framework.views import APIView
 
 from kaleyra.errors import KaleyraError
 from kaleyra.provider import get_video_provider
-from teleconsultation_project.errors import error_body
-from teleconsultation_project.schema import error_response
 
 logger = logging.getLogger("teleconsultation.health")
 
 OK = "OK"
+KO = "KO"
+
+PROJECT = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml").read_text())
+NAME = PROJECT["project"]["name"]
+VERSION = PROJECT["project"]["version"]
 
 ProbeSerializer = inline_serializer(
     "Probe",
     {
-        "status": serializers.ChoiceField(choices=[OK]),
-        "checks": serializers.DictField(child=serializers.CharField(), required=False),
+        "status": serializers.ChoiceField(choices=[OK, KO]),
+        "name": serializers.CharField(help_text="The service's name"),
+        "version": serializers.CharField(help_text="The service's version"),
+        "checks": serializers.DictField(
+            child=serializers.CharField(),
+            required=False,
+            help_text='What each check found: "OK", or why it failed',
+        ),
     },
 )
 
@@ -70,13 +83,13 @@ def provider_status() -> str:
         return "does not answer"
 
 
-def probe_response(what: str, checks: dict[str, str]) -> Response:
-    failed = {name: status for name, status in checks.items() if status != OK}
-    if not failed:
-        return Response({"status": OK, "checks": checks})
-    reasons = "; ".join(f"{name}: {status}" for name, status in failed.items())
-    details = {name: [status] for name, status in failed.items()}
-    return Response(error_body(503, f"{what}: {reasons}", details=details), status=503)
+def probe_response(checks: dict[str, str] | None = None) -> Response:
+    """lc39's body: OK and 200 when every check is OK, else KO and 503."""
+    healthy = all(status == OK for status in (checks or {}).values())
+    body = {"status": OK if healthy else KO, "name": NAME, "version": VERSION}
+    if checks is not None:
+        body["checks"] = checks
+    return Response(body, status=200 if healthy else 503)
 
 
 class Probe(APIView):
@@ -87,7 +100,7 @@ class Probe(APIView):
 class HealthzView(Probe):
     @extend_schema(tags=["operations"], responses={200: ProbeSerializer}, summary="Liveness")
     def get(self, request):
-        return Response({"status": OK})
+        return probe_response()
 
 
 class ReadyView(Probe):
@@ -95,12 +108,12 @@ class ReadyView(Probe):
         tags=["operations"],
         responses={
             200: ProbeSerializer,
-            503: error_response(503, "Not ready: database: 2 migration(s) not applied yet"),
+            503: ProbeSerializer,
         },
         summary="Readiness: the database answers and every migration is applied",
     )
     def get(self, request):
-        return probe_response("Not ready", {"database": database_status()})
+        return probe_response({"database": database_status()})
 
 
 class CheckUpView(Probe):
@@ -108,10 +121,10 @@ class CheckUpView(Probe):
         tags=["operations"],
         responses={
             200: ProbeSerializer,
-            503: error_response(503, "Check-up failed: videoProvider: does not answer"),
+            503: ProbeSerializer,
         },
         summary="Check-up: the database and the video provider answer",
     )
     def get(self, request):
         checks = {"database": database_status(), "videoProvider": provider_status()}
-        return probe_response("Check-up failed", checks)
+        return probe_response(checks)

@@ -124,13 +124,18 @@ class GunicornAccessFilter(logging.Filter):
         return True
 
 
+# A support command's run summary (rooms/management/progress.py): whatever the verbosity.
+ALWAYS_LOGGED = frozenset({"teleconsultation.commands"})
+
+
 class CommandVerbosityFilter(logging.Filter):
-    """In a management command, lets INFO lines through only at `-v 2` or more."""
+    """In a management command, lets INFO lines through only at `-v 2` or more, but for the
+    loggers in ALWAYS_LOGGED."""
 
     threshold = logging.NOTSET
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return record.levelno >= CommandVerbosityFilter.threshold
+        return record.levelno >= CommandVerbosityFilter.threshold or record.name in ALWAYS_LOGGED
 
 
 # Commands that serve requests: their log is their output, whatever the verbosity.

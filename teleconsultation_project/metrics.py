@@ -39,7 +39,8 @@ BACKLOG_GAUGES = {
 
 RECONCILE_OUTCOMES = Counter(
     "teleconsultation_reconcile_outcomes",
-    "Items handled by reconciliation, by outcome (done, partly_done, skipped, failed)",
+    "Rooms recreated from the admin, and items of reconcile_rooms in a process that outlives it, "
+    "by outcome (done, partly_done, skipped, failed)",
     ["outcome"],
 )
 

@@ -336,6 +336,9 @@ if BENCH_BARE_VIEWS:
 
 # /-/metrics (Prometheus): when set, scrapes must send `Authorization: Bearer <token>`.
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+# Where the support commands push their run's metrics (teleconsultation_project/pushgateway.py),
+# e.g. http://pushgateway.monitoring:9091; empty: not pushed, the summary log line only.
+PROMETHEUS_PUSHGATEWAY_URL = env.str("PROMETHEUS_PUSHGATEWAY_URL", default="")
 
 # Error reports to Sentry when a DSN is given; request bodies, headers and cookies never leave.
 SENTRY_DSN = env.str("SENTRY_DSN", default="")

@@ -2,7 +2,9 @@
 buttons on the detail page. Each first shows a confirmation page (the teleconsultations and what
 will happen); only a POST of its Confirm runs the shared support operation
 (`rooms.services.support`). Every item's outcome is an admin message and an entry in that
-teleconsultation's history; a provider failure is a message, never a 500.
+teleconsultation's history; a provider failure is a message, never a 500. What reconciliation
+does too (a new room) counts in `teleconsultation_reconcile_outcomes_total`, in the web process
+that ran it, where Prometheus scrapes it.
 """
 
 from collections.abc import Callable
@@ -17,6 +19,7 @@ from django.urls import reverse
 from rooms.services import audit, support
 from rooms.services.support import Outcome, Result
 from teleconsultation_project import views
+from teleconsultation_project.metrics import RECONCILE_OUTCOMES
 
 LEVELS = {
     Result.DONE: messages.SUCCESS,
@@ -35,6 +38,7 @@ class SupportAction:
     label: str
     consequence: str  # what will happen, told on the confirmation page
     run: Callable[[str, str], Outcome]  # (teleconsultation id, actor) -> outcome
+    reconciles: bool = False  # what reconcile_rooms does too: counted as reconciliation
 
 
 SUPPORT_ACTIONS = {
@@ -60,6 +64,7 @@ SUPPORT_ACTIONS = {
             "Each teleconsultation gets a new Kaleyra room and its old one is deleted: the "
             "participants get new join links and must reload the teleconsultation page.",
             lambda pk, actor: support.recreate_room(pk, actor=actor),
+            reconciles=True,
         ),
     ]
 }
@@ -72,6 +77,8 @@ def _run(modeladmin, request, teleconsultations, chosen: SupportAction) -> None:
     for done, teleconsultation in enumerate(teleconsultations, start=1):
         with audit.channel("admin"):
             outcome = chosen.run(teleconsultation.pk, actor)
+        if chosen.reconciles:
+            RECONCILE_OUTCOMES.labels(outcome=outcome.result.label).inc()
         modeladmin.message_user(request, outcome.message, LEVELS[outcome.result])
         modeladmin.log_change(
             request, teleconsultation, f"{chosen.label}: {outcome.result.value}. {outcome.message}"

@@ -8,9 +8,12 @@ carries on where it stopped. One run of a command at a time holds its lock
 (`rooms.services.run_lock`); a dry run changes nothing and takes none. Each run is one audit entry
 with the summary counts, and carries its own request id, shared by the entries of the items it
 touched. A run is background work (`kaleyra.retry.background_work`): nobody waits on it, so a
-Kaleyra 429 is waited out and retried.
+Kaleyra 429 is waited out and retried. Its end is one JSON log line (`teleconsultation.commands`,
+whatever the verbosity) with the counts by outcome, pushed to a Pushgateway too when one is set
+(`teleconsultation_project.pushgateway`): the run's process is gone before any scrape.
 """
 
+import logging
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -25,8 +28,11 @@ from rooms.services import audit, support
 from rooms.services.concurrency import Inline, Pool
 from rooms.services.run_lock import AlreadyRunning, RunLock
 from rooms.services.support import Outcome, Result, Underway
+from teleconsultation_project import pushgateway
 
 PROGRESS_EVERY_SECONDS = 5.0
+
+logger = logging.getLogger("teleconsultation.commands")
 
 
 class Tally:
@@ -51,6 +57,7 @@ class Tally:
         # What else the run did, for its audit entry (ids and counts only).
         self.detail: dict = {}
         self._started = self._last_line = time.monotonic()
+        self.started_at = time.time()
 
     @property
     def handled(self) -> int:
@@ -189,6 +196,32 @@ class Tally:
         unfinished = self.counts[Result.FAILED] + self.counts[Result.PARTLY_DONE]
         return "failed" if unfinished or self.stopped_because else "done"
 
+    def counts_by_label(self) -> dict[str, int]:
+        return {result.label: self.counts[result] for result in Result}
+
+    def report(self, command: str) -> None:
+        """The run's end where monitoring reads it: one JSON log line always, and the
+        Pushgateway's copy when one is set (not for a dry run, which did nothing)."""
+        outcome = self.outcome()
+        counts = self.counts_by_label()
+        pushed = not self.dry_run and pushgateway.push_run(
+            command=command, counts=counts, outcome=outcome, started=self.started_at
+        )
+        logger.info(
+            "%s: %s",
+            command,
+            self.summary(),
+            extra={
+                "command": command,
+                "outcome": outcome,
+                "total": self.planned,
+                **counts,
+                "stopped": bool(self.stopped_because),
+                "duration_s": round(time.monotonic() - self._started, 3),
+                "pushed": pushed,
+            },
+        )
+
     def audit_detail(self) -> dict:
         counts = {
             "done": self.counts[Result.DONE],
@@ -269,6 +302,7 @@ def tally(
                     outcome=run.outcome(),
                     detail=run.audit_detail(),
                 )
+                run.report(name)
     finally:
         if lock is not None:
             lock.release()

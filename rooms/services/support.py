@@ -37,6 +37,11 @@ class Result(enum.Enum):
     SKIPPED = "skipped"
     FAILED = "failed"
 
+    @property
+    def label(self) -> str:
+        """Its name in metrics and log fields: `partly_done`."""
+        return self.name.lower()
+
 
 @dataclass(frozen=True)
 class Outcome:

@@ -34,8 +34,10 @@ def test_request_latency_is_labelled_by_view_name_not_by_path(client):
 @pytest.mark.django_db
 def test_database_time_is_measured(client):
     client.get("/-/ready")
-    samples = scrape(client)["django_db_query_duration_seconds"]
+    families = scrape(client)
+    samples = families["django_db_query_duration_seconds"]
     assert any(sample.name.endswith("_count") and sample.value > 0 for sample in samples)
+    assert any(sample.value > 0 for sample in families["django_db_execute"])
 
 
 @pytest.mark.django_db

@@ -1,4 +1,5 @@
-"""Probes: alive, ready (database and migrations), check-up; any Host; never a log line."""
+"""Probes: alive, ready (database and migrations), check-up, in lc39's shape; any Host; never a
+log line."""
 
 import logging
 from unittest import mock
@@ -10,6 +11,8 @@ from django.db.utils import OperationalError
 
 from teleconsultation_project import health
 
+# lc39 names the service and its version in every probe's answer (package.json there).
+SERVICE = {"name": "teleconsultation-service", "version": "0.1.0"}
 PROBES = ("/-/healthz", "/-/ready", "/-/check-up", "/-/metrics")
 
 
@@ -24,30 +27,34 @@ def forget_last_migration(app: str = "rooms") -> None:
 
 
 @pytest.mark.django_db
-def test_healthz_answers_ok(client):
+def test_healthz_answers_ok_with_the_services_name_and_version(client):
     response = client.get("/-/healthz")
-    assert response.status_code == 200 and response.json()["status"] == "OK"
+    assert response.status_code == 200
+    assert response.json() == {"status": "OK", **SERVICE}
+
+
+def test_the_name_and_version_are_pyprojects():
+    assert (health.NAME, health.VERSION) == (SERVICE["name"], SERVICE["version"])
 
 
 @pytest.mark.django_db
 def test_ready_answers_ok_when_the_database_answers_and_is_migrated(client, unconfirmed_migrations):
     response = client.get("/-/ready")
     assert response.status_code == 200
-    assert response.json() == {"status": "OK", "checks": {"database": "OK"}}
+    assert response.json() == {"status": "OK", **SERVICE, "checks": {"database": "OK"}}
 
 
 @pytest.mark.django_db
-def test_ready_answers_503_in_the_error_shape_when_the_database_does_not(client):
+def test_ready_answers_503_ko_in_lc39s_shape_when_the_database_does_not(client):
     with mock.patch(
         "teleconsultation_project.health.connection.cursor", side_effect=OperationalError("down")
     ):
         response = client.get("/-/ready")
     assert response.status_code == 503
     assert response.json() == {
-        "statusCode": 503,
-        "error": "Service Unavailable",
-        "message": "Not ready: database: does not answer",
-        "details": {"database": ["does not answer"]},
+        "status": "KO",
+        **SERVICE,
+        "checks": {"database": "does not answer"},
     }
 
 
@@ -57,9 +64,8 @@ def test_ready_is_not_ready_until_every_migration_is_applied(client, unconfirmed
     response = client.get("/-/ready")
     assert response.status_code == 503
     body = response.json()
-    assert body["statusCode"] == 503 and body["error"] == "Service Unavailable"
-    assert "migration(s) not applied yet" in body["message"]
-    assert "not applied yet" in body["details"]["database"][0]
+    assert body["status"] == "KO"
+    assert body["checks"]["database"] == "1 migration(s) not applied yet"
 
 
 @pytest.mark.django_db
@@ -73,12 +79,21 @@ def test_ready_remembers_once_every_migration_was_applied(client, unconfirmed_mi
 
 @pytest.mark.django_db
 def test_check_up_reports_the_video_provider(client, simulator):
-    assert client.get("/-/check-up").json()["checks"] == {"database": "OK", "videoProvider": "OK"}
+    healthy = client.get("/-/check-up")
+    assert healthy.status_code == 200
+    assert healthy.json() == {
+        "status": "OK",
+        **SERVICE,
+        "checks": {"database": "OK", "videoProvider": "OK"},
+    }
     simulator.fail_next("get_company", mode="drop", times=10)  # a ping is GET /v2/company
     response = client.get("/-/check-up")
     assert response.status_code == 503
-    assert response.json()["details"] == {"videoProvider": ["does not answer"]}
-    assert response.json()["message"] == "Check-up failed: videoProvider: does not answer"
+    assert response.json() == {
+        "status": "KO",
+        **SERVICE,
+        "checks": {"database": "OK", "videoProvider": "does not answer"},
+    }
 
 
 @pytest.mark.django_db

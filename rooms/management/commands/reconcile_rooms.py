@@ -30,9 +30,9 @@ UNLEASED_GRACE = timedelta(minutes=5)
 
 
 def _count_outcome(outcome: Outcome) -> None:
-    # Scraped where the run happens to be served (the admin's recreate runs in a web worker); a
-    # cron run's counts are in its summary and exit status.
-    RECONCILE_OUTCOMES.labels(outcome=outcome.result.value).inc()
+    # Scraped only where a process outlives the run (`manage.py shell`, a test); a cron run's
+    # counts reach Prometheus through the Pushgateway (teleconsultation_command_items).
+    RECONCILE_OUTCOMES.labels(outcome=outcome.result.label).inc()
 
 
 def _delete_room(job) -> str:
