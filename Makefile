@@ -15,7 +15,7 @@ POSTGRES_TEST_URL ?= postgres://postgres@127.0.0.1:5432/test
 run: $(VENV)/.installed ## serve the API on http://127.0.0.1:8000 (HOST=..., PORT=... to change)
 	@$(BIN)/python scripts/run_local.py $(HOST) $(PORT)
 
-test: $(VENV)/.installed lint test-sqlite test-shifted fuzz test-postgres ## lint, the suite on SQLite (today and a year ahead), the fuzz, the suite on PostgreSQL
+test: $(VENV)/.installed $(VENV)/checkov/.installed lint test-sqlite test-shifted fuzz test-postgres ## lint, the suite on SQLite (today and a year ahead), the fuzz, the suite on PostgreSQL
 
 help: ## list these targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -79,6 +79,13 @@ $(VENV)/.installed: requirements/base.txt requirements/test.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements/test.txt
+	touch $@
+
+# checkov (tests/foundation/test_kubernetes.py) in an environment of its own: its dependencies
+# clash with the test pins.
+$(VENV)/checkov/.installed: requirements/checkov.txt $(VENV)/.installed
+	test -x $(VENV)/checkov/bin/python || $(PYTHON) -m venv $(VENV)/checkov
+	$(VENV)/checkov/bin/python -m pip install --quiet -r requirements/checkov.txt
 	touch $@
 
 clean: ## remove .venv, var/ and collected static files
