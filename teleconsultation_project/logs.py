@@ -1,10 +1,12 @@
 """One JSON log format for the service, gunicorn and management commands, with no secret in it.
 
 Every line is one JSON object (python-json-logger) with `time`, `level`, `logger`, `message`,
-`request_id` and whatever `extra` the caller gave. The request id of the request being served
-lives in `request_id_var` (common/request_ids.py), so code that calls other services (Kaleyra,
-the user directory) can send it along. API keys, join-link tokens and JWTs are redacted from
-every field of a line.
+`request_id` and whatever `extra` the caller gave. The request id of the request being served lives
+in `request_id_var` (common/request_ids.py), so code that calls other services (Kaleyra, the user
+directory) can send it along. With tracing on (teleconsultation_project/tracing.py), a line written
+inside a span also has its `trace_id` and `span_id`, as OpenTelemetry writes them (32 and 16 hex
+digits), to find the trace of a line and the lines of a trace. API keys, join-link tokens and JWTs
+are redacted from every field of a line.
 """
 
 import logging
@@ -13,6 +15,7 @@ import re
 from datetime import UTC, datetime
 
 from django.conf import settings
+from opentelemetry import trace
 from pythonjsonlogger.core import RESERVED_ATTRS
 from pythonjsonlogger.json import JsonFormatter
 
@@ -44,6 +47,10 @@ class RequestIdFilter(logging.Filter):
             # carries the request, which carries the id.
             request = getattr(record, "request", None)
             record.request_id = request_id_var.get() or getattr(request, "request_id", None)
+        span = trace.get_current_span().get_span_context()
+        if span.is_valid and getattr(record, "trace_id", None) is None:
+            record.trace_id = trace.format_trace_id(span.trace_id)
+            record.span_id = trace.format_span_id(span.span_id)
         return True
 
 
