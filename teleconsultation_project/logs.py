@@ -28,6 +28,8 @@ from common.request_ids import request_id_var
 LINK_PATTERN = re.compile(r"(rest-call-handler|/join)/[^\s\"'?&#]+")
 TOKEN_PATTERN = re.compile(r"(eyJ[\w-]+\.[\w-]+\.)[\w-]+")
 
+TRACE_RESPONSE = re.compile(r"00-(?P<trace_id>[0-9a-f]{32})-(?P<span_id>[0-9a-f]{16})-[0-9a-f]{2}")
+
 # Paths whose requests are never logged: probes and scrapes come every few seconds.
 QUIET_PATHS = frozenset({"/-/healthz", "/-/ready", "/-/check-up", "/-/metrics"})
 
@@ -128,6 +130,10 @@ class GunicornAccessFilter(logging.Filter):
         record.user_agent = atoms.get("a")
         request_id = atoms.get("{x-request-id}o")
         record.request_id = None if request_id in (None, "-") else request_id
+        # With tracing on, the response's `traceresponse` (00-<trace id>-<span id>-<flags>).
+        trace = TRACE_RESPONSE.fullmatch(atoms.get("{traceresponse}o") or "")
+        if trace:
+            record.trace_id, record.span_id = trace["trace_id"], trace["span_id"]
         return True
 
 

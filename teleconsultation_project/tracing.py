@@ -28,6 +28,10 @@ from collections.abc import Mapping
 from django.core.exceptions import ImproperlyConfigured
 from opentelemetry import trace
 from opentelemetry.instrumentation.django import DjangoInstrumentor
+from opentelemetry.instrumentation.propagators import (
+    TraceResponsePropagator,
+    set_global_response_propagator,
+)
 from opentelemetry.instrumentation.psycopg import PsycopgInstrumentor
 from opentelemetry.instrumentation.sqlite3 import SQLite3Instrumentor
 from opentelemetry.sdk.resources import OTELResourceDetector, Resource
@@ -93,6 +97,9 @@ def setup(
     provider.add_span_processor(processor)
     if not given:  # a test's provider stays its own; the process's is everyone's
         trace.set_tracer_provider(provider)
+    # The response names its trace (`traceresponse`), for gunicorn's access line, written after
+    # the request's span has ended (logs.GunicornAccessFilter), and for the caller.
+    set_global_response_propagator(TraceResponsePropagator())
     DjangoInstrumentor().instrument(tracer_provider=provider, excluded_urls=EXCLUDED_URLS)
     PsycopgInstrumentor().instrument(tracer_provider=provider, skip_dep_check=True)
     SQLite3Instrumentor().instrument(tracer_provider=provider)
@@ -110,5 +117,6 @@ def teardown() -> None:
     PsycopgInstrumentor().uninstrument()
     SQLite3Instrumentor().uninstrument()
     outbound_tracing.disable()
+    set_global_response_propagator(None)
     _provider.shutdown()
     _provider = None

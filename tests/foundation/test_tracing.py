@@ -21,6 +21,7 @@ from opentelemetry.trace import SpanKind, format_span_id, format_trace_id
 
 from kaleyra.simulator import server as simulator_server
 from teleconsultation_project import tracing
+from tests.foundation.test_gunicorn import GUNICORN, get, gunicorn_serving, json_lines
 from tests.rooms.conftest import body, doctor, patient
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -128,6 +129,23 @@ def test_a_forked_worker_exports_its_own_spans():
     os.waitpid(pid, 0)
     provider.shutdown()
     assert child == {"threads": ["OtelBatchSpanRecordProcessor"], "exported": ["in the worker"]}
+
+
+def test_under_gunicorn_a_worker_exports_its_spans_and_the_access_line_names_the_trace(tmp_path):
+    """The application, tracing included, loads in gunicorn's master; the workers are forked."""
+    with gunicorn_serving(GUNICORN, tmp_path, OTEL_TRACES_EXPORTER="console") as base:
+        for index in range(3):
+            assert get(f"{base}/nowhere/{index}", traceparent=TRACEPARENT)[0] == 404
+    # The console exporter prints each span as JSON on stdout, from the worker that served it.
+    assert (tmp_path / "stdout").read_text().count(f'"trace_id": "0x{TRACE_ID}"') >= 3
+    access = [
+        line
+        for line in json_lines(tmp_path / "stderr")
+        if line.get("path", "").startswith("/nowhere/")
+    ]
+    assert len(access) == 3
+    assert {line["trace_id"] for line in access} == {TRACE_ID}
+    assert len({line["span_id"] for line in access}) == 3
 
 
 @pytest.fixture
