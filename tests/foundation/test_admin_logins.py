@@ -8,7 +8,7 @@ import time_machine
 from django.contrib.auth.models import User
 from django.test import Client
 from django_otp.oath import TOTP
-from django_otp.plugins.otp_totp.models import TOTPDevice
+from django_otp.plugins.otp_totp.models import TOTPDevice, default_key
 
 pytestmark = pytest.mark.django_db
 
@@ -104,3 +104,28 @@ def test_without_it_the_login_form_asks_for_no_code(support, settings):
     assert 'name="otp_token"' not in client.get(LOGIN).content.decode()
     assert log_in(client, "support", PASSWORD).status_code == 302
     assert logged_in(client)
+
+
+def test_a_superuser_enrolls_a_device_and_gets_the_qr_code_an_authenticator_app_scans(support):
+    client = Client()
+    client.force_login(support)
+    added = client.post(
+        "/admin/otp_totp/totpdevice/add/",
+        {
+            "user": support.pk,
+            "name": "phone",
+            "confirmed": "on",
+            "key": default_key(),
+            "step": 30,
+            "t0": 0,
+            "digits": 6,
+            "tolerance": 1,
+            "drift": 0,
+            "throttling_failure_count": 0,
+        },
+    )
+    assert added.status_code == 302, added.context["adminform"].form.errors
+    device = TOTPDevice.objects.get(user=support)
+    qr = client.get(f"/admin/otp_totp/totpdevice/{device.pk}/qrcode/")
+    assert qr.status_code == 200 and qr["Content-Type"] == "image/svg+xml"
+    assert b"<svg" in qr.content
