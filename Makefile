@@ -98,6 +98,7 @@ lock: $(VENV)/.installed ## recompute requirements/*.txt (pinned, with hashes) f
 	$(PIP_COMPILE) -o requirements/base.txt requirements/base.in
 	$(PIP_COMPILE) -o requirements/test.txt requirements/test.in
 	$(PIP_COMPILE) -o requirements/mutate.txt requirements/mutate.in
+	$(PIP_COMPILE) -o requirements/checkov.txt requirements/checkov.in
 
 clean: ## remove .venv, var/ and collected static files
 	rm -rf $(VENV) var staticfiles

@@ -4,7 +4,8 @@ tested; the test lock has the runtime lock's packages at the same versions; the 
 no test tool.
 
 requirements/base.in -> base.txt (the image, `make run`), test.in -> test.txt (`make test`),
-mutate.in -> mutate.txt (`make mutate`); `make lock` makes the .txt from the .in
+mutate.in -> mutate.txt (`make mutate`), checkov.in -> checkov.txt (its own environment, for the
+Kubernetes checks); `make lock` makes the .txt from the .in
 (docs/operations.md#dependencies).
 """
 
@@ -20,7 +21,12 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 REQUIREMENTS = ROOT / "requirements"
-LOCKS = {"base.in": "base.txt", "test.in": "test.txt", "mutate.in": "mutate.txt"}
+LOCKS = {
+    "base.in": "base.txt",
+    "test.in": "test.txt",
+    "mutate.in": "mutate.txt",
+    "checkov.in": "checkov.txt",  # its own environment: it clashes with the test pins
+}
 OURS = {path.name for path in ROOT.iterdir() if path.is_dir()} | {"manage", "gunicorn"}
 RUNTIME_CODE = ("teleconsultation_project", "rooms", "kaleyra", "crud", "common", "settings_api")
 # Code of the runtime packages that only the tests load.
