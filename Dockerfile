@@ -10,8 +10,9 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 WORKDIR /app
 RUN useradd --create-home --uid 10001 app
 
+# The runtime lock only (no test tool in the image), every file checked against its hash.
 COPY requirements/ requirements/
-RUN pip install -r requirements/base.txt
+RUN pip install --require-hashes -r requirements/base.txt
 
 COPY . .
 # collectstatic needs settings to load; these placeholders exist only at build time.

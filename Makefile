@@ -1,5 +1,6 @@
 # The two commands: `make run` serves the API, `make test` runs lint and the whole suite.
-# Both set everything up first (virtual environment, pinned dependencies, migrations).
+# Both set everything up first (virtual environment, locked dependencies, migrations): `make run`
+# installs the runtime lock only (requirements/base.txt), `make test` adds the test lock.
 
 PYTHON ?= python3
 VENV := .venv
@@ -8,11 +9,11 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 POSTGRES_TEST_URL ?= postgres://postgres@127.0.0.1:5432/test
 
-.PHONY: run test help lint format migrate venv clean simulator test-sqlite test-shifted test-postgres bench mutate
+.PHONY: run test help lint format migrate venv clean simulator test-sqlite test-shifted test-postgres bench mutate lock
 
 # Development mode whatever .env holds: a .env with DJANGO_DEBUG=false (production settings, for
 # docker compose) is left out, and make run says so before it starts (scripts/run_local.py).
-run: $(VENV)/.installed ## serve the API on http://127.0.0.1:8000 (HOST=..., PORT=... to change)
+run: $(VENV)/.runtime ## serve the API on http://127.0.0.1:8000 (HOST=..., PORT=... to change)
 	@$(BIN)/python scripts/run_local.py $(HOST) $(PORT)
 
 test: $(VENV)/.installed $(VENV)/checkov/.installed lint test-sqlite test-shifted fuzz test-postgres ## lint, the suite on SQLite (today and a year ahead), the fuzz, the suite on PostgreSQL
@@ -42,7 +43,7 @@ test-shifted: $(VENV)/.installed ## the suite on SQLite with the clock shifted F
 test-postgres: $(VENV)/.installed ## the suite on PostgreSQL at POSTGRES_TEST_URL (skipped if unreachable)
 	@$(BIN)/python scripts/postgres_leg.py "$(POSTGRES_TEST_URL)" $(PYTEST_ARGS)
 
-migrate: $(VENV)/.installed ## apply database migrations
+migrate: $(VENV)/.runtime ## apply database migrations
 	$(BIN)/python manage.py migrate --noinput
 
 # schemathesis against a live gunicorn (SQLite in a temp dir, Kaleyra simulator); docs/testing.md.
@@ -60,7 +61,7 @@ docs: $(VENV)/.installed ## run the README's and docs/api.md's shell blocks agai
 
 # Mutation testing of the rules (pyproject.toml [tool.mutmut]); a figure to watch, not a gate.
 mutate: $(VENV)/.installed ## mutmut over the rules; prints the score and the survivors (docs/testing.md)
-	$(BIN)/python -m pip install --quiet -r requirements/mutate.txt
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements/mutate.txt
 	rm -rf mutants
 	$(BIN)/mutmut run
 	$(BIN)/mutmut export-cicd-stats
@@ -69,23 +70,39 @@ mutate: $(VENV)/.installed ## mutmut over the rules; prints the score and the su
 bench: $(VENV)/.installed ## the service against the bare minimum at 50 ms Kaleyra latency (docs/performance.md)
 	$(BIN)/python bench/run.py
 
-simulator: $(VENV)/.installed ## the Kaleyra simulator over HTTP on port 8787
+simulator: $(VENV)/.runtime ## the Kaleyra simulator over HTTP on port 8787
 	$(BIN)/python manage.py kaleyra_simulator --port 8787
 
-venv: $(VENV)/.installed ## create .venv with the pinned dependencies
+venv: $(VENV)/.installed ## create .venv with the locked dependencies, runtime and test
 
-$(VENV)/.installed: requirements/base.txt requirements/test.txt
+# The runtime lock alone: what `make run` and the image need (requirements/base.txt).
+$(VENV)/.runtime: requirements/base.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed; set PYTHON=python3.11")'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements/test.txt
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements/base.txt
 	touch $@
+
+# The test lock: the runtime lock's packages at the same versions, plus the test and lint tools.
+$(VENV)/.installed: $(VENV)/.runtime requirements/test.txt
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements/test.txt
+	touch $@
+
+# The locks, with every package's hashes, from the requirements/*.in files. Pins already in a lock
+# stay unless LOCK_ARGS says otherwise: LOCK_ARGS=--upgrade, or --upgrade-package NAME.
+PIP_COMPILE = $(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras \
+	--no-emit-index-url --no-emit-find-links $(LOCK_ARGS)
+lock: $(VENV)/.installed ## recompute requirements/*.txt (pinned, with hashes) from requirements/*.in
+	$(PIP_COMPILE) -o requirements/base.txt requirements/base.in
+	$(PIP_COMPILE) -o requirements/test.txt requirements/test.in
+	$(PIP_COMPILE) -o requirements/mutate.txt requirements/mutate.in
+	$(PIP_COMPILE) -o requirements/checkov.txt requirements/checkov.in
 
 # checkov (tests/foundation/test_kubernetes.py) in an environment of its own: its dependencies
 # clash with the test pins.
 $(VENV)/checkov/.installed: requirements/checkov.txt $(VENV)/.installed
 	test -x $(VENV)/checkov/bin/python || $(PYTHON) -m venv $(VENV)/checkov
-	$(VENV)/checkov/bin/python -m pip install --quiet -r requirements/checkov.txt
+	$(VENV)/checkov/bin/python -m pip install --quiet --require-hashes -r requirements/checkov.txt
 	touch $@
 
 clean: ## remove .venv, var/ and collected static files

@@ -10,7 +10,10 @@ class ProjectConfig(AppConfig):
     verbose_name = "Teleconsultation service"
 
     def ready(self) -> None:
-        from teleconsultation_project import checks, schema, service_config  # noqa: F401 (registers)
+        from teleconsultation_project import checks, schema, service_config, tracing  # noqa: F401 (registers)
+
+        # Before Django loads the middleware: the request spans come from one it adds.
+        tracing.setup()
 
         service_config.connect_signals()
         # A broken configuration file must stop start-up, not the first request.

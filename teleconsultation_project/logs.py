@@ -1,10 +1,12 @@
 """One JSON log format for the service, gunicorn and management commands, with no secret in it.
 
 Every line is one JSON object (python-json-logger) with `time`, `level`, `logger`, `message`,
-`request_id` and whatever `extra` the caller gave. The request id of the request being served
-lives in `request_id_var` (common/request_ids.py), so code that calls other services (Kaleyra,
-the user directory) can send it along. API keys, join-link tokens and JWTs are redacted from
-every field of a line.
+`request_id` and whatever `extra` the caller gave. The request id of the request being served lives
+in `request_id_var` (common/request_ids.py), so code that calls other services (Kaleyra, the user
+directory) can send it along. With tracing on (teleconsultation_project/tracing.py), a line written
+inside a span also has its `trace_id` and `span_id`, as OpenTelemetry writes them (32 and 16 hex
+digits), to find the trace of a line and the lines of a trace. API keys, join-link tokens and JWTs
+are redacted from every field of a line.
 """
 
 import logging
@@ -13,6 +15,7 @@ import re
 from datetime import UTC, datetime
 
 from django.conf import settings
+from opentelemetry import trace
 from pythonjsonlogger.core import RESERVED_ATTRS
 from pythonjsonlogger.json import JsonFormatter
 
@@ -24,6 +27,8 @@ from common.request_ids import request_id_var
 # `/join/<token>`; the token is what grants access, so it is what must not be written.
 LINK_PATTERN = re.compile(r"(rest-call-handler|/join)/[^\s\"'?&#]+")
 TOKEN_PATTERN = re.compile(r"(eyJ[\w-]+\.[\w-]+\.)[\w-]+")
+
+TRACE_RESPONSE = re.compile(r"00-(?P<trace_id>[0-9a-f]{32})-(?P<span_id>[0-9a-f]{16})-[0-9a-f]{2}")
 
 # Paths whose requests are never logged: probes and scrapes come every few seconds.
 QUIET_PATHS = frozenset({"/-/healthz", "/-/ready", "/-/check-up", "/-/metrics"})
@@ -44,6 +49,10 @@ class RequestIdFilter(logging.Filter):
             # carries the request, which carries the id.
             request = getattr(record, "request", None)
             record.request_id = request_id_var.get() or getattr(request, "request_id", None)
+        span = trace.get_current_span().get_span_context()
+        if span.is_valid and getattr(record, "trace_id", None) is None:
+            record.trace_id = trace.format_trace_id(span.trace_id)
+            record.span_id = trace.format_span_id(span.span_id)
         return True
 
 
@@ -121,6 +130,10 @@ class GunicornAccessFilter(logging.Filter):
         record.user_agent = atoms.get("a")
         request_id = atoms.get("{x-request-id}o")
         record.request_id = None if request_id in (None, "-") else request_id
+        # With tracing on, the response's `traceresponse` (00-<trace id>-<span id>-<flags>).
+        trace = TRACE_RESPONSE.fullmatch(atoms.get("{traceresponse}o") or "")
+        if trace:
+            record.trace_id, record.span_id = trace["trace_id"], trace["span_id"]
         return True
 
 

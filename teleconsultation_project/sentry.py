@@ -2,8 +2,11 @@
 
 A report keeps the method and the URL path of the request that failed, never its body, headers,
 cookies or query string; stack frames carry no local variables; every other string in the report
-(messages, breadcrumbs from log lines) is redacted like a log line. `SENTRY_ENVIRONMENT` and
-`SENTRY_RELEASE` are read by sentry-sdk itself.
+(messages, breadcrumbs from log lines) is redacted like a log line. A report made while a request
+is served is tagged with its `request_id`, the id of its log lines. Sentry's own performance
+traces are off unless `SENTRY_TRACES_SAMPLE_RATE` is above 0 (OpenTelemetry is the service's
+tracing: teleconsultation_project/tracing.py). `SENTRY_ENVIRONMENT` and `SENTRY_RELEASE` are read
+by sentry-sdk itself.
 """
 
 from typing import Any
@@ -12,6 +15,7 @@ import sentry_sdk
 from sentry_sdk.integrations.django import DjangoIntegration
 from sentry_sdk.types import Event, Hint
 
+from common.request_ids import request_id_var
 from teleconsultation_project.logs import redact
 
 KEPT_REQUEST_FIELDS = ("method", "url")
@@ -35,6 +39,9 @@ def scrub_event(event: Event, hint: Hint | None = None) -> Event:
         if "url" in kept:
             kept["url"] = kept["url"].split("?", 1)[0]
         event["request"] = kept
+    request_id = request_id_var.get()
+    if request_id:
+        event["tags"] = {**(event.get("tags") or {}), "request_id": request_id}
     return _redacted(event)
 
 
@@ -42,8 +49,10 @@ def scrub_breadcrumb(breadcrumb: dict, hint: dict | None = None) -> dict:
     return _redacted(breadcrumb)
 
 
-def init_sentry(dsn: str, *, transport: Any = None) -> None:
+def init_sentry(dsn: str, *, traces_sample_rate: float = 0.0, transport: Any = None) -> None:
     options: dict[str, Any] = {}
+    if traces_sample_rate > 0:  # None (not 0) keeps sentry-sdk from making transactions at all
+        options["traces_sample_rate"] = traces_sample_rate
     if transport is not None:
         options["transport"] = transport
     sentry_sdk.init(

@@ -5,6 +5,7 @@ the bundled Kaleyra simulator. Production (`DJANGO_DEBUG=false`) refuses to star
 secret it needs is given; `environment_errors()` names each missing variable.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -61,6 +62,11 @@ INSTALLED_APPS = [
     "crud.apps.CrudConfig",
     "rooms.apps.RoomsConfig",
     "settings_api.apps.SettingsApiConfig",
+    # The admin's login protection (docs/security.md): lockout after failed logins, and TOTP
+    # devices for the second factor that ADMIN_OTP_REQUIRED turns on.
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
 ]
 
 MIDDLEWARE = [
@@ -88,7 +94,30 @@ ADMIN_MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # request.user.is_verified(): whether this login passed a second factor (ADMIN_OTP_REQUIRED).
+    "django_otp.middleware.OTPMiddleware",
+    # Turns a locked-out login into axes' answer (429); the last of the stack, as axes asks.
+    "axes.middleware.AxesMiddleware",
 ]
+
+# --- Admin login protection (docs/security.md#admin-logins) ------------------------------------
+# django-axes counts failed admin logins per username and client address (REMOTE_ADDR: behind a
+# proxy, per username); at AXES_FAILURE_LIMIT the pair is locked out for AXES_COOLOFF_MINUTES,
+# the right password included. `manage.py axes_reset_username NAME` lifts a lockout at once.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesBackend",  # first: refuses a locked-out login before the password check
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.float("AXES_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+# No banner line at each start; failures and lockouts are still WARNING lines, names masked.
+AXES_VERBOSE = False
+# Off by default: `true` makes the admin ask staff for a TOTP code as well (django-otp); enroll
+# each account first (Admin > TOTP devices), or it can no longer open the admin.
+ADMIN_OTP_REQUIRED = env.bool("ADMIN_OTP_REQUIRED", default=False)
 
 ROOT_URLCONF = "teleconsultation_project.urls"
 WSGI_APPLICATION = "teleconsultation_project.wsgi.application"
@@ -156,6 +185,8 @@ SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
 # AdminOnlyMiddleware, where Django's admin checks do not look (E408-E410); its views carry their
 # own CSRF protection (security.W003 asks for the middleware). tests/foundation/test_admin_stack.py
 SILENCED_SYSTEM_CHECKS += ["admin.E408", "admin.E409", "admin.E410", "security.W003"]
+# axes looks for its middleware in MIDDLEWARE too; it is in ADMIN_MIDDLEWARE, the admin's stack.
+SILENCED_SYSTEM_CHECKS += ["axes.W002"]
 SESSION_COOKIE_SECURE = HTTPS_ONLY
 CSRF_COOKIE_SECURE = HTTPS_ONLY
 X_FRAME_OPTIONS = "DENY"
@@ -342,5 +373,7 @@ PROMETHEUS_PUSHGATEWAY_URL = env.str("PROMETHEUS_PUSHGATEWAY_URL", default="")
 
 # Error reports to Sentry when a DSN is given; request bodies, headers and cookies never leave.
 SENTRY_DSN = env.str("SENTRY_DSN", default="")
+# Sentry's performance traces, a share of requests (0 to 1); 0: none (tracing is OpenTelemetry's).
+SENTRY_TRACES_SAMPLE_RATE = env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0)
 if SENTRY_DSN:
-    init_sentry(SENTRY_DSN)
+    init_sentry(SENTRY_DSN, traces_sample_rate=SENTRY_TRACES_SAMPLE_RATE)

@@ -2,7 +2,8 @@
 
 `_attempt` is the only place an outbound call meets the network: it refuses to call once the
 request's deadline has passed (for a client that honours it) and caps the timeouts to the time
-left, adds `X-Request-Id`, sends through the session's pool, turns a transport failure into the
+left, adds `X-Request-Id` and, when tracing is on, the call's span and its `traceparent`
+(common/http/tracing.py), sends through the session's pool, turns a transport failure into the
 client's own error (`_transport_error`), counts and times the attempt in the outbound metrics and
 logs it at DEBUG (operation, status, duration; never a URL, query or body), shows the exchange to
 the client's `observer` when it has one (the Kaleyra smoke check prints what was sent and
@@ -18,7 +19,7 @@ from typing import Any, TypeVar
 
 import requests
 
-from common.http import deadline, metrics
+from common.http import deadline, metrics, tracing
 from common.http.session import Session, request_id_headers, send
 
 T = TypeVar("T")
@@ -104,14 +105,18 @@ class OutboundClient:
             error = self._transport_error(operation, "deadline", None, resource)
             metrics.count_unsent(self.service, operation)
             raise error
-        with metrics.measured(self.service, operation) as attempt:
+        sent_headers = {**(headers or {}), **request_id_headers()}
+        with (
+            metrics.measured(self.service, operation) as attempt,
+            tracing.client_span(self.service, operation, method, url, sent_headers) as span,
+        ):
             started = time.perf_counter()
             try:
                 response = send(
                     self._session,
                     method,
                     url,
-                    headers={**(headers or {}), **request_id_headers()},
+                    headers=sent_headers,
                     timeout=self._timeouts(time_left),
                     json=json,
                     data=data,
@@ -127,6 +132,7 @@ class OutboundClient:
                 raise self._transport_error(operation, "unavailable", exc, resource) from None
             finally:
                 self._log_attempt(operation, resource, attempt, started)
+                tracing.record_status(span, attempt.status, attempt.outcome)
             answer = Answer(response.status_code, response.content, response.text, response.headers)
             if self._observer is not None:
                 self._observer(Exchange(operation, method, url, params, json, answer))

@@ -77,7 +77,8 @@ def test_an_admin_post_without_its_csrf_token_is_refused():
 
 def test_the_admin_middleware_is_where_the_admin_needs_it():
     assert ADMIN_ONLY in settings.MIDDLEWARE
-    for needed in ("SessionMiddleware", "AuthenticationMiddleware", "MessageMiddleware"):
+    admin_only = ("SessionMiddleware", "AuthenticationMiddleware", "MessageMiddleware")
+    for needed in (*admin_only, "OTPMiddleware", "AxesMiddleware"):
         assert any(path.endswith(needed) for path in settings.ADMIN_MIDDLEWARE), needed
         assert not any(path.endswith(needed) for path in settings.MIDDLEWARE), needed
 

@@ -88,8 +88,9 @@ def test_the_image_has_a_healthcheck_on_the_liveness_probe_of_the_served_port(gu
     assert f"127.0.0.1:{port}/-/healthz" in command
 
 
-def test_the_dockerfile_installs_from_the_pinned_requirements():
-    assert "pip install -r requirements/base.txt" in [args for _, args in dockerfile_instructions()]
+def test_the_image_installs_the_runtime_lock_alone_checking_every_hash():
+    installs = [args for keyword, args in dockerfile_instructions() if "pip install" in args]
+    assert installs == ["pip install --require-hashes -r requirements/base.txt"]
 
 
 def dockerignored(path: str) -> bool:

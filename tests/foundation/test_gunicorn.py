@@ -55,7 +55,9 @@ def clean_env(tmp_path: Path, **overrides) -> dict[str, str]:
     env = {
         key: value
         for key, value in os.environ.items()
-        if not key.startswith(("DJANGO_", "BANDYER_", "KALEYRA_", "GUNICORN_", "PROMETHEUS_"))
+        if not key.startswith(
+            ("DJANGO_", "BANDYER_", "KALEYRA_", "GUNICORN_", "PROMETHEUS_", "OTEL_")
+        )
         and key not in ("LOG_LEVEL", "DATABASE_URL", "SENTRY_DSN", "METRICS_TOKEN")
     }
     env.update(
@@ -105,10 +107,10 @@ def json_lines(path: Path) -> list[dict]:
 
 
 @contextmanager
-def gunicorn_serving(command: list[str], tmp_path: Path) -> Iterator[str]:
+def gunicorn_serving(command: list[str], tmp_path: Path, **overrides: str) -> Iterator[str]:
     """Migrates, runs gunicorn until the block ends, yields its base URL; its output goes to
-    `stdout` and `stderr` in tmp_path."""
-    env = clean_env(tmp_path)
+    `stdout` and `stderr` in tmp_path. `overrides` are more environment variables."""
+    env = clean_env(tmp_path, **overrides)
     migrate = [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"]
     subprocess.run(migrate, cwd=ROOT, env=env, check=True, timeout=120)
     port = free_port()

@@ -21,7 +21,7 @@ pytestmark = pytest.mark.skipif(shutil.which("make") is None, reason="make is no
 
 def make(*args):
     # -o: never re-install the virtual environment from inside a test.
-    return ["make", "--no-print-directory", "-o", ".venv/.installed", *args]
+    return ["make", "--no-print-directory", "-o", ".venv/.installed", "-o", ".venv/.runtime", *args]
 
 
 def test_make_help_lists_every_target():

@@ -27,7 +27,7 @@ class KeepEvents(Transport):
 
 import teleconsultation_project.sentry as sentry
 real_init = sentry.init_sentry
-sentry.init_sentry = lambda dsn: real_init(dsn, transport=KeepEvents)
+sentry.init_sentry = lambda dsn, **options: real_init(dsn, transport=KeepEvents, **options)
 
 import django
 django.setup()
@@ -41,13 +41,14 @@ with mock.patch.object(SpectacularAPIView, "get", side_effect=failure):
     Client().generic(
         "GET", "/documentation/json?token=query-secret", '{"fullName": "Body Secret"}',
         content_type="application/json", HTTP_COOKIE="sessionid=cookie-secret",
-        HTTP_X_CUSTOM="header-secret",
+        HTTP_X_CUSTOM="header-secret", HTTP_X_REQUEST_ID="req-sentry-1",
     )
-print(json.dumps(events))
+options = sentry_sdk.get_client().options
+print(json.dumps({"events": events, "traces_sample_rate": options["traces_sample_rate"]}))
 """
 
 
-def run_child(**env_overrides) -> list[dict]:
+def run_child(**env_overrides) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "SENTRY_"))}
     env.update(DJANGO_SETTINGS_MODULE="teleconsultation_project.settings", **env_overrides)
     result = subprocess.run(
@@ -62,11 +63,21 @@ def run_child(**env_overrides) -> list[dict]:
     return json.loads(result.stdout.splitlines()[-1])
 
 
+DSN = "https://public@o0.ingest.example.invalid/1"
+
+
+def test_a_report_is_tagged_with_the_request_id_of_its_log_lines():
+    [event] = run_child(SENTRY_DSN=DSN)["events"]
+    assert event["tags"]["request_id"] == "req-sentry-1"
+
+
+def test_sentrys_own_traces_are_off_unless_a_sample_rate_is_set():
+    assert run_child(SENTRY_DSN=DSN)["traces_sample_rate"] is None
+    assert run_child(SENTRY_DSN=DSN, SENTRY_TRACES_SAMPLE_RATE="0.25")["traces_sample_rate"] == 0.25
+
+
 def test_a_failure_is_reported_without_body_headers_cookies_query_or_secrets():
-    events = run_child(
-        SENTRY_DSN="https://public@o0.ingest.example.invalid/1",
-        BANDYER_API_SECRET_KEY="ak_live_supersecret",
-    )
+    events = run_child(SENTRY_DSN=DSN, BANDYER_API_SECRET_KEY="ak_live_supersecret")["events"]
     assert events, "the failure was not reported"
     report = json.dumps(events)
     assert "RuntimeError" in report and "upstream refused" in report
