@@ -24,7 +24,9 @@ import postgres_leg  # noqa: E402
 # is test_<name>_<pid>, so nothing here touches what other runs use.
 SERVER = os.environ.get("POSTGRES_TEST_URL", "postgres://postgres@127.0.0.1:5432/test")
 URL = urlsplit(SERVER)._replace(path="/leg_check").geturl()
-ONE_DATABASE_TEST = "tests/foundation/test_probes.py::test_healthz_answers_ok"
+ONE_DATABASE_TEST = (
+    "tests/foundation/test_probes.py::test_healthz_answers_ok_with_the_services_name_and_version"
+)
 
 
 def run_leg(ci: str | None):
