@@ -10,9 +10,10 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from rooms.api import decorators
 from rooms.errors import CalendarFeedNotFound
 from rooms.selectors import calendar
-from rooms.services import calendar_feeds
+from rooms.services import audit, calendar_feeds
 from teleconsultation_project.schema import error_response
 
 TAGS = ["calendar"]
@@ -41,6 +42,7 @@ class CalendarFeedsApi(APIView):
             )
         ],
     )
+    @decorators.recorded(audit.CALENDAR_FEED_CREATE)
     def post(self, request):
         secret = calendar_feeds.create_feed(request.user)
         url = request.build_absolute_uri(reverse("calendar", kwargs={"secret": secret}))
@@ -54,6 +56,7 @@ class CalendarFeedsApi(APIView):
         request=None,
         responses={204: None, 401: UNAUTHORIZED},
     )
+    @decorators.recorded(audit.CALENDAR_FEED_REVOKE)
     def delete(self, request):
         calendar_feeds.revoke_feed(request.user)
         return Response(status=204)

@@ -9,7 +9,7 @@ import icalendar
 import pytest
 from django.test import Client
 
-from tests.rooms.conftest import NOW, START, doctor, patient
+from tests.rooms.conftest import NOW, START, audit_trail, doctor, patient
 
 pytestmark = [pytest.mark.django_db]
 
@@ -191,3 +191,13 @@ def test_a_polling_client_costs_one_query(
         assert fetch(path, **{"If-None-Match": tag}).status_code == 304
     with django_assert_num_queries(1):
         assert fetch("/calendar/unknown-secret.ics").status_code == 404
+
+
+def test_making_and_revoking_a_feed_are_in_the_audit_trail_without_the_secret(api):
+    path = make_feed(api, "patient-1")
+    assert api.as_user("patient-1").delete("/calendar-feeds").status_code == 204
+    made, revoked = audit_trail("calendar_feed.create"), audit_trail("calendar_feed.revoke")
+    assert [(e.actor, e.outcome) for e in made] == [("patient-1", "201")]
+    assert [(e.actor, e.outcome) for e in revoked] == [("patient-1", "204")]
+    secret = FEED_URL.match("http://testserver" + path)["secret"]
+    assert secret not in repr(made + revoked)
