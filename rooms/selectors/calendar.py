@@ -59,10 +59,15 @@ def feed(secret: str, *, if_none_match: str = "") -> Feed | None:
 
 def etag(stamp: CalendarStamp) -> str:
     latest = stamp.latest.isoformat() if stamp.latest else ""
-    key = "|".join(
-        (FORMAT, str(settings.CALENDAR_SHOW_NAMES), stamp.owner, str(stamp.visits))
-        + (str(stamp.sequences), latest)
+    parts = (
+        FORMAT,
+        settings.CALENDAR_SHOW_NAMES,
+        stamp.owner,
+        stamp.visits,
+        stamp.sequences,
+        latest,
     )
+    key = "|".join(str(part) for part in parts)
     return f'"{hashlib.sha256(key.encode()).hexdigest()[:32]}"'
 
 
