@@ -47,3 +47,10 @@ class InvalidRequest(ApiError):
     def __init__(self, field: str, message: str) -> None:
         details = {field: [message]}
         super().__init__(validation_message(details), status=400, details=details)
+
+
+class CalendarFeedNotFound(ApiError):
+    """No feed has this secret (never made, replaced or revoked): nothing told about which."""
+
+    def __init__(self) -> None:
+        super().__init__("No calendar feed at this address", status=404)

@@ -39,6 +39,8 @@ class Teleconsultation(models.Model):
     room_claim = models.CharField(max_length=32, null=True, blank=True)
     # none, manual or automatic, when the visit asked; null follows KALEYRA_RECORDING.
     recording = models.CharField(max_length=9, null=True, blank=True)
+    # Bumped by every write: the calendar feed's SEQUENCE (rooms/selectors/calendar.py).
+    version = models.PositiveIntegerField(default=1)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     created_by = models.CharField(max_length=255, blank=True, default="")
@@ -197,3 +199,18 @@ class WebhookEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event} {self.room_id}"
+
+
+class CalendarFeed(models.Model):
+    """A person's calendar feed (GET /calendar/<secret>.ics): one per external user id, found by
+    the SHA-256 of its secret; the secret itself is shown once and never stored."""
+
+    external_id = models.CharField(max_length=255, unique=True)
+    secret_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "calendar feed"
+
+    def __str__(self) -> str:
+        return f"calendar feed of {self.external_id}"

@@ -5,7 +5,7 @@ The path keyword is `roomId`, the contract's name, so the OpenAPI document names
 
 from django.urls import path
 
-from rooms.api import credentials, teleconsultations, user_details, webhooks
+from rooms.api import calendar, credentials, teleconsultations, user_details, webhooks
 
 urlpatterns = [
     path("credentials", credentials.CredentialsApi.as_view(), name="credentials"),
@@ -29,6 +29,8 @@ urlpatterns = [
         teleconsultations.UploadsApi.as_view(),
         name="teleconsultation-uploads",
     ),
+    path("calendar-feeds", calendar.CalendarFeedsApi.as_view(), name="calendar-feeds"),
+    path("calendar/<str:secret>.ics", calendar.CalendarApi.as_view(), name="calendar"),
     path("webhooks/kaleyra", webhooks.KaleyraWebhookApi.as_view(), name="kaleyra-webhook"),
     path(
         "kaleyra/user-details",

@@ -24,8 +24,9 @@ from pythonjsonlogger.json import JsonFormatter
 from common.request_ids import request_id_var
 
 # Join links: Kaleyra's `.../rest-call-handler/<token>` (and direct- variant) and the simulator's
-# `/join/<token>`; the token is what grants access, so it is what must not be written.
-LINK_PATTERN = re.compile(r"(rest-call-handler|/join)/[^\s\"'?&#]+")
+# `/join/<token>`; the token is what grants access, so it is what must not be written. So is a
+# calendar feed's secret, `/calendar/<secret>.ics` (access lines name the path).
+LINK_PATTERN = re.compile(r"(rest-call-handler|/join|/calendar)/[^\s\"'?&#]+")
 TOKEN_PATTERN = re.compile(r"(eyJ[\w-]+\.[\w-]+\.)[\w-]+")
 
 TRACE_RESPONSE = re.compile(r"00-(?P<trace_id>[0-9a-f]{32})-(?P<span_id>[0-9a-f]{16})-[0-9a-f]{2}")

@@ -263,6 +263,13 @@ AUDIT_CRUD_NAME = env.str("AUDIT_CRUD_NAME", default="teleconsultation_audit")
 # Links are handed out until this long after the end; unset: never closed (Mia's behaviour).
 JOIN_CLOSES_AFTER_END_MS = optional_milliseconds(env, "JOIN_CLOSES_AFTER_END_MS")
 
+# --- Calendar feeds, GET /calendar/<secret>.ics (docs/api.md) ----------------------------------
+# Whether an event names the other participants; off, every event is "Teleconsultation".
+CALENDAR_SHOW_NAMES = env.bool("CALENDAR_SHOW_NAMES", default=False)
+CALENDAR_FEEDS_CRUD_NAME = env.str(
+    "CALENDAR_FEEDS_CRUD_NAME", default="teleconsultation_calendar_feeds"
+)
+
 # --- User directory, AUTH_SERVICE mode (docs/directory.md) -------------------------------------
 # auth0-client's user listing is undocumented: these are the likeliest route and Auth0 fields.
 AUTH_SERVICE_USER_ROUTE = env.str("AUTH_SERVICE_USER_ROUTE", default="/users")

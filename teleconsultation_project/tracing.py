@@ -44,8 +44,9 @@ from teleconsultation_project.logs import QUIET_PATHS
 SERVICE_NAME = "teleconsultation-service"
 ENDPOINT_VARIABLES = ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
 EXPORTERS = ("otlp", "console")
-# Django's instrumentation reads these as regular expressions searched in the URL.
-EXCLUDED_URLS = ",".join(path + "$" for path in sorted(QUIET_PATHS))
+# Django's instrumentation reads these as regular expressions searched in the URL. A calendar
+# feed's URL holds its secret (the span would carry it): not traced.
+EXCLUDED_URLS = ",".join([*(path + "$" for path in sorted(QUIET_PATHS)), "/calendar/"])
 
 _provider: TracerProvider | None = None
 

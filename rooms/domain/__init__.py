@@ -58,8 +58,9 @@ class Teleconsultation:
     participants: tuple[Participant, ...] = ()
     kaleyra_room_id: str | None = None
     state: State = State.PUBLIC
-    # The CRUD backend's compare-and-set: each write bumps it and applies only over the version
-    # it read. The Django backend holds the row lock instead and keeps none (always 1).
+    # Bumped by every write, in both backends: the calendar feed's SEQUENCE, so a calendar app
+    # sees each change (rooms/selectors/calendar.py). The CRUD backend's compare-and-set too: a
+    # write applies only over the version it read (the Django backend holds the row lock).
     version: int = 1
     # Set while one request creates the room, so a concurrent one never creates a second.
     room_claim: str | None = None
@@ -202,3 +203,14 @@ ID_SHAPE = re.compile(r"[0-9a-f]{24}")
 
 def is_teleconsultation_id(value: str) -> bool:
     return bool(ID_SHAPE.fullmatch(value))
+
+
+@dataclass(frozen=True)
+class CalendarStamp:
+    """What a calendar feed's ETag is made of, read in one query: the feed's owner, and over
+    the visits it shows, how many, the sum of their sequences and the latest write."""
+
+    owner: str
+    visits: int
+    sequences: int
+    latest: datetime | None

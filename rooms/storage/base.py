@@ -12,6 +12,7 @@ from typing import Protocol
 
 from rooms.domain import (
     AuditEntry,
+    CalendarStamp,
     Change,
     JobKind,
     RoomJob,
@@ -208,6 +209,30 @@ class Agenda(Protocol):
         ...
 
 
+class CalendarFeeds(Protocol):
+    """Each person's calendar feed, known by its secret's SHA-256 (rooms/selectors/calendar.py)."""
+
+    def save_calendar_feed(self, external_id: str, secret_hash: str) -> None:
+        """Gives `external_id` the feed of this secret, replacing the one they had."""
+        ...
+
+    def revoke_calendar_feed(self, external_id: str) -> bool:
+        """Forgets the feed of `external_id`; whether there was one."""
+        ...
+
+    def calendar_stamp(self, secret_hash: str, *, ends_after: datetime) -> CalendarStamp | None:
+        """The feed of this secret's owner and what its visits (live or trashed, ending after
+        `ends_after`) add up to; None when no feed has this secret. One query on a database."""
+        ...
+
+    def calendar_visits(
+        self, external_id: str, *, ends_after: datetime, limit: int
+    ) -> list[Teleconsultation]:
+        """Up to `limit` visits of one participant, live or trashed, ending after `ends_after`,
+        in (start, id) order."""
+        ...
+
+
 class WebhookEvents(Protocol):
     """The events Kaleyra posts, stored once each."""
 
@@ -246,7 +271,16 @@ class Upkeep(Protocol):
 
 
 class Storage(
-    Visits, UserMap, Jobs, SupportQueries, AuditTrail, Agenda, WebhookEvents, Upkeep, Protocol
+    Visits,
+    UserMap,
+    Jobs,
+    SupportQueries,
+    AuditTrail,
+    Agenda,
+    CalendarFeeds,
+    WebhookEvents,
+    Upkeep,
+    Protocol,
 ):
     """Everything a backend offers; `get_storage()` returns the one `STORAGE_BACKEND` names."""
 

@@ -19,6 +19,7 @@ from crud.client import CrudClient
 from crud.errors import CrudConflict, CrudError
 from rooms.domain import (
     AuditEntry,
+    CalendarStamp,
     Change,
     JobKind,
     RoomJob,
@@ -446,6 +447,72 @@ class CrudStorage:
             self.teleconsultations,
             query={"$and": clauses},
             states=LIVE,
+            sort="startDate,_id",
+            limit=min(limit, PAGE),
+        )
+        return self._teleconsultations(rows)
+
+    # --- calendar feeds (issue #25) -------------------------------------------------------------
+    @property
+    def calendar_feed_collection(self) -> str:
+        """`CALENDAR_FEEDS_CRUD_NAME` (read when used), unique on externalId and on secretHash."""
+        return settings.CALENDAR_FEEDS_CRUD_NAME
+
+    def save_calendar_feed(self, external_id: str, secret_hash: str) -> None:
+        record = {"externalId": external_id, "secretHash": secret_hash, "__STATE__": "PUBLIC"}
+        for _attempt in range(CAS_ATTEMPTS):
+            self.revoke_calendar_feed(external_id)
+            try:
+                self._call(self.client.create, self.calendar_feed_collection, record)
+            except CrudConflict:
+                continue  # a concurrent request gave them one meanwhile: the last one wins
+            return
+        raise StorageUnavailable(f"the calendar feed kept changing; gave up after {CAS_ATTEMPTS}")
+
+    def revoke_calendar_feed(self, external_id: str) -> bool:
+        return bool(
+            self._call(
+                self.client.delete_many,
+                self.calendar_feed_collection,
+                query={"externalId": external_id},
+                states=ANY_STATE,
+            )
+        )
+
+    def calendar_stamp(self, secret_hash: str, *, ends_after: datetime) -> CalendarStamp | None:
+        """The feed's record, then its visits (a page at most): two or three requests."""
+        rows = self._call(
+            self.client.list,
+            self.calendar_feed_collection,
+            query={"secretHash": secret_hash},
+            states=LIVE,
+            limit=1,
+        )
+        if not rows:
+            return None
+        owner = rows[0]["externalId"]
+        visits = self.calendar_visits(owner, ends_after=ends_after, limit=PAGE)
+        updates = [visit.updated_at for visit in visits if visit.updated_at is not None]
+        return CalendarStamp(
+            owner=owner,
+            visits=len(visits),
+            sequences=sum(visit.version for visit in visits),
+            latest=max(updates, default=None),
+        )
+
+    def calendar_visits(
+        self, external_id: str, *, ends_after: datetime, limit: int
+    ) -> list[Teleconsultation]:
+        # Records Mia's service wrote name participants by Kaleyra user id only.
+        mapping = self.mappings_for([external_id]).get(external_id)
+        mine = [{"participants.userExternalId": external_id}]
+        if mapping is not None:
+            mine.append({"participants.userBandyerId": mapping.kaleyra_user_id})
+        rows = self._call(
+            self.client.list,
+            self.teleconsultations,
+            query={"$and": [{"$or": mine}, {"endDate": {"$gt": iso(ends_after)}}]},
+            states=("PUBLIC", "TRASH"),
             sort="startDate,_id",
             limit=min(limit, PAGE),
         )

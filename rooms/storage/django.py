@@ -14,13 +14,14 @@ from itertools import groupby
 from operator import itemgetter
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, F, Q, Window
+from django.db.models import Count, F, Max, OuterRef, Q, Subquery, Sum, Window
 from django.db.models.functions import RowNumber
 from django.utils import timezone
 
 from rooms import models
 from rooms.domain import (
     AuditEntry,
+    CalendarStamp,
     Change,
     JobKind,
     Participant,
@@ -37,6 +38,8 @@ from rooms.domain import (
 from rooms.storage.prepared import PreparedRead
 from teleconsultation_project.errors import ApiError
 
+# A calendar feed shows trashed visits too, as cancelled events.
+CALENDAR_STATES = (State.PUBLIC, State.TRASH)
 VISIT_COLUMNS = (
     "id",
     "participants_number",
@@ -46,6 +49,7 @@ VISIT_COLUMNS = (
     "state",
     "room_claim",
     "recording",
+    "version",
     "created_at",
     "updated_at",
     "created_by",
@@ -280,7 +284,7 @@ class DjangoStorage:
             alike[changed].append(teleconsultation_id)
         for changed, teleconsultation_ids in alike.items():
             models.Teleconsultation.objects.filter(id__in=teleconsultation_ids).update(
-                **dict(changed), updated_at=now, updated_by=actor
+                **dict(changed), version=F("version") + 1, updated_at=now, updated_by=actor
             )
         members_changed = [
             after for before, after in writes.values() if after.participants != before.participants
@@ -292,8 +296,10 @@ class DjangoStorage:
             for after in members_changed:
                 self._insert_participants(after.id, after.participants)
         return {
-            teleconsultation_id: replace(after, updated_at=now, updated_by=actor)
-            for teleconsultation_id, (_before, after) in writes.items()
+            teleconsultation_id: replace(
+                after, version=before.version + 1, updated_at=now, updated_by=actor
+            )
+            for teleconsultation_id, (before, after) in writes.items()
         }
 
     def _save(self, before: Teleconsultation, after: Teleconsultation, *, actor: str):
@@ -306,13 +312,14 @@ class DjangoStorage:
             state=after.state,
             room_claim=after.room_claim,
             recording=after.recording,
+            version=F("version") + 1,
             updated_at=now,
             updated_by=actor,
         )
         if after.participants != before.participants:
             models.Participant.objects.filter(teleconsultation_id=before.id).delete()
             self._insert_participants(before.id, after.participants)
-        return replace(after, updated_at=now, updated_by=actor)
+        return replace(after, version=before.version + 1, updated_at=now, updated_by=actor)
 
     def _insert_participants(self, teleconsultation_id: str, participants) -> None:
         models.Participant.objects.bulk_create(
@@ -578,6 +585,68 @@ class DjangoStorage:
         if after is not None:
             start, pk = after
             mine = mine.filter(Q(start__gt=start) | Q(start=start, id__gt=pk))
+        page = mine.order_by("start", "id").values("id")[:limit]
+        rows = (
+            models.Teleconsultation.objects.filter(id__in=page)
+            .order_by("start", "id", "participants__position")
+            .values_list(*FIND_COLUMNS)
+        )
+        return [
+            _teleconsultation(list(visit_rows))
+            for _, visit_rows in groupby(rows, key=itemgetter(0))
+        ]
+
+    # --- calendar feeds (issue #25) -------------------------------------------------------------
+    def save_calendar_feed(self, external_id: str, secret_hash: str) -> None:
+        models.CalendarFeed.objects.update_or_create(
+            external_id=external_id,
+            defaults={"secret_hash": secret_hash, "created_at": timezone.now()},
+        )
+
+    def revoke_calendar_feed(self, external_id: str) -> bool:
+        deleted, _ = models.CalendarFeed.objects.filter(external_id=external_id).delete()
+        return bool(deleted)
+
+    def calendar_stamp(self, secret_hash: str, *, ends_after: datetime) -> CalendarStamp | None:
+        """One query: the feed's row, with its visits' count, sum of sequences and latest write
+        as correlated subqueries over the owner's participant rows."""
+        visits = (
+            models.Participant.objects.filter(
+                external_id=OuterRef("external_id"),
+                teleconsultation__end__gt=ends_after,
+                teleconsultation__state__in=CALENDAR_STATES,
+            )
+            .order_by()
+            .values("external_id")
+        )
+
+        def over_visits(aggregate):
+            return Subquery(visits.annotate(value=aggregate).values("value")[:1])
+
+        row = (
+            models.CalendarFeed.objects.filter(secret_hash=secret_hash)
+            .annotate(
+                visits=over_visits(Count("pk")),
+                sequences=over_visits(Sum("teleconsultation__version")),
+                latest=over_visits(Max("teleconsultation__updated_at")),
+            )
+            .values_list("external_id", "visits", "sequences", "latest")
+            .first()
+        )
+        if row is None:
+            return None
+        owner, count, sequences, latest = row
+        return CalendarStamp(
+            owner=owner, visits=count or 0, sequences=sequences or 0, latest=latest
+        )
+
+    def calendar_visits(
+        self, external_id: str, *, ends_after: datetime, limit: int
+    ) -> list[Teleconsultation]:
+        """One query, as `agenda_page`'s, trashed visits included."""
+        mine = models.Teleconsultation.objects.filter(
+            state__in=CALENDAR_STATES, participants__external_id=external_id, end__gt=ends_after
+        )
         page = mine.order_by("start", "id").values("id")[:limit]
         rows = (
             models.Teleconsultation.objects.filter(id__in=page)

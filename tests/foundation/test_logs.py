@@ -43,6 +43,16 @@ def test_no_field_of_a_line_contains_the_api_key_a_join_link_or_a_jwt(settings):
     assert line["token"].endswith("[redacted]")
 
 
+def test_an_access_line_hides_a_calendar_feeds_secret():
+    path = "/calendar/ccbhVfYIM9nALgHCjYXXQpaX54XrRrMtMWYsizIlS7A.ics"
+    line = format_record("GET %s 304", path, path=path, status=304)
+    assert "ccbhVfYIM9nALgHC" not in json.dumps(line)
+    assert (line["message"], line["path"]) == (
+        "GET /calendar/[redacted] 304",
+        "/calendar/[redacted]",
+    )
+
+
 def test_exceptions_in_logs_are_redacted_too(settings):
     settings.BANDYER_API_SECRET_KEY = SECRET
     try:

@@ -231,3 +231,12 @@ def test_one_request_is_one_trace_from_the_caller_to_kaleyra(
 def test_probes_make_no_span(spans, client):
     assert client.get("/-/healthz").status_code == 200
     assert spans.get_finished_spans() == ()
+
+
+@pytest.mark.django_db
+def test_a_calendar_feed_fetch_leaves_its_secret_in_no_span(spans, client):
+    secret = "feed-secret-" + "x" * 31
+    assert client.get(f"/calendar/{secret}.ics").status_code == 404
+    for span in spans.get_finished_spans():
+        assert span.kind.name != "SERVER", span.name
+        assert secret not in f"{span.name} {dict(span.attributes or {})}"
