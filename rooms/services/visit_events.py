@@ -19,11 +19,8 @@ Only the Django backend records events: the CRUD backend has no transaction to w
 row in along with the change (docs/operations.md).
 """
 
-import hashlib
-import hmac
 import json
 import logging
-import re
 import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta
@@ -34,6 +31,7 @@ from django.utils import timezone
 from common.http.client import Answer, OutboundClient
 from common.http.session import DEFAULT_POOL_SIZE, build_session
 from rooms.domain import Teleconsultation
+from rooms.rules.visit_events import backoff, lead_time, signature
 from rooms.storage import get_storage
 from rooms.storage import visit_events as outbox
 from rooms.storage.visit_events import ENDED, STARTING, visit_data
@@ -42,40 +40,16 @@ from teleconsultation_project.metrics import VISIT_EVENTS
 logger = logging.getLogger("teleconsultation.visit_events")
 
 SIGNATURE_HEADER = "Visit-Events-Signature"
-FIRST_RETRY = timedelta(minutes=1)
-LONGEST_WAIT = timedelta(hours=1)
 # visit.ended for visits ended this recently: enabling the events does not tell every past visit.
 ENDED_WITHIN = timedelta(hours=1)
-
-_DURATION = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
-_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 
 
 class DeliveryFailed(Exception):
     pass
 
 
-def lead_time(text: str) -> timedelta:
-    """`24h`, `15m`, `30s`, `2d`."""
-    match = _DURATION.match(text)
-    if not match:
-        raise ValueError(f"{text!r} is not a lead time such as 24h or 15m")
-    return timedelta(**{_UNITS[match[2]]: int(match[1])})
-
-
 def lead_times() -> list[timedelta]:
     return [lead_time(text) for text in settings.VISIT_EVENTS_LEAD_TIMES]
-
-
-def signature(body: bytes, *, timestamp: int, secret: str) -> str:
-    """The header's value: `t=<timestamp>,v1=<hex HMAC-SHA256 of "<timestamp>.<body>">`."""
-    mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
-    return f"t={timestamp},v1={mac.hexdigest()}"
-
-
-def backoff(attempts: int) -> timedelta:
-    """The wait after the `attempts`-th failed attempt: 1, 2, 4... minutes, at most an hour."""
-    return min(FIRST_RETRY * 2 ** max(attempts - 1, 0), LONGEST_WAIT)
 
 
 class VisitEventsClient(OutboundClient):

@@ -25,9 +25,6 @@ DELETED = "visit.deleted"
 STARTING = "visit.starting"
 ENDED = "visit.ended"
 
-# What a visit.updated is about: a new Kaleyra room alone tells a receiver nothing.
-TOLD_FIELDS = ("start", "end", "participants_number", "participants", "recording")
-
 Status = models.VisitEvent.Status
 
 
@@ -67,13 +64,16 @@ def envelope(event_id: str, kind: str, data: dict, *, now: datetime) -> dict:
 
 
 def changes(before: Teleconsultation | None, after: Teleconsultation) -> list[tuple[str, dict]]:
-    """The events a write tells: (type, data)."""
+    """The events a write tells: (type, data). An update is told when what its payload shows
+    changed (or the recording mode): a new Kaleyra room, or new join links, tell a receiver
+    nothing."""
     if before is None:
         return [(CREATED, visit_data(after))]
     if after.state == State.TRASH and before.state != State.TRASH:
         return [(DELETED, visit_data(after))]
-    if any(getattr(before, name) != getattr(after, name) for name in TOLD_FIELDS):
-        return [(UPDATED, visit_data(after))]
+    told = visit_data(after)
+    if told != visit_data(before) or before.recording != after.recording:
+        return [(UPDATED, told)]
     return []
 
 

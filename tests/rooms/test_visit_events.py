@@ -15,8 +15,10 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from prometheus_client.parser import text_string_to_metric_families
 
-from rooms.services.visit_events import SIGNATURE_HEADER, backoff, lead_time
-from tests.rooms.conftest import NOW, START, doctor, patient
+from rooms.checks import check_visit_events
+from rooms.rules.visit_events import backoff, lead_time
+from rooms.services.visit_events import SIGNATURE_HEADER
+from tests.rooms.conftest import NOW, START, doctor, patient, use_mia_collections
 
 pytestmark = [pytest.mark.django_db]
 
@@ -214,3 +216,47 @@ def test_a_lead_time_that_does_not_read_is_refused(settings):
     settings.VISIT_EVENTS_LEAD_TIMES = ["soon"]
     with pytest.raises(CommandError, match="'soon' is not a lead time"):
         call_command("send_visit_events", stdout=StringIO(), stderr=StringIO())
+
+
+def test_with_the_crud_backend_no_event_is_recorded_and_the_worker_says_why(
+    receiver, create, settings, crud_simulator
+):
+    use_mia_collections(crud_simulator, settings)
+    create([doctor(), patient()])
+    with pytest.raises(CommandError, match="Visit events need the Django backend"):
+        send_events()
+    assert receiver.attempts == {}
+    assert [check.id for check in check_visit_events(None)] == ["rooms.W020"]
+
+
+def test_the_settings_are_checked_at_start_up(settings):
+    settings.VISIT_EVENTS_LEAD_TIMES = ["15m", "0m", "tomorrow"]
+    settings.VISIT_EVENTS_SECRET = ""
+    problems = {check.id: check.msg for check in check_visit_events(None)}
+    assert problems == {
+        "rooms.E020": "VISIT_EVENTS_LEAD_TIMES: 'tomorrow' is not a lead time such as 24h or 15m",
+        "rooms.E021": "VISIT_EVENTS_URLS is set but VISIT_EVENTS_SECRET is empty: events would "
+        "go out unsigned",
+    }
+    settings.VISIT_EVENTS_URLS = []
+    settings.VISIT_EVENTS_LEAD_TIMES = ["24h"]
+    assert check_visit_events(None) == []
+
+
+def test_a_participant_added_is_told_as_an_update(receiver, create, api):
+    visit = create([doctor()], number=2)
+    answer = api.post(f"/teleconsultation/{visit}/participants/data", patient(), format="json")
+    assert answer.status_code == 201, answer.content
+    send_events()
+    assert [event["type"] for event in receiver.accepted] == ["visit.created", "visit.updated"]
+    assert len(receiver.accepted[1]["data"]["participants"]) == 2
+
+
+def test_visits_moved_to_the_trash_by_cleanup_are_told_as_deleted(receiver, create, clock):
+    create([doctor(), patient()])
+    clock.move_to(NOW + timedelta(days=40))
+    call_command(
+        "cleanup_teleconsultations", "--older-than-days", "30", stdout=StringIO(), stderr=StringIO()
+    )
+    send_events()
+    assert [event["type"] for event in receiver.accepted] == ["visit.created", "visit.deleted"]
