@@ -1,6 +1,6 @@
 """The outbox of visit events (`rooms.services.visit_events`), read-only: pending, sent and dead
 events per receiver, with a "retry" action that sends dead ones again (for a superuser, or a user
-given `rooms.change_visitevent`)."""
+given `rooms.change_visitevent`, as the Support group is)."""
 
 import json
 

@@ -260,3 +260,45 @@ def test_visits_moved_to_the_trash_by_cleanup_are_told_as_deleted(receiver, crea
     )
     send_events()
     assert [event["type"] for event in receiver.accepted] == ["visit.created", "visit.deleted"]
+
+
+def test_visit_ended_is_told_once_after_the_end(receiver, create, clock):
+    create([doctor(), patient()], duration=1800)  # ends at START + 30 minutes
+    clock.move_to(START + timedelta(minutes=29))
+    send_events()
+    assert "visit.ended" not in [event["type"] for event in receiver.accepted]
+    for minutes in (31, 32, 50):
+        clock.move_to(START + timedelta(minutes=minutes))
+        send_events()
+    ended = [event for event in receiver.accepted if event["type"] == "visit.ended"]
+    assert len(ended) == 1
+    assert ended[0]["data"]["endDate"] == (START + timedelta(minutes=30)).isoformat().replace(
+        "+00:00", "Z"
+    )
+
+
+def test_switching_the_events_on_does_not_tell_visits_long_over(receiver, create, clock, settings):
+    settings.VISIT_EVENTS_URLS = []
+    create([doctor(), patient()])
+    settings.VISIT_EVENTS_URLS = [RECEIVER]
+    clock.move_to(START + timedelta(days=1))
+    send_events()
+    assert receiver.attempts == {}
+
+
+def test_a_support_user_retries_a_dead_event(receiver, create, clock, settings, client):
+    from django.contrib.auth.models import Group, User
+
+    user = User.objects.create_user("helpdesk", is_staff=True)
+    user.groups.set([Group.objects.get(name="Support")])
+    client.force_login(user)
+    receiver.failures = 1
+    settings.VISIT_EVENTS_RETRY_HOURS = 0  # the first failure is the last
+    create([doctor(), patient()])
+    with pytest.raises(CommandError):
+        send_events()
+    dead = client.get(OUTBOX, {"status__exact": "dead"}).context["cl"].result_list
+    assert [event.type for event in dead] == ["visit.created"]
+    client.post(OUTBOX, {"action": "retry", "_selected_action": [dead[0].id]})
+    send_events()
+    assert [event["type"] for event in receiver.accepted] == ["visit.created"]
