@@ -382,6 +382,8 @@ VISIT_EVENTS_LEAD_TIMES = env.list("VISIT_EVENTS_LEAD_TIMES", default=["24h", "1
 VISIT_EVENTS_RETRY_HOURS = env.float("VISIT_EVENTS_RETRY_HOURS", default=24.0)
 VISIT_EVENTS_SOURCE = env.str("VISIT_EVENTS_SOURCE", default="/teleconsultation")
 VISIT_EVENTS_PERSONAL_DATA = env.bool("VISIT_EVENTS_PERSONAL_DATA", default=False)
+# Sent and dead events are kept this many days in the outbox (the admin shows them), then forgotten.
+VISIT_EVENTS_KEEP_DAYS = env.int("VISIT_EVENTS_KEEP_DAYS", default=30)
 
 # Error reports to Sentry when a DSN is given; request bodies, headers and cookies never leave.
 SENTRY_DSN = env.str("SENTRY_DSN", default="")

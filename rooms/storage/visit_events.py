@@ -161,6 +161,14 @@ def revive(row_ids: Sequence[int], *, now: datetime) -> int:
     )
 
 
+def purge(*, created_before: datetime) -> int:
+    """Sent and dead events recorded before `created_before` forgotten; pending ones kept."""
+    deleted, _by_model = models.VisitEvent.objects.filter(
+        created_at__lt=created_before, status__in=[Status.SENT, Status.DEAD]
+    ).delete()
+    return deleted
+
+
 def visits_starting(now: datetime, lead: timedelta, *, limit: int = 1000) -> list[str]:
     """The ids of the live visits whose start is at most `lead` away and not passed."""
     query = models.Teleconsultation.objects.filter(

@@ -302,3 +302,20 @@ def test_a_support_user_retries_a_dead_event(receiver, create, clock, settings, 
     client.post(OUTBOX, {"action": "retry", "_selected_action": [dead[0].id]})
     send_events()
     assert [event["type"] for event in receiver.accepted] == ["visit.created"]
+
+
+def test_sent_and_dead_events_are_forgotten_after_the_keeping_days(receiver, create, clock):
+    from rooms.models import VisitEvent  # the outbox is the Django backend's table
+
+    create([doctor(), patient()])
+    send_events()  # sent
+    receiver.failures = 1000
+    create([doctor("doctor-2"), patient("patient-2")])
+    send_events()  # failed once: pending for a day, then dead
+    clock.move_to(NOW + timedelta(days=29))
+    with pytest.raises(CommandError):
+        send_events()  # the second is dead by now
+    assert VisitEvent.objects.count() == 2
+    clock.move_to(NOW + timedelta(days=30, minutes=1))
+    send_events()
+    assert VisitEvent.objects.count() == 0

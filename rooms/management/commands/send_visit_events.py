@@ -1,12 +1,14 @@
 """Sends the pending visit events to the operator's receivers (VISIT_EVENTS_URLS), after recording
-the `visit.starting` and `visit.ended` events now due: one run, for a CronJob every minute, or
-`--every SECONDS` to go on until stopped.
+the `visit.starting` and `visit.ended` events now due and forgetting the sent and dead ones older
+than VISIT_EVENTS_KEEP_DAYS: one run, for a CronJob every minute, or `--every SECONDS` to go on
+until stopped.
 
     manage.py send_visit_events
     manage.py send_visit_events --every 30
 """
 
 import time
+from datetime import timedelta
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
@@ -77,6 +79,8 @@ class Command(BaseCommand):
         ) as run:
             if not dry_run:
                 run.detail["recorded"] = visit_events.emit_scheduled()
+                kept_from = timezone.now() - timedelta(days=settings.VISIT_EVENTS_KEEP_DAYS)
+                run.detail["purged"] = outbox.purge(created_before=kept_from)
             due = outbox.due(timezone.now(), limit=options["batch_size"] * 10)
             run.total = len(due)
             if dry_run:
