@@ -4,6 +4,7 @@ from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
 
 from rooms.rules.permissions import OPEN, PARTICIPANTS
+from rooms.rules.visit_events import lead_time
 
 
 @register()
@@ -48,3 +49,34 @@ def check_write_access_in_production(app_configs, **kwargs):
             )
         ]
     return []
+
+
+@register()
+def check_visit_events(app_configs, **kwargs):
+    """Visit events out (docs/operations.md): lead times that read, and the settings that would
+    leave VISIT_EVENTS_URLS without events or with unsigned ones."""
+    problems = []
+    for text in settings.VISIT_EVENTS_LEAD_TIMES:
+        try:
+            lead_time(text)
+        except ValueError as exc:
+            problems.append(Error(f"VISIT_EVENTS_LEAD_TIMES: {exc}", id="rooms.E020"))
+    if not settings.VISIT_EVENTS_URLS:
+        return problems
+    if not settings.VISIT_EVENTS_SECRET:
+        problems.append(
+            Error(
+                "VISIT_EVENTS_URLS is set but VISIT_EVENTS_SECRET is empty: events would go out "
+                "unsigned",
+                id="rooms.E021",
+            )
+        )
+    if settings.STORAGE_BACKEND == "crud":
+        problems.append(
+            Warning(
+                "VISIT_EVENTS_URLS is set but STORAGE_BACKEND=crud records no visit events",
+                hint="Visit events need the Django backend (docs/operations.md, Visit events out).",
+                id="rooms.W020",
+            )
+        )
+    return problems

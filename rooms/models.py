@@ -214,3 +214,43 @@ class CalendarFeed(models.Model):
 
     def __str__(self) -> str:
         return f"calendar feed of {self.external_id}"
+
+
+class VisitEvent(models.Model):
+    """One visit event for one receiver (VISIT_EVENTS_URLS), the outbox `send_visit_events`
+    delivers from (`rooms.services.visit_events`). Written in the transaction of the change it
+    tells (Django backend), or by the worker for `visit.starting` and `visit.ended`. `event_id` is
+    the CloudEvents id, the same for every receiver: theirs to de-duplicate an event delivered
+    twice (delivery is at least once). `key` says which change it tells, so an event the worker
+    emits (a visit's start drawing near) is recorded once per visit, lead time and receiver."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        SENT = "sent"
+        DEAD = "dead"
+
+    event_id = models.CharField(max_length=36, editable=False)
+    key = models.CharField(max_length=255, editable=False)
+    type = models.CharField(max_length=64)
+    teleconsultation_id = models.CharField(max_length=24, blank=True, default="")
+    url = models.CharField(max_length=2048)
+    body = models.JSONField(default=dict)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField()
+    next_attempt_at = models.DateTimeField()
+    sent_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=255, blank=True, default="")
+
+    class Meta:
+        verbose_name = "visit event"
+        constraints = [
+            models.UniqueConstraint(fields=["key", "url"], name="visit_event_once"),
+        ]
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"], name="visit_event_due"),
+            models.Index(fields=["teleconsultation_id", "created_at"], name="visit_event_visit"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.teleconsultation_id}"

@@ -55,6 +55,13 @@ AUDIT_WRITE_FAILURES = Counter(
     ["reason"],
 )
 
+VISIT_EVENTS = Counter(
+    "teleconsultation_visit_events",
+    "Delivery attempts of visit events to the operator's receivers, by outcome (sent; retry: "
+    "failed, tried again later; dead: failed for the whole retry span)",
+    ["outcome"],
+)
+
 _backlog_sources: dict[str, Callable[[], float]] = {}
 
 

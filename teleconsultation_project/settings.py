@@ -378,6 +378,20 @@ METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 # e.g. http://pushgateway.monitoring:9091; empty: not pushed, the summary log line only.
 PROMETHEUS_PUSHGATEWAY_URL = env.str("PROMETHEUS_PUSHGATEWAY_URL", default="")
 
+# Visit events out (rooms/services/visit_events.py): the receivers' URLs (empty: no events are
+# recorded), the HMAC-SHA256 secret of the Visit-Events-Signature header, how long before a visit's
+# start visit.starting is sent (one event per lead time, e.g. 24h,15m), for how many hours an
+# event is retried before it is dead, the CloudEvents `source`, and whether the participants'
+# names go in the payload (false: ids and times only).
+VISIT_EVENTS_URLS = env.list("VISIT_EVENTS_URLS", default=[])
+VISIT_EVENTS_SECRET = env.str("VISIT_EVENTS_SECRET", default="")
+VISIT_EVENTS_LEAD_TIMES = env.list("VISIT_EVENTS_LEAD_TIMES", default=["24h", "15m"])
+VISIT_EVENTS_RETRY_HOURS = env.float("VISIT_EVENTS_RETRY_HOURS", default=24.0)
+VISIT_EVENTS_SOURCE = env.str("VISIT_EVENTS_SOURCE", default="/teleconsultation")
+VISIT_EVENTS_PERSONAL_DATA = env.bool("VISIT_EVENTS_PERSONAL_DATA", default=False)
+# Sent and dead events are kept this many days in the outbox (the admin shows them), then forgotten.
+VISIT_EVENTS_KEEP_DAYS = env.int("VISIT_EVENTS_KEEP_DAYS", default=30)
+
 # Error reports to Sentry when a DSN is given; request bodies, headers and cookies never leave.
 SENTRY_DSN = env.str("SENTRY_DSN", default="")
 # Sentry's performance traces, a share of requests (0 to 1); 0: none (tracing is OpenTelemetry's).

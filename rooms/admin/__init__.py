@@ -1,3 +1,3 @@
 """The Django admin for support staff."""
 
-from rooms.admin import screens  # noqa: F401  (registers the admin screens)
+from rooms.admin import screens, visit_events  # noqa: F401  (registers the admin screens)

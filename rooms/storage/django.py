@@ -35,6 +35,7 @@ from rooms.domain import (
     is_teleconsultation_id,
     new_id,
 )
+from rooms.storage import visit_events
 from rooms.storage.prepared import PreparedRead
 from teleconsultation_project.errors import ApiError
 
@@ -190,6 +191,8 @@ class DjangoStorage:
                 models.Teleconsultation.objects.filter(id=teleconsultation.id).update(**stamps)
             self._insert_participants(teleconsultation.id, teleconsultation.participants)
             self.forget_jobs(forget)
+            if not teleconsultation.created_at:  # an imported record is no news
+                visit_events.record_changes([(None, teleconsultation)])
         return teleconsultation
 
     def update(
@@ -211,6 +214,7 @@ class DjangoStorage:
                 _applied(write)
             elif after is not None:
                 after = self._save(before, after, actor=actor)
+                visit_events.record_changes([(before, after)])
             self.record_jobs(write.record)
             self.forget_jobs(write.forget)
         return before, after
@@ -246,8 +250,13 @@ class DjangoStorage:
                 results[teleconsultation_id] = (before, None)
                 record.extend(write.record)
                 forget.extend(write.forget)
-            for teleconsultation_id, after in self._save_many(writes, actor=actor).items():
+            saved = self._save_many(writes, actor=actor)
+            for teleconsultation_id, after in saved.items():
                 results[teleconsultation_id] = (writes[teleconsultation_id][0], after)
+            visit_events.record_changes(
+                (writes[teleconsultation_id][0], after)
+                for teleconsultation_id, after in saved.items()
+            )
             self.record_jobs(record)
             self.forget_jobs(forget)
         return results

@@ -187,6 +187,13 @@ def test_reconcile_rooms_runs_every_minute_never_twice_at_once():
     assert container_command(cron)[1:3] == ["manage.py", "reconcile_rooms"]
 
 
+def test_visit_events_go_out_every_minute_never_twice_at_once():
+    cron = one("CronJob", "teleconsultation-visit-events")
+    assert cron["spec"]["schedule"] == "* * * * *"
+    assert cron["spec"]["concurrencyPolicy"] == "Forbid"
+    assert container_command(cron)[1:3] == ["manage.py", "send_visit_events"]
+
+
 def test_cleanup_runs_nightly():
     cron = one("CronJob", "teleconsultation-cleanup")
     minute, hour, *every_day = cron["spec"]["schedule"].split()
@@ -264,11 +271,11 @@ def service_containers(applied: list[dict]) -> list[dict]:
 def test_the_release_tag_is_named_once_in_the_kustomization():
     [image] = kustomization()["images"]
     raw = service_containers(documents())
-    assert len(raw) == 4  # the API, two CronJobs, the migration Job
+    assert len(raw) == 5  # the API, three CronJobs, the migration Job
     assert {container["image"] for container in raw} == {image["name"]}
     applied = service_containers(rendered())
     assert {container["image"] for container in applied} == {f"{image['name']}:{image['newTag']}"}
-    assert len(applied) == 4
+    assert len(applied) == 5
     for path in MANIFESTS.glob("*.yaml"):
         if path.name != "kustomization.yaml":
             assert f":{image['newTag']}" not in path.read_text(), path.name
@@ -353,7 +360,9 @@ def components_let_in(policy: dict) -> set[str]:
     }
 
 
-@pytest.mark.parametrize("component", ["api", "reconcile-rooms", "cleanup", "migrate", "cache"])
+@pytest.mark.parametrize(
+    "component", ["api", "reconcile-rooms", "cleanup", "visit-events", "migrate", "cache"]
+)
 def test_every_workload_has_its_own_policy_in_both_directions(component):
     assert set(policy_of(component)["spec"]["policyTypes"]) == {"Ingress", "Egress"}
 
@@ -368,14 +377,14 @@ def test_only_the_service_pods_reach_redis_and_redis_calls_nobody():
 def test_only_the_api_takes_connections_and_only_on_its_port():
     [rule] = policy_of("api")["spec"]["ingress"]
     assert rule["ports"] == [{"port": "http", "protocol": "TCP"}]
-    for component in ("reconcile-rooms", "cleanup", "migrate"):
+    for component in ("reconcile-rooms", "cleanup", "visit-events", "migrate"):
         assert policy_of(component)["spec"]["ingress"] == []
 
 
 def test_each_workload_calls_out_on_the_ports_it_needs():
     dns, database, https, in_cluster_http, redis, pushgateway = 53, 5432, 443, 80, 6379, 9091
     assert egress_ports(policy_of("api")) == {dns, database, https, in_cluster_http, redis}
-    for command in ("reconcile-rooms", "cleanup"):
+    for command in ("reconcile-rooms", "cleanup", "visit-events"):
         assert egress_ports(policy_of(command)) == {
             dns,
             database,

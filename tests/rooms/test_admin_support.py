@@ -52,12 +52,14 @@ def test_the_support_group_holds_exactly_what_support_needs():
     )
     assert sorted(granted) == [
         ("rooms", "change_teleconsultation"),
+        ("rooms", "change_visitevent"),
         ("rooms", "download_recording"),
         ("rooms", "view_auditentry"),
         ("rooms", "view_participant"),
         ("rooms", "view_roomjob"),
         ("rooms", "view_teleconsultation"),
         ("rooms", "view_usermapping"),
+        ("rooms", "view_visitevent"),
         ("rooms", "view_webhookevent"),
     ]
 
@@ -77,6 +79,7 @@ def test_a_support_user_browses_every_page_support_needs(support_client, visit):
         "/admin/rooms/auditentry/",
         EVENTS,
         f"{EVENTS}{event.pk}/change/",
+        "/admin/rooms/visitevent/",
     ]
     answers = {page: support_client.get(page).status_code for page in pages}
     assert answers == dict.fromkeys(pages, 200)
