@@ -29,6 +29,11 @@ urlpatterns = [
         teleconsultations.UploadsApi.as_view(),
         name="teleconsultation-uploads",
     ),
+    path(
+        "teleconsultation/<str:roomId>/attendance",
+        teleconsultations.AttendanceApi.as_view(),
+        name="teleconsultation-attendance",
+    ),
     path("webhooks/kaleyra", webhooks.KaleyraWebhookApi.as_view(), name="kaleyra-webhook"),
     path(
         "kaleyra/user-details",

@@ -55,6 +55,12 @@ AUDIT_WRITE_FAILURES = Counter(
     ["reason"],
 )
 
+NO_SHOWS = Counter(
+    "teleconsultation_no_shows",
+    "Visits found over with fewer than two participants joined, counted when attendance "
+    "collection first marks one (collect_attendance, the admin's Collect attendance)",
+)
+
 _backlog_sources: dict[str, Callable[[], float]] = {}
 
 
