@@ -61,6 +61,12 @@ NO_SHOWS = Counter(
     "collection first marks one (collect_attendance, the admin's Collect attendance)",
 )
 
+
+def no_shows_counted() -> float:
+    """`teleconsultation_no_shows_total` in this process so far."""
+    return REGISTRY.get_sample_value("teleconsultation_no_shows_total") or 0.0
+
+
 _backlog_sources: dict[str, Callable[[], float]] = {}
 
 

@@ -127,6 +127,8 @@ def test_a_visit_nobody_joined_is_a_no_show_in_the_admin_filter_and_counted_once
     assert listed("attendance=attended") == {attended}
     assert listed("attendance=uncollected") == set()
     assert no_shows(admin_client) == counted + 1
+    (run,) = audit_trail("command.collect_attendance")
+    assert (run.detail["done"], run.detail["noShows"]) == (2, 1)
     collect("--again")
     assert no_shows(admin_client) == counted + 1  # marked before: not counted again
     page = admin_client.get(f"{LIST}{deserted}/change/").content.decode()

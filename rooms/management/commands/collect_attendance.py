@@ -17,6 +17,7 @@ from rooms.management import progress
 from rooms.management.options import add_run_options, days_ago, positive_int
 from rooms.services import support
 from rooms.storage import get_storage
+from teleconsultation_project.metrics import no_shows_counted
 
 ACTOR = "collect_attendance"
 DEFAULT_DAYS = 7
@@ -89,5 +90,10 @@ class Command(BaseCommand):
                     progress.would(lambda room_id: f"collect the attendance of {room_id}"),
                 )
             else:
+                counted = no_shows_counted()
                 collect = partial(support.collect_attendance, actor=ACTOR)
-                run.each(chunks, support.on_each(collect))
+                try:
+                    run.each(chunks, support.on_each(collect))
+                finally:
+                    # This process is gone before any scrape: its audit entry keeps the count.
+                    run.detail["noShows"] = int(no_shows_counted() - counted)
