@@ -324,6 +324,8 @@ class CrudStorage:
                 query={"_id": {"$in": erased}},
                 states=("TRASH",),
             )
+            # Their attendance goes with them, as the Django backend's rows do (a cascade).
+            self._erase(self.attendance_collection, {"teleconsultationId": {"$in": erased}})
         return erased
 
     def complete_without_room_batches(

@@ -14,7 +14,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from kaleyra.types import RoomSession, SessionParticipant
 from rooms.domain import Attendance, Attendee, Participant, Teleconsultation
-from rooms.services import attendance
+from rooms.services import attendance, support
 from rooms.storage import get_storage
 from tests.rooms.conftest import NOW, START, audit_trail, doctor, patient, stored
 
@@ -277,3 +277,18 @@ def test_attendees_sum_their_sessions_and_keep_a_user_the_visit_no_longer_names(
         Attendee("patient-1", "tc-pat", at(1), at(25), 540 + 240, 2),
         Attendee("", "tc-gone", at(2), at(4), 120, 1),
     )
+
+
+def test_a_visit_erased_from_the_trash_takes_its_attendance_with_it(
+    create, simulator, storage_backend, clock
+):
+    visit = create([doctor(), patient()])
+    clock.move_to(AFTER)
+    collect("--room", visit)
+    support.one(support.move_to_trash, visit, actor="test")
+    storage = get_storage()
+    assert storage.attendance(visit) is not None  # in the trash: kept
+
+    assert storage.erase_trashed([visit]) == [visit]
+
+    assert storage.attendance(visit) is None
