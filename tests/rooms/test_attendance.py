@@ -106,13 +106,13 @@ def test_two_participants_who_open_their_links_are_both_in_the_attendance(
 
 
 def test_a_visit_nobody_joined_is_a_no_show_in_the_admin_filter_and_counted_once(
-    api, create, simulator, admin_client, clock
+    api, create, simulator_http, admin_client, clock
 ):
     attended = create([doctor(), patient()])
     deserted = create([doctor("doctor-2"), patient("patient-2")])
     clock.move_to(START)
     for link in links_of(api, attended):
-        simulator.open_link(link)
+        assert requests.get(link, timeout=5).status_code == 200
     counted = no_shows(admin_client)
 
     clock.move_to(AFTER)
