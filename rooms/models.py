@@ -254,3 +254,20 @@ class VisitEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.type} {self.teleconsultation_id}"
+
+
+class Attendance(models.Model):
+    """Who joined a visit's calls (`rooms.services.attendance`), one row per visit, written again
+    each time it is collected. `attendees` is a list of {userId, kaleyraUserId, joinedAt, leftAt,
+    secondsInCall, sessions}; `no_show` (fewer than two joined) is a column for the admin's
+    filter."""
+
+    teleconsultation = models.OneToOneField(
+        Teleconsultation, on_delete=models.CASCADE, primary_key=True, related_name="attendance"
+    )
+    collected_at = models.DateTimeField()
+    no_show = models.BooleanField(db_index=True)
+    attendees = models.JSONField(default=list, blank=True)
+
+    def __str__(self) -> str:
+        return f"attendance of {self.teleconsultation_id}"

@@ -31,6 +31,11 @@ urlpatterns = [
     ),
     path("calendar-feeds", calendar.CalendarFeedsApi.as_view(), name="calendar-feeds"),
     path("calendar/<str:secret>.ics", calendar.CalendarApi.as_view(), name="calendar"),
+    path(
+        "teleconsultation/<str:roomId>/attendance",
+        teleconsultations.AttendanceApi.as_view(),
+        name="teleconsultation-attendance",
+    ),
     path("webhooks/kaleyra", webhooks.KaleyraWebhookApi.as_view(), name="kaleyra-webhook"),
     path(
         "kaleyra/user-details",

@@ -62,6 +62,18 @@ VISIT_EVENTS = Counter(
     ["outcome"],
 )
 
+NO_SHOWS = Counter(
+    "teleconsultation_no_shows",
+    "Visits found over with fewer than two participants joined, counted when attendance "
+    "collection first marks one (collect_attendance, the admin's Collect attendance)",
+)
+
+
+def no_shows_counted() -> float:
+    """`teleconsultation_no_shows_total` in this process so far."""
+    return REGISTRY.get_sample_value("teleconsultation_no_shows_total") or 0.0
+
+
 _backlog_sources: dict[str, Callable[[], float]] = {}
 
 

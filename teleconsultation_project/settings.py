@@ -309,6 +309,8 @@ KALEYRA_WEBHOOK_KEY = env.str("KALEYRA_WEBHOOK_KEY", default="")
 KALEYRA_WEBHOOK_TOLERANCE_SECONDS = env.float("KALEYRA_WEBHOOK_TOLERANCE_SECONDS", default=300.0)
 KALEYRA_SIMULATOR_WEBHOOK_URL = env.str("KALEYRA_SIMULATOR_WEBHOOK_URL", default="")
 # Where POST /webhooks/kaleyra keeps the events with STORAGE_BACKEND=crud (docs/crud.md).
+# Who joined each visit (`collect_attendance`), with STORAGE_BACKEND=crud (docs/crud.md).
+ATTENDANCE_CRUD_NAME = env.str("ATTENDANCE_CRUD_NAME", default="teleconsultation_attendance")
 WEBHOOK_EVENTS_CRUD_NAME = env.str(
     "WEBHOOK_EVENTS_CRUD_NAME", default="teleconsultation_webhook_events"
 )

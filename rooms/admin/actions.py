@@ -66,6 +66,14 @@ SUPPORT_ACTIONS = {
             lambda pk, actor: support.recreate_room(pk, actor=actor),
             reconciles=True,
         ),
+        SupportAction(
+            "collect_attendance",
+            "Collect attendance",
+            "Who joined each teleconsultation's calls, when and for how long, is fetched from "
+            "Kaleyra's sessions of its room and stored in place of what was collected before; "
+            "one with fewer than two participants joined is marked a no-show.",
+            lambda pk, actor: support.collect_attendance(pk, actor=actor),
+        ),
     ]
 }
 

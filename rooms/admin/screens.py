@@ -151,6 +151,29 @@ _TELECONSULTATION_FIELDS = (
 )
 
 
+class NoShowFilter(admin.SimpleListFilter):
+    """Whether anyone came, once `collect_attendance` has looked (`rooms.services.attendance`)."""
+
+    title = "attendance"
+    parameter_name = "attendance"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("no-show", "No-show"),
+            ("attended", "Attended"),
+            ("uncollected", "Not collected"),
+        ]
+
+    def queryset(self, request, queryset):
+        if self.value() == "no-show":
+            return queryset.filter(attendance__no_show=True)
+        if self.value() == "attended":
+            return queryset.filter(attendance__no_show=False)
+        if self.value() == "uncollected":
+            return queryset.filter(attendance__isnull=True)
+        return queryset
+
+
 @admin.register(Teleconsultation)
 class TeleconsultationAdmin(StoredHere, LocalTimestamps, admin.ModelAdmin):
     # Fits a 1280 px screen with the sidebar open: the room flag first, where a broken visit shows,
@@ -169,6 +192,7 @@ class TeleconsultationAdmin(StoredHere, LocalTimestamps, admin.ModelAdmin):
         UpcomingFilter,
         ("start", admin.DateFieldListFilter),
         RoomPresentFilter,
+        NoShowFilter,
     ]
     search_fields = [
         "=id",
@@ -262,6 +286,7 @@ class TeleconsultationAdmin(StoredHere, LocalTimestamps, admin.ModelAdmin):
             "kaleyra_events_cut": events_cut,
             "recordings": recordings.rows(object_id),
             "may_download_recordings": recordings.may_download(request),
+            "attendance": attendance_panel(object_id),
         }
         return super().change_view(request, object_id, form_url, extra_context)
 
@@ -293,6 +318,30 @@ class TeleconsultationAdmin(StoredHere, LocalTimestamps, admin.ModelAdmin):
             ],
             "audit_trail_cut": len(trail) > AUDIT_SHOWN,
         }
+
+
+def attendance_panel(object_id: str) -> dict | None:
+    """The visit's attendance as its page shows it; None until collected."""
+    collected = get_storage().attendance(object_id)
+    if collected is None:
+        return None
+    return {
+        "collected": local_time_seconds(collected.collected_at),
+        "no_show": collected.no_show,
+        "rows": [
+            {
+                "user_id": attendee.user_id,
+                "kaleyra_user_id": attendee.kaleyra_user_id,
+                "joined": local_time_seconds(attendee.joined_at),
+                "left": local_time_seconds(attendee.left_at)
+                if attendee.left_at
+                else "still in a call",
+                "duration": str(timedelta(seconds=attendee.seconds_in_call)),
+                "sessions": attendee.sessions,
+            }
+            for attendee in collected.attendees
+        ],
+    }
 
 
 @admin.register(UserMapping)

@@ -332,3 +332,40 @@ class AgendaSerializer(serializers.Serializer):
         allow_null=True,
         help_text="Pass as `cursor` for the next page; null on the last page",
     )
+
+
+# --- who joined (GET /teleconsultation/{roomId}/attendance) -------------------------------------
+
+
+class AttendeeSerializer(serializers.Serializer):
+    userId = serializers.CharField(
+        source="user_id",
+        help_text="The participant's userExternalId; empty for a Kaleyra user the visit no "
+        "longer names",
+    )
+    bandyerUserId = serializers.CharField(source="kaleyra_user_id")
+    joinedAt = OffsetDateTimeField(source="joined_at", allow_null=True, help_text="First join")
+    leftAt = OffsetDateTimeField(
+        source="left_at", allow_null=True, help_text="Last leave; null while still in a call"
+    )
+    secondsInCall = serializers.IntegerField(
+        source="seconds_in_call", help_text="Summed over the sessions they were in"
+    )
+    sessions = serializers.IntegerField(help_text="Calls (Kaleyra sessions) they were in")
+
+
+class AttendanceSerializer(serializers.Serializer):
+    """The answer of GET /teleconsultation/{roomId}/attendance, from `selectors.attendance`."""
+
+    collectedAt = OffsetDateTimeField(
+        source="collected_at",
+        allow_null=True,
+        help_text="When it was collected (collect_attendance, after the visit ended); null until "
+        "then",
+    )
+    noShow = serializers.BooleanField(
+        source="no_show",
+        allow_null=True,
+        help_text="Fewer than two participants joined; null until collected",
+    )
+    participants = AttendeeSerializer(source="attendees", many=True)

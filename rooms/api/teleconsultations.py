@@ -13,6 +13,7 @@ from rooms.api.serializers import (
     AccessSerializer,
     AgendaQuerySerializer,
     AgendaSerializer,
+    AttendanceSerializer,
     CreatedSerializer,
     ParticipantDataSerializer,
     TeleconsultationCreateSerializer,
@@ -23,7 +24,7 @@ from rooms.domain import Teleconsultation
 from rooms.rules import permissions
 from rooms.rules.languages import LINK_LANGUAGES
 from rooms.rules.permissions import writer_from_request
-from rooms.selectors import agenda, join_link
+from rooms.selectors import agenda, attendance, join_link
 from rooms.services import audit, lifecycle, participant_add, uploads
 from teleconsultation_project.schema import BODY_ERRORS, PROVIDER_ERRORS, error_response
 
@@ -345,3 +346,18 @@ class UploadsApi(APIView):
         if result is None:
             return Response(status=204)
         return Response(UploadsDeletedSerializer(result).data)
+
+
+class AttendanceApi(APIView):
+    @extend_schema(
+        tags=TAGS,
+        summary="Who joined the visit's calls, when and for how long (once collected)",
+        responses={
+            200: AttendanceSerializer,
+            401: error_response(401, "Unauthorized user", error="Unauthorized user"),
+            404: NOT_FOUND,
+        },
+    )
+    def get(self, request, roomId: str):
+        shown = attendance.visit_attendance(teleconsultation_id=roomId, caller=request.user)
+        return Response(AttendanceSerializer(shown).data)

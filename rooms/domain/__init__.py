@@ -1,5 +1,6 @@
 """The domain objects: what a teleconsultation, a participant, a user mapping, a room job, an
-audit entry and a webhook event are, as frozen dataclasses, and the shape of an id.
+audit entry, a webhook event and a visit's attendance are, as frozen dataclasses, and the shape
+of an id.
 
 Services, selectors, admin actions and commands see only these; the storage backends
 (`rooms.storage.django`, `rooms.storage.crud`) map them to their records, and `rooms.storage.base`
@@ -196,6 +197,35 @@ class WebhookEvent:
     teleconsultation_id: str = ""
     received_at: datetime | None = None
     id: str = field(default_factory=new_id)
+
+
+@dataclass(frozen=True)
+class Attendee:
+    """One participant's time in a visit's calls, from Kaleyra's sessions of its room: the first
+    join, the last leave (None while still in a call), the seconds spent in calls and in how many
+    sessions. `user_id` is the participant's external id ("" for a Kaleyra user the visit does not
+    name any more)."""
+
+    user_id: str
+    kaleyra_user_id: str
+    joined_at: datetime | None
+    left_at: datetime | None
+    seconds_in_call: int
+    sessions: int
+
+
+@dataclass(frozen=True)
+class Attendance:
+    """Who joined a visit's calls, collected after it ended (`rooms.services.attendance`). A
+    visit is a no-show when fewer than two participants joined."""
+
+    teleconsultation_id: str
+    collected_at: datetime
+    attendees: tuple[Attendee, ...] = ()
+
+    @property
+    def no_show(self) -> bool:
+        return len(self.attendees) < 2
 
 
 ID_SHAPE = re.compile(r"[0-9a-f]{24}")

@@ -7,7 +7,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("rooms", "0009_support_group"),
+        ("rooms", "0010_attendance"),
     ]
 
     operations = [

@@ -105,3 +105,19 @@ def require_write(writer: Writer | None, teleconsultation: Teleconsultation) -> 
         f"User {caller.id} may not change teleconsultation {teleconsultation.id}: only "
         "its plus participants, an admin group or the back office may"
     )
+
+
+# --- reads: what a participant may see ---------------------------------------------------------
+
+
+def require_caller(caller: Caller | None) -> None:
+    """401 `Unauthorized user` before anything is looked up when a read has nobody behind it."""
+    if caller is None:
+        raise UnauthorizedUser()
+
+
+def require_participant(caller: Caller | None, teleconsultation: Teleconsultation) -> None:
+    """A read of what happened in a visit (its attendance) is for its participants only: anyone
+    else gets the 401 a stranger gets from `GET /teleconsultation/{roomId}`."""
+    if caller is None or teleconsultation.participant(caller.id) is None:
+        raise UnauthorizedUser()

@@ -22,7 +22,7 @@ from kaleyra.errors import KaleyraBadRequest, KaleyraBadResponse, KaleyraError, 
 from kaleyra.provider import get_video_provider
 from rooms.domain import RoomJob
 from rooms.errors import TeleconsultationNotFound
-from rooms.services import audit, lifecycle, room_swap, uploads
+from rooms.services import attendance, audit, lifecycle, room_swap, uploads
 from rooms.services.concurrency import Inline, failure_of
 from rooms.storage import get_storage
 from teleconsultation_project.errors import ApiError, provider_trouble
@@ -134,6 +134,28 @@ def _trashed(
         )
     room = "Kaleyra room deleted" if room_deleted else "it had no Kaleyra room"
     return Outcome(Result.DONE, f"Teleconsultation {teleconsultation_id}: moved to trash, {room}")
+
+
+@_audited(audit.ATTENDANCE_COLLECT)
+def collect_attendance(teleconsultation_id: str, *, actor: str) -> Outcome:
+    """Fetches who joined the visit's calls and stores it (again, when collected before)."""
+    try:
+        collected = attendance.collect(teleconsultation_id)
+    except ApiError as exc:
+        return _refused(teleconsultation_id, exc)
+    except KaleyraNotFound:
+        return Outcome(
+            Result.FAILED,
+            f"Teleconsultation {teleconsultation_id}: its Kaleyra room is gone; attendance not "
+            "collected",
+        )
+    except KaleyraError as exc:
+        return _provider_failure(teleconsultation_id, "attendance not collected", exc)
+    joined = len(collected.attendees)
+    told = f"no-show, {joined} joined" if collected.no_show else f"{joined} joined"
+    return Outcome(
+        Result.DONE, f"Teleconsultation {teleconsultation_id}: attendance collected ({told})"
+    )
 
 
 @_audited(audit.UPLOADS_DELETE)

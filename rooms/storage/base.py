@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Protocol
 
 from rooms.domain import (
+    Attendance,
     AuditEntry,
     CalendarStamp,
     Change,
@@ -263,6 +264,23 @@ class WebhookEvents(Protocol):
         ...
 
 
+class Attendances(Protocol):
+    """Who joined each visit's calls, one record per visit (`rooms.services.attendance`)."""
+
+    def save_attendance(self, attendance: Attendance) -> Attendance | None:
+        """Stores the visit's attendance in place of any collected before; the one it replaced
+        (None the first time)."""
+        ...
+
+    def attendance(self, teleconsultation_id: str) -> Attendance | None:
+        """The visit's attendance, None until collected."""
+        ...
+
+    def without_attendance(self, teleconsultation_ids: Sequence[str]) -> list[str]:
+        """Those of the visits whose attendance was never collected, in the order given."""
+        ...
+
+
 class Upkeep(Protocol):
     def refresh_statistics(self) -> None:
         """Has the backend plan its queries for rows just bulk-loaded (a no-op where it plans
@@ -279,6 +297,7 @@ class Storage(
     Agenda,
     CalendarFeeds,
     WebhookEvents,
+    Attendances,
     Upkeep,
     Protocol,
 ):

@@ -18,6 +18,7 @@ from django.conf import settings
 from crud.client import CrudClient
 from crud.errors import CrudConflict, CrudError
 from rooms.domain import (
+    Attendance,
     AuditEntry,
     CalendarStamp,
     Change,
@@ -31,6 +32,8 @@ from rooms.domain import (
 )
 from rooms.storage.base import StorageUnavailable, update_each
 from rooms.storage.mia_records import (
+    attendee_from_record,
+    attendee_record,
     iso,
     parse_date,
     record_fields,
@@ -322,6 +325,8 @@ class CrudStorage:
                 query={"_id": {"$in": erased}},
                 states=("TRASH",),
             )
+            # Their attendance goes with them, as the Django backend's rows do (a cascade).
+            self._erase(self.attendance_collection, {"teleconsultationId": {"$in": erased}})
         return erased
 
     def complete_without_room_batches(
@@ -609,6 +614,66 @@ class CrudStorage:
         query = {"receivedAt": {"$lt": iso(older_than)}}
         return self._erase(self.webhook_event_collection, query)
 
+    # --- attendance (issue #25) ------------------------------------------------------------------
+    @property
+    def attendance_collection(self) -> str:
+        """`ATTENDANCE_CRUD_NAME` (read when used), one record per visit, unique on
+        `teleconsultationId`."""
+        return settings.ATTENDANCE_CRUD_NAME
+
+    def save_attendance(self, attendance: Attendance) -> Attendance | None:
+        fields = {
+            "collectedAt": iso(attendance.collected_at),
+            "noShow": attendance.no_show,
+            "attendees": [attendee_record(each) for each in attendance.attendees],
+        }
+        for _attempt in range(2):
+            before = self._attendance_row(attendance.teleconsultation_id)
+            if before is not None:
+                self._call(self.client.patch, self.attendance_collection, before["_id"], set=fields)
+                return _attendance(before)
+            record = {
+                "teleconsultationId": attendance.teleconsultation_id,
+                **fields,
+                "__STATE__": "PUBLIC",
+            }
+            try:
+                self._call(self.client.create, self.attendance_collection, record)
+            except CrudConflict:
+                continue  # another run stored it first (the unique index): written over
+            return None
+        raise StorageUnavailable("the attendance record could not be written")
+
+    def attendance(self, teleconsultation_id: str) -> Attendance | None:
+        row = self._attendance_row(teleconsultation_id)
+        return _attendance(row) if row is not None else None
+
+    def without_attendance(self, teleconsultation_ids: Sequence[str]) -> list[str]:
+        wanted = list(teleconsultation_ids)
+        collected: set[str] = set()
+        for start in range(0, len(wanted), PAGE):
+            rows = self._call(
+                self.client.list,
+                self.attendance_collection,
+                query={"teleconsultationId": {"$in": wanted[start : start + PAGE]}},
+                states=ANY_STATE,
+                limit=PAGE,
+                projection=["teleconsultationId"],
+            )
+            collected.update(row.get("teleconsultationId") for row in rows)
+        return [each for each in wanted if each not in collected]
+
+    def _attendance_row(self, teleconsultation_id: str) -> dict | None:
+        rows = self._call(
+            self.client.list,
+            self.attendance_collection,
+            query={"teleconsultationId": teleconsultation_id},
+            states=ANY_STATE,
+            sort="_id",
+            limit=1,
+        )
+        return rows[0] if rows else None
+
     def _erase(self, collection: str, query: dict) -> int:
         """Erases the records `query` matches, whatever their state; how many."""
         doomed = self._call(self.client.count, collection, query=query)
@@ -781,4 +846,12 @@ def _webhook_event(row: dict) -> WebhookEvent:
         teleconsultation_id=row.get("teleconsultationId") or "",
         received_at=parse_date(row.get("receivedAt")),
         id=row["_id"],
+    )
+
+
+def _attendance(row: dict) -> Attendance:
+    return Attendance(
+        teleconsultation_id=row.get("teleconsultationId") or "",
+        collected_at=required_date(row, "collectedAt"),
+        attendees=tuple(attendee_from_record(each) for each in row.get("attendees") or ()),
     )

@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from rooms import models
 from rooms.domain import (
+    Attendance,
     AuditEntry,
     CalendarStamp,
     Change,
@@ -36,6 +37,7 @@ from rooms.domain import (
     new_id,
 )
 from rooms.storage import visit_events
+from rooms.storage.mia_records import attendee_from_record, attendee_record
 from rooms.storage.prepared import PreparedRead
 from teleconsultation_project.errors import ApiError
 
@@ -740,6 +742,36 @@ class DjangoStorage:
         deleted, _ = models.WebhookEvent.objects.filter(received_at__lt=older_than).delete()
         return deleted
 
+    # --- attendance (issue #25) ------------------------------------------------------------------
+    def save_attendance(self, attendance: Attendance) -> Attendance | None:
+        with transaction.atomic():
+            before = (
+                models.Attendance.objects.select_for_update()
+                .filter(teleconsultation_id=attendance.teleconsultation_id)
+                .first()
+            )
+            models.Attendance.objects.update_or_create(
+                teleconsultation_id=attendance.teleconsultation_id,
+                defaults={
+                    "collected_at": attendance.collected_at,
+                    "no_show": attendance.no_show,
+                    "attendees": [attendee_record(each) for each in attendance.attendees],
+                },
+            )
+        return _attendance(before) if before is not None else None
+
+    def attendance(self, teleconsultation_id: str) -> Attendance | None:
+        row = models.Attendance.objects.filter(teleconsultation_id=teleconsultation_id).first()
+        return _attendance(row) if row is not None else None
+
+    def without_attendance(self, teleconsultation_ids: Sequence[str]) -> list[str]:
+        collected = set(
+            models.Attendance.objects.filter(
+                teleconsultation_id__in=list(teleconsultation_ids)
+            ).values_list("teleconsultation_id", flat=True)
+        )
+        return [each for each in teleconsultation_ids if each not in collected]
+
 
 def _settled_by(created_before: datetime, renewed_before: datetime | None) -> Q:
     """The jobs `job_batches` selects with `created_before` (and `renewed_before`)."""
@@ -890,6 +922,14 @@ def _complete_without_room(*, claimed_before: datetime, ends_after: datetime):
         .exclude(room_claim__isnull=False, updated_at__gte=claimed_before)
         .annotate(known=Count("participants"))
         .filter(known=F("participants_number"))
+    )
+
+
+def _attendance(row: models.Attendance) -> Attendance:
+    return Attendance(
+        teleconsultation_id=row.teleconsultation_id,
+        collected_at=row.collected_at,
+        attendees=tuple(attendee_from_record(each) for each in row.attendees or ()),
     )
 
 

@@ -9,7 +9,7 @@ without them is read through the user map (Kaleyra user id -> external id) and t
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 
-from rooms.domain import Participant, State, Teleconsultation, UserMapping
+from rooms.domain import Attendee, Participant, State, Teleconsultation, UserMapping
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -132,3 +132,26 @@ def user_mapping_fields(mapping: UserMapping) -> dict:
         "bandyerId": mapping.kaleyra_user_id,
         "role": mapping.role,
     }
+
+
+def attendee_record(attendee: Attendee) -> dict:
+    """One participant's attendance as both backends keep it (the API's field names)."""
+    return {
+        "userId": attendee.user_id,
+        "kaleyraUserId": attendee.kaleyra_user_id,
+        "joinedAt": iso(attendee.joined_at) if attendee.joined_at else None,
+        "leftAt": iso(attendee.left_at) if attendee.left_at else None,
+        "secondsInCall": attendee.seconds_in_call,
+        "sessions": attendee.sessions,
+    }
+
+
+def attendee_from_record(record: Mapping) -> Attendee:
+    return Attendee(
+        user_id=record.get("userId") or "",
+        kaleyra_user_id=record.get("kaleyraUserId") or "",
+        joined_at=parse_date(record.get("joinedAt")),
+        left_at=parse_date(record.get("leftAt")),
+        seconds_in_call=int(record.get("secondsInCall") or 0),
+        sessions=int(record.get("sessions") or 0),
+    )

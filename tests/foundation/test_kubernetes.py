@@ -202,6 +202,14 @@ def test_cleanup_runs_nightly():
     assert container_command(cron)[1:3] == ["manage.py", "cleanup_teleconsultations"]
 
 
+def test_attendance_is_collected_hourly_never_twice_at_once():
+    cron = one("CronJob", "teleconsultation-collect-attendance")
+    minute, *every_hour = cron["spec"]["schedule"].split()
+    assert minute.isdigit() and every_hour == ["*", "*", "*", "*"]
+    assert cron["spec"]["concurrencyPolicy"] == "Forbid"
+    assert container_command(cron)[1:3] == ["manage.py", "collect_attendance"]
+
+
 def test_the_migration_job_migrates():
     assert container_command(one("Job", "teleconsultation-migrate"))[1:] == [
         "manage.py",
@@ -361,7 +369,8 @@ def components_let_in(policy: dict) -> set[str]:
 
 
 @pytest.mark.parametrize(
-    "component", ["api", "reconcile-rooms", "cleanup", "visit-events", "migrate", "cache"]
+    "component",
+    ["api", "reconcile-rooms", "cleanup", "visit-events", "collect-attendance", "migrate", "cache"],
 )
 def test_every_workload_has_its_own_policy_in_both_directions(component):
     assert set(policy_of(component)["spec"]["policyTypes"]) == {"Ingress", "Egress"}
@@ -369,7 +378,7 @@ def test_every_workload_has_its_own_policy_in_both_directions(component):
 
 def test_only_the_service_pods_reach_redis_and_redis_calls_nobody():
     redis = policy_of("cache")
-    assert components_let_in(redis) == {"api", "reconcile-rooms", "cleanup"}
+    assert components_let_in(redis) == {"api", "reconcile-rooms", "cleanup", "collect-attendance"}
     assert [p["port"] for rule in redis["spec"]["ingress"] for p in rule["ports"]] == ["redis"]
     assert redis["spec"]["egress"] == []
 
@@ -377,14 +386,20 @@ def test_only_the_service_pods_reach_redis_and_redis_calls_nobody():
 def test_only_the_api_takes_connections_and_only_on_its_port():
     [rule] = policy_of("api")["spec"]["ingress"]
     assert rule["ports"] == [{"port": "http", "protocol": "TCP"}]
-    for component in ("reconcile-rooms", "cleanup", "visit-events", "migrate"):
+    for component in (
+        "reconcile-rooms",
+        "cleanup",
+        "visit-events",
+        "collect-attendance",
+        "migrate",
+    ):
         assert policy_of(component)["spec"]["ingress"] == []
 
 
 def test_each_workload_calls_out_on_the_ports_it_needs():
     dns, database, https, in_cluster_http, redis, pushgateway = 53, 5432, 443, 80, 6379, 9091
     assert egress_ports(policy_of("api")) == {dns, database, https, in_cluster_http, redis}
-    for command in ("reconcile-rooms", "cleanup", "visit-events"):
+    for command in ("reconcile-rooms", "cleanup", "visit-events", "collect-attendance"):
         assert egress_ports(policy_of(command)) == {
             dns,
             database,
@@ -398,7 +413,7 @@ def test_each_workload_calls_out_on_the_ports_it_needs():
 
 def test_redis_is_reached_only_on_the_pods_of_the_cache():
     cache = pod_labels(one("Deployment", "teleconsultation-redis"))
-    for component in ("api", "reconcile-rooms", "cleanup"):
+    for component in ("api", "reconcile-rooms", "cleanup", "collect-attendance"):
         [rule] = [
             rule
             for rule in policy_of(component)["spec"]["egress"]

@@ -70,6 +70,11 @@ def use_mia_collections(crud, settings) -> None:
         unique=[("event", "roomId", "timestamp")],
         date_fields=("timestamp", "receivedAt"),
     )
+    crud.configure(
+        settings.ATTENDANCE_CRUD_NAME,
+        unique=[("teleconsultationId",)],
+        date_fields=("collectedAt",),
+    )
     settings.STORAGE_BACKEND = "crud"
 
 
