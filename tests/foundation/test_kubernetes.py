@@ -279,11 +279,11 @@ def service_containers(applied: list[dict]) -> list[dict]:
 def test_the_release_tag_is_named_once_in_the_kustomization():
     [image] = kustomization()["images"]
     raw = service_containers(documents())
-    assert len(raw) == 5  # the API, three CronJobs, the migration Job
+    assert len(raw) == 6  # the API, four CronJobs, the migration Job
     assert {container["image"] for container in raw} == {image["name"]}
     applied = service_containers(rendered())
     assert {container["image"] for container in applied} == {f"{image['name']}:{image['newTag']}"}
-    assert len(applied) == 5
+    assert len(applied) == 6
     for path in MANIFESTS.glob("*.yaml"):
         if path.name != "kustomization.yaml":
             assert f":{image['newTag']}" not in path.read_text(), path.name
