@@ -42,6 +42,7 @@ ROOM_DELETION_FINISHED = "room.pending_deletion"
 ROOM_LOST = "room.deleted_by_kaleyra"  # on_room_deleted took a live visit's room away
 USER_DETAILS = "kaleyra.user_details"  # Kaleyra asked for the names shown in a call
 EXPORT = "audit.export"
+PERSON_EXPORT = "person.export"  # everything held about one person written out (export_person)
 COMMAND = "command.{}"  # one entry per run of a management command, with its summary counts
 
 # The `client-type` header of the request; "admin" or "command" for support work.

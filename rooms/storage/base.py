@@ -14,6 +14,7 @@ from rooms.domain import (
     AuditEntry,
     Change,
     JobKind,
+    Participant,
     RoomJob,
     Teleconsultation,
     Updated,
@@ -238,6 +239,31 @@ class WebhookEvents(Protocol):
         ...
 
 
+class PersonalData(Protocol):
+    """One person's records, for `export_person` and `erase_person` (`rooms.services.person`)."""
+
+    def visits_of(self, external_id: str) -> list[Teleconsultation]:
+        """Every teleconsultation the person takes part in, trashed ones included, by id."""
+        ...
+
+    def erase_participant(
+        self, teleconsultation_id: str, external_id: str, erased: Participant, *, actor: str
+    ) -> bool:
+        """Puts `erased` in place of the person's participant record in that teleconsultation,
+        whatever its state, and their id where the record names them as its author; whether
+        there was one."""
+        ...
+
+    def forget_mappings(self, external_ids: Sequence[str]) -> int:
+        """Erases the user map entries of these external ids; how many."""
+        ...
+
+    def replace_audit_entries(self, entries: Sequence[AuditEntry]) -> None:
+        """Writes these entries in place of the stored ones with their ids (same time and action;
+        actor and detail rewritten). The CRUD backend gives them new ids."""
+        ...
+
+
 class Upkeep(Protocol):
     def refresh_statistics(self) -> None:
         """Has the backend plan its queries for rows just bulk-loaded (a no-op where it plans
@@ -246,7 +272,16 @@ class Upkeep(Protocol):
 
 
 class Storage(
-    Visits, UserMap, Jobs, SupportQueries, AuditTrail, Agenda, WebhookEvents, Upkeep, Protocol
+    Visits,
+    UserMap,
+    Jobs,
+    SupportQueries,
+    AuditTrail,
+    Agenda,
+    WebhookEvents,
+    PersonalData,
+    Upkeep,
+    Protocol,
 ):
     """Everything a backend offers; `get_storage()` returns the one `STORAGE_BACKEND` names."""
 
