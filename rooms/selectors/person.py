@@ -15,12 +15,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from kaleyra.ids import kaleyra_user_id_for
-from rooms.domain import AuditEntry, State, Teleconsultation, UserMapping
+from rooms.domain import AuditEntry, State, Teleconsultation, UserMapping, WebhookEvent
 from rooms.storage import get_storage
 from teleconsultation_project.formats import format_datetime
 
 ERASED_PREFIX = "erased-"
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+EVENTS_READ = 10_000  # the Kaleyra events read per visit: far more than a visit ever gets
 LINK_HANDED_OUT = "link.handed_out"  # rooms.services.audit.LINK_HANDED_OUT (services come later)
 
 # More per-visit sections of an export: (name, function of the visit and the external id giving
@@ -34,6 +35,18 @@ class Person:
     visits: list[Teleconsultation]
     mapping: UserMapping | None
     audit: list[AuditEntry]  # those naming the person, and those of their visits, oldest first
+
+    def webhook_events(self) -> list[WebhookEvent]:
+        """The Kaleyra events of their visits whose data names them (by Kaleyra user id: Kaleyra
+        holds no name and no external id, but a hash of the id is still theirs)."""
+        marks = [mark for mark in self.marks() if mark]
+        storage = get_storage()
+        return [
+            event
+            for visit in self.visits
+            for event in storage.webhook_events(teleconsultation_id=visit.id, limit=EVENTS_READ)
+            if any(mark in json.dumps(event.data, ensure_ascii=False) for mark in marks)
+        ]
 
     @property
     def kaleyra_user_ids(self) -> list[str]:

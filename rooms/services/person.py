@@ -27,7 +27,7 @@ from django.conf import settings
 
 from kaleyra.errors import KaleyraError, KaleyraNotFound
 from kaleyra.provider import get_video_provider
-from rooms.domain import AuditEntry, Participant, Teleconsultation
+from rooms.domain import AuditEntry, Participant, Teleconsultation, WebhookEvent
 from rooms.selectors.person import ERASED_PREFIX, Person
 from rooms.services import recordings
 from rooms.services.support import Outcome, Result
@@ -83,6 +83,14 @@ def erase_steps(person: Person, *, actor: str) -> list[Step]:
     ]
     if person.mapping is not None:
         steps.append(Step("forget the user map entry", partial(_forget_mapping, person)))
+    events = person.webhook_events()
+    if events:
+        steps.append(
+            Step(
+                f"pseudonymise {len(events)} Kaleyra webhook events",
+                partial(_pseudonymise_events, events, person, alias),
+            )
+        )
     named = [entry for entry in person.audit if person.names_them(entry)]
     if named:
         steps.append(
@@ -161,6 +169,13 @@ def _pseudonymise(entries: list[AuditEntry], person: Person, alias: str) -> Outc
     ]
     get_storage().replace_audit_entries(rewritten)
     return Outcome(Result.DONE, f"Audit trail: {len(rewritten)} entries pseudonymised")
+
+
+def _pseudonymise_events(events: list[WebhookEvent], person: Person, alias: str) -> Outcome:
+    marks = person.marks()
+    rewritten = [replace(event, data=_scrubbed(event.data, marks, alias)) for event in events]
+    get_storage().replace_webhook_event_data(rewritten)
+    return Outcome(Result.DONE, f"Kaleyra webhook events: {len(rewritten)} pseudonymised")
 
 
 def _scrubbed(value: Any, marks: list[str], alias: str) -> Any:

@@ -263,6 +263,10 @@ class PersonalData(Protocol):
         actor and detail rewritten). The CRUD backend gives them new ids."""
         ...
 
+    def replace_webhook_event_data(self, events: Sequence[WebhookEvent]) -> None:
+        """Writes the `data` of these events in place of the stored events' with their ids."""
+        ...
+
 
 class Upkeep(Protocol):
     def refresh_statistics(self) -> None:

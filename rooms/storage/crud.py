@@ -475,6 +475,16 @@ class CrudStorage:
             self.record_audit(entry)
             self._call(self.client.delete_many, self.audit, query={"_id": entry.id})
 
+    def replace_webhook_event_data(self, events: Sequence[WebhookEvent]) -> None:
+        for event in events:
+            self._call(
+                self.client.patch,
+                self.webhook_event_collection,
+                event.id,
+                states=ANY_STATE,
+                set={"data": dict(event.data)},
+            )
+
     def purge_audit(self, older_than: datetime) -> int:
         return self._erase(self.audit, {"at": {"$lt": iso(older_than)}})
 

@@ -598,6 +598,11 @@ class DjangoStorage:
                     actor=entry.actor, detail=dict(entry.detail)
                 )
 
+    def replace_webhook_event_data(self, events: Sequence[WebhookEvent]) -> None:
+        with transaction.atomic():
+            for event in events:
+                models.WebhookEvent.objects.filter(id=event.id).update(data=dict(event.data))
+
     def purge_audit(self, older_than: datetime) -> int:
         # No signal or relation points at audit rows, so this is one DELETE, no rows loaded.
         deleted, _ = models.AuditEntry.objects.filter(at__lt=older_than).delete()

@@ -18,6 +18,8 @@ from rooms.selectors.person import EPOCH
 from rooms.services.person import pseudonym
 from rooms.storage import get_storage
 from tests.rooms.conftest import START, doctor, mapping, patient, stored
+from tests.rooms.kaleyra_events import deliver, envelope
+from tests.rooms.recorded_calls import announce, hold_a_call, recording_exists
 
 pytestmark = [pytest.mark.usefixtures("storage_backend"), pytest.mark.django_db]
 
@@ -173,3 +175,26 @@ def test_each_run_is_audited_the_erasure_by_pseudonym_only(two_visits):
     assert [e.detail["person"] for e in erasure] == [pseudonym(PATIENT)]
     (export,) = [e for e in entries if e.action == "person.export"]
     assert export.detail["userId"] == pseudonym(PATIENT)  # rewritten by the erasure
+
+
+def test_the_recordings_of_their_visits_go_and_kaleyra_events_naming_them_are_pseudonymised(
+    create, simulator, api
+):
+    visit = create([doctor(), patient(PATIENT, full_name=NAME)], recording="automatic")
+    session = hold_a_call(simulator, visit)
+    announce(visit, session)
+    room = stored(visit).kaleyra_room_id
+    joined = {"room_id": room, "user_id": kaleyra_user_id_for(PATIENT)}
+    assert deliver(envelope("on_participant_joined", joined)).status_code == 200
+    assert kaleyra_user_id_for(PATIENT) in everything_stored()
+
+    out, _ = run("erase_person", PATIENT)
+
+    assert "1 recording(s) deleted" in out
+    assert not recording_exists(simulator, session)
+    kept = everything_stored()
+    assert kaleyra_user_id_for(PATIENT) not in kept and PATIENT not in kept
+    (event,) = get_storage().webhook_events(
+        teleconsultation_id=visit, event="on_participant_joined"
+    )
+    assert event.data == {"room_id": room, "user_id": pseudonym(PATIENT)}
