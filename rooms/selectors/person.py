@@ -15,11 +15,17 @@ from datetime import UTC, datetime
 from typing import Any
 
 from kaleyra.ids import kaleyra_user_id_for
-from rooms.domain import AuditEntry, State, Teleconsultation, UserMapping, WebhookEvent
+from rooms.domain import (
+    ERASED_PREFIX,
+    AuditEntry,
+    State,
+    Teleconsultation,
+    UserMapping,
+    WebhookEvent,
+)
 from rooms.storage import get_storage
 from teleconsultation_project.formats import format_datetime
 
-ERASED_PREFIX = "erased-"
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 EVENTS_READ = 10_000  # the Kaleyra events read per visit: far more than a visit ever gets
 LINK_HANDED_OUT = "link.handed_out"  # rooms.services.audit.LINK_HANDED_OUT (services come later)

@@ -27,8 +27,8 @@ from django.conf import settings
 
 from kaleyra.errors import KaleyraError, KaleyraNotFound
 from kaleyra.provider import get_video_provider
-from rooms.domain import AuditEntry, Participant, Teleconsultation, WebhookEvent
-from rooms.selectors.person import ERASED_PREFIX, Person
+from rooms.domain import ERASED_PREFIX, AuditEntry, Participant, Teleconsultation, WebhookEvent
+from rooms.selectors.person import Person
 from rooms.services import recordings
 from rooms.services.support import Outcome, Result
 from rooms.storage import get_storage
@@ -74,6 +74,15 @@ def erase_steps(person: Person, *, actor: str) -> list[Step]:
         )
         for visit in person.visits
     ]
+    # Found through the visits: before their records go.
+    events = person.webhook_events()
+    if events:
+        steps.append(
+            Step(
+                f"pseudonymise {len(events)} Kaleyra webhook events",
+                partial(_pseudonymise_events, events, person, alias),
+            )
+        )
     steps += [
         Step(
             f"erase the participant from teleconsultation {visit.id}",
@@ -83,14 +92,6 @@ def erase_steps(person: Person, *, actor: str) -> list[Step]:
     ]
     if person.mapping is not None:
         steps.append(Step("forget the user map entry", partial(_forget_mapping, person)))
-    events = person.webhook_events()
-    if events:
-        steps.append(
-            Step(
-                f"pseudonymise {len(events)} Kaleyra webhook events",
-                partial(_pseudonymise_events, events, person, alias),
-            )
-        )
     named = [entry for entry in person.audit if person.names_them(entry)]
     if named:
         steps.append(

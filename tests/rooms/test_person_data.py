@@ -15,7 +15,9 @@ from django.core.management.base import CommandError
 
 from kaleyra.ids import kaleyra_user_id_for
 from rooms.selectors.person import EPOCH
+from rooms.services import support
 from rooms.services.person import pseudonym
+from rooms.services.support import Result
 from rooms.storage import get_storage
 from tests.rooms.conftest import START, doctor, mapping, patient, stored
 from tests.rooms.kaleyra_events import deliver, envelope
@@ -198,3 +200,17 @@ def test_the_recordings_of_their_visits_go_and_kaleyra_events_naming_them_are_ps
         teleconsultation_id=visit, event="on_participant_joined"
     )
     assert event.data == {"room_id": room, "user_id": pseudonym(PATIENT)}
+
+
+def test_a_room_made_again_after_the_erasure_has_the_others_only(create, simulator):
+    visit = create([doctor(), patient(PATIENT, full_name=NAME), patient("patient-2")])
+    run("erase_person", PATIENT)
+
+    outcome = support.recreate_room(visit, actor="support")
+
+    assert outcome.result is Result.DONE, outcome.message
+    room = simulator.get_room_record(stored(visit).kaleyra_room_id)
+    assert [member["user_id"] for member in room["participants"]] == [
+        kaleyra_user_id_for("doctor-1"),
+        kaleyra_user_id_for("patient-2"),
+    ]
