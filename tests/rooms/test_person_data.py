@@ -214,3 +214,21 @@ def test_a_room_made_again_after_the_erasure_has_the_others_only(create, simulat
         kaleyra_user_id_for("doctor-1"),
         kaleyra_user_id_for("patient-2"),
     ]
+
+
+def test_a_kaleyra_failure_stops_the_erasure_before_the_records_and_a_second_run_finishes(
+    create, simulator
+):
+    visit = create([doctor(), patient(PATIENT, full_name=NAME)], recording="automatic")
+    session = hold_a_call(simulator, visit)
+    announce(visit, session)
+    simulator.fail_next("delete_recording", mode="500", times=20)
+
+    refusal = run_failing("erase_person", PATIENT)
+
+    assert "running the command again is safe" in refusal
+    assert NAME in everything_stored() and mapping(PATIENT) is not None
+    simulator.clear_faults()
+    run("erase_person", PATIENT)
+    assert not recording_exists(simulator, session)
+    assert NAME not in everything_stored() and PATIENT not in everything_stored()
