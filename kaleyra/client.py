@@ -196,6 +196,17 @@ class KaleyraClient(OutboundClient):
             body=wire.update_user_body(role),
         )
 
+    def deactivate_user(self, user_id: str) -> None:
+        """`active: false`: the user stays, with its history, but can no longer join a call (a
+        person's data erased, `erase_person`). Deactivating an inactive user changes nothing."""
+        self._request(
+            "deactivate_user",
+            "PUT",
+            wire.user_path(user_id),
+            lambda payload: None,
+            body=wire.deactivate_user_body(),
+        )
+
     # --- rooms -------------------------------------------------------------------------------
 
     def create_room(

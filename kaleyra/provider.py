@@ -31,6 +31,8 @@ class VideoProvider(Protocol):
 
     def update_user_role(self, *, user_id: str, role: Role) -> KaleyraUser: ...
 
+    def deactivate_user(self, user_id: str) -> None: ...
+
     def create_room(
         self,
         *,

@@ -48,6 +48,7 @@ SAFE_TO_REPEAT = frozenset(
         "create_user",
         "get_user",
         "update_user_role",
+        "deactivate_user",
         "get_room",
         "delete_room",
         "iter_rooms",

@@ -104,6 +104,12 @@ def update_user_body(role: Role) -> dict[str, Any]:
     return {"role": role.value}  # UNCLEAR: updatable fields unknown; 3P sends a JSON body
 
 
+def deactivate_user_body() -> dict[str, Any]:
+    # An inactive user keeps its history, cannot join or be added to a room, and its id is never
+    # reused [DOC user management].
+    return {"active": False}
+
+
 def create_room_body(
     participants: Iterable[ParticipantSpec],
     duration: int | None,

@@ -132,6 +132,13 @@ class InProcessSimulator:
             wire.parse_user,
         )
 
+    def deactivate_user(self, user_id: str) -> None:
+        self._call(
+            "deactivate_user",
+            lambda: self.engine.update_user(user_id, wire.deactivate_user_body()),
+            lambda payload: None,
+        )
+
     def create_room(
         self,
         *,

@@ -39,6 +39,10 @@ class Lifecycle(enum.StrEnum):
     DELETED = "DELETED"
 
 
+# The ids of a participant erased (`erase_person`) start with this: `erased-<24 hex>`.
+ERASED_PREFIX = "erased-"
+
+
 @dataclass(frozen=True)
 class Participant:
     external_id: str

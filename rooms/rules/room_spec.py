@@ -13,6 +13,7 @@ from typing import Protocol
 from django.conf import settings
 
 from kaleyra.types import ParticipantSpec, Role, Room
+from rooms.domain import ERASED_PREFIX
 from teleconsultation_project.service_config import get_service_config
 
 
@@ -35,6 +36,8 @@ def participant_specs(members: Sequence[RoomMember]) -> list[ParticipantSpec]:
     config = get_service_config()
     specs = []
     for member in members:
+        if member.kaleyra_user_id.startswith(ERASED_PREFIX):
+            continue  # erased (`erase_person`): no Kaleyra user, never in a room again
         role = Role(member.role)
         specs.append(
             ParticipantSpec(

@@ -45,6 +45,7 @@ CALENDAR_FEED_REVOKE = "calendar_feed.revoke"
 USER_DETAILS = "kaleyra.user_details"  # Kaleyra asked for the names shown in a call
 EXPORT = "audit.export"
 ATTENDANCE_COLLECT = "attendance.collect"  # who joined a visit's calls, fetched from Kaleyra
+PERSON_EXPORT = "person.export"  # everything held about one person written out (export_person)
 COMMAND = "command.{}"  # one entry per run of a management command, with its summary counts
 
 # The `client-type` header of the request; "admin" or "command" for support work.

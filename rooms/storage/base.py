@@ -16,6 +16,7 @@ from rooms.domain import (
     CalendarStamp,
     Change,
     JobKind,
+    Participant,
     RoomJob,
     Teleconsultation,
     Updated,
@@ -278,6 +279,34 @@ class Attendances(Protocol):
 
     def without_attendance(self, teleconsultation_ids: Sequence[str]) -> list[str]:
         """Those of the visits whose attendance was never collected, in the order given."""
+
+
+class PersonalData(Protocol):
+    """One person's records, for `export_person` and `erase_person` (`rooms.services.person`)."""
+
+    def visits_of(self, external_id: str) -> list[Teleconsultation]:
+        """Every teleconsultation the person takes part in, trashed ones included, by id."""
+        ...
+
+    def erase_participant(
+        self, teleconsultation_id: str, external_id: str, erased: Participant, *, actor: str
+    ) -> bool:
+        """Puts `erased` in place of the person's participant record in that teleconsultation,
+        whatever its state, and their id where the record names them as its author; whether
+        there was one."""
+        ...
+
+    def forget_mappings(self, external_ids: Sequence[str]) -> int:
+        """Erases the user map entries of these external ids; how many."""
+        ...
+
+    def replace_audit_entries(self, entries: Sequence[AuditEntry]) -> None:
+        """Writes these entries in place of the stored ones with their ids (same time and action;
+        actor and detail rewritten). The CRUD backend gives them new ids."""
+        ...
+
+    def replace_webhook_event_data(self, events: Sequence[WebhookEvent]) -> None:
+        """Writes the `data` of these events in place of the stored events' with their ids."""
         ...
 
 
@@ -298,6 +327,7 @@ class Storage(
     CalendarFeeds,
     WebhookEvents,
     Attendances,
+    PersonalData,
     Upkeep,
     Protocol,
 ):

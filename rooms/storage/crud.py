@@ -23,6 +23,7 @@ from rooms.domain import (
     CalendarStamp,
     Change,
     JobKind,
+    Participant,
     RoomJob,
     Teleconsultation,
     Updated,
@@ -202,6 +203,62 @@ class CrudStorage:
                 query={"receivedUserId": mapping.external_id},
                 set={"role": mapping.role},
             )
+
+    def forget_mappings(self, external_ids: Sequence[str]) -> int:
+        wanted = sorted(set(external_ids))
+        if not wanted:
+            return 0
+        return self._erase(self.users, {"receivedUserId": {"$in": wanted}})
+
+    # --- one person's records ------------------------------------------------------------------
+    def _mine(self, external_id: str) -> dict:
+        """The records naming the person: by external id, or (Mia wrote them) by Kaleyra user."""
+        mapping = self.mappings_for([external_id]).get(external_id)
+        mine: list[dict] = [{"participants.userExternalId": external_id}]
+        if mapping is not None:
+            mine.append({"participants.userBandyerId": mapping.kaleyra_user_id})
+        return {"$or": mine}
+
+    def visits_of(self, external_id: str) -> list[Teleconsultation]:
+        rows = self._walk(self.teleconsultations, query=self._mine(external_id), states=ANY_STATE)
+        visits = self._teleconsultations(rows)
+        return [
+            visit
+            for visit in visits
+            if any(member.external_id == external_id for member in visit.participants)
+        ]
+
+    def erase_participant(
+        self, teleconsultation_id: str, external_id: str, erased: Participant, *, actor: str
+    ) -> bool:
+        for _attempt in range(CAS_ATTEMPTS):
+            before = self.find(teleconsultation_id, include_trash=True)
+            if before is None:
+                return False
+            members = [
+                erased if member.external_id == external_id else member
+                for member in before.participants
+            ]
+            if tuple(members) == before.participants:
+                return False
+            fields = record_fields(replace(before, participants=tuple(members)))
+            version: dict[str, Any] = (
+                {"version": before.version} if before.version else {"version": {"$exists": False}}
+            )
+            written = self._call(
+                self.client.as_user(actor).patch,
+                self.teleconsultations,
+                teleconsultation_id,
+                query=version,
+                states=ANY_STATE,
+                set={"participants": fields["participants"], "version": before.version + 1},
+            )
+            if written is not None:
+                return True
+        raise StorageUnavailable(
+            f"teleconsultation {teleconsultation_id} kept changing; gave up after "
+            f"{CAS_ATTEMPTS} attempts"
+        )
 
     # --- room jobs -----------------------------------------------------------------------------
     def record_jobs(self, jobs: Sequence[RoomJob]) -> None:
@@ -416,6 +473,23 @@ class CrudStorage:
                 return
             yield [_audit_entry(row) for row in rows]
             last = (rows[-1]["at"], rows[-1]["_id"])
+
+    def replace_audit_entries(self, entries: Sequence[AuditEntry]) -> None:
+        """Deleted and written again: the CRUD Service keeps who created a record
+        (`creatorId`, the actor) and no PATCH changes it. The new record gets a new `_id`."""
+        for entry in entries:
+            self.record_audit(entry)
+            self._call(self.client.delete_many, self.audit, query={"_id": entry.id})
+
+    def replace_webhook_event_data(self, events: Sequence[WebhookEvent]) -> None:
+        for event in events:
+            self._call(
+                self.client.patch,
+                self.webhook_event_collection,
+                event.id,
+                states=ANY_STATE,
+                set={"data": dict(event.data)},
+            )
 
     def purge_audit(self, older_than: datetime) -> int:
         return self._erase(self.audit, {"at": {"$lt": iso(older_than)}})

@@ -370,6 +370,43 @@ class DjangoStorage:
                 role=mapping.role, updated_at=timezone.now()
             )
 
+    def forget_mappings(self, external_ids: Sequence[str]) -> int:
+        deleted, _ = models.UserMapping.objects.filter(external_id__in=set(external_ids)).delete()
+        return deleted
+
+    # --- one person's records ------------------------------------------------------------------
+    def visits_of(self, external_id: str) -> list[Teleconsultation]:
+        ids = (
+            models.Participant.objects.filter(external_id=external_id)
+            .order_by("teleconsultation_id")
+            .values_list("teleconsultation_id", flat=True)
+        )
+        visits = (self.find(visit_id, include_trash=True) for visit_id in list(ids))
+        return [visit for visit in visits if visit is not None]
+
+    def erase_participant(
+        self, teleconsultation_id: str, external_id: str, erased: Participant, *, actor: str
+    ) -> bool:
+        with transaction.atomic():
+            found = models.Participant.objects.filter(
+                teleconsultation_id=teleconsultation_id, external_id=external_id
+            ).update(
+                external_id=erased.external_id,
+                groups=list(erased.groups),
+                full_name=erased.full_name,
+                language=erased.language,
+                role=erased.role,
+                kaleyra_user_id=erased.kaleyra_user_id,
+                access_link=erased.access_link,
+            )
+            visit = models.Teleconsultation.objects.filter(id=teleconsultation_id)
+            visit.filter(created_by=external_id).update(created_by=erased.external_id)
+            if found:
+                visit.update(updated_by=actor, updated_at=timezone.now())
+            else:
+                visit.filter(updated_by=external_id).update(updated_by=erased.external_id)
+        return bool(found)
+
     # --- room jobs -----------------------------------------------------------------------------
     def record_jobs(self, jobs: Sequence[RoomJob]) -> None:
         if not jobs:
@@ -571,6 +608,18 @@ class DjangoStorage:
                 return
             yield [AuditEntry(**dict(zip(AUDIT_COLUMNS, row, strict=True))) for row in rows]
             last = (rows[-1][0], rows[-1][1])
+
+    def replace_audit_entries(self, entries: Sequence[AuditEntry]) -> None:
+        with transaction.atomic():
+            for entry in entries:
+                models.AuditEntry.objects.filter(id=entry.id).update(
+                    actor=entry.actor, detail=dict(entry.detail)
+                )
+
+    def replace_webhook_event_data(self, events: Sequence[WebhookEvent]) -> None:
+        with transaction.atomic():
+            for event in events:
+                models.WebhookEvent.objects.filter(id=event.id).update(data=dict(event.data))
 
     def purge_audit(self, older_than: datetime) -> int:
         # No signal or relation points at audit rows, so this is one DELETE, no rows loaded.

@@ -72,6 +72,16 @@ def test_update_user_role_puts_the_role(wire_mock, client):
     assert client.update_user_role(user_id="tc-1", role=Role.PLUS).role is Role.PLUS
 
 
+def test_deactivate_user_puts_active_false(wire_mock, client):
+    wire_mock.put(
+        f"{BASE_URL}/v2/users/tc-1",
+        json={"id": "tc-1", "role": "basic", "active": False},
+        match=[HEADERS, matchers.json_params_matcher({"active": False}, strict_match=True)],
+    )
+    assert client.deactivate_user("tc-1") is None
+    assert len(wire_mock.calls) == 1
+
+
 def room_json(room_id="room_5beecf8c0f29"):
     return {
         "id": room_id,
