@@ -3,13 +3,14 @@
 
 A person's records are their participant records in the visits they take part in (trashed ones
 too), their user map entry, the audit entries that name them (as the caller, or in an entry's
-detail) and those of their visits, and the join links they were handed (the audit entries
-`link.handed_out`: the link itself is never stored). Each visit may carry more sections, read by
-the functions in `VISIT_SECTIONS`.
+detail) and those of their visits, the join links they were handed (the audit entries
+`link.handed_out`: the link itself is never stored), and whether they have a calendar feed (when
+it was made: never its secret). Each visit carries more sections, read by the functions in
+`VISIT_SECTIONS`: its attendance, the person's own time in its calls.
 """
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -17,6 +18,7 @@ from typing import Any
 from kaleyra.ids import kaleyra_user_id_for
 from rooms.domain import (
     ERASED_PREFIX,
+    Attendee,
     AuditEntry,
     State,
     Teleconsultation,
@@ -30,9 +32,44 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 EVENTS_READ = 10_000  # the Kaleyra events read per visit: far more than a visit ever gets
 LINK_HANDED_OUT = "link.handed_out"  # rooms.services.audit.LINK_HANDED_OUT (services come later)
 
+
+def _attendance(visit: Teleconsultation, external_id: str) -> dict | None:
+    """The person's own entry in the visit's attendance (None until collected; the others'
+    entries are theirs)."""
+    collected = get_storage().attendance(visit.id)
+    if collected is None:
+        return None
+    member = visit.participant(external_id)
+    kaleyra_ids = {kaleyra_user_id_for(external_id)}
+    if member is not None and member.kaleyra_user_id:
+        kaleyra_ids.add(member.kaleyra_user_id)
+    mine = [each for each in collected.attendees if attendee_is(each, external_id, kaleyra_ids)]
+    return {
+        "collectedAt": format_datetime(collected.collected_at),
+        "noShow": collected.no_show,
+        "joined": [
+            {
+                "joinedAt": format_datetime(each.joined_at) if each.joined_at else None,
+                "leftAt": format_datetime(each.left_at) if each.left_at else None,
+                "secondsInCall": each.seconds_in_call,
+                "sessions": each.sessions,
+            }
+            for each in mine
+        ],
+    }
+
+
+def attendee_is(attendee: Attendee, external_id: str, kaleyra_user_ids: Iterable[str]) -> bool:
+    """Whether an attendance entry is the person's: by external id, or by a Kaleyra user id of
+    theirs (an entry the visit no longer names has only that)."""
+    return attendee.user_id == external_id or attendee.kaleyra_user_id in set(kaleyra_user_ids)
+
+
 # More per-visit sections of an export: (name, function of the visit and the external id giving
-# what is held, JSON-ready). Attendance joins here once it exists.
-VISIT_SECTIONS: list[tuple[str, Callable[[Teleconsultation, str], Any]]] = []
+# what is held, JSON-ready).
+VISIT_SECTIONS: list[tuple[str, Callable[[Teleconsultation, str], Any]]] = [
+    ("attendance", _attendance),
+]
 
 
 @dataclass(frozen=True)
@@ -41,6 +78,7 @@ class Person:
     visits: list[Teleconsultation]
     mapping: UserMapping | None
     audit: list[AuditEntry]  # those naming the person, and those of their visits, oldest first
+    calendar_feed: datetime | None = None  # when their feed was made; None: they have none
 
     def webhook_events(self) -> list[WebhookEvent]:
         """The Kaleyra events of their visits whose data names them (by Kaleyra user id: Kaleyra
@@ -116,7 +154,8 @@ def find_person(external_id: str) -> Person:
         for entry in batch
         if entry.teleconsultation_id in visit_ids or person.names_them(entry)
     ]
-    return Person(external_id, visits, mapping, entries)
+    feed = storage.calendar_feed_made(external_id)
+    return Person(external_id, visits, mapping, entries, calendar_feed=feed)
 
 
 def export(person: Person) -> dict:
@@ -146,6 +185,11 @@ def export(person: Person) -> dict:
                 "role": person.mapping.role,
             }
             if person.mapping is not None
+            else None
+        ),
+        "calendarFeed": (
+            {"createdAt": format_datetime(person.calendar_feed)}
+            if person.calendar_feed is not None
             else None
         ),
     }

@@ -11,13 +11,16 @@ their name, language and join link: no link is handed out to them again, and the
 shows a participant without a name.
 
 The steps, each one an item of the run (`erase_steps`), in an order that a failure can stop
-safely: the person's Kaleyra users deactivated, their visits' recordings deleted, then their
-participant records, their user map entry and their audit entries rewritten. Every step finds
-nothing left to do when it has been done, so running the command again carries on.
+safely: the person's Kaleyra users deactivated, their visits' recordings deleted, their calendar
+feed revoked, then what is found through their visits (Kaleyra's webhook events, their entry in
+each visit's attendance, the outbox rows of visit events with the Django backend) pseudonymised,
+then their participant records, their user map entry and their audit entries rewritten. Every
+step finds nothing left to do when it has been done, so running the command again carries on.
 """
 
 import hashlib
 import hmac
+import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from functools import partial
@@ -28,10 +31,11 @@ from django.conf import settings
 from kaleyra.errors import KaleyraError, KaleyraNotFound
 from kaleyra.provider import get_video_provider
 from rooms.domain import ERASED_PREFIX, AuditEntry, Participant, Teleconsultation, WebhookEvent
-from rooms.selectors.person import Person
+from rooms.selectors.person import Person, attendee_is
 from rooms.services import recordings
 from rooms.services.support import Outcome, Result
 from rooms.storage import get_storage
+from rooms.storage import visit_events as outbox
 
 DIGEST_CHARACTERS = 24
 
@@ -74,7 +78,25 @@ def erase_steps(person: Person, *, actor: str) -> list[Step]:
         )
         for visit in person.visits
     ]
+    if person.calendar_feed is not None:
+        steps.append(Step("revoke the calendar feed", partial(_revoke_feed, person.external_id)))
     # Found through the visits: before their records go.
+    steps += [
+        Step(
+            f"pseudonymise the attendance of teleconsultation {visit.id}",
+            partial(_pseudonymise_attendance, visit.id, person, alias),
+        )
+        for visit in person.visits
+        if _named_in_attendance(visit.id, person)
+    ]
+    bodies = _outbox_naming(person)
+    if bodies:
+        steps.append(
+            Step(
+                f"pseudonymise {len(bodies)} visit events in the outbox",
+                partial(_pseudonymise_outbox, bodies, person, alias),
+            )
+        )
     events = person.webhook_events()
     if events:
         steps.append(
@@ -170,6 +192,59 @@ def _pseudonymise(entries: list[AuditEntry], person: Person, alias: str) -> Outc
     ]
     get_storage().replace_audit_entries(rewritten)
     return Outcome(Result.DONE, f"Audit trail: {len(rewritten)} entries pseudonymised")
+
+
+def _revoke_feed(external_id: str) -> Outcome:
+    if not get_storage().revoke_calendar_feed(external_id):
+        return Outcome(Result.SKIPPED, "Calendar feed: revoked already")
+    return Outcome(Result.DONE, "Calendar feed: revoked")
+
+
+def _named_in_attendance(teleconsultation_id: str, person: Person) -> bool:
+    collected = get_storage().attendance(teleconsultation_id)
+    return collected is not None and any(
+        attendee_is(each, person.external_id, person.kaleyra_user_ids)
+        for each in collected.attendees
+    )
+
+
+def _pseudonymise_attendance(teleconsultation_id: str, person: Person, alias: str) -> Outcome:
+    """Their entry keeps its times (the visit's attendance, for the others) under the alias."""
+    storage = get_storage()
+    collected = storage.attendance(teleconsultation_id)
+    if collected is None:
+        return Outcome(Result.SKIPPED, f"Teleconsultation {teleconsultation_id}: no attendance")
+    attendees = tuple(
+        replace(each, user_id=alias, kaleyra_user_id=alias)
+        if attendee_is(each, person.external_id, person.kaleyra_user_ids)
+        else each
+        for each in collected.attendees
+    )
+    if attendees == collected.attendees:
+        return Outcome(
+            Result.SKIPPED, f"Teleconsultation {teleconsultation_id}: attendance erased already"
+        )
+    storage.save_attendance(replace(collected, attendees=attendees))
+    return Outcome(Result.DONE, f"Teleconsultation {teleconsultation_id}: attendance pseudonymised")
+
+
+def _outbox_naming(person: Person) -> list[tuple[int, dict]]:
+    """The outbox rows of their visits whose body names them (the Django backend only: the CRUD
+    one has no outbox)."""
+    if settings.STORAGE_BACKEND != "django" or not person.visits:
+        return []
+    marks = person.marks()
+    return [
+        (row_id, body)
+        for row_id, body in outbox.bodies_of([visit.id for visit in person.visits])
+        if any(mark in json.dumps(body, ensure_ascii=False) for mark in marks)
+    ]
+
+
+def _pseudonymise_outbox(bodies: list[tuple[int, dict]], person: Person, alias: str) -> Outcome:
+    marks = person.marks()
+    outbox.rewrite_bodies([(row_id, _scrubbed(body, marks, alias)) for row_id, body in bodies])
+    return Outcome(Result.DONE, f"Visit events outbox: {len(bodies)} events pseudonymised")
 
 
 def _pseudonymise_events(events: list[WebhookEvent], person: Person, alias: str) -> Outcome:

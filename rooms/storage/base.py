@@ -222,6 +222,10 @@ class CalendarFeeds(Protocol):
         """Forgets the feed of `external_id`; whether there was one."""
         ...
 
+    def calendar_feed_made(self, external_id: str) -> datetime | None:
+        """When the feed `external_id` has now was made; None when they have none."""
+        ...
+
     def calendar_stamp(self, secret_hash: str, *, ends_after: datetime) -> CalendarStamp | None:
         """The feed of this secret's owner and what its visits (live or trashed, ending after
         `ends_after`) add up to; None when no feed has this secret. One query on a database."""

@@ -558,6 +558,16 @@ class CrudStorage:
             )
         )
 
+    def calendar_feed_made(self, external_id: str) -> datetime | None:
+        rows = self._call(
+            self.client.list,
+            self.calendar_feed_collection,
+            query={"externalId": external_id},
+            states=LIVE,
+            limit=1,
+        )
+        return parse_date(rows[0].get("createdAt")) if rows else None
+
     def calendar_stamp(self, secret_hash: str, *, ends_after: datetime) -> CalendarStamp | None:
         """The feed's record, then its visits (a page at most): two or three requests."""
         rows = self._call(

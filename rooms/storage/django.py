@@ -667,6 +667,13 @@ class DjangoStorage:
         deleted, _ = models.CalendarFeed.objects.filter(external_id=external_id).delete()
         return bool(deleted)
 
+    def calendar_feed_made(self, external_id: str) -> datetime | None:
+        return (
+            models.CalendarFeed.objects.filter(external_id=external_id)
+            .values_list("created_at", flat=True)
+            .first()
+        )
+
     def calendar_stamp(self, secret_hash: str, *, ends_after: datetime) -> CalendarStamp | None:
         """One query: the feed's row, with its visits' count, sum of sequences and latest write
         as correlated subqueries over the owner's participant rows."""

@@ -181,3 +181,17 @@ def visits_ended(now: datetime, since: datetime, *, limit: int = 1000) -> list[s
     """The ids of the live visits that ended after `since` and by `now`."""
     query = models.Teleconsultation.objects.filter(state=State.PUBLIC, end__gt=since, end__lte=now)
     return list(query.order_by("end", "id").values_list("id", flat=True)[:limit])
+
+
+# --- a person erased (`rooms.services.person`) -------------------------------------------------
+def bodies_of(teleconsultation_ids: Sequence[str]) -> list[tuple[int, dict]]:
+    """(row id, body) of every outbox row of these visits, whatever its status."""
+    rows = models.VisitEvent.objects.filter(teleconsultation_id__in=list(teleconsultation_ids))
+    return list(rows.order_by("id").values_list("id", "body"))
+
+
+def rewrite_bodies(bodies: Sequence[tuple[int, dict]]) -> None:
+    """Writes each body in place of its row's (its status, attempts and times kept)."""
+    with transaction.atomic():
+        for row_id, body in bodies:
+            models.VisitEvent.objects.filter(id=row_id).update(body=body)

@@ -12,6 +12,7 @@ from django.apps import apps
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.test import Client
 
 from kaleyra.ids import kaleyra_user_id_for
 from rooms.selectors.person import EPOCH
@@ -63,6 +64,8 @@ def everything_stored() -> str:
             settings.ROOM_JOBS_CRUD_NAME,
             settings.AUDIT_CRUD_NAME,
             settings.WEBHOOK_EVENTS_CRUD_NAME,
+            settings.ATTENDANCE_CRUD_NAME,
+            settings.CALENDAR_FEEDS_CRUD_NAME,
         ]
         return json.dumps([_crud_handle.documents(name) for name in names], default=str)
     rows = [list(model.objects.values()) for model in apps.get_models()]
@@ -228,3 +231,53 @@ def test_a_kaleyra_failure_stops_the_erasure_before_the_records_and_a_second_run
     run("erase_person", PATIENT)
     assert not recording_exists(simulator, session)
     assert NAME not in everything_stored() and PATIENT not in everything_stored()
+
+
+def test_their_attendance_calendar_feed_and_visit_events_are_exported_then_erased_too(
+    create, simulator, clock, api, settings, storage_backend
+):
+    """What the later features hold: the attendance collected (their entry exported, then kept
+    under the pseudonym), their calendar feed (said to exist, then revoked) and, with the Django
+    backend, the outbox of visit events naming them (rewritten)."""
+    if storage_backend == "django":
+        settings.VISIT_EVENTS_URLS = ["https://receiver.example.test/hooks/visits"]
+        settings.VISIT_EVENTS_SECRET = "whsec-test-secret"
+        settings.VISIT_EVENTS_PERSONAL_DATA = True  # their name in the events' bodies too
+    visit = create([doctor(), patient(PATIENT, full_name=NAME)])
+    made = api.as_user(PATIENT, ("customer",)).post("/calendar-feeds")
+    assert made.status_code == 201, made.json()
+    feed = made.json()["url"].removeprefix("http://testserver")
+    assert Client().get(feed).status_code == 200
+    clock.move_to(START)
+    for user_id, groups in (("doctor-1", ("doctor",)), (PATIENT, ("customer",))):
+        simulator.open_link(
+            api.as_user(user_id, groups).get(f"/teleconsultation/{visit}").json()["accessLinkURL"]
+        )
+    clock.move_to(START + timedelta(hours=2))  # over
+    run("collect_attendance", "--room", visit, "--concurrency", "1")
+    assert len(get_storage().attendance(visit).attendees) == 2
+    if storage_backend == "django":
+        from rooms.models import VisitEvent
+
+        assert NAME in json.dumps(list(VisitEvent.objects.values_list("body", flat=True)))
+
+    document = exported()
+
+    (held,) = document["visits"]
+    assert held["attendance"]["noShow"] is False
+    assert held["attendance"]["joined"][0]["joinedAt"] == "2026-12-01T10:00:00.000Z"
+    assert document["calendarFeed"] == {"createdAt": "2026-12-01T08:00:00.000Z"}
+    assert feed.split("/")[-1].removesuffix(".ics") not in json.dumps(document)
+
+    out, _ = run("erase_person", PATIENT)
+
+    assert "Calendar feed: revoked" in out and "attendance pseudonymised" in out
+    kept = everything_stored()
+    assert PATIENT not in kept and NAME not in kept
+    assert kaleyra_user_id_for(PATIENT) not in kept
+    assert Client().get(feed).status_code == 404
+    attendees = get_storage().attendance(visit).attendees
+    assert [each.user_id for each in attendees] == ["doctor-1", pseudonym(PATIENT)]
+    seen = api.as_user("doctor-1", ("doctor",)).get(f"/teleconsultation/{visit}/attendance")
+    assert seen.status_code == 200
+    assert exported()["calendarFeed"] is None
