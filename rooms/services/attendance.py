@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from kaleyra.provider import get_video_provider
 from kaleyra.types import RoomSession
-from rooms.domain import Attendance, Attendee, Teleconsultation
+from rooms.domain import ERASED_PREFIX, Attendance, Attendee, Teleconsultation
 from rooms.errors import TeleconsultationNotFound
 from rooms.storage import get_storage
 from teleconsultation_project.metrics import NO_SHOWS
@@ -52,7 +52,8 @@ def attendees(
     visit: Teleconsultation, sessions: Iterable[RoomSession], now: datetime
 ) -> tuple[Attendee, ...]:
     """Who was in the sessions, the visit's participants in their order first, then the Kaleyra
-    users it no longer names, by id."""
+    users it no longer names, by id; without their id once the visit holds an erased person
+    (`erase_person`): one of them may be theirs, and an erasure must not come back."""
     joins: dict[str, list[datetime]] = defaultdict(list)
     leaves: dict[str, list[datetime | None]] = defaultdict(list)
     seconds: dict[str, float] = defaultdict(float)
@@ -69,10 +70,11 @@ def attendees(
     external = {member.kaleyra_user_id: member.external_id for member in visit.participants}
     order = [member.kaleyra_user_id for member in visit.participants if member.kaleyra_user_id]
     order += sorted(user for user in seen_in if user not in external)
+    erased = any(member.external_id.startswith(ERASED_PREFIX) for member in visit.participants)
     return tuple(
         Attendee(
             user_id=external.get(user, ""),
-            kaleyra_user_id=user,
+            kaleyra_user_id=user if user in external or not erased else "",
             joined_at=min(joins[user], default=None),
             left_at=_last_leave(leaves[user]),
             seconds_in_call=round(seconds[user]),

@@ -280,4 +280,9 @@ def test_their_attendance_calendar_feed_and_visit_events_are_exported_then_erase
     assert [each.user_id for each in attendees] == ["doctor-1", pseudonym(PATIENT)]
     seen = api.as_user("doctor-1", ("doctor",)).get(f"/teleconsultation/{visit}/attendance")
     assert seen.status_code == 200
+    # Collected again by hand, the visit's attendance does not bring their Kaleyra id back.
+    run("collect_attendance", "--room", visit, "--concurrency", "1")
+    again = everything_stored()
+    assert PATIENT not in again and kaleyra_user_id_for(PATIENT) not in again
+    assert len(get_storage().attendance(visit).attendees) == 2  # still two joined: no no-show
     assert exported()["calendarFeed"] is None
