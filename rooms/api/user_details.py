@@ -12,8 +12,7 @@ how many were named, never the names; a refused signature is one too.
 import logging
 import time
 
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -27,6 +26,7 @@ from kaleyra.webhooks import (
     verify_signature,
 )
 from rooms.api import decorators
+from rooms.api.webhooks import SIGNATURE_PARAMETER
 from rooms.selectors.call_names import call_display_names
 from rooms.services import audit
 from teleconsultation_project.errors import ApiError
@@ -63,16 +63,7 @@ class KaleyraUserDetailsApi(APIView):
         tags=["webhooks"],
         operation_id="kaleyra_user_details",
         summary="Answer Kaleyra's lookup of display names (signed with bandyer-signature)",
-        parameters=[
-            OpenApiParameter(
-                SIGNATURE_HEADER,
-                OpenApiTypes.STR,
-                location=OpenApiParameter.HEADER,
-                required=True,
-                description='`t=<timestamp>,v0=<hex HMAC-SHA256 of "<t>." + raw body>`, keyed '
-                "with the company API key (KALEYRA_WEBHOOK_KEY when set)",
-            )
-        ],
+        parameters=[SIGNATURE_PARAMETER],
         request=KaleyraUserLookupSerializer,
         responses={
             200: KaleyraUserDetailsSerializer,

@@ -54,6 +54,17 @@ class KaleyraWebhookReceiptSerializer(serializers.Serializer):
     duplicate = serializers.BooleanField(help_text="seen before: acknowledged, not handled again")
 
 
+# The header both of Kaleyra's calls to us are signed with (the webhooks, the user details).
+SIGNATURE_PARAMETER = OpenApiParameter(
+    SIGNATURE_HEADER,
+    OpenApiTypes.STR,
+    location=OpenApiParameter.HEADER,
+    required=True,
+    description='`t=<timestamp>,v0=<hex HMAC-SHA256 of "<t>." + raw body>`, keyed '
+    "with the company API key (KALEYRA_WEBHOOK_KEY when set)",
+)
+
+
 class KaleyraWebhookApi(APIView):
     authentication_classes = ()
     permission_classes = ()
@@ -62,16 +73,7 @@ class KaleyraWebhookApi(APIView):
         tags=["webhooks"],
         operation_id="kaleyra_webhook",
         summary="Receive an event from Kaleyra Video (signed with bandyer-signature)",
-        parameters=[
-            OpenApiParameter(
-                SIGNATURE_HEADER,
-                OpenApiTypes.STR,
-                location=OpenApiParameter.HEADER,
-                required=True,
-                description='`t=<timestamp>,v0=<hex HMAC-SHA256 of "<t>." + raw body>`, keyed '
-                "with the company API key (KALEYRA_WEBHOOK_KEY when set)",
-            )
-        ],
+        parameters=[SIGNATURE_PARAMETER],
         request=KaleyraWebhookEnvelopeSerializer,
         responses={
             200: KaleyraWebhookReceiptSerializer,

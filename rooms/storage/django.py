@@ -119,6 +119,19 @@ WEBHOOK_EVENT_COLUMNS = (
 )
 
 
+def _visits_by_start(page) -> list[Teleconsultation]:
+    """The visits whose ids `page` (a subquery) selects, with their participants, by start: one
+    query."""
+    rows = (
+        models.Teleconsultation.objects.filter(id__in=page)
+        .order_by("start", "id", "participants__position")
+        .values_list(*FIND_COLUMNS)
+    )
+    return [
+        _teleconsultation(list(visit_rows)) for _, visit_rows in groupby(rows, key=itemgetter(0))
+    ]
+
+
 def _teleconsultation(rows: Sequence[Sequence]) -> Teleconsultation:
     visit = dict(zip(VISIT_COLUMNS, rows[0][: len(VISIT_COLUMNS)], strict=True))
     members = []
@@ -645,16 +658,7 @@ class DjangoStorage:
         if after is not None:
             start, pk = after
             mine = mine.filter(Q(start__gt=start) | Q(start=start, id__gt=pk))
-        page = mine.order_by("start", "id").values("id")[:limit]
-        rows = (
-            models.Teleconsultation.objects.filter(id__in=page)
-            .order_by("start", "id", "participants__position")
-            .values_list(*FIND_COLUMNS)
-        )
-        return [
-            _teleconsultation(list(visit_rows))
-            for _, visit_rows in groupby(rows, key=itemgetter(0))
-        ]
+        return _visits_by_start(mine.order_by("start", "id").values("id")[:limit])
 
     # --- calendar feeds (issue #25) -------------------------------------------------------------
     def save_calendar_feed(self, external_id: str, secret_hash: str) -> None:
@@ -714,16 +718,7 @@ class DjangoStorage:
         mine = models.Teleconsultation.objects.filter(
             state__in=CALENDAR_STATES, participants__external_id=external_id, end__gt=ends_after
         )
-        page = mine.order_by("start", "id").values("id")[:limit]
-        rows = (
-            models.Teleconsultation.objects.filter(id__in=page)
-            .order_by("start", "id", "participants__position")
-            .values_list(*FIND_COLUMNS)
-        )
-        return [
-            _teleconsultation(list(visit_rows))
-            for _, visit_rows in groupby(rows, key=itemgetter(0))
-        ]
+        return _visits_by_start(mine.order_by("start", "id").values("id")[:limit])
 
     # --- Kaleyra webhooks (issue #13) --------------------------------------------------------
     def find_by_room(self, room_id: str, *, include_trash: bool = False) -> Teleconsultation | None:
