@@ -18,7 +18,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 PYTHON = sys.executable
 POSTGRES = "postgres://postgres@127.0.0.1:5432"
-DATABASE_NAME = "bench"
+# BENCH_DATABASE names another database, so two benches can run side by side (each drops its own).
+DATABASE_NAME = os.environ.get("BENCH_DATABASE", "bench")
 API_KEY = "bench-simulator-key"
 START_SECONDS = 60
 STOP_SECONDS = 45  # gunicorn lets requests in flight finish first
