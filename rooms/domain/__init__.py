@@ -124,7 +124,7 @@ class JobKind(enum.StrEnum):
     IDEMPOTENCY = "idempotency"
     # A support command's run under way (`rooms.services.run_lock`): one at a time, keyed by name.
     RUN_LOCK = "run_lock"
-    # A visit's room being swapped (`rooms.services.leases.SwapSlot`): one at a time, keyed by id.
+    # A visit's room being swapped (`room_swap.SwapSlot`): one at a time, keyed by id.
     ROOM_SWAP = "room_swap"
 
 

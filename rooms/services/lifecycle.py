@@ -18,7 +18,7 @@ from rooms.rules import permissions, room_spec
 from rooms.rules.participants import ParticipantsInput, refuse_without_plus
 from rooms.rules.permissions import Writer
 from rooms.rules.schedule import ScheduleInput, changed_schedule, new_schedule
-from rooms.services import leases, room_swap
+from rooms.services import room_swap
 from rooms.services.participants import members_of, resolve
 from rooms.storage import get_storage
 from teleconsultation_project.errors import ApiError
@@ -68,7 +68,7 @@ def teleconsultation_create(
         updated_by=actor_name(actor),
     )
     made = None
-    with leases.Heartbeat() as heartbeat:
+    with room_swap.Heartbeat() as heartbeat:
         if teleconsultation.complete:
             made = room_swap.create_room(teleconsultation, reason="created", heartbeat=heartbeat)
             room = made[0]

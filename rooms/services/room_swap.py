@@ -2,9 +2,9 @@
 
 A Kaleyra room and the record that holds it cannot change in one transaction, so every change
 follows the same steps, and no failure half-way leaves a room that nobody will delete:
-1. take the visit's swap slot (`rooms.services.leases.SwapSlot`: one swap per visit calls
-   Kaleyra at a time), record the *intent* (a room job whose tag the room carries in its
-   description), then ask Kaleyra for the room, outside any transaction; a heartbeat renews the
+1. take the visit's swap slot (`SwapSlot`, below: one swap per visit calls Kaleyra at a time),
+   record the *intent* (a room job whose tag the room carries in its description), then ask
+   Kaleyra for the room, outside any transaction; a heartbeat (`Heartbeat`, below) renews the
    slot and the intent meanwhile, so a dead worker's are told from a live one's within a lease;
 2. under the backend's concurrency control, check the visit is still as read, attach the room,
    record the room being replaced as a pending deletion and forget the intent, in one write;
@@ -13,14 +13,20 @@ follows the same steps, and no failure half-way leaves a room that nobody will d
    intent whose answer never came.
 """
 
+import contextvars
 import logging
 import secrets
+import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import CancelledError
 from dataclasses import replace
+from datetime import timedelta
 from functools import partial
 
 from django.conf import settings
+from django.db import connections
+from django.utils import timezone
 
 from kaleyra.errors import KaleyraBadRequest, KaleyraError, KaleyraNotFound, KaleyraRateLimited
 from kaleyra.provider import get_video_provider
@@ -30,7 +36,6 @@ from rooms.errors import TeleconsultationNotFound
 from rooms.rules import room_spec, trash
 from rooms.rules.permissions import Writer
 from rooms.selectors import room_details
-from rooms.services import leases
 from rooms.services.concurrency import failure_of
 from rooms.storage import get_storage
 from teleconsultation_project.errors import ApiError
@@ -38,6 +43,132 @@ from teleconsultation_project.errors import ApiError
 logger = logging.getLogger("teleconsultation.rooms")
 
 WRITE_ATTEMPTS = 3
+
+# --- The swap slot and the heartbeat (held room jobs and their leases) ---------------------
+
+# A held job not renewed for LEASE is a dead worker's. Three renewals fit in it, so a renewal that
+# fails once or a slow storage write does not make a live worker look dead.
+LEASE = timedelta(seconds=30)
+RENEW_EVERY = timedelta(seconds=10)
+# How long a change waits for another swap of the same visit before answering 409, and how often
+# it looks again meanwhile. A swap takes one Kaleyra call and two storage writes.
+SWAP_WAIT = timedelta(seconds=2)
+SWAP_POLL = timedelta(milliseconds=100)
+
+
+def new_run() -> dict:
+    """The payload of a job held by the calling worker: a run id of its own."""
+    return {"run": secrets.token_hex(8)}
+
+
+def pause(stopped: threading.Event, seconds: float) -> bool:
+    """Waits `seconds`, or less if `stopped` is set meanwhile; whether it is set. (Tests replace
+    it: under faketime a timed wait never ends.)"""
+    return stopped.wait(seconds)
+
+
+class Heartbeat:
+    """Renews the jobs it holds every RENEW_EVERY, on a thread of its own, until the block ends.
+    The thread starts with the first job held; a block that holds none costs nothing."""
+
+    def __init__(self) -> None:
+        self._held: dict[tuple[str, str], RoomJob] = {}
+        self._guard = threading.Lock()
+        self._stopped = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def __enter__(self) -> "Heartbeat":
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self._stopped.set()
+        if self._thread is not None:
+            self._thread.join()
+
+    def hold(self, job: RoomJob) -> None:
+        with self._guard:
+            self._held[(job.kind, job.key)] = job
+            if self._thread is None:
+                context = contextvars.copy_context()  # the request id follows, for the logs
+                self._thread = threading.Thread(
+                    target=context.run, args=(self._beat,), name="room-job-heartbeat", daemon=True
+                )
+                self._thread.start()
+
+    def drop(self, job: RoomJob) -> None:
+        with self._guard:
+            self._held.pop((job.kind, job.key), None)
+
+    def _beat(self) -> None:
+        try:
+            while not pause(self._stopped, RENEW_EVERY.total_seconds()):
+                with self._guard:
+                    held = list(self._held.values())
+                for job in held:
+                    self._renew(job)
+        finally:
+            # The thread's own database connection, if a renewal opened one.
+            for connection in connections.all(initialized_only=True):
+                connection.close()
+
+    def _renew(self, job: RoomJob) -> None:
+        try:
+            if not get_storage().renew_held_job(job):
+                logger.warning("Room job %s %s was taken over while held", job.kind, job.key)
+        except Exception as exc:  # the next beat tries again; LEASE allows for a few misses
+            logger.warning("Room job %s %s not renewed (%s)", job.kind, job.key, type(exc).__name__)
+
+
+def swap_under_way(teleconsultation_id: str) -> bool:
+    """Whether a live worker holds the visit's swap slot (it is giving the visit a room)."""
+    slot = get_storage().find_job(JobKind.ROOM_SWAP, teleconsultation_id)
+    return bool(slot and slot.updated_at and slot.updated_at >= timezone.now() - LEASE)
+
+
+class SlotBusy(Exception):
+    """Another swap of the visit went on for longer than SWAP_WAIT."""
+
+
+class SwapSlot:
+    """The right to make a new room for one visit: a `room_swap` job keyed by the visit's id,
+    recorded once (`record_job_once`), renewed by `heartbeat` and forgotten when the swap ends. A
+    dead worker's slot is taken over once its lease has run out."""
+
+    def __init__(self, teleconsultation_id: str, *, heartbeat: Heartbeat) -> None:
+        self.job = RoomJob(
+            kind=JobKind.ROOM_SWAP,
+            key=teleconsultation_id,
+            teleconsultation_id=teleconsultation_id,
+            payload=new_run(),
+        )
+        self.heartbeat = heartbeat
+        self.held = False
+
+    def take(self) -> None:
+        """Waits up to SWAP_WAIT while another swap holds the slot; raises `SlotBusy` after."""
+        storage = get_storage()
+        give_up_at = time.monotonic() + SWAP_WAIT.total_seconds()
+        while True:
+            held = storage.record_job_once(self.job)
+            if held is None:
+                break
+            if storage.forget_stale_job(held, stale_before=timezone.now() - LEASE):
+                continue  # its worker died
+            if time.monotonic() >= give_up_at:
+                raise SlotBusy(self.job.key)
+            time.sleep(SWAP_POLL.total_seconds())
+        self.held = True
+        self.heartbeat.hold(self.job)
+
+    def release(self) -> None:
+        if not self.held:
+            return
+        self.heartbeat.drop(self.job)
+        self.held = False
+        try:
+            get_storage().release_held_job(self.job)
+        except Exception as exc:  # the swap's own outcome matters more; the slot runs out
+            logger.warning("Swap slot of %s not released (%s)", self.job.key, type(exc).__name__)
 
 
 class Stale(Exception):
@@ -51,7 +182,7 @@ def room_tag() -> str:
 
 
 def create_room(
-    wanted: Teleconsultation, *, reason: str, heartbeat: leases.Heartbeat
+    wanted: Teleconsultation, *, reason: str, heartbeat: Heartbeat
 ) -> tuple[Room, RoomJob]:
     """A room for `wanted`, its intent recorded first and held alive by `heartbeat`; the caller's
     write forgets the intent."""
@@ -60,7 +191,7 @@ def create_room(
         key=room_tag(),
         teleconsultation_id=wanted.id,
         reason=reason,
-        payload=leases.new_run(),
+        payload=new_run(),
     )
     storage = get_storage()
     storage.record_jobs([intent])
@@ -105,8 +236,8 @@ def swap_room(
     another swap of it to end. Raises `Stale` when every attempt lost a race, or the slot stayed
     taken.
     """
-    with leases.Heartbeat() as heartbeat:
-        slot = leases.SwapSlot(teleconsultation_id, heartbeat=heartbeat)
+    with Heartbeat() as heartbeat:
+        slot = SwapSlot(teleconsultation_id, heartbeat=heartbeat)
         try:
             for _attempt in range(attempts):
                 after = _attempt_swap(
@@ -119,7 +250,7 @@ def swap_room(
                 )
                 if after is not None:
                     return after
-        except leases.SlotBusy:
+        except SlotBusy:
             pass  # another swap of the visit went on too long: nothing was asked of Kaleyra
         finally:
             slot.release()
@@ -133,7 +264,7 @@ def _attempt_swap(
     actor: str,
     reason: str,
     new_room: bool,
-    slot: leases.SwapSlot,
+    slot: SwapSlot,
 ):
     """One try of `swap_room`: the written record, or None when the visit changed meanwhile."""
     storage = get_storage()

@@ -10,7 +10,7 @@ from django.core.management.base import CommandError
 from django.utils import timezone
 
 from rooms.domain import JobKind, RoomJob, Write
-from rooms.services import leases, support
+from rooms.services import room_swap, support
 from rooms.services.run_lock import AlreadyRunning, RunLock
 from rooms.storage import get_storage
 from tests.rooms.conftest import NOW, doctor, jobs, links, patient, stored, visit_count
@@ -419,15 +419,15 @@ def test_reconcile_leaves_an_older_claim_to_a_live_request_holding_the_swap_slot
 ):
     (claimed,) = visits(1)
     lose_room(claimed, claimed_minutes_ago=2)
-    with leases.Heartbeat() as heartbeat:
-        leases.SwapSlot(claimed, heartbeat=heartbeat).take()  # renewed: its worker is alive
+    with room_swap.Heartbeat() as heartbeat:
+        room_swap.SwapSlot(claimed, heartbeat=heartbeat).take()  # renewed: its worker is alive
     simulator.reset_call_log()
     out, _err = run("reconcile_rooms")
     assert room_of(claimed) is None
     assert f"Teleconsultation {claimed}: a request is giving it a room, left to it" in out
     assert simulator.call_count("create_room") == 0
 
-    clock.shift(leases.LEASE + timedelta(seconds=1))  # its worker died: the lease runs out
+    clock.shift(room_swap.LEASE + timedelta(seconds=1))  # its worker died: the lease runs out
     out, _err = run("reconcile_rooms")
     assert simulator.room_exists(room_of(claimed))
     assert jobs("room_swap") == []

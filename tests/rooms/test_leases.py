@@ -1,5 +1,5 @@
 """One room swap per visit at a time (the swap slot), and the leases that tell a dead worker's
-room jobs from a live one's (rooms/services/leases.py)."""
+room jobs from a live one's (rooms/services/room_swap.py)."""
 
 import threading
 import time
@@ -9,7 +9,7 @@ import pytest
 from django.utils import timezone
 
 from rooms.domain import JobKind, RoomJob
-from rooms.services import leases, room_swap
+from rooms.services import room_swap
 from rooms.storage import get_storage
 from tests.rooms.conftest import NOW, doctor, iso, jobs, patient, stored
 from tests.rooms.orphans import orphan_rooms
@@ -22,10 +22,10 @@ def replacing(other: str) -> dict:
     return {"participants": {"number": 2, "data": [doctor(), patient(other)]}}
 
 
-def another_swap_holds_the_slot(visit: str) -> leases.SwapSlot:
+def another_swap_holds_the_slot(visit: str) -> room_swap.SwapSlot:
     """A live worker's slot: taken now, so its lease runs for LEASE from now."""
-    with leases.Heartbeat() as heartbeat:
-        slot = leases.SwapSlot(visit, heartbeat=heartbeat)
+    with room_swap.Heartbeat() as heartbeat:
+        slot = room_swap.SwapSlot(visit, heartbeat=heartbeat)
         slot.take()
     return slot
 
@@ -34,7 +34,7 @@ def another_swap_holds_the_slot(visit: str) -> leases.SwapSlot:
 def test_a_change_needing_a_new_room_while_another_swap_goes_on_is_a_409_without_calling_kaleyra(
     api, create, simulator, monkeypatch
 ):
-    monkeypatch.setattr(leases, "SWAP_WAIT", timedelta(0))  # gives up at once
+    monkeypatch.setattr(room_swap, "SWAP_WAIT", timedelta(0))  # gives up at once
     visit = create([doctor(), patient()])
     room = stored(visit).kaleyra_room_id
     another_swap_holds_the_slot(visit)
@@ -58,7 +58,7 @@ def test_a_change_needing_a_new_room_while_another_swap_goes_on_is_a_409_without
 
 @on_both_backends
 def test_a_change_that_keeps_the_room_needs_no_slot(api, create, simulator, monkeypatch):
-    monkeypatch.setattr(leases, "SWAP_WAIT", timedelta(0))
+    monkeypatch.setattr(room_swap, "SWAP_WAIT", timedelta(0))
     visit = create([doctor(), patient()])
     room = stored(visit).kaleyra_room_id
     another_swap_holds_the_slot(visit)
@@ -79,11 +79,11 @@ def test_a_change_that_keeps_the_room_needs_no_slot(api, create, simulator, monk
 def test_a_dead_workers_slot_is_taken_over_once_its_lease_has_run_out(
     api, create, simulator, clock, monkeypatch
 ):
-    monkeypatch.setattr(leases, "SWAP_WAIT", timedelta(0))
+    monkeypatch.setattr(room_swap, "SWAP_WAIT", timedelta(0))
     visit = create([doctor(), patient()])
     old_room = stored(visit).kaleyra_room_id
     another_swap_holds_the_slot(visit)  # and its worker dies: nobody renews it
-    clock.shift(leases.LEASE + timedelta(seconds=1))
+    clock.shift(room_swap.LEASE + timedelta(seconds=1))
 
     response = api.patch(f"/teleconsultation/{visit}", replacing("patient-2"), format="json")
 
@@ -106,7 +106,7 @@ def test_a_slow_provider_call_keeps_its_slot_and_intent_alive(
         time.sleep(0.001)  # a sleep, not a timed wait: that never ends under faketime
         return stopped.is_set()
 
-    monkeypatch.setattr(leases, "pause", beat_every_millisecond)
+    monkeypatch.setattr(room_swap, "pause", beat_every_millisecond)
     visit = create([doctor(), patient()])
     renewed: list[tuple[JobKind, bool]] = []
     both_renewed = threading.Event()
@@ -166,7 +166,7 @@ def test_reconcile_selects_a_held_intent_by_its_last_renewal_and_an_older_one_by
         for batch in storage.job_batches(
             JobKind.ROOM_INTENT,
             created_before=now - timedelta(minutes=5),
-            renewed_before=now - leases.LEASE,
+            renewed_before=now - room_swap.LEASE,
         )
         for job in batch
     ]

@@ -17,7 +17,7 @@ from django.test import Client
 from kaleyra.provider import get_video_provider
 from kaleyra.types import ParticipantSpec, Role
 from rooms.domain import JobKind, RoomJob, Write
-from rooms.services import leases, room_swap
+from rooms.services import room_swap
 from rooms.storage import get_storage
 from rooms.storage.django import DjangoStorage
 from tests.conftest import GatewayClient
@@ -62,7 +62,7 @@ def patch_lands_mid_swap(monkeypatch, clock):
             made.append(room.id)
             if len(made) <= times:
                 interfering.append(True)
-                clock.shift(leases.LEASE + timedelta(seconds=1))
+                clock.shift(room_swap.LEASE + timedelta(seconds=1))
                 other = GatewayClient().patch(
                     f"/teleconsultation/{visit}",
                     replacing(f"patient-{len(made) + 2}"),

@@ -15,7 +15,7 @@ from kaleyra.errors import KaleyraError
 from rooms.domain import JobKind
 from rooms.management import progress
 from rooms.management.options import add_run_options
-from rooms.services import leases, support
+from rooms.services import room_swap, support
 from rooms.services.support import Outcome, Result
 from rooms.storage import get_storage
 from teleconsultation_project.errors import provider_trouble
@@ -24,8 +24,8 @@ from teleconsultation_project.metrics import RECONCILE_OUTCOMES
 ACTOR = "reconcile_rooms"
 # An intent written by a release before leases (no `payload["run"]`, never renewed) younger than
 # this may belong to a request still creating the room. A leased intent is settled as soon as its
-# lease has run out (`rooms.services.leases.LEASE`), and so is a room claim: a live claimant holds
-# the visit's swap slot, which the room reconcile would give it has to wait for.
+# lease has run out (`room_swap.LEASE`), and so is a room claim: a live claimant holds the visit's
+# swap slot, which the room reconcile would give it has to wait for.
 UNLEASED_GRACE = timedelta(minutes=5)
 
 
@@ -55,7 +55,7 @@ def _give_room(teleconsultation_id: str) -> Outcome:
         return Outcome(
             Result.SKIPPED, f"Teleconsultation {teleconsultation_id}: has a room now, left as it is"
         )
-    if leases.swap_under_way(teleconsultation_id):
+    if room_swap.swap_under_way(teleconsultation_id):
         return Outcome(
             Result.SKIPPED,
             f"Teleconsultation {teleconsultation_id}: a request is giving it a room, left to it",
@@ -67,7 +67,7 @@ def _free_dead_swap_slots(now) -> None:
     """Forgets the swap slots of dead workers: a swap would take them over anyway, but a visit
     nobody changes again would keep its slot for good."""
     storage = get_storage()
-    stale_before = now - leases.LEASE
+    stale_before = now - room_swap.LEASE
     dead = storage.job_batches(JobKind.ROOM_SWAP, created_before=now, renewed_before=stale_before)
     for batch in dead:
         for slot in batch:
@@ -86,7 +86,7 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         storage = get_storage()
         now = timezone.now()
-        roomless = {"claimed_before": now - leases.LEASE, "ends_after": now}
+        roomless = {"claimed_before": now - room_swap.LEASE, "ends_after": now}
         live = {"ended_after": now, "with_room": True}
         rooms = support.RoomIndex()
         batch_size, dry_run = options["batch_size"], options["dry_run"]
@@ -102,7 +102,7 @@ class Command(BaseCommand):
                 for batch in storage.job_batches(
                     JobKind.ROOM_INTENT,
                     created_before=now - UNLEASED_GRACE,
-                    renewed_before=now - leases.LEASE,
+                    renewed_before=now - room_swap.LEASE,
                 )
                 for intent in batch
             ]
