@@ -2,7 +2,11 @@
 
 from rest_framework import serializers
 
-from teleconsultation_project.fields import OffsetDateTimeField, StrictCharField, StrictSerializer
+from teleconsultation_project.input_limits import (
+    OffsetDateTimeField,
+    StrictCharField,
+    StrictSerializer,
+)
 
 
 class BackgroundImageUploadSerializer(StrictSerializer):

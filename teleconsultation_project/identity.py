@@ -11,7 +11,7 @@ from typing import Any
 from django.conf import settings
 from rest_framework.authentication import BaseAuthentication
 
-from teleconsultation_project.parsers import loads as json_loads
+from teleconsultation_project.input_limits import loads as json_loads
 from teleconsultation_project.service_config import PathStep, get_service_config
 
 # User ids are stored in 255 characters (user map, audit fields); a longer one, or one with control

@@ -113,7 +113,7 @@ class OpenApiJsonView(SpectacularAPIView):
 class StrictSerializerSchema(OpenApiSerializerExtension):
     """A StrictSerializer refuses keys it does not declare; its schema says so."""
 
-    target_class = "teleconsultation_project.fields.StrictSerializer"
+    target_class = "teleconsultation_project.input_limits.StrictSerializer"
     match_subclasses = True
 
     def map_serializer(self, auto_schema, direction):

@@ -12,7 +12,7 @@ from rooms.services.credentials import (
     MIN_EXPIRES_IN,
     credentials_create,
 )
-from teleconsultation_project.fields import (
+from teleconsultation_project.input_limits import (
     OffsetDateTimeField,
     StrictIntegerField,
     StrictSerializer,

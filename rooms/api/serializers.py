@@ -13,7 +13,7 @@ from rooms.rules.languages import MAX_TAG_LENGTH, is_language_tag
 from rooms.rules.participants import ParticipantInput, ParticipantsInput
 from rooms.rules.schedule import MAX_DURATION, MIN_DURATION, ScheduleInput
 from rooms.selectors import agenda
-from teleconsultation_project.fields import (
+from teleconsultation_project.input_limits import (
     CONTROL_FREE,
     OffsetDateTimeField,
     StrictCharField,

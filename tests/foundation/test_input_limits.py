@@ -7,7 +7,7 @@ import pytest
 from rooms.errors import InvalidRequest
 from rooms.rules.schedule import ScheduleInput, changed_schedule, new_schedule
 from teleconsultation_project.identity import parse_properties
-from teleconsultation_project.parsers import MAX_JSON_DEPTH, TooDeep, loads, nesting_depth
+from teleconsultation_project.input_limits import MAX_JSON_DEPTH, TooDeep, loads, nesting_depth
 from tests.rooms.conftest import body, doctor, iso, patient
 
 pytestmark = pytest.mark.django_db

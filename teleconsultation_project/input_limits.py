@@ -1,16 +1,28 @@
-"""Strict DRF fields and a serializer base that refuses unknown keys.
+"""What the API accepts as input (docs/api.md, "Input limits"): JSON bodies nested at most
+MAX_JSON_DEPTH deep, and strict DRF fields with a serializer base that refuses unknown keys.
+
+Python's `json` recurses once per level of nesting: a body of a thousand `[` ends in a
+RecursionError, a 500. `nesting_depth` measures a document without recursing (strings removed,
+brackets counted), and `loads` refuses one nested deeper than MAX_JSON_DEPTH before parsing it.
 
 DRF converts `123` to `"123"` and `"5"` to `5` silently; a healthcare integration should learn
 that it sent the wrong type instead, so these fields refuse it with a message saying what was
 expected. They also keep every value inside a range the rest of the service can compute with:
-no control characters in strings, 32-bit integers, dates between 1970 and 9000 (docs/api.md,
-"Input limits").
+no control characters in strings, 32-bit integers, dates between 1970 and 9000.
 """
 
+import codecs
+import re
 from datetime import UTC, datetime
+from itertools import accumulate
 
 from django.core.validators import RegexValidator
 from rest_framework import serializers
+from rest_framework.exceptions import ParseError
+
+# get_encoding is newer than DRF's stubs.
+from rest_framework.parsers import JSONParser, get_encoding  # type: ignore[attr-defined]
+from rest_framework.utils import json
 
 # A signed 32-bit integer: what most clients and databases hold, and small enough that no
 # arithmetic on it (a duration added to a date up to LATEST_DATE) can overflow.
@@ -131,3 +143,45 @@ class StrictSerializer(serializers.Serializer):
                 {name: ["Unknown field; allowed: " + ", ".join(self.fields)] for name in unknown}
             )
         return super().to_internal_value(data)
+
+
+# --- JSON bodies, nested at most MAX_JSON_DEPTH deep --------------------------------------------
+# The deepest body the API defines nests five levels: body > participants > data > entry > groups.
+MAX_JSON_DEPTH = 32
+
+_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
+_STEP = {"[": 1, "{": 1, "]": -1, "}": -1}
+
+
+class TooDeep(ValueError):
+    def __init__(self, depth: int, limit: int) -> None:
+        super().__init__(
+            f"arrays and objects are nested {depth} levels deep; at most {limit} are allowed"
+        )
+
+
+def nesting_depth(text: str) -> int:
+    """How deep arrays and objects nest in a JSON text (0 for a scalar), in linear time."""
+    brackets = _NOT_BRACKET.sub("", _STRING.sub("", text))
+    return max(accumulate(map(_STEP.__getitem__, brackets)), default=0)
+
+
+def loads(text: str, *, max_depth: int = MAX_JSON_DEPTH):
+    """`json.loads` (NaN and Infinity refused, as DRF does) for documents at most `max_depth`
+    deep; a deeper one raises `TooDeep`, a ValueError like any other malformed JSON."""
+    depth = nesting_depth(text)
+    if depth > max_depth:
+        raise TooDeep(depth, max_depth)
+    return json.loads(text)
+
+
+class DepthLimitedJSONParser(JSONParser):
+    """DRF's JSONParser, with the nesting bound of `loads`."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        encoding = get_encoding(parser_context or {})
+        try:
+            return loads(codecs.getreader(encoding)(stream).read())
+        except ValueError as exc:
+            raise ParseError(f"JSON parse error - {exc}") from exc
