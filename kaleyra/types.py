@@ -1,6 +1,7 @@
-"""Typed, immutable results of Kaleyra calls; the wire module builds them at the boundary."""
+"""Kaleyra's roles and tools, who is given them (`Privileges`), and the typed, immutable results
+of Kaleyra calls; the wire module builds those at the boundary."""
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -23,6 +24,37 @@ TOOL_KEYS = (
     "live_pointer",
     "present_to_everyone",
 )
+
+
+@dataclass(frozen=True)
+class Privilege:
+    """One Kaleyra role as the service configuration gives it (Mia's `privileges.basic`, `.plus`):
+    the groups that get it (plain names: where they come from is the caller's business) and the
+    tools its participants may use in a room."""
+
+    groups: frozenset[str]
+    tools: Mapping[str, bool]
+
+
+@dataclass(frozen=True)
+class Privileges:
+    basic: Privilege
+    plus: Privilege
+
+    def role_for(self, groups: Iterable[str]) -> Role | None:
+        """Plus when any group is a plus group, else basic when any is basic, else None."""
+        groups = set(groups)
+        if groups & self.plus.groups:
+            return Role.PLUS
+        if groups & self.basic.groups:
+            return Role.BASIC
+        return None
+
+    def tools_for(self, role: Role) -> Mapping[str, bool]:
+        return (self.plus if role is Role.PLUS else self.basic).tools
+
+    def allowed_groups(self) -> list[str]:
+        return sorted(self.plus.groups | self.basic.groups)
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
-from kaleyra.types import TOOL_KEYS, Role
+from kaleyra.types import TOOL_KEYS, Privilege, Privileges
 
 logger = logging.getLogger("teleconsultation.config")
 
@@ -44,12 +44,6 @@ class ServiceConfigError(ImproperlyConfigured):
 
 
 @dataclass(frozen=True)
-class Privilege:
-    groups: frozenset[str]
-    tools: Mapping[str, bool]
-
-
-@dataclass(frozen=True)
 class PathStep:
     source: str  # "object" | "json" | "array"
     extract: str
@@ -66,8 +60,7 @@ class CustomUserId:
 
 @dataclass(frozen=True)
 class ServiceConfig:
-    basic: Privilege
-    plus: Privilege
+    privileges: Privileges
     environment: str = "sandbox"
     mode: str | None = None
     theme: Mapping[str, Mapping[str, str]] | None = None
@@ -75,21 +68,6 @@ class ServiceConfig:
     groups_with_background: frozenset[str] = frozenset()
     user_id_path: tuple[PathStep, ...] = field(default=())
     custom_user_id: CustomUserId = CustomUserId()
-
-    def role_for(self, groups: Iterable[str]) -> Role | None:
-        """Plus when any group is a plus group, else basic when any is basic, else None."""
-        groups = set(groups)
-        if groups & self.plus.groups:
-            return Role.PLUS
-        if groups & self.basic.groups:
-            return Role.BASIC
-        return None
-
-    def tools_for(self, role: Role) -> Mapping[str, bool]:
-        return (self.plus if role is Role.PLUS else self.basic).tools
-
-    def allowed_groups(self) -> list[str]:
-        return sorted(self.plus.groups | self.basic.groups)
 
     def wants_background(self, groups: Iterable[str]) -> bool:
         return bool(set(groups) & self.groups_with_background)
@@ -247,8 +225,7 @@ class _Reader:
             self.expect(mode, str, "mode", "a string")
         background = document.get("groupsWithBackgroundList", [])
         return ServiceConfig(
-            basic=basic,
-            plus=plus,
+            privileges=Privileges(basic=basic, plus=plus),
             environment=environment,
             mode=mode,
             theme=self.theme(document.get("theme")),

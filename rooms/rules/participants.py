@@ -46,13 +46,13 @@ class ResolvedParticipant:
 def role_for(*, external_id: str, groups: Sequence[str], field: str) -> Role:
     """The role the groups grant, or a 400 naming the user and the groups that are allowed."""
     config = get_service_config()
-    role = config.role_for(groups)
+    role = config.privileges.role_for(groups)
     if role is None:
         shown = ", ".join(groups) if groups else "none"
         raise InvalidRequest(
             field,
             f"user {external_id} has groups ({shown}) that grant no role; "
-            f"allowed groups: {', '.join(config.allowed_groups())}",
+            f"allowed groups: {', '.join(config.privileges.allowed_groups())}",
         )
     return role
 

@@ -85,11 +85,11 @@ def require_create(writer: Writer | None) -> None:
     caller = _caller_to_check(writer)
     if caller is None:
         return
-    if get_service_config().role_for(caller.groups) is Role.PLUS:
+    if get_service_config().privileges.role_for(caller.groups) is Role.PLUS:
         return
     raise Forbidden(
         f"User {caller.id} may not schedule teleconsultations: it takes a plus group "
-        f"({', '.join(sorted(get_service_config().plus.groups))}) or an admin group"
+        f"({', '.join(sorted(get_service_config().privileges.plus.groups))}) or an admin group"
     )
 
 

@@ -43,7 +43,7 @@ def participant_specs(members: Sequence[RoomMember]) -> list[ParticipantSpec]:
             ParticipantSpec(
                 user_id=member.kaleyra_user_id,
                 is_admin=role is Role.PLUS,
-                tools=dict(config.tools_for(role)),
+                tools=dict(config.privileges.tools_for(role)),
             )
         )
     return specs

@@ -49,7 +49,7 @@ def role_from_groups(groups: Sequence[str]) -> str:
     may outlive the configuration that allowed it)."""
     from teleconsultation_project.service_config import get_service_config
 
-    role = get_service_config().role_for(groups)
+    role = get_service_config().privileges.role_for(groups)
     return role.value if role is not None else "basic"
 
 

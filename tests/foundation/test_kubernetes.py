@@ -149,7 +149,7 @@ def test_the_service_configuration_is_mounted_where_the_setting_points_and_is_va
     assert file_name in config_map["data"]
     (tmp_path / file_name).write_text(config_map["data"][file_name])
     config = load_service_config(tmp_path / file_name)
-    assert config.plus.groups and config.basic.groups
+    assert config.privileges.plus.groups and config.privileges.basic.groups
 
 
 def test_the_pod_outlives_gunicorns_graceful_shutdown(api, monkeypatch, tmp_path):

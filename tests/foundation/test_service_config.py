@@ -54,26 +54,26 @@ def valid_document(**overrides):
 
 def test_without_a_file_mia_defaults_apply_customer_basic_doctor_plus_every_tool_on():
     config = load_service_config(None)
-    assert config.role_for(["customer"]) is Role.BASIC
-    assert config.role_for(["doctor"]) is Role.PLUS
-    assert all(config.tools_for(Role.BASIC).values())
+    assert config.privileges.role_for(["customer"]) is Role.BASIC
+    assert config.privileges.role_for(["doctor"]) is Role.PLUS
+    assert all(config.privileges.tools_for(Role.BASIC).values())
     assert config.environment == "sandbox"
 
 
 def test_a_valid_file_is_read_into_a_typed_object(tmp_path):
     config = load_service_config(write(tmp_path, valid_document()))
-    assert config.basic.groups == {"customer", "patient"}
-    assert config.tools_for(Role.BASIC)["file_upload"] is False
+    assert config.privileges.basic.groups == {"customer", "patient"}
+    assert config.privileges.tools_for(Role.BASIC)["file_upload"] is False
     # A tool not listed is off, as Kaleyra treats it.
-    assert config.tools_for(Role.PLUS) == {key: key == "chat" for key in TOOLS}
+    assert config.privileges.tools_for(Role.PLUS) == {key: key == "chat" for key in TOOLS}
     assert config.wants_background(["doctor"]) and not config.wants_background(["customer"])
     assert [step.extract for step in config.user_id_path] == ["headers", "miauserid"]
 
 
 def test_plus_wins_when_groups_match_both_privileges(tmp_path):
     config = load_service_config(write(tmp_path, valid_document()))
-    assert config.role_for(["patient", "doctor"]) is Role.PLUS
-    assert config.role_for(["nurse"]) is None
+    assert config.privileges.role_for(["patient", "doctor"]) is Role.PLUS
+    assert config.privileges.role_for(["nurse"]) is None
 
 
 @pytest.mark.parametrize(
@@ -164,12 +164,12 @@ def test_a_missing_file_is_named(tmp_path):
 
 def test_a_configuration_copied_from_a_mia_project_is_read_whole():
     config = load_service_config(MIA_CONFIG)
-    assert config.role_for(["patient"]) is Role.BASIC
-    assert config.role_for(["customer"]) is Role.BASIC
-    assert config.role_for(["doctor"]) is Role.PLUS
-    assert config.tools_for(Role.BASIC)["screen_sharing"] is False
-    assert config.tools_for(Role.BASIC)["live_pointer"] is True
-    assert all(config.tools_for(Role.PLUS).values())
+    assert config.privileges.role_for(["patient"]) is Role.BASIC
+    assert config.privileges.role_for(["customer"]) is Role.BASIC
+    assert config.privileges.role_for(["doctor"]) is Role.PLUS
+    assert config.privileges.tools_for(Role.BASIC)["screen_sharing"] is False
+    assert config.privileges.tools_for(Role.BASIC)["live_pointer"] is True
+    assert all(config.privileges.tools_for(Role.PLUS).values())
     assert (config.environment, config.mode) == ("sandbox", "window")
     assert config.theme == {
         "light": {"primaryColor": "#fff", "accentColor": "#480ca8"},
