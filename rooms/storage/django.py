@@ -13,6 +13,7 @@ from datetime import datetime
 from itertools import groupby
 from operator import itemgetter
 
+from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, F, Max, OuterRef, Q, Subquery, Sum, Window
 from django.db.models.functions import RowNumber
@@ -206,7 +207,9 @@ class DjangoStorage:
                 models.Teleconsultation.objects.filter(id=teleconsultation.id).update(**stamps)
             self._insert_participants(teleconsultation.id, teleconsultation.participants)
             self.forget_jobs(forget)
-            if not teleconsultation.created_at:  # an imported record is no news
+            # Visit events off (no VISIT_EVENTS_URLS): the outbox is left alone. An imported
+            # record is no news.
+            if settings.VISIT_EVENTS_URLS and not teleconsultation.created_at:
                 visit_events.record_changes([(None, teleconsultation)])
         return teleconsultation
 
@@ -229,7 +232,8 @@ class DjangoStorage:
                 _applied(write)
             elif after is not None:
                 after = self._save(before, after, actor=actor)
-                visit_events.record_changes([(before, after)])
+                if settings.VISIT_EVENTS_URLS:
+                    visit_events.record_changes([(before, after)])
             self.record_jobs(write.record)
             self.forget_jobs(write.forget)
         return before, after
@@ -268,10 +272,11 @@ class DjangoStorage:
             saved = self._save_many(writes, actor=actor)
             for teleconsultation_id, after in saved.items():
                 results[teleconsultation_id] = (writes[teleconsultation_id][0], after)
-            visit_events.record_changes(
-                (writes[teleconsultation_id][0], after)
-                for teleconsultation_id, after in saved.items()
-            )
+            if settings.VISIT_EVENTS_URLS:
+                visit_events.record_changes(
+                    (writes[teleconsultation_id][0], after)
+                    for teleconsultation_id, after in saved.items()
+                )
             self.record_jobs(record)
             self.forget_jobs(forget)
         return results

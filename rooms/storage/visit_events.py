@@ -116,9 +116,9 @@ def record(events: Iterable[tuple[str, dict]], *, key: str = "") -> int:
 
 
 def record_changes(pairs: Iterable[tuple[Teleconsultation | None, Teleconsultation]]) -> None:
-    """The events of the writes of one transaction (before None: a new visit)."""
-    if settings.VISIT_EVENTS_URLS:
-        record(event for before, after in pairs for event in changes(before, after))
+    """The events of the writes of one transaction (before None: a new visit). The Django backend
+    calls it only with visit events on."""
+    record(event for before, after in pairs for event in changes(before, after))
 
 
 # --- the worker's side ------------------------------------------------------------------------
