@@ -148,7 +148,7 @@ def each_on_kept_threads(
         wait(futures)
         raise
     failures = [failure_of(future) for future in futures]
-    first = next((f for f in failures if f and not isinstance(f, CancelledError)), None)
+    first = next((f for f in failures if f is not None and not isinstance(f, CancelledError)), None)
     if first is not None:
         raise first
     return [future.result() for future in futures]
