@@ -12,6 +12,9 @@ class LoopbackServer(socketserver.ThreadingMixIn, WSGIServer):
     """wsgiref's server with a thread per connection; it knows its own base URL."""
 
     daemon_threads = True  # a request still running (a simulated timeout) must not delay shutdown
+    # socketserver listens with a backlog of 5: a client opening 25 connections at once (a visit's
+    # new users) had the rest wait for the kernel to resend their SYN, a second or more.
+    request_queue_size = 128
 
     def server_bind(self) -> None:
         # HTTPServer.server_bind resolves the host's FQDN, which can hang without DNS.

@@ -1,15 +1,17 @@
 """Independent provider calls made at once, on `concurrent.futures` thread pools.
 
-Each call runs in a copy of its caller's context, so the request id, the request's Kaleyra deadline
-and the audit channel follow it onto the thread. The database connections the pool's threads
-opened are closed when it shuts down: a thread's connection is its own, and would otherwise stay
-open until the process exits.
+Each call runs in a copy of its caller's context, so the request id, the request's Kaleyra deadline,
+the current trace span and the audit channel follow it onto the thread. The database connections
+the pool's threads opened are closed when it shuts down: a thread's connection is its own, and would
+otherwise stay open until the process exits. Calls that only wait on the network may instead run on
+threads kept for the process's life (`each_on_kept_threads`), which no request pays to start.
 """
 
 import contextvars
+import os
 import threading
 from collections.abc import Callable, Iterable
-from concurrent.futures import CancelledError, Executor, Future, ThreadPoolExecutor
+from concurrent.futures import CancelledError, Executor, Future, ThreadPoolExecutor, wait
 from typing import ParamSpec, TypeVar
 
 from django.db import connections
@@ -98,3 +100,55 @@ def each(call: Callable[[T], R], items: Iterable[T], *, size: int, name: str) ->
     with Pool(min(size, len(items)), name=name) as pool:
         futures = [pool.submit(call, item) for item in items]
         return [future.result() for future in futures]
+
+
+_kept: dict[tuple[int, int, str], ThreadPoolExecutor] = {}
+_kept_guard = threading.Lock()
+
+
+def _kept_pool(size: int, *, name: str) -> ThreadPoolExecutor:
+    """The process's pool of `size` threads named `name`, made on first use (again in a forked
+    child, which has none of its parent's threads). Threads start as calls need them, and stay."""
+    key = (os.getpid(), size, name)
+    with _kept_guard:
+        pool = _kept.get(key)
+        if pool is None:
+            pool = _kept[key] = ThreadPoolExecutor(max_workers=size, thread_name_prefix=name)
+    return pool
+
+
+def each_on_kept_threads(
+    call: Callable[[T], R], items: Iterable[T], *, size: int, name: str
+) -> list[R]:
+    """`each`, on threads kept for the process's life: no thread is started per request
+    (starting 25 cost a 25-user POST ~20 ms). The bound is the process's: the requests a worker
+    serves at once share the `size` threads. For calls that only wait on the network: a kept thread
+    must not open a database connection, which would stay open with it. The first failure stops the
+    calls not started yet; it is raised once those running have ended."""
+    items = list(items)
+    if len(items) <= 1 or size <= 1:
+        return [call(item) for item in items]
+    stopped = threading.Event()
+
+    def run(context: contextvars.Context, item: T) -> R:
+        if stopped.is_set():
+            raise CancelledError  # never started
+        try:
+            return context.run(call, item)
+        except BaseException:
+            stopped.set()
+            raise
+
+    pool = _kept_pool(size, name=name)
+    futures = [pool.submit(run, contextvars.copy_context(), item) for item in items]
+    try:
+        wait(futures)
+    except BaseException:  # the caller is interrupted: start nothing more, let the rest end
+        stopped.set()
+        wait(futures)
+        raise
+    failures = [failure_of(future) for future in futures]
+    first = next((f for f in failures if f is not None and not isinstance(f, CancelledError)), None)
+    if first is not None:
+        raise first
+    return [future.result() for future in futures]

@@ -4,8 +4,9 @@ in AUTH_SERVICE mode) and given their Kaleyra users (`members_of` makes the miss
 Each external user gets one Kaleyra user, through the user map, with an id derived from the
 external id (so creating it twice is harmless) and the role its groups grant. The map is read for
 all participants in one query; users missing on Kaleyra are created, and changed roles updated,
-in parallel (bounded), so a visit with 25 new users costs about one provider round trip rather
-than 25. `kaleyra_users_for` also gives the caller of POST /credentials their user.
+in parallel on threads the process keeps (KALEYRA_PARALLEL_CALLS of them), so a visit with 25 new
+users costs about one provider round trip rather than 25. `kaleyra_users_for` also gives the
+caller of POST /credentials their user.
 """
 
 from collections.abc import Sequence
@@ -92,13 +93,11 @@ def kaleyra_users_for(people: Sequence[Person]) -> dict[str, str]:
         provider.update_user_role(user_id=mapping.kaleyra_user_id, role=Role(mapping.role))
         return mapping
 
-    size = settings.KALEYRA_PARALLEL_CALLS
-    created = concurrency.each(create, missing, size=size, name="kaleyra-users") if missing else []
-    updated = (
-        concurrency.each(update, role_changed, size=size, name="kaleyra-users")
-        if role_changed
-        else []
-    )
+    # Only the provider calls run on the kept threads; the map is read and written on this one.
+    size, name = settings.KALEYRA_PARALLEL_CALLS, "kaleyra-users"
+    each = concurrency.each_on_kept_threads
+    created = each(create, missing, size=size, name=name) if missing else []
+    updated = each(update, role_changed, size=size, name=name) if role_changed else []
     # The map is written only once every provider call succeeded: a failure leaves it as it was
     # (users made meanwhile are found again by their deterministic ids on the next try).
     storage.save_mappings(created=created, role_changed=updated)

@@ -228,6 +228,24 @@ def test_one_request_is_one_trace_from_the_caller_to_kaleyra(
 
 
 @pytest.mark.django_db
+def test_a_visits_new_users_made_at_once_are_spans_of_the_request(
+    spans, received_traceparents, simulator_http, api, clock
+):
+    # The users' calls run on threads of their own: the request's span goes with each of them.
+    api.credentials(HTTP_ISBACKOFFICE="true", HTTP_TRACEPARENT=TRACEPARENT)
+    people = [doctor()] + [patient(f"patient-{number}") for number in range(5)]
+    assert api.post("/teleconsultation", body(people), format="json").status_code == 201
+
+    finished = spans.get_finished_spans()
+    [server] = [span for span in finished if span.kind == SpanKind.SERVER]
+    users = [span for span in finished if span.name == "kaleyra create_user"]
+    assert len(users) == 6
+    assert {span.parent.span_id for span in users} == {server.context.span_id}
+    assert {format_trace_id(span.context.trace_id) for span in users} == {TRACE_ID}
+    assert len([value for value in received_traceparents if value]) == 7  # and the room's
+
+
+@pytest.mark.django_db
 def test_probes_make_no_span(spans, client):
     assert client.get("/-/healthz").status_code == 200
     assert spans.get_finished_spans() == ()

@@ -1,5 +1,6 @@
 """Independent provider calls made at once (rooms/services/concurrency.py): bounded, in order, in
-the caller's context, and leaving no database connection open behind them."""
+the caller's context, and leaving no database connection open behind them; on threads kept for the
+process, the same, with no thread started per call."""
 
 import threading
 import time
@@ -102,3 +103,71 @@ def test_inline_runs_each_call_at_once_on_the_callers_thread():
     failed = concurrency.Inline().submit(lambda: 1 / 0)
     assert first.result() == here
     assert isinstance(failed.exception(), ZeroDivisionError)
+
+
+def test_kept_threads_run_the_calls_in_order_at_most_size_at_once_and_stay():
+    lock = threading.Lock()
+    counts = {"now": 0, "most": 0}
+    threads = set()
+
+    def square(number):
+        with lock:
+            counts["now"] += 1
+            counts["most"] = max(counts["most"], counts["now"])
+            threads.add(threading.current_thread())
+        time.sleep(0.02 * (number % 3))  # finishing out of order
+        with lock:
+            counts["now"] -= 1
+        return number * number
+
+    each = concurrency.each_on_kept_threads
+    assert each(square, range(10), size=3, name="test-kept") == [n * n for n in range(10)]
+    assert counts["most"] == 3
+    first = set(threads)
+    assert each(square, range(6), size=3, name="test-kept") == [n * n for n in range(6)]
+    assert threads == first  # the same three threads, none started for the second call
+    assert len(first) == 3 and threading.current_thread() not in first
+
+
+def test_kept_threads_run_each_call_in_the_callers_context():
+    token = request_id_var.set("req-43")
+    try:
+        with deadline.request_deadline(5):
+            seen = concurrency.each_on_kept_threads(
+                lambda _: (request_id_var.get(), deadline.time_left() is not None),
+                range(4),
+                size=4,
+                name="test-kept",
+            )
+    finally:
+        request_id_var.reset(token)
+    assert seen == [("req-43", True)] * 4
+    # Nothing the calls saw stays on the threads for the next caller.
+    assert (
+        concurrency.each_on_kept_threads(
+            lambda _: (request_id_var.get(), deadline.time_left()),
+            range(4),
+            size=4,
+            name="test-kept",
+        )
+        == [(None, None)] * 4
+    )
+
+
+def test_on_kept_threads_the_first_failure_is_raised_once_the_calls_running_have_ended():
+    started, ended, release = [], [], threading.Event()
+
+    def fail_third(number):
+        started.append(number)
+        if number == 2:
+            release.set()
+            raise ValueError("refused")
+        if number < 2:
+            release.wait(5)  # still running when the third fails
+        ended.append(number)
+        return number
+
+    with pytest.raises(ValueError, match="refused"):
+        concurrency.each_on_kept_threads(fail_third, range(20), size=3, name="test-kept-fail")
+    assert {0, 1} <= set(ended)  # those running were waited for
+    assert len(started) < 20  # those not started yet were dropped
