@@ -16,7 +16,10 @@ from collections.abc import Callable
 PARTS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("bench harness", ("/bench/wsgi_call.py", "/bench/profile_get.py", "/bench/parts.py")),
     ("yardstick view", ("/bench/bare_views.py",)),
-    ("metrics (django-prometheus)", ("/django_prometheus/", "/prometheus_client/")),
+    (
+        "metrics (requests, database)",
+        ("/django_prometheus/", "/prometheus_client/", "middleware.py:RequestMetricsMiddleware"),
+    ),
     ("metrics (project)", ("/teleconsultation_project/metrics",)),
     (
         "access log and request id",

@@ -119,7 +119,7 @@ def plain_json_accepted(request) -> bool:
     """Whether DRF's negotiation would answer this request with its one renderer, JSON, as it is:
     no `format` override, and an Accept header that is absent or names JSON or anything, without
     parameters (`indent=4` changes the body)."""
-    if "format" in request.GET:
+    if request.META.get("QUERY_STRING") and "format" in request.GET:
         return False
     accept = request.META.get("HTTP_ACCEPT", "")
     if not accept.strip():
@@ -262,11 +262,12 @@ class TeleconsultationApi(APIView):
         DRF's dispatch and rendering on the busiest route (docs/performance.md). The same
         identity, and the same errors (the API's exception handler)."""
         try:
-            caller = caller_from_headers(request_headers(request.META), request.GET)
+            # A poll mostly has no query string, or a cache-buster: nothing to parse or validate.
+            params = request.GET if request.META.get("QUERY_STRING") else None
+            caller = caller_from_headers(request_headers(request.META), params)
             query = {}
-            # A poll mostly carries neither option (a cache-buster at most): nothing to validate.
-            if not request.GET.keys().isdisjoint(AccessQuerySerializer.PARAMETERS):
-                query = _valid(AccessQuerySerializer, request.GET.dict()).validated_data
+            if params and not params.keys().isdisjoint(AccessQuerySerializer.PARAMETERS):
+                query = _valid(AccessQuerySerializer, params.dict()).validated_data
             access = join_link.teleconsultation_access(
                 teleconsultation_id=roomId,
                 caller=caller,
@@ -286,7 +287,7 @@ class TeleconsultationApi(APIView):
         response = HttpResponse(JSON.render(data), status=status, content_type="application/json")
         for name, value in headers.items():
             response[name] = value
-        response["Allow"] = ", ".join(self.allowed_methods)
+        response["Allow"] = ", ".join(self.allowed_methods)  # DRF's header
         return response
 
     @extend_schema(
