@@ -313,7 +313,7 @@ def summarise(db, miss: dict, hit: dict, commands: dict, seconds: float) -> dict
 def print_table(result: dict) -> None:
     paths = result["paths"]
     rows = [
-        ("GET miss / bare read+get-room (req/s)", result["get_over_bare"], ">= 0.90"),
+        ("GET miss / bare read+get-room (req/s)", result["get_over_bare"], ">= 0.95"),
         ("GET hit / bare mandatory (req/s)", result["cached_get_over_bare_mandatory"], ">= 0.80"),
         (
             "GET hit / bare mandatory (CPU/req)",
