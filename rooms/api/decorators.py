@@ -195,9 +195,7 @@ def handout_recorded(request, *, teleconsultation_id: str, actor: str) -> None:
 
 
 def _request_client_type(request) -> str:
-    # From the WSGI environ, as `request.headers` would find it, without building those.
-    name = "HTTP_" + settings.CLIENTTYPE_HEADER_KEY.upper().replace("-", "_")
-    return request.META.get(name, "").strip()[:64]
+    return request.headers.get(settings.CLIENTTYPE_HEADER_KEY, "").strip()[:64]
 
 
 def _record_call(
