@@ -1,8 +1,8 @@
 """The load generator of `make bench`: client threads on keep-alive connections, each sending one
 GET after another for a fixed time, and the CPU the gunicorn workers spent meanwhile.
 
-Rounds of two paths alternate (A, B, A, B...) on the same connections, so both meet the same
-machine, the same worker spread and the same noise from whatever else runs.
+Rounds of the paths compared alternate (A, B, A, B...) on the same connections, so all meet the
+same machine, the same worker spread and the same noise from whatever else runs.
 """
 
 import http.client
@@ -130,16 +130,18 @@ def compare(
     client: Client,
     subject: str,
     yardstick: str,
-    *,
+    *yardsticks: str,
     rounds: int,
     seconds: float,
     workers: list[int],
-) -> tuple[Rounds, Rounds]:
-    """`rounds` rounds of each path, alternating, after one unmeasured warm-up round of each."""
-    client.round(subject, seconds=1, workers=workers)
-    client.round(yardstick, seconds=1, workers=workers)
-    measured = Rounds(subject), Rounds(yardstick)
+) -> tuple[Rounds, ...]:
+    """`rounds` rounds of each path in turn (A, B, A, B... or A, B, C, A, B, C...), after one
+    unmeasured warm-up round of each."""
+    paths = (subject, yardstick, *yardsticks)
+    for path in paths:
+        client.round(path, seconds=1, workers=workers)
+    measured = tuple(Rounds(path) for path in paths)
     for _ in range(rounds):
-        for total, path in zip(measured, (subject, yardstick), strict=True):
+        for total, path in zip(measured, paths, strict=True):
             total.rounds.append(client.round(path, seconds=seconds, workers=workers))
     return measured

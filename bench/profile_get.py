@@ -1,11 +1,17 @@
 """Where a GET /teleconsultation/{id} spends its time, in-process: the WSGI application called
 directly (no HTTP, no gunicorn), production settings, the room details cached, the bench's
-yardstick read alongside. Prints the time per request of each and the profile of the real GET.
+yardsticks (the primary-key read, the poll's mandatory work) alongside. Prints the time per
+request of each, then the profile of the real GET, or with `--parts` the CPU of the GET and of
+the mandatory yardstick by part (bench/parts.py) in ms per request.
 
-    .venv/bin/python bench/profile_get.py [requests] [--sort tottime|cumulative]
+    .venv/bin/python bench/profile_get.py [requests] [--sort tottime|cumulative] [--parts]
 
-Uses PostgreSQL at 127.0.0.1:5432 (database `bench_profile`, created and dropped) when one
-answers, else SQLite in a temporary directory; the in-process Kaleyra simulator.
+Logs at INFO, as the bench's gunicorn does (the access line is part of a request's cost), to
+stderr (`2>/dev/null`); PROFILE_LOG_LEVEL=WARNING leaves them out.
+
+Uses PostgreSQL at 127.0.0.1:5432 (database `bench_profile`, or PROFILE_DATABASE's name, created
+and dropped) when one answers, else SQLite in a temporary directory; the in-process Kaleyra
+simulator.
 """
 
 import argparse
@@ -24,6 +30,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 WORKDIR = Path(tempfile.mkdtemp(prefix="profile-get-"))
+DATABASE = os.environ.get("PROFILE_DATABASE", "bench_profile")
 
 
 def database_url() -> tuple[str, object]:
@@ -35,9 +42,9 @@ def database_url() -> tuple[str, object]:
         )
     except Exception:  # no server: SQLite then
         return f"sqlite:///{WORKDIR / 'db.sqlite3'}", None
-    admin.execute("DROP DATABASE IF EXISTS bench_profile WITH (FORCE)")
-    admin.execute("CREATE DATABASE bench_profile")
-    return "postgres://postgres@127.0.0.1:5432/bench_profile", admin
+    admin.execute(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
+    admin.execute(f"CREATE DATABASE {DATABASE}")
+    return f"postgres://postgres@127.0.0.1:5432/{DATABASE}", admin
 
 
 URL, ADMIN = database_url()
@@ -54,7 +61,7 @@ os.environ.update(
     BANDYER_BASE_URL="http://127.0.0.1:9",
     BENCH_BARE_VIEWS="true",
     PROMETHEUS_MULTIPROC_DIR=str(WORKDIR),
-    LOG_LEVEL=os.environ.get("PROFILE_LOG_LEVEL", "WARNING"),
+    LOG_LEVEL=os.environ.get("PROFILE_LOG_LEVEL", "INFO"),
 )
 
 import django  # noqa: E402
@@ -63,6 +70,7 @@ django.setup()
 
 from django.core.management import call_command  # noqa: E402
 
+from bench import parts  # noqa: E402
 from bench.wsgi_call import call_application  # noqa: E402
 from teleconsultation_project.wsgi import application  # noqa: E402
 
@@ -112,22 +120,55 @@ def timed(paths: list[str], count: int, rounds: int = 10) -> list[tuple[float, f
     ]
 
 
+def parts_of(path: str, count: int) -> dict[str, float]:
+    """Each part's share of the CPU of `count` requests to `path`, traced."""
+    spent = parts.trace(lambda: [call("GET", path, PATIENT) for _ in range(count)])
+    spent.pop("bench harness", None)
+    total = sum(spent.values())
+    return {part: seconds / total for part, seconds in spent.items()}
+
+
+def print_parts(columns: dict[str, tuple[dict[str, float], float]]) -> None:
+    """ms of CPU per request by part: each part's traced share of the untraced CPU per request."""
+    names = [part for part, _ in parts.PARTS if part != "bench harness"] + [parts.OTHER]
+    print(f"\n  {'ms of CPU per request':<44}" + "".join(f"{c:>11}" for c in columns))
+    for part in names:
+        row = [shares.get(part, 0) * cpu for shares, cpu in columns.values()]
+        if any(row):
+            print(f"  {part:<44}" + "".join(f"{ms:>11.3f}" for ms in row))
+    print(f"  {'total (untraced)':<44}" + "".join(f"{cpu:>11.3f}" for _, cpu in columns.values()))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("count", nargs="?", type=int, default=2000)
     parser.add_argument("--sort", choices=["tottime", "cumulative"], default="cumulative")
+    parser.add_argument("--parts", action="store_true", help="CPU by part instead of a profile")
     options = parser.parse_args()
     call_command("migrate", verbosity=0)
     room_id = visit()
-    real, bare = f"/teleconsultation/{room_id}", f"/-/bench/read/{room_id}"
+    paths = {
+        "GET /teleconsultation/{id} (cached details)": f"/teleconsultation/{room_id}",
+        "yardstick primary-key read": f"/-/bench/read/{room_id}",
+        "yardstick mandatory work": f"/-/bench/mandatory/{room_id}",
+    }
     print(f"database {URL.split(':', 1)[0]}, {options.count} requests each")
-    (real_ms, real_cpu), (bare_ms, bare_cpu) = timed([real, bare], options.count)
-    print(
-        f"  GET /teleconsultation/{{id}} (cached details): {real_ms:.3f} ms, {real_cpu:.3f} ms CPU"
-    )
-    print(
-        f"  yardstick primary-key read:                   {bare_ms:.3f} ms, {bare_cpu:.3f} ms CPU"
-    )
+    cpu = {}
+    for name, (wall_ms, cpu_ms) in zip(
+        paths, timed(list(paths.values()), options.count), strict=True
+    ):
+        print(f"  {name + ':':<46} {wall_ms:.3f} ms, {cpu_ms:.3f} ms CPU")
+        cpu[name] = cpu_ms
+    real = paths["GET /teleconsultation/{id} (cached details)"]
+    if options.parts:
+        mandatory = paths["yardstick mandatory work"]
+        print_parts(
+            {
+                "GET": (parts_of(real, options.count), cpu[next(iter(paths))]),
+                "mandatory": (parts_of(mandatory, options.count), cpu["yardstick mandatory work"]),
+            }
+        )
+        return
     profile = cProfile.Profile(time.process_time)  # CPU: waiting on the database is not work
     profile.enable()
     for _ in range(options.count):
@@ -146,4 +187,4 @@ if __name__ == "__main__":
             from django.db import connections
 
             connections.close_all()
-            ADMIN.execute("DROP DATABASE IF EXISTS bench_profile WITH (FORCE)")
+            ADMIN.execute(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")

@@ -72,7 +72,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # Probes and the metrics scrape answer whatever the Host, unlogged and uncounted.
     "teleconsultation_project.middleware.ProbeMiddleware",
-    "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    # Requests, answers by status, latency by route name (django-prometheus' series).
+    "teleconsultation_project.middleware.RequestMetricsMiddleware",
     "teleconsultation_project.middleware.RequestIdMiddleware",
     # Every provider call of a request shares one deadline (KALEYRA_REQUEST_DEADLINE_SECONDS).
     "teleconsultation_project.middleware.RequestDeadlineMiddleware",
@@ -85,7 +86,6 @@ MIDDLEWARE = [
     "teleconsultation_project.middleware.AdminOnlyMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "teleconsultation_project.middleware.JsonErrorMiddleware",
-    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
 # What only the admin needs, run by AdminOnlyMiddleware for /admin/ and skipped by the API. The

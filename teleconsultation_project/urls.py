@@ -9,6 +9,10 @@ from teleconsultation_project import health, metrics, views
 from teleconsultation_project.schema import OpenApiJsonView
 
 urlpatterns = [
+    # The API first: its busiest route, a waiting participant's poll, is found without trying the
+    # probes', the documentation's and the admin's patterns (the probes are answered before the
+    # URL map anyway, by ProbeMiddleware).
+    path("", include("rooms.urls")),
     path("-/healthz", health.HealthzView.as_view(), name="healthz"),
     path("-/ready", health.ReadyView.as_view(), name="ready"),
     path("-/check-up", health.CheckUpView.as_view(), name="check-up"),
@@ -16,7 +20,6 @@ urlpatterns = [
     path("documentation/json", OpenApiJsonView.as_view(), name="openapi"),
     path("documentation/", SpectacularSwaggerView.as_view(url_name="openapi"), name="swagger"),
     path("admin/", admin.site.urls),
-    path("", include("rooms.urls")),
     path("", include("settings_api.urls")),
 ]
 

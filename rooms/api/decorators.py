@@ -4,8 +4,9 @@ POSTs that create rooms (`idempotent`). They stack in that order, so a refused c
 trail and leaves no idempotency record.
 
 `recorded`: once the answer is known, one entry through `rooms.services.audit`, with ids and counts
-and never personal data (the `*_detail` functions say what of the request goes in it); a GET is
-recorded only when it hands out a join link, so the trail says who got a link and when.
+and never personal data (the `*_detail` functions say what of the request goes in it).
+`handout_recorded`: the GET of a visit is recorded only when it hands out a join link, so the trail
+says who got a link and when.
 
 `caller_first` and `visit_first`: who before what. A write's caller is checked (identity, the right
 to create, for a visit's write its membership) before its body is parsed, so a stranger gets the
@@ -154,17 +155,11 @@ def _replay(existing: RoomJob, job: RoomJob) -> Response:
 Detail = Callable[[object, object], dict]
 
 
-def recorded(
-    action: str,
-    *,
-    detail: Detail | None = None,
-    handouts_only: bool = False,
-    actor: str | None = None,
-):
+def recorded(action: str, *, detail: Detail | None = None, actor: str | None = None):
     """Decorates an API view method: once the answer is known (errors included, as the status the
-    error handler gives them), records `action` with the HTTP status as outcome. With
-    `handouts_only`, only answers that hand out a join link are recorded. `actor` names a caller
-    the gateway does not identify (Kaleyra); by default it is the gateway's user, or "public"."""
+    error handler gives them), records `action` with the HTTP status as outcome. `actor` names a
+    caller the gateway does not identify (Kaleyra); by default it is the gateway's user, or
+    "public"."""
 
     def decorate(method):
         @functools.wraps(method)
@@ -176,11 +171,9 @@ def recorded(
                     try:
                         response = view.handle_exception(exc)
                     except Exception:
-                        if not handouts_only:
-                            _record_call(action, request, kwargs, None, detail, actor)
+                        _record_call(action, request, kwargs, None, detail, actor)
                         raise
-                if not handouts_only or _hands_out_link(response):
-                    _record_call(action, request, kwargs, response, detail, actor)
+                _record_call(action, request, kwargs, response, detail, actor)
             return response
 
         return audited
@@ -188,16 +181,21 @@ def recorded(
     return decorate
 
 
+def handout_recorded(request, *, teleconsultation_id: str, actor: str) -> None:
+    """The entry of a GET that handed out a join link (`audit.LINK_HANDED_OUT`, outcome 200): who
+    got a link to which visit, and when. Its other answers are not recorded."""
+    with audit.channel(_request_client_type(request)):
+        audit.record(
+            audit.LINK_HANDED_OUT,
+            actor=actor,
+            teleconsultation_id=teleconsultation_id,
+            outcome="200",
+            detail={},
+        )
+
+
 def _request_client_type(request) -> str:
     return request.headers.get(settings.CLIENTTYPE_HEADER_KEY, "").strip()[:64]
-
-
-def _hands_out_link(response) -> bool:
-    return (
-        response.status_code == 200
-        and isinstance(response.data, dict)
-        and bool(response.data.get("accessLinkURL"))
-    )
 
 
 def _record_call(

@@ -1,9 +1,11 @@
 """API views of /teleconsultation: validate the input, call one service, shape the answer."""
 
 from django.conf import settings
+from django.http import HttpResponse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -19,6 +21,7 @@ from rooms.api.serializers import (
     TeleconsultationCreateSerializer,
     TeleconsultationUpdateSerializer,
     UploadsDeletedSerializer,
+    access_body,
 )
 from rooms.domain import Teleconsultation
 from rooms.rules import permissions
@@ -26,6 +29,8 @@ from rooms.rules.languages import LINK_LANGUAGES
 from rooms.rules.permissions import writer_from_request
 from rooms.selectors import agenda, attendance, join_link
 from rooms.services import audit, lifecycle, participant_add, uploads
+from teleconsultation_project.errors import api_exception_handler
+from teleconsultation_project.identity import caller_from_headers, request_headers
 from teleconsultation_project.schema import BODY_ERRORS, PROVIDER_ERRORS, error_response
 
 TAGS = ["teleconsultation"]
@@ -107,10 +112,24 @@ IDEMPOTENCY_ERRORS = {
 }
 
 
-# The GET's answer, built by one serializer made once: building it per request deep-copies its
-# declared fields, a fifth of a poll's CPU. It holds no state of a request (no context, and
-# `to_representation` keeps nothing), so the threads of a worker share it.
-ACCESS = AccessSerializer()
+JSON = JSONRenderer()  # DRF's, as the API's other answers are rendered
+
+
+def plain_json_accepted(request) -> bool:
+    """Whether DRF's negotiation would answer this request with its one renderer, JSON, as it is:
+    no `format` override, and an Accept header that is absent or names JSON or anything, without
+    parameters (`indent=4` changes the body)."""
+    if request.META.get("QUERY_STRING") and "format" in request.GET:
+        return False
+    accept = request.META.get("HTTP_ACCEPT", "")
+    if not accept.strip():
+        return True
+    if ";" in accept:
+        return False
+    return any(part.strip() in ANY_JSON for part in accept.split(","))
+
+
+ANY_JSON = frozenset({"application/json", "application/*", "*/*"})
 
 
 class TeleconsultationCollectionApi(APIView):
@@ -225,19 +244,51 @@ class TeleconsultationApi(APIView):
             404: NOT_FOUND,
         },
     )
-    @decorators.recorded(audit.LINK_HANDED_OUT, handouts_only=True)
     def get(self, request, roomId: str):
-        query = {}
-        # A poll mostly carries neither option (a cache-buster at most): nothing to validate.
-        if not request.query_params.keys().isdisjoint(AccessQuerySerializer.PARAMETERS):
-            query = _valid(AccessQuerySerializer, request.query_params.dict()).validated_data
-        access = join_link.teleconsultation_access(
-            teleconsultation_id=roomId,
-            caller=request.user,
-            language=query.get("language"),
-            use_background=query.get("useBackground") == "true",
-        )
-        return Response(ACCESS.to_representation(access))
+        # DRF's way, for a GET whose Accept header or `format` parameter only DRF's negotiation
+        # can judge (it may refuse it, 406, or indent the JSON); the answer is the poll's.
+        data, status, headers = self.poll(request._request, roomId)
+        return Response(data, status=status, headers=headers)
+
+    def dispatch(self, request, *args, **kwargs):
+        if request.method == "GET" and plain_json_accepted(request):
+            data, status, headers = self.poll(request, kwargs["roomId"])
+            return self._json(data, status=status, headers=headers)
+        return super().dispatch(request, *args, **kwargs)
+
+    def poll(self, request, roomId: str) -> tuple[dict, int, dict]:
+        """The GET's answer (body, status, headers), from the Django request: plain Django
+        answers it when DRF's negotiation has nothing to decide, at a fraction of the cost of
+        DRF's dispatch and rendering on the busiest route (docs/performance.md). The same
+        identity, and the same errors (the API's exception handler)."""
+        try:
+            # A poll mostly has no query string, or a cache-buster: nothing to parse or validate.
+            params = request.GET if request.META.get("QUERY_STRING") else None
+            caller = caller_from_headers(request_headers(request.META), params)
+            query = {}
+            if params and not params.keys().isdisjoint(AccessQuerySerializer.PARAMETERS):
+                query = _valid(AccessQuerySerializer, params.dict()).validated_data
+            access = join_link.teleconsultation_access(
+                teleconsultation_id=roomId,
+                caller=caller,
+                language=query.get("language"),
+                use_background=query.get("useBackground") == "true",
+            )
+        except Exception as exc:
+            error = api_exception_handler(exc, {"view": self, "request": request})
+            # Its headers (Retry-After) but the content type, which the rendering sets.
+            headers = {k: v for k, v in error.items() if k.lower() != "content-type"}
+            return error.data, error.status_code, headers
+        if access.access_link and caller is not None:
+            decorators.handout_recorded(request, teleconsultation_id=roomId, actor=caller.id)
+        return access_body(access), 200, {}
+
+    def _json(self, data, *, status: int, headers: dict) -> HttpResponse:
+        response = HttpResponse(JSON.render(data), status=status, content_type="application/json")
+        for name, value in headers.items():
+            response[name] = value
+        response["Allow"] = ", ".join(self.allowed_methods)  # DRF's header
+        return response
 
     @extend_schema(
         tags=TAGS,

@@ -53,6 +53,14 @@ def test_an_access_line_hides_a_calendar_feeds_secret():
     )
 
 
+def test_a_simulators_join_link_is_hidden_in_every_field():
+    # Each pattern is searched only when its fixed part is in the field (logs.redact).
+    link = "http://127.0.0.1:8787/join/tok456?language=it"
+    line = format_record("link %s", link, link=link)
+    assert "tok456" not in line["message"] and "tok456" not in line["link"]
+    assert line["link"] == "http://127.0.0.1:8787/join/[redacted]?language=it"
+
+
 def test_exceptions_in_logs_are_redacted_too(settings):
     settings.BANDYER_API_SECRET_KEY = SECRET
     try:
