@@ -52,6 +52,8 @@ class Teleconsultation(models.Model):
         indexes = [
             models.Index(fields=["state", "end"], name="tc_state_end"),
             models.Index(fields=["state", "start"], name="tc_state_start"),
+            # The admin's visit list, newest first (ordering -start, -id): a page is an index range.
+            models.Index(fields=["start", "id"], name="tc_start"),
         ]
         constraints = [
             models.CheckConstraint(
