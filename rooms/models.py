@@ -50,7 +50,9 @@ class Teleconsultation(models.Model):
         # A recording's link opens a recorded consultation: given to chosen staff, not to all.
         permissions = [("download_recording", "Can fetch a recording's download link")]
         indexes = [
-            models.Index(fields=["state", "end"], name="tc_state_end"),
+            # With id: the support commands' batches of ended visits are ranges of it, in
+            # (end, id) order (rooms/storage/django.py `_end_batches`).
+            models.Index(fields=["state", "end", "id"], name="tc_state_end_id"),
             models.Index(fields=["state", "start"], name="tc_state_start"),
             # The admin's visit list, newest first (ordering -start, -id): a page is an index range.
             models.Index(fields=["start", "id"], name="tc_start"),
