@@ -87,6 +87,9 @@ class Participant(models.Model):
     role = models.CharField(max_length=5, choices=Role.choices)
     kaleyra_user_id = models.CharField(max_length=128)
     access_link = models.TextField(blank=True, default="")
+    # The visit's start, kept with it by every write (rooms/storage/django.py): a person's agenda
+    # is then a range of the participant_agenda index, however many visits they or others have.
+    visit_start = models.DateTimeField()
 
     class Meta:
         ordering = ["teleconsultation", "position"]
@@ -96,7 +99,9 @@ class Participant(models.Model):
             )
         ]
         indexes = [
-            models.Index(fields=["external_id"], name="participant_external_id"),
+            models.Index(
+                fields=["external_id", "visit_start", "teleconsultation"], name="participant_agenda"
+            ),
             # Kaleyra's user details lookups (`display_names`) ask by Kaleyra user id.
             models.Index(fields=["kaleyra_user_id"], name="participant_kaleyra_user"),
         ]

@@ -225,3 +225,14 @@ def test_the_openapi_document_describes_the_agenda(client):
         "accessLinkAvailable",
     }
     assert {"400", "401"} <= set(operation["responses"])
+
+
+def test_a_visit_moved_to_another_time_moves_in_the_agenda(api, create):
+    first = create([doctor(), patient()])
+    second = create([doctor(), patient()], start=START + timedelta(hours=1))
+    moved = {"start_date": (START + timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M:%SZ")}
+    assert api.patch(f"/teleconsultation/{first}", moved, format="json").status_code == 204
+    assert ids(agenda(api, "patient-1")) == [second, first]
+    assert ids(
+        agenda(api, "patient-1", limit=1, cursor=encode_cursor(START + timedelta(hours=1), second))
+    ) == [first]
