@@ -170,7 +170,7 @@ def measure(sizes, names, fixtures, rounds: int) -> tuple[dict, dict]:
         key: tuple(statistics.median(figure[i] for figure in runs) for i in range(3))
         for key, runs in samples.items()
     }
-    return medians, sql
+    return medians, sql, samples, counts
 
 
 def machine() -> dict:
@@ -273,13 +273,18 @@ def main() -> None:
         fixtures = {}
         for size in sizes:
             scale_paths.use_database(names[size])
-            fixtures[size] = scale_paths.prepare()
-        medians, sql = measure(sizes, names, fixtures, options.rounds)
+            fixtures[size] = scale_paths.prepare(seeded[size]["now"])
+        medians, sql, samples, counts = measure(sizes, names, fixtures, options.rounds)
         from django.db import connection
 
         connection.close()
         runs = cleanups(sizes, names, seeded)
         result.update(report(sizes, medians, sql, runs, seeded, names))
+        for name, entry in result["paths"].items():
+            entry["calls_per_round"] = counts[name]
+            for size in sizes:
+                rounds = samples[(name, size)]
+                entry[label(size)]["cpu_ms_each_round"] = [round(a + b, 3) for a, b, _ in rounds]
     finally:
         from django.db import connection
 

@@ -13,7 +13,7 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.management import call_command
@@ -57,6 +57,7 @@ class Fixtures:
     visit_id: str
     agenda_cursor: str
     admin_cookie: str
+    seeded_at: datetime
 
 
 def expect(status: str, content: bytes, what: str) -> bytes:
@@ -65,7 +66,7 @@ def expect(status: str, content: bytes, what: str) -> bytes:
     return content
 
 
-def prepare() -> Fixtures:
+def prepare(seeded_at: datetime) -> Fixtures:
     """A visit scheduled through POST /teleconsultation (its room on the in-process simulator),
     the agenda cursor reached by following `next` 100 times, a superuser's admin session."""
     start = (timezone.now() + timedelta(days=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -96,14 +97,20 @@ def prepare() -> Fixtures:
     client = Client()
     client.force_login(user)
     cookie = f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
-    return Fixtures(visit_id=visit_id, agenda_cursor=cursor, admin_cookie=cookie)
-
-
-def export_day() -> None:
-    since = (timezone.now() - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    call_command(
-        "export_audit", "--since", since, "--format", "jsonl", "--output", os.devnull, stdout=QUIET
+    return Fixtures(
+        visit_id=visit_id, agenda_cursor=cursor, admin_cookie=cookie, seeded_at=seeded_at
     )
+
+
+def export_day(seeded_at: datetime) -> None:
+    """The 24 hours before seeding: the same 5,000 entries at every size (the exports' own
+    entries, written after, are left out)."""
+    since, until = (
+        moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+        for moment in (seeded_at - timedelta(days=1), seeded_at)
+    )
+    arguments = ["--since", since, "--until", until, "--format", "jsonl", "--output", os.devnull]
+    call_command("export_audit", *arguments, stdout=QUIET, stderr=QUIET)
 
 
 def paths(fixtures: Fixtures) -> dict[str, Callable[[], object]]:
@@ -123,7 +130,7 @@ def paths(fixtures: Fixtures) -> dict[str, Callable[[], object]]:
         "admin_search_participant": lambda: expect(
             *call("GET", f"{listing}?q={SEARCHED_PATIENT}", admin), "admin search"
         ),
-        "export_audit_day": export_day,
+        "export_audit_day": functools.partial(export_day, fixtures.seeded_at),
     }
 
 

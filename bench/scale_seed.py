@@ -45,7 +45,9 @@ def population(size: int) -> dict[str, int]:
     return {"visits": visits, "doctors": max(1, visits // 4000), "patients": max(1, visits // 4)}
 
 
-# %(now)s is the seeding moment; every time is relative to it.
+# %(now)s is the seeding moment; every time is relative to it. The start of population visit n:
+START = "%(now)s - interval '365 days' + n * (34560000.0 / %(visits)s) * interval '1 second'"
+
 VISITS = """
 INSERT INTO rooms_teleconsultation (id, kaleyra_room_id, participants_number, start, "end",
     state, room_claim, recording, version, created_at, updated_at, created_by, updated_by)
@@ -54,17 +56,16 @@ SELECT id, CASE WHEN trashed THEN NULL ELSE 'bench-room-' || id END, number, sta
     1, start - interval '45 days', start - interval '45 days', 'bench', 'bench'
 FROM (
     SELECT substr(md5('g' || n), 1, 24) AS id, 2 + (n %% 10 = 0)::int AS number,
-        %(now)s - interval '365 days' + n * (34560000.0 / %(visits)s) * interval '1 second'
-            AS start
+        {start} AS start
     FROM generate_series(0, %(visits)s - 1) AS n
 ) AS v, LATERAL (SELECT v.start + interval '30 minutes' < %(now)s - interval '2 days' AS trashed)
     AS t
-"""
+""".replace("{start}", START)
 
 PARTICIPANTS = """
-INSERT INTO rooms_participant (teleconsultation_id, position, external_id, groups, full_name,
-    language, role, kaleyra_user_id, access_link)
-SELECT substr(md5('g' || n), 1, 24), position, person,
+INSERT INTO rooms_participant (teleconsultation_id, visit_start, position, external_id, groups,
+    full_name, language, role, kaleyra_user_id, access_link)
+SELECT substr(md5('g' || n), 1, 24), {start}, position, person,
     CASE WHEN position = 0 THEN '["doctor"]' ELSE '["customer"]' END::jsonb,
     initcap(replace(person, '-', ' ')), '', CASE WHEN position = 0 THEN 'plus' ELSE 'basic' END,
     'tc-' || person,
@@ -73,7 +74,7 @@ FROM generate_series(0, %(visits)s - 1) AS n,
 LATERAL (VALUES (0, 'doctor-' || n %% %(doctors)s), (1, 'patient-' || n %% %(patients)s),
     (2, CASE WHEN n %% 10 = 0 THEN 'family-' || n END)) AS p(position, person)
 WHERE person IS NOT NULL
-"""
+""".replace("{start}", START)
 
 USER_MAPPINGS = """
 INSERT INTO rooms_usermapping (external_id, kaleyra_user_id, role, created_at, updated_at)
@@ -129,10 +130,11 @@ FROM (
 """
 
 FIXTURE_PARTICIPANTS = """
-INSERT INTO rooms_participant (teleconsultation_id, position, external_id, groups, full_name,
-    language, role, kaleyra_user_id, access_link)
-SELECT t.id, p.position, p.person, p.groups::jsonb, initcap(replace(p.person, '-', ' ')), '',
-    p.role, 'tc-' || p.person, 'https://bench.invalid/join/' || t.id || '/' || p.position
+INSERT INTO rooms_participant (teleconsultation_id, visit_start, position, external_id, groups,
+    full_name, language, role, kaleyra_user_id, access_link)
+SELECT t.id, t.start, p.position, p.person, p.groups::jsonb,
+    initcap(replace(p.person, '-', ' ')), '', p.role, 'tc-' || p.person,
+    'https://bench.invalid/join/' || t.id || '/' || p.position
 FROM rooms_teleconsultation AS t,
 LATERAL (VALUES
     (0, CASE WHEN t.id LIKE 'fa%%' THEN %(doctor)s ELSE 'doctor-backlog' END, '["doctor"]',
