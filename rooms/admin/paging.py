@@ -2,8 +2,10 @@
 COUNT_CAP rows (an index range, not the whole table), and the list says "more than" past it."""
 
 from functools import cached_property
+from typing import cast
 
 from django.core.paginator import Paginator
+from django.db.models import QuerySet
 
 COUNT_CAP = 10_000
 
@@ -14,7 +16,8 @@ class CappedCountPaginator(Paginator):
     @cached_property
     def count(self) -> int:
         """The rows, or COUNT_CAP + 1 when there are more: SELECT COUNT(*) over a LIMIT."""
-        return self.object_list[: self.cap + 1].count()
+        visits = cast(QuerySet, self.object_list)  # the admin pages a queryset
+        return visits[: self.cap + 1].count()
 
     @property
     def capped(self) -> bool:

@@ -236,3 +236,12 @@ def test_a_visit_moved_to_another_time_moves_in_the_agenda(api, create):
     assert ids(
         agenda(api, "patient-1", limit=1, cursor=encode_cursor(START + timedelta(hours=1), second))
     ) == [first]
+
+
+def test_the_agenda_index_range_starts_a_longest_visit_before_from():
+    # The Django backend reads a person's agenda from `from` less the longest visit the schedule
+    # accepts: were one longer, it would be left out while running.
+    from rooms.rules.schedule import MAX_DURATION
+    from rooms.storage.django import LONGEST_VISIT
+
+    assert LONGEST_VISIT == MAX_DURATION
