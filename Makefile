@@ -70,7 +70,7 @@ mutate: $(VENV)/.installed ## mutmut over the rules; prints the score and the su
 bench: $(VENV)/.installed ## the service against the bare minimum at 50 ms Kaleyra latency (docs/performance.md)
 	$(BIN)/python bench/run.py
 
-# PostgreSQL only; about N minutes, most of it seeding a million visits. BENCH_SCALE_ARGS=--keep
+# PostgreSQL only; about 7 minutes, most of it seeding a million visits. BENCH_SCALE_ARGS=--keep
 # leaves the two databases (bench_scale_10k, bench_scale_1m) for psql.
 bench-scale: $(VENV)/.installed ## read paths and clean-up at 1M visits against 10k (docs/performance.md)
 	$(BIN)/python bench/scale.py $(BENCH_SCALE_ARGS)
