@@ -9,7 +9,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 POSTGRES_TEST_URL ?= postgres://postgres@127.0.0.1:5432/test
 
-.PHONY: run test help lint format migrate venv clean simulator test-sqlite test-shifted test-postgres bench mutate lock
+.PHONY: run test help lint format migrate venv clean simulator test-sqlite test-shifted test-postgres bench bench-scale mutate lock
 
 # Development mode whatever .env holds: a .env with DJANGO_DEBUG=false (production settings, for
 # docker compose) is left out, and make run says so before it starts (scripts/run_local.py).
@@ -69,6 +69,11 @@ mutate: $(VENV)/.installed ## mutmut over the rules; prints the score and the su
 
 bench: $(VENV)/.installed ## the service against the bare minimum at 50 ms Kaleyra latency (docs/performance.md)
 	$(BIN)/python bench/run.py
+
+# PostgreSQL only; about 7 minutes, most of it seeding a million visits. BENCH_SCALE_ARGS=--keep
+# leaves the two databases (bench_scale_10k, bench_scale_1m) for psql.
+bench-scale: $(VENV)/.installed ## read paths and clean-up at 1M visits against 10k (docs/performance.md)
+	$(BIN)/python bench/scale.py $(BENCH_SCALE_ARGS)
 
 simulator: $(VENV)/.runtime ## the Kaleyra simulator over HTTP on port 8787
 	$(BIN)/python manage.py kaleyra_simulator --port 8787

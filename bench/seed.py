@@ -49,6 +49,7 @@ def ended_visits(count: int, tag: str) -> None:
         people = [
             models.Participant(
                 teleconsultation_id=visit.id,
+                visit_start=visit.start,
                 position=position,
                 external_id=f"{role}-{visit.id}",
                 groups=["doctor" if role == "plus" else "customer"],

@@ -7,11 +7,12 @@ import io
 def call_application(
     application, method: str, path: str, headers: dict, body: bytes = b""
 ) -> tuple[str, bytes]:
-    """(status line, body) of one request."""
+    """(status line, body) of one request; `path` may carry a query string."""
+    path, _, query = path.partition("?")
     environ = {
         "REQUEST_METHOD": method,
         "PATH_INFO": path,
-        "QUERY_STRING": "",
+        "QUERY_STRING": query,
         "SERVER_NAME": "127.0.0.1",
         "SERVER_PORT": "8000",
         "HTTP_HOST": "127.0.0.1",

@@ -50,8 +50,12 @@ class Teleconsultation(models.Model):
         # A recording's link opens a recorded consultation: given to chosen staff, not to all.
         permissions = [("download_recording", "Can fetch a recording's download link")]
         indexes = [
-            models.Index(fields=["state", "end"], name="tc_state_end"),
+            # With id: the support commands' batches of ended visits are ranges of it, in
+            # (end, id) order (rooms/storage/django.py `_end_batches`).
+            models.Index(fields=["state", "end", "id"], name="tc_state_end_id"),
             models.Index(fields=["state", "start"], name="tc_state_start"),
+            # The admin's visit list, newest first (ordering -start, -id): a page is an index range.
+            models.Index(fields=["start", "id"], name="tc_start"),
         ]
         constraints = [
             models.CheckConstraint(
@@ -83,6 +87,9 @@ class Participant(models.Model):
     role = models.CharField(max_length=5, choices=Role.choices)
     kaleyra_user_id = models.CharField(max_length=128)
     access_link = models.TextField(blank=True, default="")
+    # The visit's start, kept with it by every write (rooms/storage/django.py): a person's agenda
+    # is then a range of the participant_agenda index, however many visits they or others have.
+    visit_start = models.DateTimeField()
 
     class Meta:
         ordering = ["teleconsultation", "position"]
@@ -92,7 +99,9 @@ class Participant(models.Model):
             )
         ]
         indexes = [
-            models.Index(fields=["external_id"], name="participant_external_id"),
+            models.Index(
+                fields=["external_id", "visit_start", "teleconsultation"], name="participant_agenda"
+            ),
             # Kaleyra's user details lookups (`display_names`) ask by Kaleyra user id.
             models.Index(fields=["kaleyra_user_id"], name="participant_kaleyra_user"),
         ]

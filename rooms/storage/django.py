@@ -9,7 +9,7 @@ commit with it. No provider call may be made while it is open.
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from itertools import groupby
 from operator import itemgetter
 
@@ -41,6 +41,10 @@ from rooms.storage import visit_events
 from rooms.storage.mia_records import attendee_from_record, attendee_record
 from rooms.storage.prepared import PreparedRead
 from teleconsultation_project.errors import ApiError
+
+# No visit lasts longer (rooms.rules.schedule.MAX_DURATION, which storage may not import): the
+# agenda's visits not ended by a moment started less than this before it.
+LONGEST_VISIT = timedelta(hours=24)
 
 # A calendar feed shows trashed visits too, as cancelled events.
 CALENDAR_STATES = (State.PUBLIC, State.TRASH)
@@ -205,7 +209,9 @@ class DjangoStorage:
             }
             if stamps:  # an imported record keeps its dates (save() stamps now on every insert)
                 models.Teleconsultation.objects.filter(id=teleconsultation.id).update(**stamps)
-            self._insert_participants(teleconsultation.id, teleconsultation.participants)
+            self._insert_participants(
+                teleconsultation.id, teleconsultation.participants, start=teleconsultation.start
+            )
             self.forget_jobs(forget)
             # Visit events off (no VISIT_EVENTS_URLS): the outbox is left alone. An imported
             # record is no news.
@@ -323,7 +329,10 @@ class DjangoStorage:
                 teleconsultation_id__in=[after.id for after in members_changed]
             ).delete()
             for after in members_changed:
-                self._insert_participants(after.id, after.participants)
+                self._insert_participants(after.id, after.participants, start=after.start)
+        for before, after in writes.values():
+            if after.participants == before.participants and after.start != before.start:
+                _move_participants(after.id, after.start)
         return {
             teleconsultation_id: replace(
                 after, version=before.version + 1, updated_at=now, updated_by=actor
@@ -347,13 +356,18 @@ class DjangoStorage:
         )
         if after.participants != before.participants:
             models.Participant.objects.filter(teleconsultation_id=before.id).delete()
-            self._insert_participants(before.id, after.participants)
+            self._insert_participants(before.id, after.participants, start=after.start)
+        elif after.start != before.start:
+            _move_participants(before.id, after.start)
         return replace(after, version=before.version + 1, updated_at=now, updated_by=actor)
 
-    def _insert_participants(self, teleconsultation_id: str, participants) -> None:
+    def _insert_participants(
+        self, teleconsultation_id: str, participants, *, start: datetime
+    ) -> None:
         models.Participant.objects.bulk_create(
             models.Participant(
                 teleconsultation_id=teleconsultation_id,
+                visit_start=start,
                 position=position,
                 external_id=member.external_id,
                 groups=list(member.groups),
@@ -541,7 +555,10 @@ class DjangoStorage:
     def teleconsultation_id_batches(
         self, *, batch_size: int = 100, **selection
     ) -> Iterator[list[str]]:
-        return _id_batches(_selected(**selection), batch_size)
+        query = _selected(**selection)
+        if selection.get("ended_before") is not None and _live_only(selection):
+            return _end_batches(query, batch_size)
+        return _id_batches(query, batch_size)
 
     def erase_trashed(self, teleconsultation_ids: Sequence[str]) -> list[str]:
         """Erases for good those of the given teleconsultations still in TRASH; their ids."""
@@ -653,17 +670,26 @@ class DjangoStorage:
         after: tuple[datetime, str] | None,
         limit: int,
     ) -> list[Teleconsultation]:
-        """One query: the page's visit ids as a limited subquery (on the participant's
-        external_id), joined to every participant of those visits."""
-        mine = models.Teleconsultation.objects.filter(
-            state=State.PUBLIC, participants__external_id=external_id, end__gt=ends_after
+        """One query: the page's visit ids as a limited subquery, joined to every participant of
+        those visits. The ids are a range of the participant_agenda index (the person's rows by
+        their visit's start, `visit_start`), from the cursor or from a day before `ends_after`
+        (no visit is longer): a page reads its own rows, however many visits the person or the
+        table holds (docs/performance.md, "Cost flat with data")."""
+        mine = models.Participant.objects.filter(
+            external_id=external_id,
+            visit_start__gt=ends_after - LONGEST_VISIT,
+            teleconsultation__state=State.PUBLIC,
+            teleconsultation__end__gt=ends_after,
         )
         if starts_before is not None:
-            mine = mine.filter(start__lt=starts_before)
+            mine = mine.filter(visit_start__lt=starts_before)
         if after is not None:
             start, pk = after
-            mine = mine.filter(Q(start__gt=start) | Q(start=start, id__gt=pk))
-        return _visits_by_start(mine.order_by("start", "id").values("id")[:limit])
+            mine = mine.filter(visit_start__gte=start).exclude(
+                visit_start=start, teleconsultation_id__lte=pk
+            )
+        page = mine.order_by("visit_start", "teleconsultation_id").values("teleconsultation_id")
+        return _visits_by_start(page[:limit])
 
     # --- calendar feeds (issue #25) -------------------------------------------------------------
     def save_calendar_feed(self, external_id: str, secret_hash: str) -> None:
@@ -987,6 +1013,35 @@ def _attendance(row: models.Attendance) -> Attendance:
         collected_at=row.collected_at,
         attendees=tuple(attendee_from_record(each) for each in row.attendees or ()),
     )
+
+
+def _move_participants(teleconsultation_id: str, start: datetime) -> None:
+    """A visit's participants carry its start (the agenda's index): moved with it."""
+    models.Participant.objects.filter(teleconsultation_id=teleconsultation_id).update(
+        visit_start=start
+    )
+
+
+def _live_only(selection: dict) -> bool:
+    return not selection.get("include_trash") and selection.get("trashed_before") is None
+
+
+def _end_batches(query, batch_size: int) -> Iterator[list]:
+    """Live visits ended in a window, in (end, id) order: each batch is the next range of the
+    tc_state_end index, so it reads its own rows however many other visits the table holds. (In
+    id order, the primary key was read through every visit not in the window, most of the table
+    at a million visits: docs/performance.md, "Cost flat with data".)"""
+    last = None
+    while True:
+        page = query.order_by("end", "pk")
+        if last is not None:
+            end, pk = last
+            page = page.filter(end__gte=end).exclude(end=end, pk__lte=pk)
+        rows = list(page.values_list("end", "pk")[:batch_size])
+        if not rows:
+            return
+        yield [pk for _end, pk in rows]
+        last = rows[-1]
 
 
 def _id_batches(query, batch_size: int) -> Iterator[list]:

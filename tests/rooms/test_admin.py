@@ -13,6 +13,7 @@ from django.test.utils import CaptureQueriesContext
 
 # The admin is the Django backend's window on its tables: what a page shows is checked against
 # those tables, while what an action did is read through storage, as the API's effects are.
+from rooms.admin.paging import CappedCountPaginator
 from rooms.models import RoomJob, UserMapping
 from tests.rooms.conftest import NOW, doctor, jobs, links, patient, stored, visit_count
 from tests.rooms.kaleyra_events import deliver, envelope
@@ -207,6 +208,39 @@ def test_search_finds_by_name_external_id_or_kaleyra_room(admin_client, visit, c
     term = room_of(visit) if term == "ROOM" else term
     result = admin_client.get(LIST, {"q": term}).context["cl"].result_list
     assert [teleconsultation.id for teleconsultation in result] == [visit]
+
+
+def test_search_by_visit_id_finds_that_visit_however_it_is_typed(admin_client, visit, create):
+    create([doctor("someone-else"), patient("p9")])
+    for term in (visit, f" {visit.upper()} "):
+        result = admin_client.get(LIST, {"q": term}).context["cl"].result_list
+        assert [teleconsultation.id for teleconsultation in result] == [visit]
+
+
+def test_search_by_a_user_id_lists_their_visits_not_names_that_contain_it(admin_client, create):
+    theirs = create([doctor(), patient("ada")])
+    create([doctor("doctor-2", full_name="Ada Rossi"), patient("p2")])
+    result = admin_client.get(LIST, {"q": "ada"}).context["cl"].result_list
+    assert [teleconsultation.id for teleconsultation in result] == [theirs]
+
+
+def test_a_long_list_counts_up_to_its_cap_and_says_more_than(admin_client, create, monkeypatch):
+    monkeypatch.setattr(CappedCountPaginator, "cap", 2)
+    for i in range(2):
+        create([doctor(f"d{i}"), patient(f"p{i}")])
+    assert "2 teleconsultations" in admin_client.get(LIST).content.decode()
+    create([doctor("d2"), patient("p2")])
+    page = admin_client.get(LIST).content.decode()
+    assert "more than 2 teleconsultations" in page
+    assert len(admin_client.get(LIST).context["cl"].result_list) == 3
+
+
+def test_search_by_name_takes_each_word_in_any_order(admin_client, create):
+    both = create([doctor(full_name="Ada Rossi"), patient(full_name="Bob Bianchi")])
+    create([doctor("d2", full_name="Ada Verdi"), patient("p2", full_name="Carla Bianchi")])
+    for term in ("Bianchi Rossi", "rossi ada"):
+        result = admin_client.get(LIST, {"q": term}).context["cl"].result_list
+        assert [teleconsultation.id for teleconsultation in result] == [both]
 
 
 def test_search_matching_two_participants_lists_the_visit_once(admin_client, create):

@@ -225,3 +225,23 @@ def test_the_openapi_document_describes_the_agenda(client):
         "accessLinkAvailable",
     }
     assert {"400", "401"} <= set(operation["responses"])
+
+
+def test_a_visit_moved_to_another_time_moves_in_the_agenda(api, create):
+    first = create([doctor(), patient()])
+    second = create([doctor(), patient()], start=START + timedelta(hours=1))
+    moved = {"start_date": (START + timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M:%SZ")}
+    assert api.patch(f"/teleconsultation/{first}", moved, format="json").status_code == 204
+    assert ids(agenda(api, "patient-1")) == [second, first]
+    assert ids(
+        agenda(api, "patient-1", limit=1, cursor=encode_cursor(START + timedelta(hours=1), second))
+    ) == [first]
+
+
+def test_the_agenda_index_range_starts_a_longest_visit_before_from():
+    # The Django backend reads a person's agenda from `from` less the longest visit the schedule
+    # accepts: were one longer, it would be left out while running.
+    from rooms.rules.schedule import MAX_DURATION
+    from rooms.storage.django import LONGEST_VISIT
+
+    assert LONGEST_VISIT == MAX_DURATION

@@ -76,6 +76,19 @@ def test_cleanup_trashes_ended_teleconsultations_and_deletes_their_rooms(
     assert "progress: 2/2 (100%)" in err
 
 
+def test_cleanup_in_small_batches_takes_each_visit_once_however_many_end_together(
+    visits, create, clock
+):
+    # Batches go in (end, id) order: five visits ending at the same moment span three batches.
+    together = visits(5)
+    earlier = create([doctor("d9"), patient("p9")], start=NOW + timedelta(hours=1))
+    clock.move_to(AFTER_THE_VISITS)
+    out, _err = run("cleanup_teleconsultations", "--older-than-days", "1", "--batch-size", "2")
+    assert "Summary: 6 done, 0 partly done, 0 skipped, 0 failed" in out
+    assert {state_of(visit) for visit in [*together, earlier]} == {"TRASH"}
+    assert out.count(": moved to trash") == 6
+
+
 def test_cleanup_of_a_visit_without_a_room_says_it_had_none(create, clock, simulator):
     # It used to report "Kaleyra room deleted" for a room that never existed.
     waiting = create([doctor()], number=2)
