@@ -17,7 +17,6 @@ simulator.
 import argparse
 import cProfile
 import functools
-import json
 import os
 import pstats
 import statistics
@@ -71,7 +70,7 @@ django.setup()
 from django.core.management import call_command  # noqa: E402
 
 from bench import parts  # noqa: E402
-from bench.wsgi_call import call_application  # noqa: E402
+from bench.wsgi_call import call_application, schedule_visit  # noqa: E402
 from teleconsultation_project.wsgi import application  # noqa: E402
 
 call = functools.partial(call_application, application)
@@ -79,21 +78,8 @@ PATIENT = {"HTTP_MIAUSERID": "profile-patient", "HTTP_MIAUSERGROUPS": "customer"
 
 
 def visit() -> str:
-    start = (datetime.now(UTC) + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
     people = [("profile-doctor", "doctor"), ("profile-patient", "customer")]
-    payload = {
-        "participants": {
-            "number": 2,
-            "data": [{"userExternalId": u, "groups": [g], "fullName": u} for u, g in people],
-        },
-        "start_date": start,
-        "duration_in_seconds": 1800,
-    }
-    status, content = call(
-        "POST", "/teleconsultation", {"HTTP_ISBACKOFFICE": "true"}, json.dumps(payload).encode()
-    )
-    assert status.startswith("201"), content
-    return json.loads(content)["roomId"]
+    return schedule_visit(application, people, start=datetime.now(UTC) + timedelta(days=1))
 
 
 def timed(paths: list[str], count: int, rounds: int = 10) -> list[tuple[float, float]]:

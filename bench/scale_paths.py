@@ -23,7 +23,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from bench.scale_seed import AGENDA_DOCTOR
-from bench.wsgi_call import call_application
+from bench.wsgi_call import call_application, schedule_visit
 from teleconsultation_project.wsgi import application
 
 call = functools.partial(call_application, application)
@@ -69,22 +69,8 @@ def expect(status: str, content: bytes, what: str) -> bytes:
 def prepare(seeded_at: datetime) -> Fixtures:
     """A visit scheduled through POST /teleconsultation (its room on the in-process simulator),
     the agenda cursor reached by following `next` 100 times, a superuser's admin session."""
-    start = (timezone.now() + timedelta(days=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
     people = [("bench-get-doctor", "doctor"), ("bench-get-patient", "customer")]
-    payload = {
-        "participants": {
-            "number": 2,
-            "data": [{"userExternalId": u, "groups": [g], "fullName": u} for u, g in people],
-        },
-        "start_date": start,
-        "duration_in_seconds": 1800,
-    }
-    status, content = call(
-        "POST", "/teleconsultation", {"HTTP_ISBACKOFFICE": "true"}, json.dumps(payload).encode()
-    )
-    if not status.startswith("201"):
-        raise RuntimeError(f"POST /teleconsultation: {status} {content[:300]!r}")
-    visit_id = json.loads(content)["roomId"]
+    visit_id = schedule_visit(application, people, start=timezone.now() + timedelta(days=2))
     cursor = None
     for _ in range(AGENDA_PAGES_SKIPPED):
         path = "/teleconsultation" + (f"?cursor={cursor}" if cursor else "")

@@ -1,7 +1,9 @@
 """One request to the project's WSGI application, in-process: no HTTP, no server. Used by
-`bench/profile_get.py` and `scripts/trace_paths.py`."""
+the bench's in-process scripts and `scripts/trace_paths.py`."""
 
 import io
+import json
+from datetime import datetime
 
 
 def call_application(
@@ -35,3 +37,28 @@ def call_application(
         if hasattr(chunks, "close"):
             chunks.close()
     return answer["status"], content
+
+
+def schedule_visit(
+    application, people: list[tuple[str, str]], *, start: datetime, duration: int = 1800
+) -> str:
+    """The id of a visit scheduled through POST /teleconsultation as the back office; `people`
+    are (external id, group) pairs, each named after its id."""
+    payload = {
+        "participants": {
+            "number": len(people),
+            "data": [{"userExternalId": u, "groups": [g], "fullName": u} for u, g in people],
+        },
+        "start_date": start.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "duration_in_seconds": duration,
+    }
+    status, content = call_application(
+        application,
+        "POST",
+        "/teleconsultation",
+        {"HTTP_ISBACKOFFICE": "true"},
+        json.dumps(payload).encode(),
+    )
+    if not status.startswith("201"):
+        raise RuntimeError(f"POST /teleconsultation answered {status}: {content[:300]!r}")
+    return json.loads(content)["roomId"]

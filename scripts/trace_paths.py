@@ -55,7 +55,7 @@ django.setup()
 
 from django.core.management import call_command  # noqa: E402
 
-from bench.wsgi_call import call_application  # noqa: E402
+from bench.wsgi_call import call_application, schedule_visit  # noqa: E402
 from teleconsultation_project.wsgi import application  # noqa: E402
 
 call = functools.partial(call_application, application)
@@ -132,21 +132,7 @@ def traced(action) -> dict:
 
 
 def post() -> str:
-    start = (datetime.now(UTC) + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    payload = {
-        "participants": {
-            "number": len(PEOPLE),
-            "data": [{"userExternalId": u, "groups": [g], "fullName": u} for u, g in PEOPLE],
-        },
-        "start_date": start,
-        "duration_in_seconds": 1800,
-    }
-    status, content = call(
-        "POST", "/teleconsultation", {"HTTP_ISBACKOFFICE": "true"}, json.dumps(payload).encode()
-    )
-    if not status.startswith("201"):
-        raise SystemExit(f"POST answered {status}: {content!r}")
-    return json.loads(content)["roomId"]
+    return schedule_visit(application, PEOPLE, start=datetime.now(UTC) + timedelta(days=1))
 
 
 def get(room_id: str) -> None:
