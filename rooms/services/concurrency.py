@@ -4,7 +4,8 @@ Each call runs in a copy of its caller's context, so the request id, the request
 the current trace span and the audit channel follow it onto the thread. The database connections
 the pool's threads opened are closed when it shuts down: a thread's connection is its own, and would
 otherwise stay open until the process exits. Calls that only wait on the network may instead run on
-threads kept for the process's life (`each_on_kept_threads`), which no request pays to start.
+threads kept for the process's life (`each_on_kept_threads`), which no request pays to start, and
+may be left to run there while the caller works (`start_on_kept_threads`).
 """
 
 import contextvars
@@ -12,7 +13,7 @@ import os
 import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import CancelledError, Executor, Future, ThreadPoolExecutor, wait
-from typing import ParamSpec, TypeVar
+from typing import Generic, ParamSpec, TypeVar
 
 from django.db import connections
 
@@ -124,10 +125,46 @@ def each_on_kept_threads(
     (starting 25 cost a 25-user POST ~20 ms). The bound is the process's: the requests a worker
     serves at once share the `size` threads. For calls that only wait on the network: a kept thread
     must not open a database connection, which would stay open with it. The first failure stops the
-    calls not started yet; it is raised once those running have ended."""
+    calls not started yet; it is raised once those running have ended. One item, or a size of 1,
+    runs on the caller's thread."""
     items = list(items)
     if len(items) <= 1 or size <= 1:
         return [call(item) for item in items]
+    return start_on_kept_threads(call, items, size=size, name=name).results()
+
+
+class InFlight(Generic[R]):
+    """Calls started on kept threads (`start_on_kept_threads`); `results` waits for them."""
+
+    def __init__(self, futures: list["Future[R]"], stopped: threading.Event) -> None:
+        self._futures = futures
+        self._stopped = stopped
+
+    def results(self) -> list[R]:
+        """Each call's result, in the items' order, once all have ended; the first failure is
+        raised instead. An interrupted wait starts nothing more and lets the rest end."""
+        try:
+            wait(self._futures)
+        except BaseException:
+            self._stopped.set()
+            wait(self._futures)
+            raise
+        failures = [failure_of(future) for future in self._futures]
+        first = next(
+            (f for f in failures if f is not None and not isinstance(f, CancelledError)), None
+        )
+        if first is not None:
+            raise first
+        return [future.result() for future in self._futures]
+
+
+def start_on_kept_threads(
+    call: Callable[[T], R], items: Iterable[T], *, size: int, name: str
+) -> InFlight[R]:
+    """`each_on_kept_threads` without the wait: every call starts on the kept threads, even a
+    single one, and the caller goes on with its own work (a database write) while they wait on
+    the network; `results()` then waits for them. The first failure stops the calls not started
+    yet."""
     stopped = threading.Event()
 
     def run(context: contextvars.Context, item: T) -> R:
@@ -139,16 +176,5 @@ def each_on_kept_threads(
             stopped.set()
             raise
 
-    pool = _kept_pool(size, name=name)
-    futures = [pool.submit(run, contextvars.copy_context(), item) for item in items]
-    try:
-        wait(futures)
-    except BaseException:  # the caller is interrupted: start nothing more, let the rest end
-        stopped.set()
-        wait(futures)
-        raise
-    failures = [failure_of(future) for future in futures]
-    first = next((f for f in failures if f is not None and not isinstance(f, CancelledError)), None)
-    if first is not None:
-        raise first
-    return [future.result() for future in futures]
+    pool = _kept_pool(max(size, 1), name=name)
+    return InFlight([pool.submit(run, contextvars.copy_context(), item) for item in items], stopped)

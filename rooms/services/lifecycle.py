@@ -19,7 +19,7 @@ from rooms.rules.participants import ParticipantsInput, refuse_without_plus
 from rooms.rules.permissions import Writer
 from rooms.rules.schedule import ScheduleInput, changed_schedule, new_schedule
 from rooms.services import room_swap
-from rooms.services.participants import members_of, resolve
+from rooms.services.participants import members_of, members_with, resolve, start_users
 from rooms.storage import get_storage
 from teleconsultation_project.errors import ApiError
 
@@ -57,21 +57,36 @@ def teleconsultation_create(
     start, end = new_schedule(schedule, now=timezone.now())
     resolved = resolve(participants, headers=headers or {})
     refuse_without_plus(resolved, number=participants.number, operation="POST /teleconsultation")
-    teleconsultation = Teleconsultation(
-        id="",  # given by the storage backend
-        participants_number=participants.number,
-        start=start,
-        end=end,
-        participants=members_of(resolved),
-        recording=recording,
-        created_by=actor_name(actor),
-        updated_by=actor_name(actor),
-    )
+    # The users' calls and the room's each wait a provider round trip: the room's intent is
+    # recorded while the users are made, and the user map written while the room is made.
+    users = start_users(resolved)
     made = None
     with room_swap.Heartbeat() as heartbeat:
-        if teleconsultation.complete:
-            made = room_swap.create_room(teleconsultation, reason="created", heartbeat=heartbeat)
-            room = made[0]
+        intent = None
+        try:
+            if len(resolved) >= participants.number:  # complete: its room is made now
+                intent = room_swap.record_intent("", reason="created", heartbeat=heartbeat)
+            user_ids = users.wait()
+        except BaseException:
+            if intent is not None:  # no room was asked for
+                get_storage().forget_jobs([intent])
+            raise
+        teleconsultation = Teleconsultation(
+            id="",  # given by the storage backend
+            participants_number=participants.number,
+            start=start,
+            end=end,
+            participants=members_with(resolved, user_ids),
+            recording=recording,
+            created_by=actor_name(actor),
+            updated_by=actor_name(actor),
+        )
+        if intent is None:
+            users.record()
+        else:
+            meanwhile = users.record if users.news else None
+            room = room_swap.create_room_while(teleconsultation, intent, meanwhile=meanwhile)
+            made = room, intent
             teleconsultation = replace(teleconsultation, kaleyra_room_id=room.id).with_links(
                 room_spec.links_by_user(room)
             )

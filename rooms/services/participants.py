@@ -9,7 +9,7 @@ users costs about one provider round trip rather than 25. `kaleyra_users_for` al
 caller of POST /credentials their user.
 """
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Protocol
 
@@ -27,12 +27,19 @@ from rooms.rules.participants import (
     from_body,
 )
 from rooms.services import concurrency
+from rooms.services.concurrency import InFlight
 from rooms.storage import get_storage
 
 
 def members_of(resolved: Sequence[ResolvedParticipant]) -> tuple[Participant, ...]:
     """The participants as stored, each with its Kaleyra user (made now when missing)."""
-    user_ids = kaleyra_users_for(resolved)
+    return members_with(resolved, kaleyra_users_for(resolved))
+
+
+def members_with(
+    resolved: Sequence[ResolvedParticipant], user_ids: Mapping[str, str]
+) -> tuple[Participant, ...]:
+    """The participants as stored, given {external id: Kaleyra user id} for each."""
     return tuple(
         Participant(
             external_id=person.external_id,
@@ -72,6 +79,59 @@ class Person(Protocol):
 
 def kaleyra_users_for(people: Sequence[Person]) -> dict[str, str]:
     """{external id: Kaleyra user id} for every person, creating or updating users on Kaleyra."""
+    users = start_users(people)
+    user_ids = users.wait()
+    users.record()
+    return user_ids
+
+
+class PendingUsers:
+    """The Kaleyra users of a write's people, being made or updated on the kept threads
+    (`start_users`). `wait` gives their ids once every call ended; `record` then writes the map,
+    which a caller may do while its next provider call is in flight."""
+
+    def __init__(
+        self,
+        known: dict[str, UserMapping],
+        created: InFlight[UserMapping] | None,
+        updated: InFlight[UserMapping] | None,
+    ) -> None:
+        self._known = known
+        self._flights = (created, updated)
+        self._created: list[UserMapping] = []
+        self._updated: list[UserMapping] = []
+
+    def wait(self) -> dict[str, str]:
+        """{external id: Kaleyra user id}; the first failure is raised once every call ended."""
+        failure: BaseException | None = None
+        results: list[list[UserMapping]] = []
+        for flight in self._flights:
+            try:
+                results.append(flight.results() if flight is not None else [])
+            except BaseException as exc:  # the other flight's calls end before this is raised
+                failure = failure or exc
+        if failure is not None:
+            raise failure
+        self._created, self._updated = results
+        mappings = {**self._known}
+        mappings.update({mapping.external_id: mapping for mapping in self._created + self._updated})
+        return {external_id: mapping.kaleyra_user_id for external_id, mapping in mappings.items()}
+
+    @property
+    def news(self) -> bool:
+        """Whether `wait` made or updated a user: the map has something to record."""
+        return bool(self._created or self._updated)
+
+    def record(self) -> None:
+        """Writes what `wait` made into the user map. Only after a `wait` that succeeded: a
+        failure leaves the map as it was (users made meanwhile are found again by their
+        deterministic ids on the next try)."""
+        get_storage().save_mappings(created=self._created, role_changed=self._updated)
+
+
+def start_users(people: Sequence[Person]) -> PendingUsers:
+    """Reads the map for every person, and starts the provider calls that make the missing users
+    and update changed roles, on the kept threads (the map is read and written on this one)."""
     storage = get_storage()
     provider = get_video_provider()
     known = storage.mappings_for([person.external_id for person in people])
@@ -93,13 +153,10 @@ def kaleyra_users_for(people: Sequence[Person]) -> dict[str, str]:
         provider.update_user_role(user_id=mapping.kaleyra_user_id, role=Role(mapping.role))
         return mapping
 
-    # Only the provider calls run on the kept threads; the map is read and written on this one.
     size, name = settings.KALEYRA_PARALLEL_CALLS, "kaleyra-users"
-    each = concurrency.each_on_kept_threads
-    created = each(create, missing, size=size, name=name) if missing else []
-    updated = each(update, role_changed, size=size, name=name) if role_changed else []
-    # The map is written only once every provider call succeeded: a failure leaves it as it was
-    # (users made meanwhile are found again by their deterministic ids on the next try).
-    storage.save_mappings(created=created, role_changed=updated)
-    known.update({mapping.external_id: mapping for mapping in (*created, *updated)})
-    return {external_id: mapping.kaleyra_user_id for external_id, mapping in known.items()}
+    start = concurrency.start_on_kept_threads
+    return PendingUsers(
+        known,
+        start(create, missing, size=size, name=name) if missing else None,
+        start(update, role_changed, size=size, name=name) if role_changed else None,
+    )

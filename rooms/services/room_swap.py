@@ -36,7 +36,7 @@ from rooms.errors import TeleconsultationNotFound
 from rooms.rules import room_spec, trash
 from rooms.rules.permissions import Writer
 from rooms.selectors import room_details
-from rooms.services.concurrency import failure_of
+from rooms.services.concurrency import InFlight, failure_of, start_on_kept_threads
 from rooms.storage import get_storage
 from teleconsultation_project.errors import ApiError
 
@@ -186,29 +186,71 @@ def create_room(
 ) -> tuple[Room, RoomJob]:
     """A room for `wanted`, its intent recorded first and held alive by `heartbeat`; the caller's
     write forgets the intent."""
+    intent = record_intent(wanted.id, reason=reason, heartbeat=heartbeat)
+    return room_for(intent, lambda: _make_room(wanted, tag=intent.key)), intent
+
+
+def record_intent(teleconsultation_id: str, *, reason: str, heartbeat: Heartbeat) -> RoomJob:
+    """The intent of a room about to be asked for, recorded and held alive by `heartbeat`: if
+    the room is made and nothing records it, reconcile finds it by the intent's tag."""
     intent = RoomJob(
         kind=JobKind.ROOM_INTENT,
         key=room_tag(),
-        teleconsultation_id=wanted.id,
+        teleconsultation_id=teleconsultation_id,
         reason=reason,
         payload=new_run(),
     )
-    storage = get_storage()
-    storage.record_jobs([intent])
+    get_storage().record_jobs([intent])
     heartbeat.hold(intent)
+    return intent
+
+
+def room_for(intent: RoomJob, making: Callable[[], Room]) -> Room:
+    """The room `making` gives for `intent` (the call itself, or the wait for it). A refusal
+    forgets the intent; any other failure leaves it to reconcile."""
     try:
-        room = _make_room(wanted, tag=intent.key)
+        return making()
     except (KaleyraBadRequest, KaleyraRateLimited):
         # Refused outright, a 429 included (the client repeats room creation only after 429s, so
         # no attempt got further): nothing was made.
-        storage.forget_jobs([intent])
+        get_storage().forget_jobs([intent])
         raise
     except KaleyraError:
         # The provider may have acted before the answer was lost: reconcile looks for the room
         # by its tag now, without waiting for a dead request's grace period.
-        storage.abandon_job(intent)
+        get_storage().abandon_job(intent)
         raise
-    return room, intent
+
+
+def create_room_while(
+    wanted: Teleconsultation, intent: RoomJob, *, meanwhile: Callable[[], None] | None
+) -> Room:
+    """`create_room` with its intent recorded already, the call made on a kept thread while
+    `meanwhile` runs on this one (a new visit's user map is written then); with nothing to do
+    meanwhile, on this thread. If `meanwhile` fails, the room is deleted once made, and its
+    intent forgotten."""
+    if meanwhile is None:
+        return room_for(intent, lambda: _make_room(wanted, tag=intent.key))
+    flight = start_on_kept_threads(
+        lambda visit: _make_room(visit, tag=intent.key),
+        [wanted],
+        size=settings.KALEYRA_PARALLEL_CALLS,
+        name="kaleyra-rooms",
+    )
+    try:
+        meanwhile()
+    except BaseException:
+        _discard_when_made(flight, intent, teleconsultation_id=wanted.id)
+        raise
+    return room_for(intent, lambda: flight.results()[0])
+
+
+def _discard_when_made(flight: InFlight[Room], intent: RoomJob, *, teleconsultation_id: str):
+    try:
+        room = room_for(intent, lambda: flight.results()[0])
+    except Exception:  # `room_for` settled the intent; the caller's own error is the one raised
+        return
+    discard(room, intent, teleconsultation_id=teleconsultation_id, reason="not stored")
 
 
 def discard(room: Room, intent: RoomJob, *, teleconsultation_id: str, reason: str) -> None:

@@ -132,3 +132,67 @@ def test_the_25_users_of_a_visit_are_asked_of_kaleyra_all_at_once(
     assert simulator_http.calls() == {"create_user": PARTIES, "create_room": 1}
     # Each call made on the kept threads carried the request's id.
     assert users_made_at_once == ["post-25-at-once"] * PARTIES
+
+
+@pytest.fixture
+def room_asked():
+    """Set once the HTTP simulator has received a POST /v2/rooms."""
+    asked = threading.Event()
+    original = simulator_server._Handler.get_environ
+
+    def noting(handler):
+        environ = original(handler)
+        if environ["REQUEST_METHOD"] == "POST" and environ["PATH_INFO"] == "/v2/rooms":
+            asked.set()
+        return environ
+
+    with mock.patch.object(simulator_server._Handler, "get_environ", noting):
+        yield asked
+
+
+def test_the_user_map_is_written_while_the_room_is_being_made(
+    api, simulator_http, room_asked, monkeypatch
+):
+    from rooms.storage import get_storage
+
+    storage = type(get_storage())
+    save_mappings = storage.save_mappings
+    seen = []
+
+    def save_once_the_room_is_asked(self, **kwargs):
+        seen.append(room_asked.wait(timeout=5))
+        save_mappings(self, **kwargs)
+
+    monkeypatch.setattr(storage, "save_mappings", save_once_the_room_is_asked)
+    people = new_people(3, "meanwhile")
+
+    response = api.post("/teleconsultation", body(people), format="json")
+
+    assert response.status_code == 201, response.content
+    assert seen == [True]  # the room's call was out before the map was written
+    assert None not in [mapping(person["userExternalId"]) for person in people]
+    assert simulator_http.calls() == {"create_user": 3, "create_room": 1}
+
+
+def test_a_user_map_that_cannot_be_written_leaves_no_room_and_no_visit(
+    api, simulator_http, room_asked, monkeypatch
+):
+    from rooms.storage import get_storage
+    from rooms.storage.base import StorageUnavailable
+
+    storage = type(get_storage())
+
+    def unwritable(self, **kwargs):
+        room_asked.wait(timeout=5)  # the room is being made meanwhile
+        raise StorageUnavailable("timeout")
+
+    monkeypatch.setattr(storage, "save_mappings", unwritable)
+
+    response = api.post("/teleconsultation", body(new_people(3, "unmapped")), format="json")
+
+    assert response.status_code == 503, response.content
+    # The room made while the map failed is deleted at once, its intent forgotten.
+    assert simulator_http.call_count("create_room") == 1
+    assert simulator_http.rooms() == []
+    assert jobs("room_intent") == [] and jobs("room_deletion") == []
+    assert visit_count() == 0
