@@ -86,6 +86,19 @@ WRITTEN_COLUMNS = (
     "recording",
 )
 # A room job's columns, in the order `_insert` takes them.
+PARTICIPANT_COLUMNS = (
+    "teleconsultation_id",
+    "visit_start",
+    "position",
+    "external_id",
+    "groups",
+    "full_name",
+    "role",
+    "kaleyra_user_id",
+    "language",
+    "access_link",
+)
+MAPPING_COLUMNS = ("external_id", "kaleyra_user_id", "role", "created_at", "updated_at")
 JOB_COLUMNS = (
     "id",
     "kind",
@@ -364,21 +377,25 @@ class DjangoStorage:
     def _insert_participants(
         self, teleconsultation_id: str, participants, *, start: datetime
     ) -> None:
-        models.Participant.objects.bulk_create(
-            models.Participant(
-                teleconsultation_id=teleconsultation_id,
-                visit_start=start,
-                position=position,
-                external_id=member.external_id,
-                groups=list(member.groups),
-                full_name=member.full_name,
-                role=member.role,
-                kaleyra_user_id=member.kaleyra_user_id,
-                language=member.language,
-                access_link=member.access_link,
+        # Written out (`_insert`): bulk_create's model instances and field preparation were most
+        # of a 25-person visit's insert.
+        visit_start = connection.ops.adapt_datetimefield_value(start)
+        rows = [
+            (
+                teleconsultation_id,
+                visit_start,
+                position,
+                member.external_id,
+                _json(list(member.groups)),
+                member.full_name,
+                member.role,
+                member.kaleyra_user_id,
+                member.language,
+                member.access_link,
             )
             for position, member in enumerate(participants)
-        )
+        ]
+        _insert(models.Participant, PARTICIPANT_COLUMNS, rows, ignore_conflicts=False)
 
     # --- user map ----------------------------------------------------------------------------
     def mappings_for(self, external_ids: Iterable[str]) -> dict[str, UserMapping]:
@@ -393,10 +410,12 @@ class DjangoStorage:
         if created:
             # Two requests may map the same new user at once; ids are deterministic, so the
             # second insert carries the same row and can be dropped.
-            models.UserMapping.objects.bulk_create(
-                [models.UserMapping(**mapping.__dict__) for mapping in created],
-                ignore_conflicts=True,
-            )
+            now = connection.ops.adapt_datetimefield_value(timezone.now())
+            rows = [
+                (mapping.external_id, mapping.kaleyra_user_id, mapping.role, now, now)
+                for mapping in created
+            ]
+            _insert(models.UserMapping, MAPPING_COLUMNS, rows)
         for mapping in role_changed:
             models.UserMapping.objects.filter(external_id=mapping.external_id).update(
                 role=mapping.role, updated_at=timezone.now()
@@ -880,9 +899,17 @@ def _applied(write: Write) -> None:
     return None
 
 
-def _insert(model, columns: Sequence[str], rows: Sequence[tuple], *, returning: str = "") -> list:
-    """One INSERT of many rows, conflicts ignored (a job's unique key: recorded once), with the
-    `returning` column of the rows it made. Values come adapted for the database (dates, JSON).
+def _insert(
+    model,
+    columns: Sequence[str],
+    rows: Sequence[tuple],
+    *,
+    returning: str = "",
+    ignore_conflicts: bool = True,
+) -> list:
+    """One INSERT of many rows, conflicts ignored unless told otherwise (a job's unique key:
+    recorded once), with the `returning` column of the rows it made. Values come adapted for the
+    database (dates, JSON).
 
     Written out, for a support command's chunk: `bulk_create` builds a model instance and
     prepares every field of every row, and each parameter costs the driver ~4 us to quote, so
@@ -907,7 +934,7 @@ def _insert(model, columns: Sequence[str], rows: Sequence[tuple], *, returning: 
     sql = (
         f"INSERT INTO {quote(model._meta.db_table)} ({names}) "  # noqa: S608
         f"SELECT {', '.join(picked)} FROM (VALUES {', '.join([row] * len(rows))}) AS new_rows "
-        "WHERE true ON CONFLICT DO NOTHING"
+        "WHERE true" + (" ON CONFLICT DO NOTHING" if ignore_conflicts else "")
     )
     if returning:
         sql += f" RETURNING {quote(returning)}"
