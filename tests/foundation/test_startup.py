@@ -156,3 +156,23 @@ def test_live_teleconsultation_is_unset_unless_the_operator_sets_it(value, read)
     result = manage("shell", "-c", show, DJANGO_DEBUG="true", **variables)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == read
+
+
+def test_loading_the_application_imports_the_url_map_before_any_request():
+    # gunicorn preloads the application in its master (gunicorn.conf.py): what loading imports
+    # is there before the workers are forked, so no worker's first request imports the views.
+    probe = (
+        "import sys; import teleconsultation_project.wsgi; "
+        "print(sorted(name for name in ('rooms.urls', 'rooms.api.teleconsultations') "
+        "if name in sys.modules))"
+    )
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("DJANGO_", "BANDYER_", "KALEYRA_", "TELECONSULTATION_", "LIVE_"))
+    }
+    run = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert run.stdout.strip() == "['rooms.api.teleconsultations', 'rooms.urls']"
