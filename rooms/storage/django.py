@@ -226,10 +226,8 @@ class DjangoStorage:
                 teleconsultation.id, teleconsultation.participants, start=teleconsultation.start
             )
             self.forget_jobs(forget)
-            # Visit events off (no VISIT_EVENTS_URLS): the outbox is left alone. An imported
-            # record is no news.
-            if settings.VISIT_EVENTS_URLS and not teleconsultation.created_at:
-                visit_events.record_changes([(None, teleconsultation)])
+            if not teleconsultation.created_at:  # an imported record is no news
+                _record_visit_events([(None, teleconsultation)])
         return teleconsultation
 
     def update(
@@ -251,8 +249,7 @@ class DjangoStorage:
                 _applied(write)
             elif after is not None:
                 after = self._save(before, after, actor=actor)
-                if settings.VISIT_EVENTS_URLS:
-                    visit_events.record_changes([(before, after)])
+                _record_visit_events([(before, after)])
             self.record_jobs(write.record)
             self.forget_jobs(write.forget)
         return before, after
@@ -291,11 +288,10 @@ class DjangoStorage:
             saved = self._save_many(writes, actor=actor)
             for teleconsultation_id, after in saved.items():
                 results[teleconsultation_id] = (writes[teleconsultation_id][0], after)
-            if settings.VISIT_EVENTS_URLS:
-                visit_events.record_changes(
-                    (writes[teleconsultation_id][0], after)
-                    for teleconsultation_id, after in saved.items()
-                )
+            _record_visit_events(
+                (writes[teleconsultation_id][0], after)
+                for teleconsultation_id, after in saved.items()
+            )
             self.record_jobs(record)
             self.forget_jobs(forget)
         return results
@@ -943,6 +939,13 @@ def _insert(
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall() if returning else []
+
+
+def _record_visit_events(pairs: Iterable[tuple[Teleconsultation | None, Teleconsultation]]):
+    """The events of a transaction's writes into the outbox (`visit_events.record_changes`).
+    With visit events off (no VISIT_EVENTS_URLS, the default) the outbox is left alone."""
+    if settings.VISIT_EVENTS_URLS:
+        visit_events.record_changes(pairs)
 
 
 def _json(value):
