@@ -375,4 +375,5 @@ def _pair(result: dict, prefix: str) -> str:
 if __name__ == "__main__":
     # `bench/run.py get-hit` (or get-miss), or `bench/run.py cleanup 100000` (or reconcile): that
     # pair or command only, while working on it. BENCH_CONCURRENCY overrides the commands' 32.
-    main(*sys.argv[1:2], *map(int, sys.argv[2:3]))
+    only = sys.argv[1] if len(sys.argv) > 1 else None
+    main(only, int(sys.argv[2]) if len(sys.argv) > 2 else None)
