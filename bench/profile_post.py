@@ -8,8 +8,8 @@ PostgreSQL when one answers (database `bench_post`, created and dropped), else S
 Prints the median over the POSTs of each step, in ms, and of the whole POST. The steps are read
 off a timeline: each storage write and each Kaleyra call is wrapped to note when it began and
 ended, on which thread. Then the CPU the POST cost this process, all threads and the request's
-own (the simulator and the database work in processes of their own). With `--profile`, also the CPU profile of the request's own thread (the
-calls' threads are not in it), in thread CPU time.
+own (the simulator and the database work in processes of their own). With `--profile`, also the
+CPU profile of the request's own thread (the calls' threads are not in it), in thread CPU time.
 """
 
 import cProfile
