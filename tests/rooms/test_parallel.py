@@ -1,6 +1,6 @@
 """Independent provider calls made at once (rooms/services/concurrency.py): bounded, in order, in
 the caller's context, and leaving no database connection open behind them; on threads kept for the
-process, the same, with no thread started per call."""
+process, the same, with no thread started per call, and left running while the caller works."""
 
 import threading
 import time
@@ -171,3 +171,31 @@ def test_on_kept_threads_the_first_failure_is_raised_once_the_calls_running_have
         concurrency.each_on_kept_threads(fail_third, range(20), size=3, name="test-kept-fail")
     assert {0, 1} <= set(ended)  # those running were waited for
     assert len(started) < 20  # those not started yet were dropped
+
+
+def test_started_on_kept_threads_the_calls_run_while_the_caller_goes_on():
+    caller_went_on = threading.Event()
+
+    def after_the_caller(number):
+        assert caller_went_on.wait(5), "the call waited for nothing: the caller was blocked"
+        return number * 10
+
+    flight = concurrency.start_on_kept_threads(
+        after_the_caller, range(3), size=3, name="test-kept-start"
+    )
+    caller_went_on.set()  # reached while the three calls are still waiting for it
+    assert flight.results() == [0, 10, 20]
+
+
+def test_a_single_call_started_on_kept_threads_runs_there_and_its_failure_is_raised_by_results():
+    here = threading.current_thread()
+
+    def fail_elsewhere(_):
+        assert threading.current_thread() is not here
+        raise ValueError("refused")
+
+    flight = concurrency.start_on_kept_threads(
+        fail_elsewhere, [1], size=1, name="test-kept-start-one"
+    )
+    with pytest.raises(ValueError, match="refused"):
+        flight.results()
