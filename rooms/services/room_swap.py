@@ -187,7 +187,7 @@ def create_room(
     """A room for `wanted`, its intent recorded first and held alive by `heartbeat`; the caller's
     write forgets the intent."""
     intent = record_intent(wanted.id, reason=reason, heartbeat=heartbeat)
-    return room_for(intent, lambda: _make_room(wanted, tag=intent.key)), intent
+    return create_room_while(wanted, intent, meanwhile=None), intent
 
 
 def record_intent(teleconsultation_id: str, *, reason: str, heartbeat: Heartbeat) -> RoomJob:

@@ -85,19 +85,8 @@ WRITTEN_COLUMNS = (
     "room_claim",
     "recording",
 )
-# A room job's columns, in the order `_insert` takes them.
-PARTICIPANT_COLUMNS = (
-    "teleconsultation_id",
-    "visit_start",
-    "position",
-    "external_id",
-    "groups",
-    "full_name",
-    "role",
-    "kaleyra_user_id",
-    "language",
-    "access_link",
-)
+# The columns of a participant, a user map entry and a room job, in the order `_insert` takes them.
+PARTICIPANT_COLUMNS = ("teleconsultation_id", "visit_start", "position", *MEMBER_COLUMNS)
 MAPPING_COLUMNS = ("external_id", "kaleyra_user_id", "role", "created_at", "updated_at")
 JOB_COLUMNS = (
     "id",

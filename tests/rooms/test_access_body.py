@@ -59,9 +59,6 @@ def test_the_written_out_answer_is_the_serializers(access):
     assert list(access_body(access)) == list(AccessSerializer(access).data)
 
 
-pytestmark_http = pytest.mark.django_db
-
-
 @pytest.mark.django_db
 @pytest.mark.parametrize(
     "accept",

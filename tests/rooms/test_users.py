@@ -196,3 +196,38 @@ def test_a_user_map_that_cannot_be_written_leaves_no_room_and_no_visit(
     assert simulator_http.rooms() == []
     assert jobs("room_intent") == [] and jobs("room_deletion") == []
     assert visit_count() == 0
+
+
+def test_the_room_intent_is_recorded_while_the_users_are_being_made(
+    api, simulator_http, monkeypatch
+):
+    from rooms.domain import JobKind
+    from rooms.storage import get_storage
+
+    storage = type(get_storage())
+    record_jobs = storage.record_jobs
+    intent_recorded = threading.Event()
+
+    def recording(self, recorded):
+        record_jobs(self, recorded)
+        if any(job.kind == JobKind.ROOM_INTENT for job in recorded):
+            intent_recorded.set()
+
+    monkeypatch.setattr(storage, "record_jobs", recording)
+    answered_after_the_intent = []
+    original = simulator_server._Handler.get_environ
+
+    def holding_the_users(handler):
+        environ = original(handler)
+        if environ["REQUEST_METHOD"] == "POST" and environ["PATH_INFO"] == "/v2/users":
+            # Each user's answer waits for the intent: it comes while the calls are out.
+            answered_after_the_intent.append(intent_recorded.wait(timeout=5))
+        return environ
+
+    monkeypatch.setattr(simulator_server._Handler, "get_environ", holding_the_users)
+
+    response = api.post("/teleconsultation", body(new_people(3, "intent")), format="json")
+
+    assert response.status_code == 201, response.content
+    assert answered_after_the_intent == [True] * 3
+    assert jobs("room_intent") == []  # forgotten by the visit's write
